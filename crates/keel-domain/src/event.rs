@@ -1,0 +1,99 @@
+//! The history: every change to every object, appended in the same transaction as the change.
+//! Metrics are computed from it, so it records facts (who, when, what, before, after), never
+//! derived figures.
+
+use crate::{ProductId, ProposalId, Timestamp, UserId};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// The kinds of object whose changes are recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ObjectKind {
+    /// A user account.
+    User,
+    /// A product (and its workflow).
+    Product,
+    /// A membership (object id = user id).
+    Member,
+    /// A backlog item.
+    Item,
+    /// A link between items.
+    Link,
+    /// A proposal.
+    Proposal,
+    /// An API token.
+    Token,
+}
+
+impl ObjectKind {
+    /// Storage name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ObjectKind::User => "user",
+            ObjectKind::Product => "product",
+            ObjectKind::Member => "member",
+            ObjectKind::Item => "item",
+            ObjectKind::Link => "link",
+            ObjectKind::Proposal => "proposal",
+            ObjectKind::Token => "token",
+        }
+    }
+
+    /// From the storage name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "user" => ObjectKind::User,
+            "product" => ObjectKind::Product,
+            "member" => ObjectKind::Member,
+            "item" => ObjectKind::Item,
+            "link" => ObjectKind::Link,
+            "proposal" => ObjectKind::Proposal,
+            "token" => ObjectKind::Token,
+            _ => return None,
+        })
+    }
+}
+
+/// One field's change: its name, the value before and the value after (JSON; `null` when absent).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FieldChange {
+    /// The field, or a pseudo-field for whole-object events: `created`, `deleted`, `rank`.
+    pub field: &'static str,
+    /// Value before.
+    pub old: Value,
+    /// Value after.
+    pub new: Value,
+}
+
+impl FieldChange {
+    /// A change of `field` from `old` to `new`.
+    pub fn new(field: &'static str, old: Value, new: Value) -> Self {
+        FieldChange { field, old, new }
+    }
+}
+
+/// An event as stored and read back.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    /// Its sequence number, increasing in commit order within a database.
+    pub id: i64,
+    /// The product it belongs to, if any (user and token events have none).
+    pub product_id: Option<ProductId>,
+    /// The kind of object changed.
+    pub object: ObjectKind,
+    /// The object's id.
+    pub object_id: i64,
+    /// Who made the change (`None`: the system itself, e.g. start-up or import).
+    pub actor_id: Option<UserId>,
+    /// When.
+    pub at: Timestamp,
+    /// What changed.
+    pub field: String,
+    /// Value before.
+    pub old: Value,
+    /// Value after.
+    pub new: Value,
+    /// The proposal this change carried out, when it was proposed by someone else.
+    pub proposal_id: Option<ProposalId>,
+}

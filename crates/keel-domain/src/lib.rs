@@ -1,0 +1,22 @@
+//! Keel's domain: the types, rules and decisions of product management, free of I/O.
+//!
+//! Everything here is pure: no database, no HTTP, no clock. Values that come from outside are
+//! parsed into the validated newtypes of this crate at the boundary, so the layers above only ever
+//! hold valid data.
+#![forbid(unsafe_code)]
+
+pub mod error;
+pub mod event;
+pub mod ids;
+pub mod item;
+pub mod product;
+pub mod proposal;
+pub mod rank;
+pub mod rights;
+pub mod time;
+pub mod user;
+pub mod workflow;
+
+pub use error::{Invalid, ValidationError};
+pub use ids::{ItemId, LinkId, ProductId, ProposalId, StateId, TokenId, UserId};
+pub use time::Timestamp;

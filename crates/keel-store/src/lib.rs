@@ -1,0 +1,397 @@
+//! The store port: narrow, per-aggregate storage traits that each database crate implements.
+//!
+//! Every method that changes something is one transaction, and appends the history events of
+//! that change in the same transaction. Methods take and return domain types only; SQL stays in
+//! the database crates. The shared conformance suite (`keel-testkit`) runs the same tests on
+//! every implementation.
+#![forbid(unsafe_code)]
+
+use async_trait::async_trait;
+use keel_domain::event::{Event, ObjectKind};
+use keel_domain::item::{Item, ItemKind, ItemLink, ItemPatch, LinkKind, NewItem};
+use keel_domain::product::{Membership, Product, ProductKey, Roles};
+use keel_domain::proposal::{Change, Position, Proposal, ProposalState};
+use keel_domain::rights::Action;
+use keel_domain::user::{ApiToken, Email, NewUser, User, UserPatch};
+use keel_domain::workflow::{Category, Workflow};
+use keel_domain::{ItemId, LinkId, ProductId, ProposalId, StateId, Timestamp, TokenId, UserId, ValidationError};
+use serde_json::Value;
+
+/// What can go wrong in a store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The object does not exist (or is not visible in the scope asked).
+    #[error("not found")]
+    NotFound,
+    /// A uniqueness rule was broken (an e-mail, a product key, a link that exists).
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// The write named a version that is no longer current.
+    #[error("stale version: the current version is {current}")]
+    StaleVersion {
+        /// The version now stored.
+        current: i64,
+    },
+    /// The write broke a rule that can only be checked against stored data (a parent of
+    /// another product, a move relative to an item of another product).
+    #[error("invalid: {0}")]
+    Invalid(ValidationError),
+    /// Anything else: the database is unreachable, a query failed. Logged, never shown.
+    #[error("storage error: {0}")]
+    Other(Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl StoreError {
+    /// Wraps any error as [`StoreError::Other`].
+    pub fn other(e: impl std::error::Error + Send + Sync + 'static) -> Self {
+        StoreError::Other(Box::new(e))
+    }
+
+    /// An [`StoreError::Invalid`] on `field`.
+    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+        StoreError::Invalid(ValidationError::new(field, message))
+    }
+}
+
+/// Result of a store call.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Who is writing, when, and on whose proposal: passed to every write so the store can append
+/// the history events in the same transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WriteCtx {
+    /// The user making the change (`None` for the system: start-up, imports, demo data).
+    pub actor: Option<UserId>,
+    /// The time recorded on the change and its events.
+    pub at: Timestamp,
+    /// When the write carries out an accepted proposal: the store marks that proposal
+    /// `accepted` (by `actor`, at `at`) in the same transaction, refusing with
+    /// [`StoreError::Conflict`] when it is no longer pending, and tags the events with it.
+    pub proposal: Option<ProposalId>,
+}
+
+/// A page request for lists ordered by a string cursor (rank keys, ids as text).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page {
+    /// Return only entries strictly after this cursor (the last entry of the previous page).
+    pub after: Option<String>,
+    /// At most this many entries (1..=500; callers clamp).
+    pub limit: u32,
+}
+
+impl Page {
+    /// The first page of `limit` entries.
+    pub fn first(limit: u32) -> Self {
+        Page { after: None, limit }
+    }
+}
+
+/// Which items to list. Every condition given must hold; results are in backlog (rank) order.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ItemFilter {
+    /// In this workflow state.
+    pub status: Option<StateId>,
+    /// In a state of this category.
+    pub category: Option<Category>,
+    /// Only items not done (the backlog).
+    pub open_only: bool,
+    /// Of this kind.
+    pub kind: Option<ItemKind>,
+    /// Assigned to this user (`Some(None)`: unassigned).
+    pub assignee: Option<Option<UserId>>,
+    /// Carrying this label.
+    pub label: Option<String>,
+    /// Children of this item.
+    pub parent: Option<ItemId>,
+    /// Full-text query over title and description: every word must match, the last one as a
+    /// prefix; punctuation is ignored. The store builds its own database's query from the words,
+    /// so no query syntax reaches the database.
+    pub q: Option<String>,
+}
+
+/// A new browser session. The session id itself is never stored, only its SHA-256.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    /// SHA-256 of the session id, hex.
+    pub id_hash: String,
+    /// The signed-in user.
+    pub user_id: UserId,
+    /// The token forms and cookie-authenticated API calls must echo (double-submit).
+    pub csrf_token: String,
+    /// When it began.
+    pub created_at: Timestamp,
+    /// When it stops working.
+    pub expires_at: Timestamp,
+}
+
+/// A new product.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewProduct {
+    /// Key.
+    pub key: ProductKey,
+    /// Name.
+    pub name: String,
+    /// Description.
+    pub description: String,
+}
+
+/// A change to a product; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProductPatch {
+    /// New name.
+    pub name: Option<String>,
+    /// New description.
+    pub description: Option<String>,
+}
+
+/// A new proposal.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewProposal {
+    /// The product.
+    pub product_id: ProductId,
+    /// The action whose right the proposer lacked.
+    pub action: Action,
+    /// The change to apply on acceptance.
+    pub change: Change,
+    /// Why.
+    pub reason: String,
+    /// One-line summary.
+    pub summary: String,
+}
+
+/// One past event to load with an item through the bulk path (imports, generated datasets).
+#[derive(Debug, Clone, PartialEq)]
+pub struct BulkEvent {
+    /// When it happened.
+    pub at: Timestamp,
+    /// Who did it.
+    pub actor: Option<UserId>,
+    /// Which field.
+    pub field: String,
+    /// Value before.
+    pub old: Value,
+    /// Value after.
+    pub new: Value,
+}
+
+/// One item for the bulk path: its fields, its original creation, and its past changes. Items
+/// are appended at the bottom of the backlog in the order given.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BulkItem {
+    /// The item's fields as they are now (after all of `history`).
+    pub item: NewItem,
+    /// When it was created.
+    pub created_at: Timestamp,
+    /// Who created it.
+    pub created_by: Option<UserId>,
+    /// Past field changes, oldest first, stored as events after its `created` event.
+    pub history: Vec<BulkEvent>,
+}
+
+/// User accounts.
+#[async_trait]
+pub trait UserStore {
+    /// Creates a user; [`StoreError::Conflict`] when the e-mail is taken.
+    async fn create_user(&self, user: NewUser, ctx: &WriteCtx) -> StoreResult<User>;
+    /// A user by id.
+    async fn user(&self, id: UserId) -> StoreResult<User>;
+    /// A user by e-mail.
+    async fn user_by_email(&self, email: &Email) -> StoreResult<User>;
+    /// All users, ordered by e-mail, paged by e-mail.
+    async fn users(&self, page: &Page) -> StoreResult<Vec<User>>;
+    /// Changes a user.
+    async fn update_user(&self, id: UserId, patch: UserPatch, ctx: &WriteCtx) -> StoreResult<User>;
+    /// How many users exist (to tell an empty database at start-up).
+    async fn count_users(&self) -> StoreResult<i64>;
+}
+
+/// API tokens.
+#[async_trait]
+pub trait TokenStore {
+    /// Stores a new token for `user` with the hash of its secret.
+    async fn create_token(
+        &self,
+        user: UserId,
+        name: &str,
+        secret_hash: &str,
+        ctx: &WriteCtx,
+    ) -> StoreResult<ApiToken>;
+    /// A token by id.
+    async fn token(&self, id: TokenId) -> StoreResult<ApiToken>;
+    /// A token and its user, in one read: the hot path of every API request.
+    async fn token_with_user(&self, id: TokenId) -> StoreResult<(ApiToken, User)>;
+    /// A user's tokens, newest first, revoked ones included.
+    async fn tokens_of(&self, user: UserId) -> StoreResult<Vec<ApiToken>>;
+    /// Revokes a token (idempotent: revoking twice keeps the first time).
+    async fn revoke_token(&self, id: TokenId, ctx: &WriteCtx) -> StoreResult<ApiToken>;
+    /// Records use of a token. Not an event: it is bookkeeping, not a change anyone made.
+    async fn touch_token(&self, id: TokenId, at: Timestamp) -> StoreResult<()>;
+}
+
+/// Browser sessions and sign-in throttling.
+#[async_trait]
+pub trait SessionStore {
+    /// Stores a new session.
+    async fn create_session(&self, session: &Session) -> StoreResult<()>;
+    /// A live session (not expired at `now`) and its user.
+    async fn session(&self, id_hash: &str, now: Timestamp) -> StoreResult<(Session, User)>;
+    /// Ends a session (no error when it does not exist).
+    async fn delete_session(&self, id_hash: &str) -> StoreResult<()>;
+    /// Ends all sessions of a user (after a password change or deactivation).
+    async fn delete_sessions_of(&self, user: UserId) -> StoreResult<()>;
+    /// Removes expired sessions and old sign-in failures; returns how many rows went.
+    async fn purge_expired(&self, now: Timestamp) -> StoreResult<u64>;
+    /// Records a failed sign-in under a throttling key (`acct:<email>` or `addr:<ip>`).
+    async fn record_sign_in_failure(&self, key: &str, at: Timestamp) -> StoreResult<()>;
+    /// Failed sign-ins under `key` since `since`.
+    async fn sign_in_failures(&self, key: &str, since: Timestamp) -> StoreResult<i64>;
+    /// Forgets the failures under `key` (after a successful sign-in).
+    async fn clear_sign_in_failures(&self, key: &str) -> StoreResult<()>;
+}
+
+/// Products, their workflows and memberships.
+#[async_trait]
+pub trait ProductStore {
+    /// Creates a product with the default workflow; [`StoreError::Conflict`] when the key is taken.
+    async fn create_product(&self, product: NewProduct, ctx: &WriteCtx) -> StoreResult<Product>;
+    /// A product by id.
+    async fn product(&self, id: ProductId) -> StoreResult<Product>;
+    /// A product by key.
+    async fn product_by_key(&self, key: &ProductKey) -> StoreResult<Product>;
+    /// A product by key and the roles `user` holds in it (empty when not a member), in one read.
+    async fn product_access(&self, key: &ProductKey, user: UserId) -> StoreResult<(Product, Roles)>;
+    /// The roles `user` holds in `product` (empty when not a member).
+    async fn roles(&self, product: ProductId, user: UserId) -> StoreResult<Roles>;
+    /// Every product, by key.
+    async fn products(&self) -> StoreResult<Vec<Product>>;
+    /// The products `user` is a member of, with the roles held, by key.
+    async fn products_of(&self, user: UserId) -> StoreResult<Vec<(Product, Roles)>>;
+    /// Changes a product; with `expected_version`, refuses a stale one.
+    async fn update_product(
+        &self,
+        id: ProductId,
+        patch: ProductPatch,
+        expected_version: Option<i64>,
+        ctx: &WriteCtx,
+    ) -> StoreResult<Product>;
+    /// The product's workflow, states in order.
+    async fn workflow(&self, product: ProductId) -> StoreResult<Workflow>;
+    /// Sets `user`'s roles in `product` (adding the membership if needed).
+    async fn set_member(
+        &self,
+        product: ProductId,
+        user: UserId,
+        roles: Roles,
+        ctx: &WriteCtx,
+    ) -> StoreResult<Membership>;
+    /// Removes a membership; [`StoreError::NotFound`] when there is none.
+    async fn remove_member(&self, product: ProductId, user: UserId, ctx: &WriteCtx) -> StoreResult<()>;
+    /// The members of a product with their roles, by name.
+    async fn members(&self, product: ProductId) -> StoreResult<Vec<(User, Roles)>>;
+}
+
+/// Backlog items and their links.
+#[async_trait]
+pub trait ItemStore {
+    /// Creates an item at `position`: assigns the next number of the product (no gaps, no
+    /// duplicates under concurrency), a rank, the initial state when none is given; checks the
+    /// parent (exists, same product, lower level) and the assignee (a member); appends a
+    /// `created` event whose `new` is the item as created.
+    async fn create_item(
+        &self,
+        product: ProductId,
+        item: NewItem,
+        position: &Position,
+        ctx: &WriteCtx,
+    ) -> StoreResult<Item>;
+    /// Appends many items at the bottom in one transaction, with their past history: the bulk
+    /// path of imports and generated datasets. Returns how many were written.
+    async fn bulk_create_items(&self, product: ProductId, items: Vec<BulkItem>, ctx: &WriteCtx) -> StoreResult<u64>;
+    /// An item by id.
+    async fn item(&self, id: ItemId) -> StoreResult<Item>;
+    /// An item by product and number.
+    async fn item_by_number(&self, product: ProductId, number: i64) -> StoreResult<Item>;
+    /// Applies `patch` when the item's version is still `expected_version` (else
+    /// [`StoreError::StaleVersion`]); re-checks parent and kind against the hierarchy and
+    /// children; bumps the version; appends one event per changed field.
+    async fn update_item(
+        &self,
+        id: ItemId,
+        expected_version: i64,
+        patch: &ItemPatch,
+        ctx: &WriteCtx,
+    ) -> StoreResult<Item>;
+    /// Moves an item in the backlog: one new rank key between its new neighbours, one `rank`
+    /// event; a neighbour of another product is [`StoreError::Invalid`] on field `before`/`after`.
+    /// Rebalances the product's keys when the new one has grown long.
+    async fn move_item(&self, id: ItemId, position: &Position, ctx: &WriteCtx) -> StoreResult<Item>;
+    /// Deletes an item: its children lose their parent, its links go, a `deleted` event keeps
+    /// its last state.
+    async fn delete_item(&self, id: ItemId, ctx: &WriteCtx) -> StoreResult<()>;
+    /// Items of a product matching `filter`, in rank order, paged by rank.
+    async fn list_items(&self, product: ProductId, filter: &ItemFilter, page: &Page) -> StoreResult<Vec<Item>>;
+    /// How many items of a product match `filter` (for "1,234 items" above a list).
+    async fn count_items(&self, product: ProductId, filter: &ItemFilter) -> StoreResult<i64>;
+    /// Links a `from` item to a `to` item; both of the same product, not the same item, and not
+    /// already linked so ([`StoreError::Conflict`]). Appends a `links` event on both items.
+    async fn add_link(&self, from: ItemId, to: ItemId, kind: LinkKind, ctx: &WriteCtx) -> StoreResult<ItemLink>;
+    /// Removes a link of `item` (either end); events on both items.
+    async fn remove_link(&self, item: ItemId, link: LinkId, ctx: &WriteCtx) -> StoreResult<()>;
+    /// The links of an item, from either end; `other_title` is the other end's title.
+    async fn links(&self, item: ItemId) -> StoreResult<Vec<ItemLink>>;
+}
+
+/// Proposals waiting for a decider.
+#[async_trait]
+pub trait ProposalStore {
+    /// Stores a pending proposal; appends a `created` event on the proposal.
+    async fn create_proposal(&self, proposal: NewProposal, ctx: &WriteCtx) -> StoreResult<Proposal>;
+    /// A proposal by id.
+    async fn proposal(&self, id: ProposalId) -> StoreResult<Proposal>;
+    /// A product's proposals, newest first, optionally only in one state or about one item;
+    /// paged by id (the cursor is the last id as text).
+    async fn proposals(
+        &self,
+        product: ProductId,
+        state: Option<ProposalState>,
+        item: Option<ItemId>,
+        page: &Page,
+    ) -> StoreResult<Vec<Proposal>>;
+    /// Closes a pending proposal without applying it (`Declined` or `Stale`), with a reason;
+    /// [`StoreError::Conflict`] when it is no longer pending.
+    async fn close_proposal(
+        &self,
+        id: ProposalId,
+        state: ProposalState,
+        reason: &str,
+        ctx: &WriteCtx,
+    ) -> StoreResult<Proposal>;
+}
+
+/// The history of events.
+#[async_trait]
+pub trait HistoryStore {
+    /// Events of one object, newest first; `before` pages by event id.
+    async fn history(
+        &self,
+        object: ObjectKind,
+        id: i64,
+        before: Option<i64>,
+        limit: u32,
+    ) -> StoreResult<Vec<Event>>;
+    /// Events of a product in commit order, after event id `after` (for metrics and feeds).
+    async fn product_events(&self, product: ProductId, after: Option<i64>, limit: u32) -> StoreResult<Vec<Event>>;
+}
+
+/// Everything the application needs from storage, bundled for wiring.
+#[async_trait]
+pub trait Store:
+    UserStore + TokenStore + SessionStore + ProductStore + ItemStore + ProposalStore + HistoryStore + Send + Sync
+{
+    /// Runs pending migrations; returns the names of those applied now.
+    async fn migrate(&self) -> StoreResult<Vec<String>>;
+    /// Checks that the database answers.
+    async fn ping(&self) -> StoreResult<()>;
+    /// `sqlite` or `postgres`.
+    fn backend(&self) -> &'static str;
+}
