@@ -47,6 +47,22 @@ pub enum Change {
         /// Which item.
         item_id: ItemId,
     },
+    /// Link two items.
+    AddLink {
+        /// The source item.
+        from: ItemId,
+        /// The target item.
+        to: ItemId,
+        /// The kind of link.
+        kind: crate::item::LinkKind,
+    },
+    /// Remove a link of an item.
+    RemoveLink {
+        /// The item the link was removed from.
+        item_id: ItemId,
+        /// The link.
+        link_id: crate::LinkId,
+    },
 }
 
 /// A [`NewItem`] in a form that can be stored inside a proposal.
@@ -123,9 +139,11 @@ impl Change {
     pub fn item_id(&self) -> Option<ItemId> {
         match self {
             Change::CreateItem { .. } => None,
-            Change::UpdateItem { item_id, .. } | Change::MoveItem { item_id, .. } | Change::DeleteItem { item_id } => {
-                Some(*item_id)
-            }
+            Change::UpdateItem { item_id, .. }
+            | Change::MoveItem { item_id, .. }
+            | Change::DeleteItem { item_id }
+            | Change::RemoveLink { item_id, .. }
+            | Change::AddLink { from: item_id, .. } => Some(*item_id),
         }
     }
 }
