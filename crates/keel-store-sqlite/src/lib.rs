@@ -1,15 +1,355 @@
-//! The store port on embedded SQLite (WAL, foreign keys, busy timeout).
+//! The store port on embedded SQLite.
+//!
+//! One writer connection sits behind a mutex: SQLite allows a single writer, so serialising
+//! writes in-process is cheaper and fairer than letting connections busy-wait on the file lock.
+//! Every write runs on the blocking pool inside a `BEGIN IMMEDIATE` transaction and appends its
+//! history events in that transaction. Reads use a small pool of read-only connections (WAL lets
+//! them run beside the writer); single-row reads run inline on the async thread because they
+//! take microseconds, while lists, searches and history go through the blocking pool.
 #![forbid(unsafe_code)]
 
-use keel_store::{StoreError, StoreResult};
-use std::path::Path;
+mod items;
+mod products;
+mod proposals;
+mod users;
 
-/// The SQLite store.
-pub struct SqliteStore {}
+use async_trait::async_trait;
+use keel_domain::event::{Event, ObjectKind};
+use keel_domain::{ProductId, ProposalId, Timestamp, UserId, ValidationError};
+use keel_store::{Store, StoreError, StoreResult, WriteCtx};
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Row, Transaction, TransactionBehavior};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+/// The migrations, in order. Append new files; never edit an applied one.
+const MIGRATIONS: &[(&str, &str)] = &[("0001_init", include_str!("../migrations/0001_init.sql"))];
+
+/// Idle reader connections kept open; more are opened on demand under load and closed after.
+const READERS: usize = 6;
+
+/// The SQLite store: one serialised writer and a pool of readers over one database file.
+#[derive(Clone)]
+pub struct SqliteStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    path: PathBuf,
+    writer: Mutex<Connection>,
+    readers: Mutex<Vec<Connection>>,
+}
+
+/// The internal error type, so `?` works on rusqlite, JSON and validation errors alike
+/// (`StoreError` and `rusqlite::Error` are both foreign, so no `From` can join them directly).
+pub(crate) struct Error(pub(crate) StoreError);
+
+/// Result of the internal functions.
+pub(crate) type Res<T> = Result<T, Error>;
+
+impl From<StoreError> for Error {
+    fn from(e: StoreError) -> Self {
+        Error(e)
+    }
+}
+
+impl From<ValidationError> for Error {
+    fn from(e: ValidationError) -> Self {
+        Error(StoreError::Invalid(e))
+    }
+}
+
+impl From<serde_json::Error> for Error {
+    fn from(e: serde_json::Error) -> Self {
+        Error(StoreError::other(e))
+    }
+}
+
+impl From<rusqlite::Error> for Error {
+    fn from(e: rusqlite::Error) -> Self {
+        use rusqlite::ffi;
+        Error(match e {
+            rusqlite::Error::QueryReturnedNoRows => StoreError::NotFound,
+            rusqlite::Error::SqliteFailure(f, msg)
+                if f.extended_code == ffi::SQLITE_CONSTRAINT_UNIQUE
+                    || f.extended_code == ffi::SQLITE_CONSTRAINT_PRIMARYKEY =>
+            {
+                StoreError::Conflict(msg.unwrap_or_else(|| "already exists".to_string()))
+            }
+            // A reference to a row that does not exist (a user or product id out of thin air).
+            rusqlite::Error::SqliteFailure(f, _) if f.extended_code == ffi::SQLITE_CONSTRAINT_FOREIGNKEY => {
+                StoreError::NotFound
+            }
+            e => StoreError::other(e),
+        })
+    }
+}
+
+/// Wraps a decoding failure inside a row mapper as a rusqlite error.
+pub(crate) fn conv(i: usize, e: impl std::error::Error + Send + Sync + 'static) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e))
+}
+
+/// Reads a JSON text column (NULL reads as JSON null).
+pub(crate) fn json_col(r: &Row<'_>, i: usize) -> rusqlite::Result<Value> {
+    match r.get::<_, Option<String>>(i)? {
+        None => Ok(Value::Null),
+        Some(s) => serde_json::from_str(&s).map_err(|e| conv(i, e)),
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while holding the lock cannot leave a transaction open (it rolls back on drop),
+    // so the connection inside is still fine to use.
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+fn open_conn(path: &Path, reader: bool) -> Res<Connection> {
+    let flags =
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags)?;
+    let mode: String = conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(Error(StoreError::Other(format!("SQLite refused WAL mode (got {mode})").into())));
+    }
+    conn.execute_batch(
+        "PRAGMA synchronous = NORMAL;
+         PRAGMA foreign_keys = ON;
+         PRAGMA busy_timeout = 5000;
+         PRAGMA cache_size = -32768;
+         PRAGMA temp_store = MEMORY;
+         PRAGMA mmap_size = 268435456;",
+    )?;
+    if reader {
+        conn.execute_batch("PRAGMA query_only = ON;")?;
+    }
+    // Filters build a bounded number of distinct statements; keep all of them prepared.
+    conn.set_prepared_statement_cache_capacity(128);
+    Ok(conn)
+}
+
+fn run_migrations(conn: &mut Connection) -> Res<Vec<String>> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)",
+    )?;
+    let mut applied = Vec::new();
+    for (name, sql) in MIGRATIONS {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let done: bool =
+            tx.query_row("SELECT EXISTS(SELECT 1 FROM schema_migrations WHERE name = ?1)", [name], |r| {
+                r.get(0)
+            })?;
+        if !done {
+            tx.execute_batch(sql)?;
+            tx.execute(
+                "INSERT INTO schema_migrations (name, applied_at) VALUES (?1, ?2)",
+                params![name, now_ms()],
+            )?;
+            applied.push((*name).to_string());
+        }
+        tx.commit()?;
+    }
+    Ok(applied)
+}
 
 impl SqliteStore {
-    /// Opens (creating if needed) the database file at `path` and runs pending migrations.
-    pub async fn open(_path: &Path) -> StoreResult<Self> {
-        Err(StoreError::invalid("path", "the SQLite store is being written"))
+    /// Opens (creating the file and its directory if needed) the database at `path` and runs
+    /// pending migrations.
+    pub async fn open(path: &Path) -> StoreResult<SqliteStore> {
+        let path = path.to_path_buf();
+        tokio::task::spawn_blocking(move || -> Res<SqliteStore> {
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).map_err(StoreError::other)?;
+            }
+            let mut writer = open_conn(&path, false)?;
+            let applied = run_migrations(&mut writer)?;
+            if !applied.is_empty() {
+                tracing::info!(?applied, "applied SQLite migrations");
+            }
+            let mut readers = Vec::with_capacity(READERS);
+            for _ in 0..READERS {
+                readers.push(open_conn(&path, true)?);
+            }
+            Ok(SqliteStore {
+                inner: Arc::new(Inner { path, writer: Mutex::new(writer), readers: Mutex::new(readers) }),
+            })
+        })
+        .await
+        .map_err(StoreError::other)?
+        .map_err(|e| e.0)
+    }
+
+    /// Runs `f` on a pooled reader connection, on the calling thread: for single-row reads.
+    pub(crate) fn read<T>(&self, f: impl FnOnce(&Connection) -> Res<T>) -> StoreResult<T> {
+        with_reader(&self.inner, f).map_err(|e| e.0)
+    }
+
+    /// Runs `f` on a pooled reader connection on the blocking pool: for lists and searches.
+    pub(crate) async fn read_blocking<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Res<T> + Send + 'static,
+    {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || with_reader(&inner, f))
+            .await
+            .map_err(StoreError::other)?
+            .map_err(|e| e.0)
+    }
+
+    /// Runs `f` in one `BEGIN IMMEDIATE` transaction on the writer, on the blocking pool;
+    /// commits when it succeeds, rolls back otherwise.
+    pub(crate) async fn write<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Transaction<'_>) -> Res<T> + Send + 'static,
+    {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || -> Res<T> {
+            let mut conn = lock(&inner.writer);
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let out = f(&tx)?;
+            tx.commit()?;
+            Ok(out)
+        })
+        .await
+        .map_err(StoreError::other)?
+        .map_err(|e| e.0)
+    }
+
+    /// Runs `f` on the writer without a transaction wrapper of ours (single statements that
+    /// are bookkeeping, not history: sessions, throttling, token use).
+    pub(crate) async fn write_plain<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Res<T> + Send + 'static,
+    {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || f(&lock(&inner.writer)))
+            .await
+            .map_err(StoreError::other)?
+            .map_err(|e| e.0)
+    }
+}
+
+fn with_reader<T>(inner: &Inner, f: impl FnOnce(&Connection) -> Res<T>) -> Res<T> {
+    let idle = lock(&inner.readers).pop();
+    let conn = match idle {
+        Some(c) => c,
+        None => open_conn(&inner.path, true)?,
+    };
+    let out = f(&conn);
+    let mut pool = lock(&inner.readers);
+    if pool.len() < READERS {
+        pool.push(conn);
+    }
+    out
+}
+
+/// Appends one history event for the write described by `ctx`, tagged with its proposal.
+pub(crate) fn event(
+    c: &Connection,
+    ctx: &WriteCtx,
+    product: Option<ProductId>,
+    object: (ObjectKind, i64),
+    field: &str,
+    old: &Value,
+    new: &Value,
+) -> Res<()> {
+    let mut st = c.prepare_cached(
+        "INSERT INTO events (product_id, object, object_id, actor_id, at, field, old, new, proposal_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )?;
+    st.execute(params![
+        product.map(|p| p.0),
+        object.0.as_str(),
+        object.1,
+        ctx.actor.map(|u| u.0),
+        ctx.at.0,
+        field,
+        old.to_string(),
+        new.to_string(),
+        ctx.proposal.map(|p| p.0),
+    ])?;
+    Ok(())
+}
+
+/// Carries out the proposal half of a write: when `ctx` names a proposal, marks it accepted (by
+/// the actor, at the write's time) in the write's own transaction, or refuses with a conflict
+/// when it is no longer pending. Every write method calls this first.
+pub(crate) fn accept_proposal(c: &Connection, ctx: &WriteCtx) -> Res<()> {
+    let Some(id) = ctx.proposal else { return Ok(()) };
+    let product: Option<i64> = c
+        .prepare_cached(
+            "UPDATE proposals SET state = 'accepted', decided_by = ?2, decided_at = ?3
+             WHERE id = ?1 AND state = 'pending' RETURNING product_id",
+        )?
+        .query_row(params![id.0, ctx.actor.map(|u| u.0), ctx.at.0], |r| r.get(0))
+        .optional()?;
+    let Some(product) = product else {
+        let exists: bool = c
+            .prepare_cached("SELECT EXISTS(SELECT 1 FROM proposals WHERE id = ?1)")?
+            .query_row([id.0], |r| r.get(0))?;
+        return Err(Error(if exists {
+            StoreError::Conflict(format!("proposal {id} is no longer pending"))
+        } else {
+            StoreError::NotFound
+        }));
+    };
+    event(
+        c,
+        ctx,
+        Some(ProductId(product)),
+        (ObjectKind::Proposal, id.0),
+        "state",
+        &Value::from("pending"),
+        &Value::from("accepted"),
+    )
+}
+
+pub(crate) const EVENT_COLS: &str =
+    "id, product_id, object, object_id, actor_id, at, field, old, new, proposal_id";
+
+/// Maps a row of [`EVENT_COLS`] to an event.
+pub(crate) fn event_row(r: &Row<'_>) -> rusqlite::Result<Event> {
+    let object: String = r.get(2)?;
+    let object = ObjectKind::parse(&object)
+        .ok_or_else(|| conv(2, StoreError::Conflict(format!("object {object}"))))?;
+    Ok(Event {
+        id: r.get(0)?,
+        product_id: r.get::<_, Option<i64>>(1)?.map(ProductId),
+        object,
+        object_id: r.get(3)?,
+        actor_id: r.get::<_, Option<i64>>(4)?.map(UserId),
+        at: Timestamp(r.get(5)?),
+        field: r.get(6)?,
+        old: json_col(r, 7)?,
+        new: json_col(r, 8)?,
+        proposal_id: r.get::<_, Option<i64>>(9)?.map(ProposalId),
+    })
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn migrate(&self) -> StoreResult<Vec<String>> {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || run_migrations(&mut lock(&inner.writer)))
+            .await
+            .map_err(StoreError::other)?
+            .map_err(|e| e.0)
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        self.read(|c| Ok(c.prepare_cached("SELECT 1")?.query_row([], |r| r.get::<_, i64>(0)).map(|_| ())?))
+    }
+
+    fn backend(&self) -> &'static str {
+        "sqlite"
     }
 }

@@ -1,0 +1,887 @@
+//! Backlog items and their links: numbering, ranking, hierarchy rules, filters and search.
+//!
+//! Item reads are one query each: the product's key and the parent's number are joined in, so
+//! an item comes back with its key and its parent's key without further round trips.
+
+use crate::products::load_workflow;
+use crate::users::is_member;
+use crate::{accept_proposal, conv, event, Error, Res, SqliteStore};
+use async_trait::async_trait;
+use keel_domain::event::ObjectKind;
+use keel_domain::item::{
+    check_parent, number_criteria, Item, ItemKind, ItemLink, ItemPatch, LinkKind, NewItem, Points,
+    StoryFields,
+};
+use keel_domain::proposal::Position;
+use keel_domain::rank::{self, RankKey};
+use keel_domain::workflow::Category;
+use keel_domain::{ItemId, LinkId, ProductId, StateId, Timestamp, UserId, ValidationError};
+use keel_store::{BulkItem, ItemFilter, ItemStore, Page, StoreError, StoreResult, WriteCtx};
+use rusqlite::types::Value as SqlValue;
+use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row};
+use serde_json::{json, Value};
+use std::collections::HashSet;
+
+/// How many ancestors a parent chain may have before the walk gives up (the hierarchy has
+/// three levels, so a real chain is never near this).
+const MAX_DEPTH: usize = 1_000;
+
+macro_rules! item_select {
+    () => {
+        "SELECT i.id, i.product_id, p.key, i.number, i.kind, i.parent_id, pp.number, i.title, i.description,
+                i.as_a, i.i_want, i.so_that, i.criteria, i.estimate, i.labels, i.assignee_id, i.status_id,
+                i.category, i.rank, i.created_by, i.created_at, i.updated_at, i.version
+         FROM items i JOIN products p ON p.id = i.product_id LEFT JOIN items pp ON pp.id = i.parent_id"
+    };
+}
+
+fn item_row(r: &Row<'_>) -> rusqlite::Result<Item> {
+    let pkey = r.get_ref(2)?.as_str()?;
+    let number: i64 = r.get(3)?;
+    let kind = ItemKind::parse("kind", r.get_ref(4)?.as_str()?).map_err(|e| conv(4, e))?;
+    let parent_number: Option<i64> = r.get(6)?;
+    let criteria = serde_json::from_str(r.get_ref(12)?.as_str()?).map_err(|e| conv(12, e))?;
+    let labels = serde_json::from_str(r.get_ref(14)?.as_str()?).map_err(|e| conv(14, e))?;
+    Ok(Item {
+        key: format!("{pkey}-{number}"),
+        parent_key: parent_number.map(|n| format!("{pkey}-{n}")),
+        id: ItemId(r.get(0)?),
+        product_id: ProductId(r.get(1)?),
+        number,
+        kind,
+        parent_id: r.get::<_, Option<i64>>(5)?.map(ItemId),
+        title: r.get(7)?,
+        description: r.get(8)?,
+        story: StoryFields { as_a: r.get(9)?, i_want: r.get(10)?, so_that: r.get(11)? },
+        criteria,
+        estimate: r.get::<_, Option<f64>>(13)?.map(Points::from_trusted),
+        labels,
+        assignee_id: r.get::<_, Option<i64>>(15)?.map(UserId),
+        status_id: StateId(r.get(16)?),
+        category: Category::from_code(r.get(17)?),
+        rank: RankKey::from_trusted(r.get(18)?),
+        created_by: r.get::<_, Option<i64>>(19)?.map(UserId),
+        created_at: Timestamp(r.get(20)?),
+        updated_at: Timestamp(r.get(21)?),
+        version: r.get(22)?,
+    })
+}
+
+fn load_item(c: &Connection, id: ItemId) -> Res<Item> {
+    Ok(c.prepare_cached(concat!(item_select!(), " WHERE i.id = ?1"))?.query_row([id.0], item_row)?)
+}
+
+fn invalid(field: &str, message: impl Into<String>) -> Error {
+    Error(StoreError::invalid(field, message))
+}
+
+/// The item named as a parent; a missing one is the caller's input error, not a 404.
+fn parent_item(c: &Connection, id: ItemId) -> Res<Item> {
+    match load_item(c, id) {
+        Err(Error(StoreError::NotFound)) => Err(invalid("parent", "does not exist")),
+        r => r,
+    }
+}
+
+fn state_category(c: &Connection, product: ProductId, state: StateId) -> Res<Category> {
+    c.prepare_cached("SELECT category FROM workflow_states WHERE id = ?1 AND product_id = ?2")?
+        .query_row([state.0, product.0], |r| r.get::<_, i64>(0))
+        .optional()?
+        .map(Category::from_code)
+        .ok_or_else(|| invalid("status", "is not a state of this product's workflow"))
+}
+
+/// The first `todo` state, else the first state: [`keel_domain::workflow::Workflow::initial`].
+fn initial_state(c: &Connection, product: ProductId) -> Res<(StateId, Category)> {
+    Ok(c.prepare_cached(
+        "SELECT id, category FROM workflow_states WHERE product_id = ?1 ORDER BY category <> 0, position, id LIMIT 1",
+    )?
+    .query_row([product.0], |r| Ok((StateId(r.get(0)?), Category::from_code(r.get(1)?))))?)
+}
+
+fn check_assignee(c: &Connection, product: ProductId, user: Option<UserId>) -> Res<()> {
+    match user {
+        Some(u) if !is_member(c, product.0, u.0)? => {
+            Err(invalid("assignee", "must be a member of the product"))
+        }
+        _ => Ok(()),
+    }
+}
+
+fn numbered_criteria(list: Vec<keel_domain::item::Criterion>) -> Res<Vec<keel_domain::item::Criterion>> {
+    if list.iter().any(|c| c.id <= 0) {
+        Ok(number_criteria("criteria", list)?)
+    } else {
+        Ok(list)
+    }
+}
+
+fn insert_labels(c: &Connection, item: i64, product: ProductId, labels: &[String]) -> Res<()> {
+    if labels.is_empty() {
+        return Ok(());
+    }
+    let mut st = c.prepare_cached(
+        "INSERT OR IGNORE INTO item_labels (item_id, product_id, label) VALUES (?1, ?2, ?3)",
+    )?;
+    for l in labels {
+        st.execute(params![item, product.0, l])?;
+    }
+    Ok(())
+}
+
+/// The rank key for `position` in `product`, leaving `moving` (the item being moved) out of
+/// the neighbours.
+fn rank_for(c: &Connection, product: ProductId, position: &Position, moving: Option<ItemId>) -> Res<RankKey> {
+    let me = moving.map_or(0, |i| i.0);
+    let one = |sql: &str, args: &[&dyn rusqlite::ToSql]| -> Res<Option<RankKey>> {
+        Ok(c.prepare_cached(sql)?
+            .query_row(args, |r| r.get::<_, String>(0))
+            .optional()?
+            .map(RankKey::from_trusted))
+    };
+    match position {
+        Position::Top => {
+            let first = one(
+                "SELECT rank FROM items WHERE product_id = ?1 AND id <> ?2 ORDER BY rank LIMIT 1",
+                &[&product.0, &me],
+            )?;
+            Ok(rank::between(None, first.as_ref()))
+        }
+        Position::Bottom => {
+            let last = one(
+                "SELECT rank FROM items WHERE product_id = ?1 AND id <> ?2 ORDER BY rank DESC LIMIT 1",
+                &[&product.0, &me],
+            )?;
+            Ok(rank::between(last.as_ref(), None))
+        }
+        Position::Before(x) | Position::After(x) => {
+            let before = matches!(position, Position::Before(_));
+            let field = if before { "before" } else { "after" };
+            if moving == Some(*x) {
+                return Err(invalid(field, "must be another item than the one moved"));
+            }
+            let (p, xr): (i64, String) = c
+                .prepare_cached("SELECT product_id, rank FROM items WHERE id = ?1")?
+                .query_row([x.0], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()?
+                .ok_or_else(|| invalid(field, "does not exist"))?;
+            if p != product.0 {
+                return Err(invalid(field, "must be an item of the same product"));
+            }
+            let xr = RankKey::from_trusted(xr);
+            if before {
+                let prev = one(
+                    "SELECT rank FROM items WHERE product_id = ?1 AND rank < ?2 AND id <> ?3 ORDER BY rank DESC LIMIT 1",
+                    &[&product.0, &xr.as_str(), &me],
+                )?;
+                Ok(rank::between(prev.as_ref(), Some(&xr)))
+            } else {
+                let next = one(
+                    "SELECT rank FROM items WHERE product_id = ?1 AND rank > ?2 AND id <> ?3 ORDER BY rank LIMIT 1",
+                    &[&product.0, &xr.as_str(), &me],
+                )?;
+                Ok(rank::between(Some(&xr), next.as_ref()))
+            }
+        }
+    }
+}
+
+/// Gives every item of the product a fresh, short key in the current order.
+fn rebalance(c: &Connection, ctx: &WriteCtx, product: ProductId) -> Res<()> {
+    let ids = c
+        .prepare_cached("SELECT id FROM items WHERE product_id = ?1 ORDER BY rank")?
+        .query_map([product.0], |r| r.get::<_, i64>(0))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    // Park every key under a prefix outside the base-62 alphabet first, so that no new key can
+    // collide with an old one under UNIQUE(product_id, rank) while they are rewritten.
+    c.prepare_cached("UPDATE items SET rank = '~' || rank WHERE product_id = ?1")?.execute([product.0])?;
+    let mut st = c.prepare_cached("UPDATE items SET rank = ?2 WHERE id = ?1")?;
+    for (id, key) in ids.iter().zip(rank::spread(ids.len())) {
+        st.execute(params![id, key.as_str()])?;
+    }
+    event(
+        c,
+        ctx,
+        Some(product),
+        (ObjectKind::Product, product.0),
+        "rank_rebalanced",
+        &Value::Null,
+        &json!({ "items": ids.len() }),
+    )
+}
+
+fn item_event(c: &Connection, ctx: &WriteCtx, item: &Item, field: &str, old: &Value, new: &Value) -> Res<()> {
+    event(c, ctx, Some(item.product_id), (ObjectKind::Item, item.id.0), field, old, new)
+}
+
+/// The words of a search, quoted for FTS5, the last one a prefix: `"w1" "w2"*`. Only letters
+/// and digits survive, so no query syntax from the user reaches FTS5.
+fn fts_query(q: &str) -> Option<String> {
+    let mut out = String::with_capacity(q.len() + 8);
+    for w in q.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()) {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push('"');
+        out.push_str(w);
+        out.push('"');
+    }
+    if out.is_empty() {
+        return None;
+    }
+    out.push('*');
+    Some(out)
+}
+
+/// Appends the WHERE clause of `filter` to `sql` and its arguments to `args`; `None` when the
+/// filter can match nothing (a search without words).
+fn where_clause(
+    product: ProductId,
+    filter: &ItemFilter,
+    sql: &mut String,
+    args: &mut Vec<SqlValue>,
+) -> Option<()> {
+    sql.push_str(" WHERE i.product_id = ?");
+    args.push(SqlValue::Integer(product.0));
+    if let Some(s) = filter.status {
+        sql.push_str(" AND i.status_id = ?");
+        args.push(SqlValue::Integer(s.0));
+    }
+    if let Some(c) = filter.category {
+        sql.push_str(" AND i.category = ?");
+        args.push(SqlValue::Integer(c.code()));
+    }
+    if filter.open_only {
+        // Exactly this expression, so that the planner picks the partial index items_backlog.
+        sql.push_str(" AND i.category < 2");
+    }
+    if let Some(k) = filter.kind {
+        sql.push_str(" AND i.kind = ?");
+        args.push(SqlValue::Text(k.as_str().to_string()));
+    }
+    match filter.assignee {
+        Some(Some(u)) => {
+            sql.push_str(" AND i.assignee_id = ?");
+            args.push(SqlValue::Integer(u.0));
+        }
+        Some(None) => sql.push_str(" AND i.assignee_id IS NULL"),
+        None => {}
+    }
+    if let Some(p) = filter.parent {
+        sql.push_str(" AND i.parent_id = ?");
+        args.push(SqlValue::Integer(p.0));
+    }
+    if let Some(l) = &filter.label {
+        sql.push_str(" AND i.id IN (SELECT item_id FROM item_labels WHERE product_id = ? AND label = ?)");
+        args.push(SqlValue::Integer(product.0));
+        args.push(SqlValue::Text(l.clone()));
+    }
+    if let Some(q) = &filter.q {
+        sql.push_str(" AND i.id IN (SELECT rowid FROM items_fts WHERE items_fts MATCH ?)");
+        args.push(SqlValue::Text(fts_query(q)?));
+    }
+    Some(())
+}
+
+/// What a link event records.
+fn link_json(id: i64, kind: LinkKind, from_key: &str, to_key: &str) -> Value {
+    json!({ "id": id, "kind": kind, "from": from_key, "to": to_key })
+}
+
+/// Product, key and title of an item.
+fn item_brief(c: &Connection, id: ItemId) -> Res<(i64, String, String)> {
+    Ok(c.prepare_cached(
+        "SELECT i.product_id, p.key || '-' || i.number, i.title FROM items i JOIN products p ON p.id = i.product_id
+         WHERE i.id = ?1",
+    )?
+    .query_row([id.0], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?)
+}
+
+#[async_trait]
+impl ItemStore for SqliteStore {
+    async fn create_item(
+        &self,
+        product: ProductId,
+        item: NewItem,
+        position: &Position,
+        ctx: &WriteCtx,
+    ) -> StoreResult<Item> {
+        let (ctx, position) = (*ctx, position.clone());
+        self.write(move |tx| {
+            accept_proposal(tx, &ctx)?;
+            // Taking the number first holds it under the write lock: gapless, since a failure
+            // below rolls the increment back with everything else.
+            let (number, pkey): (i64, String) = tx
+                .prepare_cached(
+                    "UPDATE products SET next_item_number = next_item_number + 1 WHERE id = ?1
+                     RETURNING next_item_number, key",
+                )?
+                .query_row([product.0], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            let parent_key = match item.parent_id {
+                Some(pid) => {
+                    let parent = parent_item(tx, pid)?;
+                    check_parent(item.kind, product, &parent)?;
+                    Some(parent.key)
+                }
+                None => None,
+            };
+            check_assignee(tx, product, item.assignee_id)?;
+            let (status_id, category) = match item.status_id {
+                Some(s) => (s, state_category(tx, product, s)?),
+                None => initial_state(tx, product)?,
+            };
+            let rank = rank_for(tx, product, &position, None)?;
+            let criteria = numbered_criteria(item.criteria)?;
+            let id: i64 = tx
+                .prepare_cached(
+                    "INSERT INTO items (product_id, number, kind, parent_id, title, description, as_a, i_want, so_that,
+                        criteria, estimate, labels, assignee_id, status_id, category, rank, created_by, created_at,
+                        updated_at, version)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?18, 1)
+                     RETURNING id",
+                )?
+                .query_row(
+                    params![
+                        product.0,
+                        number,
+                        item.kind.as_str(),
+                        item.parent_id.map(|p| p.0),
+                        item.title,
+                        item.description,
+                        item.story.as_a,
+                        item.story.i_want,
+                        item.story.so_that,
+                        serde_json::to_string(&criteria)?,
+                        item.estimate.map(|e| e.value()),
+                        serde_json::to_string(&item.labels)?,
+                        item.assignee_id.map(|u| u.0),
+                        status_id.0,
+                        category.code(),
+                        rank.as_str(),
+                        ctx.actor.map(|u| u.0),
+                        ctx.at.0,
+                    ],
+                    |r| r.get(0),
+                )?;
+            insert_labels(tx, id, product, &item.labels)?;
+            let mut it = Item {
+                id: ItemId(id),
+                product_id: product,
+                key: format!("{pkey}-{number}"),
+                number,
+                kind: item.kind,
+                parent_id: item.parent_id,
+                parent_key,
+                title: item.title,
+                description: item.description,
+                story: item.story,
+                criteria,
+                estimate: item.estimate,
+                labels: item.labels,
+                assignee_id: item.assignee_id,
+                status_id,
+                category,
+                rank,
+                created_by: ctx.actor,
+                created_at: ctx.at,
+                updated_at: ctx.at,
+                version: 1,
+            };
+            item_event(tx, &ctx, &it, "created", &Value::Null, &serde_json::to_value(&it)?)?;
+            if it.rank.is_long() {
+                rebalance(tx, &ctx, product)?;
+                it = load_item(tx, it.id)?;
+            }
+            Ok(it)
+        })
+        .await
+    }
+
+    async fn bulk_create_items(
+        &self,
+        product: ProductId,
+        items: Vec<BulkItem>,
+        ctx: &WriteCtx,
+    ) -> StoreResult<u64> {
+        let ctx = *ctx;
+        self.write(move |tx| {
+            accept_proposal(tx, &ctx)?;
+            let n = items.len() as i64;
+            let (first, pkey): (i64, String) = tx
+                .prepare_cached(
+                    "UPDATE products SET next_item_number = next_item_number + ?2 WHERE id = ?1
+                     RETURNING next_item_number - ?2 + 1, key",
+                )?
+                .query_row([product.0, n], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            let workflow = load_workflow(tx, product)?;
+            let initial = workflow.initial().map(|s| (s.id, s.category)).ok_or(StoreError::NotFound)?;
+            let members = tx
+                .prepare_cached("SELECT user_id FROM memberships WHERE product_id = ?1")?
+                .query_map([product.0], |r| r.get::<_, i64>(0))?
+                .collect::<rusqlite::Result<HashSet<_>>>()?;
+            let mut last: Option<RankKey> = tx
+                .prepare_cached("SELECT rank FROM items WHERE product_id = ?1 ORDER BY rank DESC LIMIT 1")?
+                .query_row([product.0], |r| r.get::<_, String>(0))
+                .optional()?
+                .map(RankKey::from_trusted);
+            let mut parent_st = tx.prepare_cached("SELECT product_id, kind, number FROM items WHERE id = ?1")?;
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO items (product_id, number, kind, parent_id, title, description, as_a, i_want, so_that,
+                    criteria, estimate, labels, assignee_id, status_id, category, rank, created_by, created_at,
+                    updated_at, version)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
+            )?;
+            let mut label_st =
+                tx.prepare_cached("INSERT OR IGNORE INTO item_labels (item_id, product_id, label) VALUES (?1, ?2, ?3)")?;
+            let mut event_st = tx.prepare_cached(
+                "INSERT INTO events (product_id, object, object_id, actor_id, at, field, old, new, proposal_id)
+                 VALUES (?1, 'item', ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )?;
+            let proposal = ctx.proposal.map(|p| p.0);
+            for (k, b) in items.into_iter().enumerate() {
+                let at_k = |e: ValidationError| Error(StoreError::Invalid(e.within(&format!("items[{k}]"))));
+                let it = b.item;
+                let number = first + k as i64;
+                let parent_key = match it.parent_id {
+                    Some(pid) => {
+                        let (pp, pk, pn): (i64, String, i64) = parent_st
+                            .query_row([pid.0], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                            .optional()?
+                            .ok_or_else(|| at_k(ValidationError::new("parent", "does not exist")))?;
+                        let pkind = ItemKind::parse("parent", &pk).map_err(at_k)?;
+                        if pp != product.0 {
+                            return Err(at_k(ValidationError::new("parent", "must be an item of the same product")));
+                        }
+                        if pkind.level() >= it.kind.level() {
+                            return Err(at_k(ValidationError::new(
+                                "parent",
+                                format!("a {} cannot be the parent of a {}", pkind.as_str(), it.kind.as_str()),
+                            )));
+                        }
+                        Some(format!("{pkey}-{pn}"))
+                    }
+                    None => None,
+                };
+                if it.assignee_id.is_some_and(|u| !members.contains(&u.0)) {
+                    return Err(at_k(ValidationError::new("assignee", "must be a member of the product")));
+                }
+                let (status_id, category) = match it.status_id {
+                    Some(s) => match workflow.state(s) {
+                        Some(st) => (s, st.category),
+                        None => {
+                            return Err(at_k(ValidationError::new("status", "is not a state of this product's workflow")))
+                        }
+                    },
+                    None => initial,
+                };
+                let criteria = if it.criteria.iter().any(|c| c.id <= 0) {
+                    number_criteria("criteria", it.criteria).map_err(at_k)?
+                } else {
+                    it.criteria
+                };
+                let rank = rank::between(last.as_ref(), None);
+                let updated_at = b.history.last().map_or(b.created_at, |e| e.at);
+                let version = 1 + b.history.len() as i64;
+                insert.execute(params![
+                    product.0,
+                    number,
+                    it.kind.as_str(),
+                    it.parent_id.map(|p| p.0),
+                    it.title,
+                    it.description,
+                    it.story.as_a,
+                    it.story.i_want,
+                    it.story.so_that,
+                    serde_json::to_string(&criteria)?,
+                    it.estimate.map(|e| e.value()),
+                    serde_json::to_string(&it.labels)?,
+                    it.assignee_id.map(|u| u.0),
+                    status_id.0,
+                    category.code(),
+                    rank.as_str(),
+                    b.created_by.map(|u| u.0),
+                    b.created_at.0,
+                    updated_at.0,
+                    version,
+                ])?;
+                let id = tx.last_insert_rowid();
+                for l in &it.labels {
+                    label_st.execute(params![id, product.0, l])?;
+                }
+                let item = Item {
+                    id: ItemId(id),
+                    product_id: product,
+                    key: format!("{pkey}-{number}"),
+                    number,
+                    kind: it.kind,
+                    parent_id: it.parent_id,
+                    parent_key,
+                    title: it.title,
+                    description: it.description,
+                    story: it.story,
+                    criteria,
+                    estimate: it.estimate,
+                    labels: it.labels,
+                    assignee_id: it.assignee_id,
+                    status_id,
+                    category,
+                    rank,
+                    created_by: b.created_by,
+                    created_at: b.created_at,
+                    updated_at,
+                    version,
+                };
+                event_st.execute(params![
+                    product.0,
+                    id,
+                    b.created_by.map(|u| u.0),
+                    b.created_at.0,
+                    "created",
+                    "null",
+                    serde_json::to_string(&item)?,
+                    proposal,
+                ])?;
+                for e in &b.history {
+                    event_st.execute(params![
+                        product.0,
+                        id,
+                        e.actor.map(|u| u.0),
+                        e.at.0,
+                        e.field,
+                        e.old.to_string(),
+                        e.new.to_string(),
+                        proposal,
+                    ])?;
+                }
+                last = Some(item.rank);
+            }
+            Ok(n as u64)
+        })
+        .await
+    }
+
+    async fn item(&self, id: ItemId) -> StoreResult<Item> {
+        self.read(|c| load_item(c, id))
+    }
+
+    async fn item_by_number(&self, product: ProductId, number: i64) -> StoreResult<Item> {
+        self.read(|c| {
+            Ok(c.prepare_cached(concat!(item_select!(), " WHERE i.product_id = ?1 AND i.number = ?2"))?
+                .query_row([product.0, number], item_row)?)
+        })
+    }
+
+    async fn update_item(
+        &self,
+        id: ItemId,
+        expected_version: i64,
+        patch: &ItemPatch,
+        ctx: &WriteCtx,
+    ) -> StoreResult<Item> {
+        let (ctx, mut patch) = (*ctx, patch.clone());
+        self.write(move |tx| {
+            accept_proposal(tx, &ctx)?;
+            let old = load_item(tx, id)?;
+            if old.version != expected_version {
+                return Err(StoreError::StaleVersion { current: old.version }.into());
+            }
+            if let Some(list) = patch.criteria.take() {
+                patch.criteria = Some(numbered_criteria(list)?);
+            }
+            let (mut new, changes) = patch.apply(&old);
+            if changes.is_empty() {
+                return Ok(old);
+            }
+            let changed = |f: &str| changes.iter().any(|c| c.field == f);
+            if changed("kind") || changed("parent") {
+                if let Some(pid) = new.parent_id {
+                    let parent = parent_item(tx, pid)?;
+                    check_parent(new.kind, new.product_id, &parent)?;
+                    // Levels already forbid cycles between kinds; this walk keeps the guarantee
+                    // even for data written before a rule changed.
+                    let mut cur = Some(pid);
+                    let mut depth = 0;
+                    let mut up = tx.prepare_cached("SELECT parent_id FROM items WHERE id = ?1")?;
+                    while let Some(a) = cur {
+                        if a == id || depth > MAX_DEPTH {
+                            return Err(invalid("parent", "would create a cycle"));
+                        }
+                        cur = up.query_row([a.0], |r| r.get::<_, Option<i64>>(0)).optional()?.flatten().map(ItemId);
+                        depth += 1;
+                    }
+                    new.parent_key = Some(parent.key);
+                } else {
+                    new.parent_key = None;
+                }
+                if changed("kind") {
+                    let kinds = tx
+                        .prepare_cached("SELECT DISTINCT kind FROM items WHERE parent_id = ?1")?
+                        .query_map([id.0], |r| r.get::<_, String>(0))?
+                        .collect::<rusqlite::Result<Vec<_>>>()?;
+                    for k in kinds {
+                        let k = ItemKind::parse("kind", &k)?;
+                        if k.level() <= new.kind.level() {
+                            return Err(invalid(
+                                "kind",
+                                format!("a {} cannot be the parent of its {} children", new.kind.as_str(), k.as_str()),
+                            ));
+                        }
+                    }
+                }
+            }
+            if changed("assignee") {
+                check_assignee(tx, new.product_id, new.assignee_id)?;
+            }
+            if changed("status") {
+                // The category comes from the workflow, whatever the caller resolved.
+                new.category = state_category(tx, new.product_id, new.status_id)?;
+            }
+            if changed("labels") {
+                tx.prepare_cached("DELETE FROM item_labels WHERE item_id = ?1")?.execute([id.0])?;
+                insert_labels(tx, id.0, new.product_id, &new.labels)?;
+            }
+            new.version = old.version + 1;
+            new.updated_at = ctx.at;
+            tx.prepare_cached(
+                "UPDATE items SET kind = ?2, parent_id = ?3, as_a = ?4, i_want = ?5, so_that = ?6, criteria = ?7,
+                    estimate = ?8, labels = ?9, assignee_id = ?10, status_id = ?11, category = ?12, updated_at = ?13,
+                    version = ?14 WHERE id = ?1",
+            )?
+            .execute(params![
+                id.0,
+                new.kind.as_str(),
+                new.parent_id.map(|p| p.0),
+                new.story.as_a,
+                new.story.i_want,
+                new.story.so_that,
+                serde_json::to_string(&new.criteria)?,
+                new.estimate.map(|e| e.value()),
+                serde_json::to_string(&new.labels)?,
+                new.assignee_id.map(|u| u.0),
+                new.status_id.0,
+                new.category.code(),
+                new.updated_at.0,
+                new.version,
+            ])?;
+            // A separate statement for the text, so the full-text trigger (UPDATE OF title,
+            // description) only reindexes when the text really changed.
+            if changed("title") || changed("description") {
+                tx.prepare_cached("UPDATE items SET title = ?2, description = ?3 WHERE id = ?1")?
+                    .execute(params![id.0, new.title, new.description])?;
+            }
+            for c in &changes {
+                item_event(tx, &ctx, &new, c.field, &c.old, &c.new)?;
+            }
+            Ok(new)
+        })
+        .await
+    }
+
+    async fn move_item(&self, id: ItemId, position: &Position, ctx: &WriteCtx) -> StoreResult<Item> {
+        let (ctx, position) = (*ctx, position.clone());
+        self.write(move |tx| {
+            accept_proposal(tx, &ctx)?;
+            let mut item = load_item(tx, id)?;
+            let key = rank_for(tx, item.product_id, &position, Some(id))?;
+            if key == item.rank {
+                return Ok(item);
+            }
+            tx.prepare_cached(
+                "UPDATE items SET rank = ?2, version = version + 1, updated_at = ?3 WHERE id = ?1",
+            )?
+            .execute(params![id.0, key.as_str(), ctx.at.0])?;
+            item_event(tx, &ctx, &item, "rank", &json!({ "rank": item.rank }), &json!({ "rank": key }))?;
+            item.rank = key;
+            item.version += 1;
+            item.updated_at = ctx.at;
+            if item.rank.is_long() {
+                rebalance(tx, &ctx, item.product_id)?;
+                item = load_item(tx, id)?;
+            }
+            Ok(item)
+        })
+        .await
+    }
+
+    async fn delete_item(&self, id: ItemId, ctx: &WriteCtx) -> StoreResult<()> {
+        let ctx = *ctx;
+        self.write(move |tx| {
+            accept_proposal(tx, &ctx)?;
+            let old = load_item(tx, id)?;
+            let product = Some(old.product_id);
+            let children = tx
+                .prepare_cached("SELECT id FROM items WHERE parent_id = ?1")?
+                .query_map([id.0], |r| r.get::<_, i64>(0))?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            let mut orphan = tx.prepare_cached(
+                "UPDATE items SET parent_id = NULL, version = version + 1, updated_at = ?2 WHERE id = ?1",
+            )?;
+            for child in children {
+                orphan.execute([child, ctx.at.0])?;
+                event(tx, &ctx, product, (ObjectKind::Item, child), "parent", &json!(id), &Value::Null)?;
+            }
+            let links = tx
+                .prepare_cached(
+                    "SELECT l.id, l.kind, l.from_id, l.to_id, p.key || '-' || f.number, p.key || '-' || t.number
+                     FROM item_links l JOIN items f ON f.id = l.from_id JOIN items t ON t.id = l.to_id
+                     JOIN products p ON p.id = l.product_id WHERE l.from_id = ?1 OR l.to_id = ?1",
+                )?
+                .query_map([id.0], |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, i64>(2)?,
+                        r.get::<_, i64>(3)?,
+                        r.get::<_, String>(4)?,
+                        r.get::<_, String>(5)?,
+                    ))
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            for (lid, kind, from, to, fk, tk) in links {
+                let kind = LinkKind::parse("kind", &kind)?;
+                let other = if from == id.0 { to } else { from };
+                let old_link = link_json(lid, kind, &fk, &tk);
+                event(tx, &ctx, product, (ObjectKind::Item, other), "links", &old_link, &Value::Null)?;
+            }
+            tx.prepare_cached("DELETE FROM item_links WHERE from_id = ?1 OR to_id = ?1")?.execute([id.0])?;
+            tx.prepare_cached("DELETE FROM item_labels WHERE item_id = ?1")?.execute([id.0])?;
+            tx.prepare_cached("DELETE FROM items WHERE id = ?1")?.execute([id.0])?;
+            item_event(tx, &ctx, &old, "deleted", &serde_json::to_value(&old)?, &Value::Null)
+        })
+        .await
+    }
+
+    async fn list_items(
+        &self,
+        product: ProductId,
+        filter: &ItemFilter,
+        page: &Page,
+    ) -> StoreResult<Vec<Item>> {
+        let (filter, page) = (filter.clone(), page.clone());
+        self.read_blocking(move |c| {
+            let mut sql = String::with_capacity(1024);
+            sql.push_str(item_select!());
+            let mut args = Vec::with_capacity(8);
+            if where_clause(product, &filter, &mut sql, &mut args).is_none() {
+                return Ok(Vec::new());
+            }
+            if let Some(after) = page.after {
+                sql.push_str(" AND i.rank > ?");
+                args.push(SqlValue::Text(after));
+            }
+            sql.push_str(" ORDER BY i.rank LIMIT ?");
+            args.push(SqlValue::Integer(i64::from(page.limit)));
+            let mut st = c.prepare_cached(&sql)?;
+            let rows = st.query_map(params_from_iter(args), item_row)?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+        .await
+    }
+
+    async fn count_items(&self, product: ProductId, filter: &ItemFilter) -> StoreResult<i64> {
+        let filter = filter.clone();
+        self.read_blocking(move |c| {
+            let mut sql = String::with_capacity(512);
+            sql.push_str("SELECT COUNT(*) FROM items i");
+            let mut args = Vec::with_capacity(8);
+            if where_clause(product, &filter, &mut sql, &mut args).is_none() {
+                return Ok(0);
+            }
+            Ok(c.prepare_cached(&sql)?.query_row(params_from_iter(args), |r| r.get(0))?)
+        })
+        .await
+    }
+
+    async fn add_link(
+        &self,
+        from: ItemId,
+        to: ItemId,
+        kind: LinkKind,
+        ctx: &WriteCtx,
+    ) -> StoreResult<ItemLink> {
+        let ctx = *ctx;
+        self.write(move |tx| {
+            accept_proposal(tx, &ctx)?;
+            if from == to {
+                return Err(invalid("to", "must be another item"));
+            }
+            let (fp, fkey, _) = item_brief(tx, from)?;
+            let (tp, tkey, ttitle) = match item_brief(tx, to) {
+                Err(Error(StoreError::NotFound)) => return Err(invalid("to", "does not exist")),
+                r => r?,
+            };
+            if fp != tp {
+                return Err(invalid("to", "must be an item of the same product"));
+            }
+            let id: i64 = tx
+                .prepare_cached(
+                    "INSERT INTO item_links (product_id, from_id, to_id, kind) VALUES (?1, ?2, ?3, ?4) RETURNING id",
+                )?
+                .query_row(params![fp, from.0, to.0, kind.as_str()], |r| r.get(0))?;
+            let j = link_json(id, kind, &fkey, &tkey);
+            let product = Some(ProductId(fp));
+            event(tx, &ctx, product, (ObjectKind::Item, from.0), "links", &Value::Null, &j)?;
+            event(tx, &ctx, product, (ObjectKind::Item, to.0), "links", &Value::Null, &j)?;
+            Ok(ItemLink {
+                id: LinkId(id),
+                kind,
+                from_id: from,
+                from_key: fkey,
+                to_id: to,
+                to_key: tkey,
+                other_title: ttitle,
+            })
+        })
+        .await
+    }
+
+    async fn remove_link(&self, item: ItemId, link: LinkId, ctx: &WriteCtx) -> StoreResult<()> {
+        let ctx = *ctx;
+        self.write(move |tx| {
+            accept_proposal(tx, &ctx)?;
+            let (product, kind, from, to, fk, tk): (i64, String, i64, i64, String, String) = tx
+                .prepare_cached(
+                    "SELECT l.product_id, l.kind, l.from_id, l.to_id, p.key || '-' || f.number, p.key || '-' || t.number
+                     FROM item_links l JOIN items f ON f.id = l.from_id JOIN items t ON t.id = l.to_id
+                     JOIN products p ON p.id = l.product_id
+                     WHERE l.id = ?1 AND (l.from_id = ?2 OR l.to_id = ?2)",
+                )?
+                .query_row([link.0, item.0], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
+                })?;
+            let kind = LinkKind::parse("kind", &kind)?;
+            tx.prepare_cached("DELETE FROM item_links WHERE id = ?1")?.execute([link.0])?;
+            let j = link_json(link.0, kind, &fk, &tk);
+            let product = Some(ProductId(product));
+            event(tx, &ctx, product, (ObjectKind::Item, from), "links", &j, &Value::Null)?;
+            event(tx, &ctx, product, (ObjectKind::Item, to), "links", &j, &Value::Null)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn links(&self, item: ItemId) -> StoreResult<Vec<ItemLink>> {
+        self.read_blocking(move |c| {
+            let mut st = c.prepare_cached(
+                "SELECT l.id, l.kind, l.from_id, p.key || '-' || f.number, l.to_id, p.key || '-' || t.number,
+                        CASE WHEN l.from_id = ?1 THEN t.title ELSE f.title END
+                 FROM item_links l JOIN items f ON f.id = l.from_id JOIN items t ON t.id = l.to_id
+                 JOIN products p ON p.id = l.product_id
+                 WHERE l.from_id = ?1 OR l.to_id = ?1 ORDER BY l.id",
+            )?;
+            let rows = st.query_map([item.0], |r| {
+                Ok(ItemLink {
+                    id: LinkId(r.get(0)?),
+                    kind: LinkKind::parse("kind", r.get_ref(1)?.as_str()?).map_err(|e| conv(1, e))?,
+                    from_id: ItemId(r.get(2)?),
+                    from_key: r.get(3)?,
+                    to_id: ItemId(r.get(4)?),
+                    to_key: r.get(5)?,
+                    other_title: r.get(6)?,
+                })
+            })?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+        .await
+    }
+}
