@@ -5,9 +5,11 @@
 //! message, unless `KEEL_TEST_STRICT=1` (as in CI), where a skip is a failure.
 #![forbid(unsafe_code)]
 
+pub mod app;
 pub mod conformance;
 pub mod db;
 
+pub use app::{spawn_app, TestApp};
 pub use db::TestDb;
 
 /// Reports a test that cannot run here: prints why, or fails when `KEEL_TEST_STRICT=1`.

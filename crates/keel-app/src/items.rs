@@ -1,0 +1,706 @@
+//! Backlog items: create, read, list, change, move, delete, link; every change checked against
+//! decision rights and either applied or turned into a proposal.
+
+use crate::{App, AppError, AppResult, Outcome, ProductAccess};
+use keel_domain::event::{Event, FieldChange, ObjectKind};
+use keel_domain::item::{
+    number_criteria, parse_description, parse_labels, parse_story_field, parse_title, Criterion, Item, ItemKey,
+    ItemKind, ItemLink, ItemPatch, LinkKind, NewItem, Points, StoryFields,
+};
+use keel_domain::proposal::{Change, NewItemSpec, Position};
+use keel_domain::rights::{Action, Decision};
+use keel_domain::user::Email;
+use keel_domain::workflow::{Category, Workflow};
+use keel_domain::{ItemId, LinkId, UserId};
+use keel_store::{ItemFilter, NewProposal, Page, StoreError};
+
+/// Longest full-text query, in characters.
+pub const QUERY_MAX: usize = 200;
+/// Longest proposal reason, in characters.
+pub const REASON_MAX: usize = 2_000;
+
+/// A criterion as given by a caller: an id to keep an existing one, none for a new one.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CriterionInput {
+    /// Existing id, or `None` for a new criterion.
+    pub id: Option<i64>,
+    /// Its text.
+    pub text: String,
+    /// Checked.
+    pub checked: bool,
+}
+
+/// Item fields as a caller gives them, not yet validated. For a create, absent fields take
+/// defaults; for a change, absent fields stay as they are and `Some(None)` clears.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ItemInput {
+    /// `epic`, `story`, `task`, `bug` or `spike`.
+    pub kind: Option<String>,
+    /// Title.
+    pub title: Option<String>,
+    /// Markdown description.
+    pub description: Option<String>,
+    /// Story: as a …
+    pub as_a: Option<String>,
+    /// Story: I want …
+    pub i_want: Option<String>,
+    /// Story: so that …
+    pub so_that: Option<String>,
+    /// The whole criteria list.
+    pub criteria: Option<Vec<CriterionInput>>,
+    /// Story points.
+    pub estimate: Option<Option<f64>>,
+    /// Labels.
+    pub labels: Option<Vec<String>>,
+    /// Assignee by e-mail or numeric user id.
+    pub assignee: Option<Option<String>>,
+    /// Workflow state by name (or id).
+    pub status: Option<String>,
+    /// Parent by key.
+    pub parent: Option<Option<String>>,
+}
+
+/// A backlog position as a caller gives it: exactly one of the four.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PositionInput {
+    /// Before the item with this key.
+    pub before: Option<String>,
+    /// After the item with this key.
+    pub after: Option<String>,
+    /// At the top.
+    pub top: bool,
+    /// At the bottom.
+    pub bottom: bool,
+}
+
+/// List filters as a caller gives them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FilterInput {
+    /// State name (or id).
+    pub status: Option<String>,
+    /// State category.
+    pub category: Option<String>,
+    /// Kind.
+    pub kind: Option<String>,
+    /// Assignee e-mail or id, or `none` for unassigned.
+    pub assignee: Option<String>,
+    /// Label.
+    pub label: Option<String>,
+    /// Parent key.
+    pub parent: Option<String>,
+    /// Full-text query.
+    pub q: Option<String>,
+    /// Only items not done.
+    pub open_only: bool,
+}
+
+/// One page of items and the cursor of the next, if there is one.
+#[derive(Debug, Clone)]
+pub struct ItemPage {
+    /// The items, in backlog order.
+    pub items: Vec<Item>,
+    /// Pass as `cursor` to get the next page.
+    pub next_cursor: Option<String>,
+}
+
+fn opt_text(v: &Option<String>, f: impl Fn(&str) -> keel_domain::Invalid<String>) -> AppResult<Option<String>> {
+    Ok(v.as_deref().map(f).transpose()?)
+}
+
+fn parse_reason(reason: Option<&str>) -> AppResult<String> {
+    Ok(keel_domain::error::text("reason", reason.unwrap_or(""), 0, REASON_MAX, true)?)
+}
+
+fn parse_criteria(list: &[CriterionInput]) -> AppResult<Vec<Criterion>> {
+    let v = list.iter().map(|c| Criterion { id: c.id.unwrap_or(0), text: c.text.clone(), checked: c.checked }).collect();
+    Ok(number_criteria("criteria", v)?)
+}
+
+/// The actions a change needs, from the fields that really change.
+fn actions_for(old: &Item, new: &Item, changes: &[FieldChange]) -> Vec<Action> {
+    let mut out = Vec::new();
+    for c in changes {
+        let a = match c.field {
+            "kind" | "parent" | "title" | "story" | "labels" => Action::EditItem,
+            "description" => Action::EditDescription,
+            "criteria" => {
+                let same_texts = old.criteria.len() == new.criteria.len()
+                    && old.criteria.iter().zip(&new.criteria).all(|(a, b)| a.id == b.id && a.text == b.text);
+                if same_texts {
+                    Action::CheckCriterion
+                } else {
+                    Action::EditCriteria
+                }
+            }
+            "estimate" => Action::Estimate,
+            "assignee" => Action::Assign,
+            "status" => {
+                if old.category == Category::Done || new.category == Category::Done {
+                    Action::Accept
+                } else {
+                    Action::Transition
+                }
+            }
+            _ => Action::EditItem,
+        };
+        if !out.contains(&a) {
+            out.push(a);
+        }
+    }
+    out
+}
+
+impl App {
+    /// The decision over several actions: the weakest wins. Returns the action that limited it.
+    fn decide_all(&self, access: &ProductAccess, actions: &[Action]) -> (Decision, Option<Action>) {
+        let mut worst = (Decision::Allow, None);
+        for a in actions {
+            let d = self.decide(access, *a);
+            if d < worst.0 {
+                worst = (d, Some(*a));
+            }
+        }
+        worst
+    }
+
+    /// Resolves an item key within the product of `access`; a key of another product or an
+    /// unknown one is an error on `field`.
+    async fn resolve_key(&self, access: &ProductAccess, field: &str, key: &str) -> AppResult<Item> {
+        let k = ItemKey::parse(field, key)?;
+        if k.product != access.product.key {
+            return Err(AppError::invalid(field, "must be an item of the same product"));
+        }
+        match self.store.item_by_number(access.product.id, k.number).await {
+            Ok(i) => Ok(i),
+            Err(StoreError::NotFound) => Err(AppError::invalid(field, format!("no item {key}"))),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn resolve_user(&self, field: &str, s: &str) -> AppResult<UserId> {
+        let r = if let Ok(id) = s.parse::<i64>() {
+            self.store.user(UserId(id)).await
+        } else {
+            self.store.user_by_email(&Email::parse(field, s)?).await
+        };
+        match r {
+            Ok(u) => Ok(u.id),
+            Err(StoreError::NotFound) => Err(AppError::invalid(field, "no such user")),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn resolve_position(&self, access: &ProductAccess, p: &PositionInput) -> AppResult<Position> {
+        let given = [p.before.is_some(), p.after.is_some(), p.top, p.bottom].iter().filter(|x| **x).count();
+        if given != 1 {
+            return Err(AppError::invalid("position", "give exactly one of before, after, top, bottom"));
+        }
+        Ok(if let Some(k) = &p.before {
+            Position::Before(self.resolve_key(access, "before", k).await?.id)
+        } else if let Some(k) = &p.after {
+            Position::After(self.resolve_key(access, "after", k).await?.id)
+        } else if p.top {
+            Position::Top
+        } else {
+            Position::Bottom
+        })
+    }
+
+    /// An item by key, for a reader of its product.
+    pub async fn item(&self, access: &ProductAccess, key: &str) -> AppResult<Item> {
+        let k = ItemKey::parse("key", key).map_err(|_| AppError::NotFound)?;
+        if k.product != access.product.key {
+            return Err(AppError::NotFound);
+        }
+        Ok(self.store.item_by_number(access.product.id, k.number).await?)
+    }
+
+    /// Builds the patch for `input` against `old`, resolving names against the workflow.
+    async fn build_patch(
+        &self,
+        access: &ProductAccess,
+        workflow: &Workflow,
+        old: Option<&Item>,
+        input: &ItemInput,
+    ) -> AppResult<ItemPatch> {
+        let story = if input.as_a.is_some() || input.i_want.is_some() || input.so_that.is_some() {
+            let base = old.map(|o| o.story.clone()).unwrap_or_default();
+            Some(StoryFields {
+                as_a: opt_text(&input.as_a, |s| parse_story_field("as_a", s))?.unwrap_or(base.as_a),
+                i_want: opt_text(&input.i_want, |s| parse_story_field("i_want", s))?.unwrap_or(base.i_want),
+                so_that: opt_text(&input.so_that, |s| parse_story_field("so_that", s))?.unwrap_or(base.so_that),
+            })
+        } else {
+            None
+        };
+        let parent_id = match &input.parent {
+            None => None,
+            Some(None) => Some(None),
+            Some(Some(k)) if k.is_empty() => Some(None),
+            Some(Some(k)) => Some(Some(self.resolve_key(access, "parent", k).await?.id)),
+        };
+        let assignee_id = match &input.assignee {
+            None => None,
+            Some(None) => Some(None),
+            Some(Some(s)) if s.is_empty() => Some(None),
+            Some(Some(s)) => Some(Some(self.resolve_user("assignee", s).await?)),
+        };
+        let status = match &input.status {
+            None => None,
+            Some(s) => {
+                let st = workflow.resolve("status", s)?;
+                Some((st.id, st.category))
+            }
+        };
+        Ok(ItemPatch {
+            kind: input.kind.as_deref().map(|k| ItemKind::parse("kind", k)).transpose()?,
+            parent_id,
+            title: opt_text(&input.title, |s| parse_title("title", s))?,
+            description: opt_text(&input.description, |s| parse_description("description", s))?,
+            story,
+            criteria: input.criteria.as_deref().map(parse_criteria).transpose()?,
+            estimate: input.estimate.map(|e| e.map(|v| Points::parse("estimate", v)).transpose()).transpose()?,
+            labels: input.labels.as_deref().map(|l| parse_labels("labels", l)).transpose()?,
+            assignee_id,
+            status,
+        })
+    }
+
+    /// Creates an item at `position` (the bottom by default).
+    pub async fn create_item(
+        &self,
+        access: &ProductAccess,
+        input: &ItemInput,
+        position: &PositionInput,
+        reason: Option<&str>,
+    ) -> AppResult<Outcome<Item>> {
+        let workflow = self.store.workflow(access.product.id).await?;
+        let p = self.build_patch(access, &workflow, None, input).await?;
+        let title = p.title.clone().ok_or_else(|| AppError::invalid("title", "is required"))?;
+        let kind = p.kind.unwrap_or(ItemKind::Story);
+        let new = NewItem {
+            kind,
+            parent_id: p.parent_id.flatten(),
+            title,
+            description: p.description.clone().unwrap_or_default(),
+            story: p.story.clone().unwrap_or_default(),
+            criteria: p.criteria.clone().unwrap_or_default(),
+            estimate: p.estimate.flatten(),
+            labels: p.labels.clone().unwrap_or_default(),
+            assignee_id: p.assignee_id.flatten(),
+            status_id: p.status.map(|(s, _)| s),
+        };
+        let position = if *position == PositionInput::default() {
+            Position::Bottom
+        } else {
+            self.resolve_position(access, position).await?
+        };
+        let mut actions = vec![if kind == ItemKind::Epic { Action::CreateEpic } else { Action::CreateItem }];
+        if new.estimate.is_some() {
+            actions.push(Action::Estimate);
+        }
+        if new.assignee_id.is_some() {
+            actions.push(Action::Assign);
+        }
+        if p.status.is_some_and(|(_, c)| c == Category::Done) {
+            actions.push(Action::Accept);
+        }
+        match self.decide_all(access, &actions) {
+            (Decision::Allow, _) => {
+                let ctx = self.ctx(&access.user);
+                Ok(Outcome::Done(self.store.create_item(access.product.id, new, &position, &ctx).await?))
+            }
+            (Decision::Propose, Some(action)) => {
+                let summary = format!("Create {} “{}”", kind.as_str(), new.title);
+                let change = Change::CreateItem { item: NewItemSpec { fields: new.into(), position } };
+                self.propose(access, action, change, summary, reason).await
+            }
+            (_, action) => Err(self.forbidden(action.unwrap_or(Action::CreateItem))),
+        }
+    }
+
+    /// Changes an item. With `expected_version`, refuses a stale one (409).
+    pub async fn update_item(
+        &self,
+        access: &ProductAccess,
+        key: &str,
+        input: &ItemInput,
+        expected_version: Option<i64>,
+        reason: Option<&str>,
+    ) -> AppResult<Outcome<Item>> {
+        let old = self.item(access, key).await?;
+        if let Some(v) = expected_version {
+            if v != old.version {
+                return Err(AppError::StaleVersion { current: old.version });
+            }
+        }
+        let workflow = self.store.workflow(access.product.id).await?;
+        let patch = self.build_patch(access, &workflow, Some(&old), input).await?;
+        self.apply_patch(access, old, patch, reason).await
+    }
+
+    async fn apply_patch(
+        &self,
+        access: &ProductAccess,
+        old: Item,
+        patch: ItemPatch,
+        reason: Option<&str>,
+    ) -> AppResult<Outcome<Item>> {
+        let (new, changes) = patch.apply(&old);
+        if changes.is_empty() {
+            return Ok(Outcome::Done(old));
+        }
+        let actions = actions_for(&old, &new, &changes);
+        match self.decide_all(access, &actions) {
+            (Decision::Allow, _) => {
+                let ctx = self.ctx(&access.user);
+                Ok(Outcome::Done(self.store.update_item(old.id, old.version, &patch, &ctx).await?))
+            }
+            (Decision::Propose, Some(action)) => {
+                let fields: Vec<&str> = changes.iter().map(|c| c.field).collect();
+                let summary = format!("Change {} of {}", fields.join(", "), old.key);
+                let change = Change::UpdateItem { item_id: old.id, patch };
+                self.propose(access, action, change, summary, reason).await
+            }
+            (_, action) => Err(self.forbidden(action.unwrap_or(Action::EditItem))),
+        }
+    }
+
+    /// Adds an acceptance criterion at the end.
+    pub async fn add_criterion(
+        &self,
+        access: &ProductAccess,
+        key: &str,
+        text: &str,
+        reason: Option<&str>,
+    ) -> AppResult<Outcome<Item>> {
+        let old = self.item(access, key).await?;
+        let mut list = old.criteria.clone();
+        list.push(Criterion { id: 0, text: text.to_string(), checked: false });
+        let list = number_criteria("criteria", list).map_err(|e| match e.field.as_str() {
+            f if f.ends_with(".text") => keel_domain::ValidationError::new("text", e.message),
+            _ => e,
+        })?;
+        let patch = ItemPatch { criteria: Some(list), ..Default::default() };
+        self.apply_patch(access, old, patch, reason).await
+    }
+
+    /// Changes one criterion's text or checked flag.
+    pub async fn update_criterion(
+        &self,
+        access: &ProductAccess,
+        key: &str,
+        id: i64,
+        text: Option<&str>,
+        checked: Option<bool>,
+        reason: Option<&str>,
+    ) -> AppResult<Outcome<Item>> {
+        let old = self.item(access, key).await?;
+        let mut list = old.criteria.clone();
+        let c = list.iter_mut().find(|c| c.id == id).ok_or(AppError::NotFound)?;
+        if let Some(t) = text {
+            c.text = keel_domain::item::parse_criterion_text("text", t)?;
+        }
+        if let Some(ch) = checked {
+            c.checked = ch;
+        }
+        let patch = ItemPatch { criteria: Some(list), ..Default::default() };
+        self.apply_patch(access, old, patch, reason).await
+    }
+
+    /// Removes one criterion.
+    pub async fn delete_criterion(
+        &self,
+        access: &ProductAccess,
+        key: &str,
+        id: i64,
+        reason: Option<&str>,
+    ) -> AppResult<Outcome<Item>> {
+        let old = self.item(access, key).await?;
+        if !old.criteria.iter().any(|c| c.id == id) {
+            return Err(AppError::NotFound);
+        }
+        let list: Vec<Criterion> = old.criteria.iter().filter(|c| c.id != id).cloned().collect();
+        let patch = ItemPatch { criteria: Some(list), ..Default::default() };
+        self.apply_patch(access, old, patch, reason).await
+    }
+
+    /// Moves an item in the backlog.
+    pub async fn move_item(
+        &self,
+        access: &ProductAccess,
+        key: &str,
+        position: &PositionInput,
+        reason: Option<&str>,
+    ) -> AppResult<Outcome<Item>> {
+        let item = self.item(access, key).await?;
+        let pos = self.resolve_position(access, position).await?;
+        if matches!(pos, Position::Before(id) | Position::After(id) if id == item.id) {
+            let f = if position.before.is_some() { "before" } else { "after" };
+            return Err(AppError::invalid(f, "cannot move an item relative to itself"));
+        }
+        match self.decide(access, Action::Reorder) {
+            Decision::Allow => Ok(Outcome::Done(self.store.move_item(item.id, &pos, &self.ctx(&access.user)).await?)),
+            Decision::Propose => {
+                let target = position.before.as_deref().or(position.after.as_deref());
+                let summary = match (&pos, target) {
+                    (Position::Before(_), Some(t)) => format!("Move {} before {t}", item.key),
+                    (Position::After(_), Some(t)) => format!("Move {} after {t}", item.key),
+                    (Position::Top, _) => format!("Move {} to the top", item.key),
+                    _ => format!("Move {} to the bottom", item.key),
+                };
+                let change = Change::MoveItem { item_id: item.id, position: pos };
+                self.propose(access, Action::Reorder, change, summary, reason).await
+            }
+            Decision::Deny => Err(self.forbidden(Action::Reorder)),
+        }
+    }
+
+    /// Deletes an item.
+    pub async fn delete_item(&self, access: &ProductAccess, key: &str, reason: Option<&str>) -> AppResult<Outcome<()>> {
+        let item = self.item(access, key).await?;
+        match self.decide(access, Action::DeleteItem) {
+            Decision::Allow => {
+                self.store.delete_item(item.id, &self.ctx(&access.user)).await?;
+                Ok(Outcome::Done(()))
+            }
+            Decision::Propose => {
+                let summary = format!("Delete {} “{}”", item.key, item.title);
+                let change = Change::DeleteItem { item_id: item.id };
+                self.propose(access, Action::DeleteItem, change, summary, reason).await
+            }
+            Decision::Deny => Err(self.forbidden(Action::DeleteItem)),
+        }
+    }
+
+    /// Links item `key` to item `target`.
+    pub async fn add_link(
+        &self,
+        access: &ProductAccess,
+        key: &str,
+        kind: &str,
+        target: &str,
+        reason: Option<&str>,
+    ) -> AppResult<Outcome<ItemLink>> {
+        let kind = LinkKind::parse("kind", kind)?;
+        let from = self.item(access, key).await?;
+        let to = self.resolve_key(access, "to", target).await?;
+        if to.id == from.id {
+            return Err(AppError::invalid("to", "cannot link an item to itself"));
+        }
+        match self.decide(access, Action::EditItem) {
+            Decision::Allow => {
+                Ok(Outcome::Done(self.store.add_link(from.id, to.id, kind, &self.ctx(&access.user)).await?))
+            }
+            Decision::Propose => {
+                let summary = format!("Link {} {} {}", from.key, kind.label(), to.key);
+                let change = Change::AddLink { from: from.id, to: to.id, kind };
+                self.propose(access, Action::EditItem, change, summary, reason).await
+            }
+            Decision::Deny => Err(self.forbidden(Action::EditItem)),
+        }
+    }
+
+    /// Removes a link of item `key`.
+    pub async fn remove_link(
+        &self,
+        access: &ProductAccess,
+        key: &str,
+        link: LinkId,
+        reason: Option<&str>,
+    ) -> AppResult<Outcome<()>> {
+        let item = self.item(access, key).await?;
+        let links = self.store.links(item.id).await?;
+        let l = links.iter().find(|l| l.id == link).ok_or(AppError::NotFound)?;
+        match self.decide(access, Action::EditItem) {
+            Decision::Allow => {
+                self.store.remove_link(item.id, link, &self.ctx(&access.user)).await?;
+                Ok(Outcome::Done(()))
+            }
+            Decision::Propose => {
+                let summary = format!("Remove link {} {} {}", l.from_key, l.kind.label(), l.to_key);
+                let change = Change::RemoveLink { item_id: item.id, link_id: link };
+                self.propose(access, Action::EditItem, change, summary, reason).await
+            }
+            Decision::Deny => Err(self.forbidden(Action::EditItem)),
+        }
+    }
+
+    /// The links of an item.
+    pub async fn links(&self, access: &ProductAccess, item: &Item) -> AppResult<Vec<ItemLink>> {
+        debug_assert_eq!(item.product_id, access.product.id);
+        Ok(self.store.links(item.id).await?)
+    }
+
+    /// The children of an item, in rank order (at most 500).
+    pub async fn children(&self, access: &ProductAccess, item: &Item) -> AppResult<Vec<Item>> {
+        let f = ItemFilter { parent: Some(item.id), ..Default::default() };
+        Ok(self.store.list_items(access.product.id, &f, &Page::first(500)).await?)
+    }
+
+    /// An item's history, newest first.
+    pub async fn history(&self, item: &Item, before: Option<i64>, limit: u32) -> AppResult<Vec<Event>> {
+        Ok(self.store.history(ObjectKind::Item, item.id.0, before, limit.clamp(1, 500)).await?)
+    }
+
+    /// Parses list filters against the product's workflow.
+    pub async fn filter(&self, access: &ProductAccess, f: &FilterInput) -> AppResult<ItemFilter> {
+        let nonempty = |o: &Option<String>| o.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
+        let status = match nonempty(&f.status) {
+            Some(s) => Some(self.store.workflow(access.product.id).await?.resolve("status", &s)?.id),
+            None => None,
+        };
+        let assignee = match nonempty(&f.assignee) {
+            Some(s) if s == "none" => Some(None),
+            Some(s) => Some(Some(self.resolve_user("assignee", &s).await?)),
+            None => None,
+        };
+        let parent = match nonempty(&f.parent) {
+            Some(k) => Some(self.resolve_key(access, "parent", &k).await?.id),
+            None => None,
+        };
+        let q = nonempty(&f.q);
+        if q.as_ref().is_some_and(|q| q.chars().count() > QUERY_MAX) {
+            return Err(AppError::invalid("q", format!("must be at most {QUERY_MAX} characters")));
+        }
+        Ok(ItemFilter {
+            status,
+            category: nonempty(&f.category).map(|c| Category::parse("category", &c)).transpose()?,
+            open_only: f.open_only,
+            kind: nonempty(&f.kind).map(|k| ItemKind::parse("kind", &k)).transpose()?,
+            assignee,
+            label: nonempty(&f.label).map(|l| keel_domain::item::parse_label("label", &l)).transpose()?,
+            parent,
+            q,
+        })
+    }
+
+    /// A page of items matching `filter`, in backlog order.
+    pub async fn list_items(
+        &self,
+        access: &ProductAccess,
+        filter: &ItemFilter,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> AppResult<ItemPage> {
+        let after = match cursor {
+            Some(c) if !c.is_empty() => Some(keel_domain::rank::RankKey::parse("cursor", c)?.as_str().to_string()),
+            _ => None,
+        };
+        let limit = limit.clamp(1, 500);
+        let items = self.store.list_items(access.product.id, filter, &Page { after, limit }).await?;
+        let next_cursor = if items.len() as u32 == limit { items.last().map(|i| i.rank.to_string()) } else { None };
+        Ok(ItemPage { items, next_cursor })
+    }
+
+    /// How many items match `filter`.
+    pub async fn count_items(&self, access: &ProductAccess, filter: &ItemFilter) -> AppResult<i64> {
+        Ok(self.store.count_items(access.product.id, filter).await?)
+    }
+
+    /// Stores a proposal for `change`.
+    pub(crate) async fn propose<T>(
+        &self,
+        access: &ProductAccess,
+        action: Action,
+        change: Change,
+        summary: String,
+        reason: Option<&str>,
+    ) -> AppResult<Outcome<T>> {
+        let reason = parse_reason(reason)?;
+        let p = NewProposal { product_id: access.product.id, action, change, reason, summary };
+        Ok(Outcome::Proposed(self.store.create_proposal(p, &self.ctx(&access.user)).await?))
+    }
+
+    /// The item with `id` in the product of `access`, or 404.
+    pub async fn item_by_id(&self, access: &ProductAccess, id: ItemId) -> AppResult<Item> {
+        let i = self.store.item(id).await?;
+        if i.product_id != access.product.id {
+            return Err(AppError::NotFound);
+        }
+        Ok(i)
+    }
+
+    /// The actions the change needs, judged against the current state (for accepting).
+    pub(crate) async fn actions_of_change(&self, access: &ProductAccess, change: &Change) -> AppResult<Vec<Action>> {
+        Ok(match change {
+            Change::CreateItem { item } => {
+                let f = &item.fields;
+                let mut a = vec![if f.kind == ItemKind::Epic { Action::CreateEpic } else { Action::CreateItem }];
+                if f.estimate.is_some() {
+                    a.push(Action::Estimate);
+                }
+                if f.assignee_id.is_some() {
+                    a.push(Action::Assign);
+                }
+                a
+            }
+            Change::UpdateItem { item_id, patch } => {
+                let old = self.item_by_id(access, *item_id).await?;
+                let (new, changes) = patch.apply(&old);
+                actions_for(&old, &new, &changes)
+            }
+            Change::MoveItem { .. } => vec![Action::Reorder],
+            Change::DeleteItem { .. } => vec![Action::DeleteItem],
+            Change::AddLink { .. } | Change::RemoveLink { .. } => vec![Action::EditItem],
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use keel_domain::{ProductId, StateId, Timestamp};
+
+    fn item() -> Item {
+        Item {
+            id: ItemId(1),
+            product_id: ProductId(1),
+            key: "SHOP-1".into(),
+            number: 1,
+            kind: ItemKind::Story,
+            parent_id: None,
+            parent_key: None,
+            title: "t".into(),
+            description: String::new(),
+            story: StoryFields::default(),
+            criteria: vec![Criterion { id: 1, text: "a".into(), checked: false }],
+            estimate: None,
+            labels: vec![],
+            assignee_id: None,
+            status_id: StateId(1),
+            category: Category::Todo,
+            rank: keel_domain::rank::spread(1).remove(0),
+            created_by: None,
+            created_at: Timestamp(0),
+            updated_at: Timestamp(0),
+            version: 1,
+        }
+    }
+
+    #[test]
+    fn checking_a_criterion_is_not_editing_it() {
+        let old = item();
+        let mut list = old.criteria.clone();
+        list[0].checked = true;
+        let p = ItemPatch { criteria: Some(list), ..Default::default() };
+        let (new, ch) = p.apply(&old);
+        assert_eq!(actions_for(&old, &new, &ch), vec![Action::CheckCriterion]);
+        let mut list = old.criteria.clone();
+        list[0].text = "b".into();
+        let p = ItemPatch { criteria: Some(list), ..Default::default() };
+        let (new, ch) = p.apply(&old);
+        assert_eq!(actions_for(&old, &new, &ch), vec![Action::EditCriteria]);
+    }
+
+    #[test]
+    fn moving_into_done_is_accepting() {
+        let old = item();
+        let p = ItemPatch { status: Some((StateId(4), Category::Done)), title: Some("x".into()), ..Default::default() };
+        let (new, ch) = p.apply(&old);
+        assert_eq!(actions_for(&old, &new, &ch), vec![Action::EditItem, Action::Accept]);
+        let p = ItemPatch { status: Some((StateId(2), Category::InProgress)), ..Default::default() };
+        let (new, ch) = p.apply(&old);
+        assert_eq!(actions_for(&old, &new, &ch), vec![Action::Transition]);
+    }
+}

@@ -1,0 +1,9 @@
+//! The JSON API under `/api/v1`.
+
+use crate::AppState;
+use axum::Router;
+
+/// The API's routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+}

@@ -1,0 +1,84 @@
+//! Errors as HTTP answers: every error of the API is an `application/problem+json` body (RFC
+//! 9457) with a stable type, the status, and the field to blame. Internal errors are logged once
+//! and answered with a generic 500 that reveals nothing.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use keel_api::Problem;
+use keel_app::AppError;
+
+/// An API error answer.
+#[derive(Debug)]
+pub struct ApiError(pub Problem);
+
+impl ApiError {
+    /// A 400 for a malformed body or query.
+    pub fn bad_request(detail: impl Into<String>, field: Option<String>) -> Self {
+        let mut p = Problem::new("malformed-request", "The request is malformed", 400).detail(detail);
+        p.field = field;
+        ApiError(p)
+    }
+
+    /// A 422 on `field`.
+    pub fn invalid(field: &str, detail: impl Into<String>) -> Self {
+        ApiError(Problem::new("validation", "An input is invalid", 422).detail(detail).field(field))
+    }
+
+    /// A 404.
+    pub fn not_found() -> Self {
+        ApiError(Problem::new("not-found", "Not found", 404))
+    }
+}
+
+impl From<AppError> for ApiError {
+    fn from(e: AppError) -> Self {
+        let p = match &e {
+            AppError::Unauthenticated => Problem::new("unauthenticated", "Authentication required", 401)
+                .detail("sign in, or send Authorization: Bearer <token>"),
+            AppError::BadCredentials => Problem::new("bad-credentials", "Wrong e-mail or password", 401),
+            AppError::Throttled { .. } => Problem::new("throttled", "Too many failed sign-ins", 429).detail(e.to_string()),
+            AppError::Forbidden { deciders, .. } => {
+                let names: Vec<&str> = deciders.iter().map(|r| r.label()).collect();
+                let who = if names.is_empty() { "nobody in this product".to_string() } else { names.join(" or ") };
+                let mut p = Problem::new("forbidden", "Not allowed", 403)
+                    .detail(format!("{}; this is decided by the {who}", e));
+                p.deciders = Some(deciders.iter().map(|r| r.as_str().to_string()).collect());
+                p
+            }
+            AppError::AdminOnly => Problem::new("admin-only", "Administrators only", 403).detail(e.to_string()),
+            AppError::NotFound => Problem::new("not-found", "Not found", 404),
+            AppError::Invalid(v) => Problem::new("validation", "An input is invalid", 422)
+                .detail(v.to_string())
+                .field(v.field.clone()),
+            AppError::Conflict(m) => Problem::new("conflict", "Conflict", 409).detail(m.clone()),
+            AppError::StaleVersion { current } => {
+                let mut p = Problem::new("stale-version", "The object was changed by someone else", 409)
+                    .detail(e.to_string())
+                    .field("version");
+                p.current_version = Some(*current);
+                p
+            }
+            AppError::Internal(err) => {
+                tracing::error!(error = %err, "internal error");
+                Problem::new("internal", "Internal error", 500)
+            }
+        };
+        ApiError(p)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.0.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let body = serde_json::to_vec(&self.0).unwrap_or_default();
+        let mut res = (status, body).into_response();
+        res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        if status == StatusCode::UNAUTHORIZED {
+            res.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        res
+    }
+}
+
+/// Result of an API handler.
+pub type ApiResult<T> = Result<T, ApiError>;

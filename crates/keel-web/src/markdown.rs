@@ -1,0 +1,83 @@
+//! Markdown rendered safely: raw HTML in the source is shown as text, and links or images with
+//! a scheme other than http, https or mailto lose their target. What comes out can be placed in a
+//! page as is.
+
+use pulldown_cmark::{html, CowStr, Event, Options, Parser, Tag};
+
+fn safe_url(url: &str) -> bool {
+    let lower = url.trim().to_ascii_lowercase();
+    match lower.split_once(':') {
+        // No scheme (relative link) is fine unless the colon hides in the path after a slash.
+        None => true,
+        Some((scheme, _)) if scheme.contains('/') || scheme.contains('?') || scheme.contains('#') => true,
+        Some((scheme, _)) => matches!(scheme, "http" | "https" | "mailto"),
+    }
+}
+
+/// Renders Markdown to sanitised HTML.
+pub fn render(src: &str) -> String {
+    let opts = Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH | Options::ENABLE_TASKLISTS;
+    let events = Parser::new_ext(src, opts).map(|ev| match ev {
+        Event::Html(s) | Event::InlineHtml(s) => Event::Text(s),
+        Event::Start(Tag::Link { link_type, dest_url, title, id }) => {
+            let dest_url = if safe_url(&dest_url) { dest_url } else { CowStr::Borrowed("#") };
+            Event::Start(Tag::Link { link_type, dest_url, title, id })
+        }
+        Event::Start(Tag::Image { link_type, dest_url, title, id }) => {
+            let dest_url = if safe_url(&dest_url) { dest_url } else { CowStr::Borrowed("#") };
+            Event::Start(Tag::Image { link_type, dest_url, title, id })
+        }
+        e => e,
+    });
+    let mut out = String::with_capacity(src.len() + src.len() / 2);
+    html::push_html(&mut out, events);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::render;
+
+    #[test]
+    fn renders_markdown() {
+        assert_eq!(render("**a**"), "<p><strong>a</strong></p>\n");
+    }
+
+    #[test]
+    fn neutralises_known_xss_payloads() {
+        let payloads = [
+            "<script>alert(1)</script>",
+            "<img src=x onerror=alert(1)>",
+            "<svg onload=alert(1)>",
+            "[x](javascript:alert(1))",
+            "[x](JaVaScRiPt:alert(1))",
+            "[x]( javascript:alert(1))",
+            "[x](vbscript:msgbox(1))",
+            "[x](data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==)",
+            "![x](javascript:alert(1))",
+            "<a href=\"javascript:alert(1)\">x</a>",
+            "<iframe src=\"https://evil.example\"></iframe>",
+            "[x](&#106;avascript:alert(1))",
+            "<details open ontoggle=alert(1)>",
+        ];
+        for p in payloads {
+            let h = render(p).to_ascii_lowercase();
+            assert!(!h.contains("<script"), "{p} -> {h}");
+            assert!(!h.contains("<img src=\"x\""), "{p} -> {h}");
+            assert!(!h.contains("<svg"), "{p} -> {h}");
+            assert!(!h.contains("<iframe"), "{p} -> {h}");
+            assert!(!h.contains("<details"), "{p} -> {h}");
+            assert!(!h.contains("href=\"javascript"), "{p} -> {h}");
+            assert!(!h.contains("src=\"javascript"), "{p} -> {h}");
+            assert!(!h.contains("href=\"vbscript"), "{p} -> {h}");
+            assert!(!h.contains("href=\"data:"), "{p} -> {h}");
+        }
+    }
+
+    #[test]
+    fn keeps_good_links() {
+        assert!(render("[k](https://example.com)").contains("href=\"https://example.com\""));
+        assert!(render("[k](/products/SHOP)").contains("href=\"/products/SHOP\""));
+        assert!(render("[k](mailto:a@b.c)").contains("href=\"mailto:a@b.c\""));
+    }
+}
