@@ -1,14 +1,76 @@
-//! The store port on PostgreSQL.
+//! The store port on PostgreSQL: a pool of connections (tokio-postgres under deadpool), each
+//! caching its prepared statements, and embedded SQL migrations applied at connect time.
+//!
+//! Every write is one transaction that also appends its history events and, when it carries out
+//! a proposal, marks that proposal accepted. Reads are one query each where the data allows.
 #![forbid(unsafe_code)]
 
-use keel_store::{StoreError, StoreResult};
+mod bulk;
+mod db;
+mod items;
+mod migrate;
+mod products;
+mod proposals;
+mod rows;
+mod users;
+
+use async_trait::async_trait;
+use db::DbResult;
+use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod};
+use keel_store::{Store, StoreError, StoreResult};
+
+/// Connections kept open at most.
+const POOL_SIZE: usize = 16;
 
 /// The PostgreSQL store.
-pub struct PgStore {}
+#[derive(Clone)]
+pub struct PgStore {
+    pool: Pool,
+}
 
 impl PgStore {
-    /// Connects a pool to `url` and runs pending migrations.
-    pub async fn connect(_url: &str) -> StoreResult<Self> {
-        Err(StoreError::invalid("url", "the PostgreSQL store is being written"))
+    /// Connects a pool to `url` (a `postgres://` URL or a key=value string) and runs pending
+    /// migrations.
+    pub async fn connect(url: &str) -> StoreResult<Self> {
+        let config: tokio_postgres::Config =
+            url.parse().map_err(|e| StoreError::invalid("url", format!("is not a PostgreSQL URL: {e}")))?;
+        let manager = Manager::from_config(
+            config,
+            tokio_postgres::NoTls,
+            // Fast recycling skips a round trip per checkout; a broken connection is noticed
+            // by the driver (closed flag) and dropped all the same.
+            ManagerConfig { recycling_method: RecyclingMethod::Fast },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(POOL_SIZE)
+            .runtime(deadpool_postgres::Runtime::Tokio1)
+            .build()
+            .map_err(StoreError::other)?;
+        let store = PgStore { pool };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// A pooled connection.
+    async fn conn(&self) -> StoreResult<Object> {
+        self.pool.get().await.db()
+    }
+}
+
+#[async_trait]
+impl Store for PgStore {
+    async fn migrate(&self) -> StoreResult<Vec<String>> {
+        let mut c = self.conn().await?;
+        migrate::run(&mut c).await
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        let c = self.conn().await?;
+        db::one(&c, "SELECT 1", &[]).await?;
+        Ok(())
+    }
+
+    fn backend(&self) -> &'static str {
+        "postgres"
     }
 }

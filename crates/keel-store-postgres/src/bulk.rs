@@ -1,0 +1,321 @@
+//! The bulk path: many items with their past history appended in one transaction through
+//! binary `COPY`, the fastest way rows enter PostgreSQL.
+//!
+//! Validation is done in a handful of set-wise queries (every parent, every assignee, the
+//! workflow) before any row is written; ids come from the items' identity sequence in one
+//! round trip so labels and events can name their items inside the same `COPY` streams.
+
+use crate::db::{accept_proposal, all, col, one, opt, DbResult};
+use crate::items::{criteria_json, dedup_labels, labels_json, numbered};
+use crate::products::load_workflow;
+use crate::rows::{self, ITEM_SELECT};
+use deadpool_postgres::{Object, Transaction};
+use keel_domain::event::ObjectKind;
+use keel_domain::item::{check_parent, Item};
+use keel_domain::rank::{self, RankKey};
+use keel_domain::{ItemId, ProductId};
+use keel_store::{BulkItem, StoreError, StoreResult, WriteCtx};
+use serde_json::json;
+use std::collections::{HashMap, HashSet};
+use std::pin::pin;
+use tokio_postgres::binary_copy::BinaryCopyInWriter;
+use tokio_postgres::types::{ToSql, Type};
+
+/// Streams rows into `COPY table (columns) FROM STDIN BINARY`.
+async fn copy_rows<'a>(
+    tx: &Transaction<'_>,
+    sql: &str,
+    types: &[Type],
+    rows: impl Iterator<Item = Vec<&'a (dyn ToSql + Sync)>>,
+) -> StoreResult<u64> {
+    let sink = tx.copy_in(sql).await.db()?;
+    let mut writer = pin!(BinaryCopyInWriter::new(sink, types));
+    for row in rows {
+        writer.as_mut().write(&row).await.db()?;
+    }
+    writer.finish().await.db()
+}
+
+/// Appends `items` at the bottom of `product`'s backlog with their history; see
+/// [`keel_store::ItemStore::bulk_create_items`].
+pub async fn create(
+    c: &mut Object,
+    product: ProductId,
+    items: Vec<BulkItem>,
+    ctx: &WriteCtx,
+) -> StoreResult<u64> {
+    let tx = c.transaction().await.db()?;
+    accept_proposal(&tx, ctx).await?;
+    let n = items.len() as i64;
+    // Locks the product like any creation: numbers stay consecutive and the bottom stays put.
+    let row = one(
+        &tx,
+        "UPDATE products SET next_item_number = next_item_number + $2 WHERE id = $1
+         RETURNING next_item_number, key",
+        &[&product.0, &n],
+    )
+    .await?;
+    if items.is_empty() {
+        tx.commit().await.db()?;
+        return Ok(0);
+    }
+    let first_number = col::<i64>(&row, 0)? - n + 1;
+    let pkey: String = col(&row, 1)?;
+
+    // Validation, set-wise.
+    let wf = load_workflow(&tx, product).await?;
+    let initial = wf.initial().ok_or_else(|| StoreError::invalid("status", "the product has no workflow"))?;
+    let parent_ids: Vec<i64> = items
+        .iter()
+        .filter_map(|b| b.item.parent_id.map(|p| p.0))
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    let parents: HashMap<i64, Item> = if parent_ids.is_empty() {
+        HashMap::new()
+    } else {
+        all(&tx, &format!("{ITEM_SELECT} WHERE i.id = ANY($1)"), &[&parent_ids])
+            .await?
+            .iter()
+            .map(|r| rows::item(r).map(|i| (i.id.0, i)))
+            .collect::<StoreResult<_>>()?
+    };
+    let assignees: Vec<i64> = items
+        .iter()
+        .filter_map(|b| b.item.assignee_id.map(|u| u.0))
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    if !assignees.is_empty() {
+        let members = all(
+            &tx,
+            "SELECT user_id FROM memberships WHERE product_id = $1 AND user_id = ANY($2)",
+            &[&product.0, &assignees],
+        )
+        .await?;
+        if members.len() != assignees.len() {
+            return Err(StoreError::invalid("assignee", "must be a member of the product"));
+        }
+    }
+
+    let ids_rows = all(
+        &tx,
+        "SELECT nextval(pg_get_serial_sequence('items', 'id')) FROM generate_series(1, $1::bigint)",
+        &[&n],
+    )
+    .await?;
+    let mut ids = ids_rows.iter().map(|r| col::<i64>(r, 0)).collect::<StoreResult<Vec<_>>>()?;
+    ids.sort_unstable();
+
+    let bottom =
+        opt(&tx, "SELECT rank FROM items WHERE product_id = $1 ORDER BY rank DESC LIMIT 1", &[&product.0])
+            .await?;
+    let mut last: Option<RankKey> = match bottom {
+        Some(r) => Some(RankKey::from_trusted(col(&r, 0)?)),
+        None => None,
+    };
+
+    // Build the finished items (in memory) first, so the COPY streams only borrow.
+    let mut built: Vec<(Item, Vec<keel_store::BulkEvent>)> = Vec::with_capacity(items.len());
+    for ((b, id), number) in items.into_iter().zip(ids).zip(first_number..) {
+        let it = b.item;
+        let parent_key = match it.parent_id {
+            Some(p) => {
+                let parent =
+                    parents.get(&p.0).ok_or_else(|| StoreError::invalid("parent", "does not exist"))?;
+                check_parent(it.kind, product, parent).map_err(StoreError::Invalid)?;
+                Some(parent.key.clone())
+            }
+            None => None,
+        };
+        let state = match it.status_id {
+            Some(s) => wf
+                .state(s)
+                .ok_or_else(|| StoreError::invalid("status", "is not a state of this product's workflow"))?,
+            None => initial,
+        };
+        let key = rank::between(last.as_ref(), None);
+        last = Some(key.clone());
+        let updated_at = b.history.iter().map(|e| e.at).max().unwrap_or(b.created_at).max(b.created_at);
+        let item = Item {
+            id: ItemId(id),
+            product_id: product,
+            key: format!("{pkey}-{number}"),
+            number,
+            kind: it.kind,
+            parent_id: it.parent_id,
+            parent_key,
+            title: it.title,
+            description: it.description,
+            story: it.story,
+            criteria: numbered(it.criteria)?,
+            estimate: it.estimate,
+            labels: dedup_labels(&it.labels),
+            assignee_id: it.assignee_id,
+            status_id: state.id,
+            category: state.category,
+            rank: key,
+            created_by: b.created_by,
+            created_at: b.created_at,
+            updated_at,
+            version: 1 + b.history.len() as i64,
+        };
+        built.push((item, b.history));
+    }
+
+    // Column values that need conversion, owned here for the borrows of the COPY rows.
+    struct Cols {
+        criteria: String,
+        labels: String,
+        created: String,
+        estimate: Option<f64>,
+        parent: Option<i64>,
+        assignee: Option<i64>,
+        created_by: Option<i64>,
+        category: i32,
+        rank: String,
+    }
+    let cols = built
+        .iter()
+        .map(|(i, _)| {
+            Ok(Cols {
+                criteria: criteria_json(&i.criteria)?,
+                labels: labels_json(&i.labels)?,
+                created: json!(i).to_string(),
+                estimate: i.estimate.map(|e| e.value()),
+                parent: i.parent_id.map(|p| p.0),
+                assignee: i.assignee_id.map(|u| u.0),
+                created_by: i.created_by.map(|u| u.0),
+                category: i.category.code() as i32,
+                rank: i.rank.as_str().to_string(),
+            })
+        })
+        .collect::<StoreResult<Vec<_>>>()?;
+    let kinds: Vec<&'static str> = built.iter().map(|(i, _)| i.kind.as_str()).collect();
+
+    copy_rows(
+        &tx,
+        "COPY items (id, product_id, number, kind, parent_id, title, description, as_a, i_want, so_that, criteria,
+             estimate, labels, assignee_id, status_id, category, rank, created_by, created_at, updated_at, version)
+         FROM STDIN BINARY",
+        &[
+            Type::INT8,
+            Type::INT8,
+            Type::INT8,
+            Type::TEXT,
+            Type::INT8,
+            Type::TEXT,
+            Type::TEXT,
+            Type::TEXT,
+            Type::TEXT,
+            Type::TEXT,
+            Type::TEXT,
+            Type::FLOAT8,
+            Type::TEXT,
+            Type::INT8,
+            Type::INT8,
+            Type::INT4,
+            Type::TEXT,
+            Type::INT8,
+            Type::INT8,
+            Type::INT8,
+            Type::INT8,
+        ],
+        built.iter().zip(&cols).zip(&kinds).map(|(((i, _), c), kind)| {
+            vec![
+                &i.id.0 as &(dyn ToSql + Sync),
+                &i.product_id.0,
+                &i.number,
+                kind,
+                &c.parent,
+                &i.title,
+                &i.description,
+                &i.story.as_a,
+                &i.story.i_want,
+                &i.story.so_that,
+                &c.criteria,
+                &c.estimate,
+                &c.labels,
+                &c.assignee,
+                &i.status_id.0,
+                &c.category,
+                &c.rank,
+                &c.created_by,
+                &i.created_at.0,
+                &i.updated_at.0,
+                &i.version,
+            ]
+        }),
+    )
+    .await?;
+
+    let mut labelled: Vec<[&(dyn ToSql + Sync); 3]> = Vec::new();
+    for (i, _) in &built {
+        for l in &i.labels {
+            labelled.push([&i.id.0, &i.product_id.0, l]);
+        }
+    }
+    copy_rows(
+        &tx,
+        "COPY item_labels (item_id, product_id, label) FROM STDIN BINARY",
+        &[Type::INT8, Type::INT8, Type::TEXT],
+        labelled.iter().map(|r| r.to_vec()),
+    )
+    .await?;
+
+    // Events: each item's `created`, then its past changes in order.
+    struct Ev<'a> {
+        object_id: &'a i64,
+        actor: Option<i64>,
+        at: &'a i64,
+        field: &'a str,
+        old: String,
+        new: String,
+    }
+    let null = "null".to_string();
+    let mut evs: Vec<Ev<'_>> = Vec::with_capacity(built.len() * 2);
+    for ((i, history), c) in built.iter().zip(&cols) {
+        evs.push(Ev {
+            object_id: &i.id.0,
+            actor: i.created_by.map(|u| u.0),
+            at: &i.created_at.0,
+            field: "created",
+            old: null.clone(),
+            new: c.created.clone(),
+        });
+        for h in history {
+            evs.push(Ev {
+                object_id: &i.id.0,
+                actor: h.actor.map(|u| u.0),
+                at: &h.at.0,
+                field: &h.field,
+                old: h.old.to_string(),
+                new: h.new.to_string(),
+            });
+        }
+    }
+    let product_id = Some(product.0);
+    let object = ObjectKind::Item.as_str();
+    let proposal = ctx.proposal.map(|p| p.0);
+    copy_rows(
+        &tx,
+        "COPY events (product_id, object, object_id, actor_id, at, field, old, new, proposal_id) FROM STDIN BINARY",
+        &[Type::INT8, Type::TEXT, Type::INT8, Type::INT8, Type::INT8, Type::TEXT, Type::TEXT, Type::TEXT, Type::INT8],
+        evs.iter().map(|e| {
+            vec![
+                &product_id as &(dyn ToSql + Sync),
+                &object,
+                e.object_id,
+                &e.actor,
+                e.at,
+                &e.field,
+                &e.old,
+                &e.new,
+                &proposal,
+            ]
+        }),
+    )
+    .await?;
+    tx.commit().await.db()?;
+    Ok(n as u64)
+}

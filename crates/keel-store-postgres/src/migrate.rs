@@ -1,0 +1,47 @@
+//! Schema migrations: SQL files embedded in the binary, named as the SQLite store's are, applied
+//! in order, each in its own transaction, and recorded in `schema_migrations`.
+//!
+//! Several `keel serve` processes may start at once on one database, so each step first takes a
+//! transaction-scoped advisory lock: the others wait, then find the migration recorded and skip it.
+
+use crate::db::{exec, opt, DbResult};
+use deadpool_postgres::Object;
+use keel_store::StoreResult;
+
+/// The migrations, in the order they apply. Append only: a released file never changes.
+const MIGRATIONS: &[(&str, &str)] = &[("0001_init.sql", include_str!("../migrations/0001_init.sql"))];
+
+/// Advisory lock key for migrations ("keel" in ASCII, so it is recognisable in `pg_locks`).
+const LOCK_KEY: i64 = 0x6b65_656c;
+
+fn now_millis() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+}
+
+/// Applies the pending migrations; returns the names of those applied now.
+pub async fn run(c: &mut Object) -> StoreResult<Vec<String>> {
+    {
+        let tx = c.transaction().await.db()?;
+        exec(&tx, "SELECT pg_advisory_xact_lock($1)", &[&LOCK_KEY]).await?;
+        tx.batch_execute("CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)")
+            .await
+            .db()?;
+        tx.commit().await.db()?;
+    }
+    let mut applied = Vec::new();
+    for (name, sql) in MIGRATIONS {
+        let tx = c.transaction().await.db()?;
+        exec(&tx, "SELECT pg_advisory_xact_lock($1)", &[&LOCK_KEY]).await?;
+        let done = opt(&tx, "SELECT 1 FROM schema_migrations WHERE name = $1", &[name]).await?;
+        if done.is_some() {
+            tx.rollback().await.db()?; // releases the lock
+            continue;
+        }
+        tx.batch_execute(sql).await.db()?;
+        exec(&tx, "INSERT INTO schema_migrations (name, applied_at) VALUES ($1, $2)", &[name, &now_millis()])
+            .await?;
+        tx.commit().await.db()?;
+        applied.push((*name).to_string());
+    }
+    Ok(applied)
+}
