@@ -94,6 +94,15 @@ pub struct FilterInput {
     pub open_only: bool,
 }
 
+/// Whether a command is applied when the caller has the right, or always put to the decider.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Apply when allowed, propose when only proposing is allowed.
+    Auto,
+    /// Store as a proposal even when the caller could apply it (an explicit proposal).
+    Propose,
+}
+
 /// One page of items and the cursor of the next, if there is one.
 #[derive(Debug, Clone)]
 pub struct ItemPage {
@@ -161,6 +170,15 @@ impl App {
             }
         }
         worst
+    }
+
+    fn gate(&self, access: &ProductAccess, actions: &[Action], mode: Mode) -> (Decision, Option<Action>) {
+        let (d, a) = self.decide_all(access, actions);
+        if d == Decision::Allow && mode == Mode::Propose {
+            (Decision::Propose, a.or(actions.first().copied()))
+        } else {
+            (d, a)
+        }
     }
 
     /// Resolves an item key within the product of `access`; a key of another product or an
@@ -274,6 +292,18 @@ impl App {
         position: &PositionInput,
         reason: Option<&str>,
     ) -> AppResult<Outcome<Item>> {
+        self.create_item_as(access, input, position, reason, Mode::Auto).await
+    }
+
+    /// [`App::create_item`], or an explicit proposal of it.
+    pub async fn create_item_as(
+        &self,
+        access: &ProductAccess,
+        input: &ItemInput,
+        position: &PositionInput,
+        reason: Option<&str>,
+        mode: Mode,
+    ) -> AppResult<Outcome<Item>> {
         let workflow = self.store.workflow(access.product.id).await?;
         let p = self.build_patch(access, &workflow, None, input).await?;
         let title = p.title.clone().ok_or_else(|| AppError::invalid("title", "is required"))?;
@@ -305,7 +335,7 @@ impl App {
         if p.status.is_some_and(|(_, c)| c == Category::Done) {
             actions.push(Action::Accept);
         }
-        match self.decide_all(access, &actions) {
+        match self.gate(access, &actions, mode) {
             (Decision::Allow, _) => {
                 let ctx = self.ctx(&access.user);
                 Ok(Outcome::Done(self.store.create_item(access.product.id, new, &position, &ctx).await?))
@@ -328,6 +358,19 @@ impl App {
         expected_version: Option<i64>,
         reason: Option<&str>,
     ) -> AppResult<Outcome<Item>> {
+        self.update_item_as(access, key, input, expected_version, reason, Mode::Auto).await
+    }
+
+    /// [`App::update_item`], or an explicit proposal of it.
+    pub async fn update_item_as(
+        &self,
+        access: &ProductAccess,
+        key: &str,
+        input: &ItemInput,
+        expected_version: Option<i64>,
+        reason: Option<&str>,
+        mode: Mode,
+    ) -> AppResult<Outcome<Item>> {
         let old = self.item(access, key).await?;
         if let Some(v) = expected_version {
             if v != old.version {
@@ -336,7 +379,7 @@ impl App {
         }
         let workflow = self.store.workflow(access.product.id).await?;
         let patch = self.build_patch(access, &workflow, Some(&old), input).await?;
-        self.apply_patch(access, old, patch, reason).await
+        self.apply_patch_as(access, old, patch, reason, mode).await
     }
 
     async fn apply_patch(
@@ -346,12 +389,23 @@ impl App {
         patch: ItemPatch,
         reason: Option<&str>,
     ) -> AppResult<Outcome<Item>> {
+        self.apply_patch_as(access, old, patch, reason, Mode::Auto).await
+    }
+
+    async fn apply_patch_as(
+        &self,
+        access: &ProductAccess,
+        old: Item,
+        patch: ItemPatch,
+        reason: Option<&str>,
+        mode: Mode,
+    ) -> AppResult<Outcome<Item>> {
         let (new, changes) = patch.apply(&old);
         if changes.is_empty() {
             return Ok(Outcome::Done(old));
         }
         let actions = actions_for(&old, &new, &changes);
-        match self.decide_all(access, &actions) {
+        match self.gate(access, &actions, mode) {
             (Decision::Allow, _) => {
                 let ctx = self.ctx(&access.user);
                 Ok(Outcome::Done(self.store.update_item(old.id, old.version, &patch, &ctx).await?))
@@ -433,13 +487,25 @@ impl App {
         position: &PositionInput,
         reason: Option<&str>,
     ) -> AppResult<Outcome<Item>> {
+        self.move_item_as(access, key, position, reason, Mode::Auto).await
+    }
+
+    /// [`App::move_item`], or an explicit proposal of it.
+    pub async fn move_item_as(
+        &self,
+        access: &ProductAccess,
+        key: &str,
+        position: &PositionInput,
+        reason: Option<&str>,
+        mode: Mode,
+    ) -> AppResult<Outcome<Item>> {
         let item = self.item(access, key).await?;
         let pos = self.resolve_position(access, position).await?;
         if matches!(pos, Position::Before(id) | Position::After(id) if id == item.id) {
             let f = if position.before.is_some() { "before" } else { "after" };
             return Err(AppError::invalid(f, "cannot move an item relative to itself"));
         }
-        match self.decide(access, Action::Reorder) {
+        match self.gate(access, &[Action::Reorder], mode).0 {
             Decision::Allow => Ok(Outcome::Done(self.store.move_item(item.id, &pos, &self.ctx(&access.user)).await?)),
             Decision::Propose => {
                 let target = position.before.as_deref().or(position.after.as_deref());
@@ -458,8 +524,19 @@ impl App {
 
     /// Deletes an item.
     pub async fn delete_item(&self, access: &ProductAccess, key: &str, reason: Option<&str>) -> AppResult<Outcome<()>> {
+        self.delete_item_as(access, key, reason, Mode::Auto).await
+    }
+
+    /// [`App::delete_item`], or an explicit proposal of it.
+    pub async fn delete_item_as(
+        &self,
+        access: &ProductAccess,
+        key: &str,
+        reason: Option<&str>,
+        mode: Mode,
+    ) -> AppResult<Outcome<()>> {
         let item = self.item(access, key).await?;
-        match self.decide(access, Action::DeleteItem) {
+        match self.gate(access, &[Action::DeleteItem], mode).0 {
             Decision::Allow => {
                 self.store.delete_item(item.id, &self.ctx(&access.user)).await?;
                 Ok(Outcome::Done(()))
