@@ -1,0 +1,179 @@
+//! One typed configuration: defaults in code, then `keel.toml`, then `KEEL_*` variables, then
+//! flags. Unknown keys and unknown `KEEL_*` variables are reported, secrets never printed.
+
+use anyhow::{bail, Context, Result};
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// The commented example configuration, embedded so `keel config` can print it.
+pub const EXAMPLE: &str = include_str!("../keel.example.toml");
+
+/// The file's shape; every key optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    bind: Option<String>,
+    data_dir: Option<PathBuf>,
+    database_url: Option<String>,
+    secure_cookies: Option<bool>,
+    admin_email: Option<String>,
+    admin_password: Option<String>,
+    log: Option<String>,
+}
+
+/// Where the data lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Database {
+    /// The embedded SQLite file in this directory.
+    Sqlite(PathBuf),
+    /// A PostgreSQL URL.
+    Postgres(String),
+}
+
+/// The validated configuration.
+#[derive(Clone)]
+pub struct Config {
+    /// Address to serve on.
+    pub bind: SocketAddr,
+    /// The database.
+    pub database: Database,
+    /// Secure cookies.
+    pub secure_cookies: bool,
+    /// First admin's e-mail.
+    pub admin_email: Option<String>,
+    /// First admin's password.
+    pub admin_password: Option<String>,
+    /// Log filter.
+    pub log: String,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("bind", &self.bind)
+            .field("database", &match &self.database {
+                Database::Sqlite(p) => format!("sqlite in {}", p.display()),
+                Database::Postgres(_) => "postgres (url hidden)".to_string(),
+            })
+            .field("secure_cookies", &self.secure_cookies)
+            .field("admin_email", &self.admin_email)
+            .field("admin_password", &self.admin_password.as_ref().map(|_| "<set>"))
+            .finish()
+    }
+}
+
+/// Values given as flags (or `None`).
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    /// `--config`.
+    pub config: Option<PathBuf>,
+    /// `--bind`.
+    pub bind: Option<String>,
+    /// `--data-dir`.
+    pub data_dir: Option<PathBuf>,
+    /// `--database-url`.
+    pub database_url: Option<String>,
+}
+
+const KNOWN_VARS: [&str; 7] =
+    ["KEEL_CONFIG", "KEEL_BIND", "KEEL_DATA_DIR", "KEEL_SECURE_COOKIES", "KEEL_ADMIN_EMAIL", "KEEL_ADMIN_PASSWORD", "KEEL_LOG"];
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+fn parse_bool(name: &str, v: &str) -> Result<bool> {
+    match v.to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" => Ok(false),
+        _ => bail!("{name} must be true or false, not {v:?}"),
+    }
+}
+
+/// `KEEL_*` variables Keel does not know (test-harness ones aside), to warn about typos.
+pub fn unknown_vars() -> Vec<String> {
+    std::env::vars()
+        .map(|(k, _)| k)
+        .filter(|k| k.starts_with("KEEL_") && !k.starts_with("KEEL_TEST_") && !KNOWN_VARS.contains(&k.as_str()))
+        .filter(|k| k != "KEEL_SCREENSHOTS")
+        .collect()
+}
+
+impl Config {
+    /// Loads the configuration from its four layers.
+    pub fn load(o: &Overrides) -> Result<Config> {
+        let path = o.config.clone().or_else(|| env("KEEL_CONFIG").map(PathBuf::from));
+        let file = match &path {
+            Some(p) => read_file(p)?,
+            None if Path::new("keel.toml").exists() => read_file(Path::new("keel.toml"))?,
+            None => FileConfig::default(),
+        };
+        let bind = o
+            .bind
+            .clone()
+            .or_else(|| env("KEEL_BIND"))
+            .or(file.bind)
+            .unwrap_or_else(|| "127.0.0.1:7878".into());
+        let bind: SocketAddr =
+            bind.parse().with_context(|| format!("bind must be an address such as 127.0.0.1:7878, not {bind:?}"))?;
+        let url = o.database_url.clone().or_else(|| env("DATABASE_URL")).or(file.database_url);
+        let database = match url {
+            Some(u) if u.starts_with("postgres://") || u.starts_with("postgresql://") => Database::Postgres(u),
+            Some(u) => bail!("DATABASE_URL must start with postgres:// (SQLite needs no URL; use --data-dir), not {:?}",
+                u.split(':').next().unwrap_or("")),
+            None => Database::Sqlite(
+                o.data_dir
+                    .clone()
+                    .or_else(|| env("KEEL_DATA_DIR").map(PathBuf::from))
+                    .or(file.data_dir)
+                    .unwrap_or_else(|| PathBuf::from("keel-data")),
+            ),
+        };
+        let secure_cookies = match env("KEEL_SECURE_COOKIES") {
+            Some(v) => parse_bool("KEEL_SECURE_COOKIES", &v)?,
+            None => file.secure_cookies.unwrap_or(false),
+        };
+        Ok(Config {
+            bind,
+            database,
+            secure_cookies,
+            admin_email: env("KEEL_ADMIN_EMAIL").or(file.admin_email),
+            admin_password: env("KEEL_ADMIN_PASSWORD").or(file.admin_password),
+            log: env("KEEL_LOG").or(file.log).unwrap_or_else(|| "info".into()),
+        })
+    }
+}
+
+fn read_file(p: &Path) -> Result<FileConfig> {
+    let text = std::fs::read_to_string(p).with_context(|| format!("while reading {}", p.display()))?;
+    toml::from_str(&text).with_context(|| format!("in {}", p.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_example_parses() {
+        let f: FileConfig = toml::from_str(EXAMPLE).unwrap();
+        assert_eq!(f.bind.as_deref(), Some("127.0.0.1:7878"));
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        assert!(toml::from_str::<FileConfig>("bnid = \"x\"").is_err());
+    }
+
+    #[test]
+    fn flags_win() {
+        let o = Overrides { bind: Some("127.0.0.1:9000".into()), data_dir: Some("/tmp/x".into()), ..Default::default() };
+        let c = Config::load(&o).unwrap();
+        assert_eq!(c.bind.port(), 9000);
+        assert_eq!(c.database, Database::Sqlite("/tmp/x".into()));
+        let o = Overrides { bind: Some("nonsense".into()), ..Default::default() };
+        assert!(Config::load(&o).is_err());
+        let o = Overrides { database_url: Some("mysql://x".into()), ..Default::default() };
+        assert!(Config::load(&o).is_err());
+    }
+}
