@@ -623,7 +623,22 @@ impl ItemStore for PgStore {
         for k in &kids {
             ev.push(Some(product), ObjectKind::Item, col(k, 0)?, "parent", &json!(id), &Value::Null);
         }
-        exec(&tx, "DELETE FROM item_links WHERE from_id = $1 OR to_id = $1", &[&id.0]).await?;
+        // The links go with the item; the items at their other ends record losing them.
+        let links = all(
+            &tx,
+            "DELETE FROM item_links l USING items f, items t, products p
+             WHERE (l.from_id = $1 OR l.to_id = $1) AND f.id = l.from_id AND t.id = l.to_id AND p.id = l.product_id
+             RETURNING l.id, l.kind, l.from_id, l.to_id, p.key || '-' || f.number, p.key || '-' || t.number",
+            &[&id.0],
+        )
+        .await?;
+        for l in &links {
+            let kind = LinkKind::parse("kind", col(l, 1)?).map_err(crate::db::corrupt)?;
+            let (from, to): (i64, i64) = (col(l, 2)?, col(l, 3)?);
+            let other = if from == id.0 { to } else { from };
+            let json = link_json(col(l, 0)?, kind, col(l, 4)?, col(l, 5)?);
+            ev.push(Some(product), ObjectKind::Item, other, "links", &json, &Value::Null);
+        }
         exec(&tx, "DELETE FROM item_labels WHERE item_id = $1", &[&id.0]).await?;
         exec(&tx, "DELETE FROM items WHERE id = $1", &[&id.0]).await?;
         ev.push(Some(product), ObjectKind::Item, id.0, "deleted", &json!(item), &Value::Null);

@@ -19,19 +19,12 @@ const FAILURE_RETENTION_MS: i64 = 24 * 60 * 60 * 1000;
 
 /// A user as recorded in the history: everything but the password hash.
 fn user_json(u: &User) -> Value {
-    json!({
-        "id": u.id,
-        "email": u.email,
-        "name": u.name,
-        "is_admin": u.is_admin,
-        "is_active": u.is_active,
-        "created_at": u.created_at,
-    })
+    json!({ "email": u.email, "name": u.name, "is_admin": u.is_admin, "is_active": u.is_active })
 }
 
 /// A token as recorded in the history: everything but the secret's hash.
 fn token_json(t: &ApiToken) -> Value {
-    json!({ "id": t.id, "user_id": t.user_id, "name": t.name, "created_at": t.created_at })
+    json!({ "user_id": t.user_id, "name": t.name })
 }
 
 #[async_trait]
@@ -241,7 +234,10 @@ impl TokenStore for PgStore {
 
     async fn touch_token(&self, id: TokenId, at: Timestamp) -> StoreResult<()> {
         let c = self.conn().await?;
-        exec(&c, "UPDATE api_tokens SET last_used_at = $2 WHERE id = $1", &[&id.0, &at.0]).await?;
+        let n = exec(&c, "UPDATE api_tokens SET last_used_at = $2 WHERE id = $1", &[&id.0, &at.0]).await?;
+        if n == 0 {
+            return Err(keel_store::StoreError::NotFound);
+        }
         Ok(())
     }
 }
