@@ -213,14 +213,9 @@ pub fn run() -> Result<ExitCode> {
         match cli.command {
             Command::Serve(a) => serve(cfg, a.demo).await,
             Command::Migrate => {
-                let (_, applied) = open_store(&cfg).await?;
-                if applied.is_empty() {
-                    println!("database is up to date");
-                } else {
-                    for m in applied {
-                        println!("applied {m}");
-                    }
-                }
+                // Opening the store applies pending migrations (logged as they are applied).
+                open_store(&cfg).await?;
+                println!("the database schema is up to date");
                 Ok(())
             }
             Command::User(c) => user(&cfg, c).await,
@@ -240,7 +235,7 @@ fn init_tracing(filter: &str, verbose: bool) {
     let _ = tracing_subscriber::fmt().with_env_filter(f).with_target(false).with_writer(std::io::stderr).try_init();
 }
 
-/// Opens the configured store and runs pending migrations.
+/// Opens the configured store, which runs pending migrations.
 async fn open_store(cfg: &Config) -> Result<(Arc<dyn Store>, Vec<String>)> {
     let store: Arc<dyn Store> = match &cfg.database {
         Database::Sqlite(dir) => {
