@@ -438,6 +438,9 @@ impl ItemStore for SqliteStore {
                  VALUES (?1, 'item', ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             )?;
             let proposal = ctx.proposal.map(|p| p.0);
+            // Index the batch's text in one statement at the end (see migration 0002).
+            tx.prepare_cached("INSERT INTO items_fts_paused (paused) VALUES (1)")?.execute([])?;
+            let mut first_id: Option<i64> = None;
             for (k, b) in items.into_iter().enumerate() {
                 let at_k = |e: ValidationError| Error(StoreError::Invalid(e.within(&format!("items[{k}]"))));
                 let it = b.item;
@@ -505,6 +508,7 @@ impl ItemStore for SqliteStore {
                     version,
                 ])?;
                 let id = tx.last_insert_rowid();
+                first_id.get_or_insert(id);
                 for l in &it.labels {
                     label_st.execute(params![id, product.0, l])?;
                 }
@@ -555,6 +559,14 @@ impl ItemStore for SqliteStore {
                 }
                 last = Some(item.rank);
             }
+            if let Some(first_id) = first_id {
+                tx.prepare_cached(
+                    "INSERT INTO items_fts (rowid, title, description)
+                     SELECT id, title, description FROM items WHERE product_id = ?1 AND id >= ?2",
+                )?
+                .execute([product.0, first_id])?;
+            }
+            tx.prepare_cached("DELETE FROM items_fts_paused")?.execute([])?;
             Ok(n as u64)
         })
         .await

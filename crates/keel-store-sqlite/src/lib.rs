@@ -23,7 +23,10 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 /// The migrations, in order. Append new files; never edit an applied one.
-const MIGRATIONS: &[(&str, &str)] = &[("0001_init", include_str!("../migrations/0001_init.sql"))];
+const MIGRATIONS: &[(&str, &str)] = &[
+    ("0001_init", include_str!("../migrations/0001_init.sql")),
+    ("0002_fts_bulk", include_str!("../migrations/0002_fts_bulk.sql")),
+];
 
 /// Idle reader connections kept open; more are opened on demand under load and closed after.
 const READERS: usize = 6;
@@ -313,10 +316,15 @@ pub(crate) fn accept_proposal(c: &Connection, ctx: &WriteCtx) -> Res<()> {
     )
 }
 
-pub(crate) const EVENT_COLS: &str =
-    "id, product_id, object, object_id, actor_id, at, field, old, new, proposal_id";
+/// The columns [`event_row`] reads, in order.
+macro_rules! event_cols {
+    () => {
+        "id, product_id, object, object_id, actor_id, at, field, old, new, proposal_id"
+    };
+}
+pub(crate) use event_cols;
 
-/// Maps a row of [`EVENT_COLS`] to an event.
+/// Maps a row of `event_cols!` to an event.
 pub(crate) fn event_row(r: &Row<'_>) -> rusqlite::Result<Event> {
     let object: String = r.get(2)?;
     let object = ObjectKind::parse(&object)

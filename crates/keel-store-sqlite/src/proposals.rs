@@ -1,6 +1,6 @@
 //! Proposals waiting for a decider, and reading the history of events.
 
-use crate::{accept_proposal, conv, event, event_row, Res, SqliteStore, EVENT_COLS};
+use crate::{accept_proposal, conv, event, event_cols, event_row, Res, SqliteStore};
 use async_trait::async_trait;
 use keel_domain::event::{Event, ObjectKind};
 use keel_domain::proposal::{Proposal, ProposalState};
@@ -176,10 +176,13 @@ impl HistoryStore for SqliteStore {
         limit: u32,
     ) -> StoreResult<Vec<Event>> {
         self.read_blocking(move |c| {
-            let mut st = c.prepare_cached(&format!(
-                "SELECT {EVENT_COLS} FROM events WHERE object = ?1 AND object_id = ?2 AND id < ?3 ORDER BY id DESC LIMIT ?4"
+            let mut st = c.prepare_cached(concat!(
+                "SELECT ",
+                event_cols!(),
+                " FROM events WHERE object = ?1 AND object_id = ?2 AND id < ?3 ORDER BY id DESC LIMIT ?4"
             ))?;
-            let rows = st.query_map(params![object.as_str(), id, before.unwrap_or(i64::MAX), limit], event_row)?;
+            let rows =
+                st.query_map(params![object.as_str(), id, before.unwrap_or(i64::MAX), limit], event_row)?;
             Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
         })
         .await
@@ -192,8 +195,10 @@ impl HistoryStore for SqliteStore {
         limit: u32,
     ) -> StoreResult<Vec<Event>> {
         self.read_blocking(move |c| {
-            let mut st = c.prepare_cached(&format!(
-                "SELECT {EVENT_COLS} FROM events WHERE product_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3"
+            let mut st = c.prepare_cached(concat!(
+                "SELECT ",
+                event_cols!(),
+                " FROM events WHERE product_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3"
             ))?;
             let rows = st.query_map(params![product.0, after.unwrap_or(0), limit], event_row)?;
             Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)

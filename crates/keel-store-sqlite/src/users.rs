@@ -15,9 +15,13 @@ use serde_json::{json, Value};
 /// How long sign-in failures are kept: far beyond any throttling window.
 const FAILURES_KEPT_MS: i64 = 24 * 60 * 60 * 1000;
 
-const USER_COLS: &str = "u.id, u.email, u.name, u.password_hash, u.is_admin, u.is_active, u.created_at";
+macro_rules! user_cols {
+    () => {
+        "u.id, u.email, u.name, u.password_hash, u.is_admin, u.is_active, u.created_at"
+    };
+}
 
-/// Maps the seven [`USER_COLS`] starting at column `o`.
+/// Maps the seven `user_cols!` starting at column `o`.
 fn user_at(r: &Row<'_>, o: usize) -> rusqlite::Result<User> {
     Ok(User {
         id: UserId(r.get(o)?),
@@ -34,7 +38,11 @@ pub(crate) fn user_row(r: &Row<'_>) -> rusqlite::Result<User> {
     user_at(r, 0)
 }
 
-const TOKEN_COLS: &str = "t.id, t.user_id, t.name, t.secret_hash, t.created_at, t.last_used_at, t.revoked_at";
+macro_rules! token_cols {
+    () => {
+        "t.id, t.user_id, t.name, t.secret_hash, t.created_at, t.last_used_at, t.revoked_at"
+    };
+}
 
 fn token_row(r: &Row<'_>) -> rusqlite::Result<ApiToken> {
     Ok(ApiToken {
@@ -49,12 +57,12 @@ fn token_row(r: &Row<'_>) -> rusqlite::Result<ApiToken> {
 }
 
 fn load_user(c: &Connection, id: UserId) -> Res<User> {
-    Ok(c.prepare_cached(&format!("SELECT {USER_COLS} FROM users u WHERE u.id = ?1"))?
+    Ok(c.prepare_cached(concat!("SELECT ", user_cols!(), " FROM users u WHERE u.id = ?1"))?
         .query_row([id.0], user_row)?)
 }
 
 fn load_token(c: &Connection, id: TokenId) -> Res<ApiToken> {
-    Ok(c.prepare_cached(&format!("SELECT {TOKEN_COLS} FROM api_tokens t WHERE t.id = ?1"))?
+    Ok(c.prepare_cached(concat!("SELECT ", token_cols!(), " FROM api_tokens t WHERE t.id = ?1"))?
         .query_row([id.0], token_row)?)
 }
 
@@ -99,7 +107,7 @@ impl UserStore for SqliteStore {
 
     async fn user_by_email(&self, email: &Email) -> StoreResult<User> {
         self.read(|c| {
-            Ok(c.prepare_cached(&format!("SELECT {USER_COLS} FROM users u WHERE u.email = ?1"))?
+            Ok(c.prepare_cached(concat!("SELECT ", user_cols!(), " FROM users u WHERE u.email = ?1"))?
                 .query_row([email.as_str()], user_row)?)
         })
     }
@@ -107,8 +115,10 @@ impl UserStore for SqliteStore {
     async fn users(&self, page: &Page) -> StoreResult<Vec<User>> {
         let page = page.clone();
         self.read_blocking(move |c| {
-            let mut st = c.prepare_cached(&format!(
-                "SELECT {USER_COLS} FROM users u WHERE ?1 IS NULL OR u.email > ?1 ORDER BY u.email LIMIT ?2"
+            let mut st = c.prepare_cached(concat!(
+                "SELECT ",
+                user_cols!(),
+                " FROM users u WHERE ?1 IS NULL OR u.email > ?1 ORDER BY u.email LIMIT ?2"
             ))?;
             let rows = st.query_map(params![page.after, page.limit], user_row)?;
             Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
@@ -199,8 +209,12 @@ impl TokenStore for SqliteStore {
 
     async fn token_with_user(&self, id: TokenId) -> StoreResult<(ApiToken, User)> {
         self.read(|c| {
-            Ok(c.prepare_cached(&format!(
-                "SELECT {TOKEN_COLS}, {USER_COLS} FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.id = ?1"
+            Ok(c.prepare_cached(concat!(
+                "SELECT ",
+                token_cols!(),
+                ", ",
+                user_cols!(),
+                " FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.id = ?1"
             ))?
             .query_row([id.0], |r| Ok((token_row(r)?, user_at(r, 7)?)))?)
         })
@@ -208,8 +222,10 @@ impl TokenStore for SqliteStore {
 
     async fn tokens_of(&self, user: UserId) -> StoreResult<Vec<ApiToken>> {
         self.read_blocking(move |c| {
-            let mut st = c.prepare_cached(&format!(
-                "SELECT {TOKEN_COLS} FROM api_tokens t WHERE t.user_id = ?1 ORDER BY t.created_at DESC, t.id DESC"
+            let mut st = c.prepare_cached(concat!(
+                "SELECT ",
+                token_cols!(),
+                " FROM api_tokens t WHERE t.user_id = ?1 ORDER BY t.created_at DESC, t.id DESC"
             ))?;
             let rows = st.query_map([user.0], token_row)?;
             Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
@@ -264,8 +280,10 @@ impl SessionStore for SqliteStore {
 
     async fn session(&self, id_hash: &str, now: Timestamp) -> StoreResult<(Session, User)> {
         self.read(|c| {
-            Ok(c.prepare_cached(&format!(
-                "SELECT s.id_hash, s.user_id, s.csrf_token, s.created_at, s.expires_at, {USER_COLS}
+            Ok(c.prepare_cached(concat!(
+                "SELECT s.id_hash, s.user_id, s.csrf_token, s.created_at, s.expires_at, ",
+                user_cols!(),
+                "
                  FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id_hash = ?1 AND s.expires_at > ?2"
             ))?
             .query_row(params![id_hash, now.0], |r| {
