@@ -18,9 +18,14 @@ use async_trait::async_trait;
 use db::DbResult;
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod};
 use keel_store::{Store, StoreError, StoreResult};
+use std::time::Duration;
 
 /// Connections kept open at most.
 const POOL_SIZE: usize = 16;
+/// How long opening one connection may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a request may wait for a free connection.
+const WAIT_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The PostgreSQL store.
 #[derive(Clone)]
@@ -44,6 +49,9 @@ impl PgStore {
         let pool = Pool::builder(manager)
             .max_size(POOL_SIZE)
             .runtime(deadpool_postgres::Runtime::Tokio1)
+            // A database that does not answer fails requests instead of hanging them.
+            .create_timeout(Some(CONNECT_TIMEOUT))
+            .wait_timeout(Some(WAIT_TIMEOUT))
             .build()
             .map_err(StoreError::other)?;
         let store = PgStore { pool };
