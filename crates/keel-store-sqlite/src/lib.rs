@@ -28,8 +28,11 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ("0002_fts_bulk", include_str!("../migrations/0002_fts_bulk.sql")),
 ];
 
-/// Idle reader connections kept open; more are opened on demand under load and closed after.
+/// Reader connections opened up front.
 const READERS: usize = 6;
+/// Most idle reader connections kept: a burst beyond this opens connections that close after,
+/// below it they stay for the next burst instead of being reopened.
+const MAX_IDLE_READERS: usize = 16;
 
 /// The SQLite store: one serialised writer and a pool of readers over one database file.
 #[derive(Clone)]
@@ -249,7 +252,7 @@ fn with_reader<T>(inner: &Inner, f: impl FnOnce(&Connection) -> Res<T>) -> Res<T
     };
     let out = f(&conn);
     let mut pool = lock(&inner.readers);
-    if pool.len() < READERS {
+    if pool.len() < MAX_IDLE_READERS {
         pool.push(conn);
     }
     out
