@@ -363,8 +363,16 @@ impl ItemOut {
             parent: i.parent_key.clone(),
             title: i.title.clone(),
             description: i.description.clone(),
-            story: StoryOut { as_a: i.story.as_a.clone(), i_want: i.story.i_want.clone(), so_that: i.story.so_that.clone() },
-            criteria: i.criteria.iter().map(|c| CriterionOut { id: c.id, text: c.text.clone(), checked: c.checked }).collect(),
+            story: StoryOut {
+                as_a: i.story.as_a.clone(),
+                i_want: i.story.i_want.clone(),
+                so_that: i.story.so_that.clone(),
+            },
+            criteria: i
+                .criteria
+                .iter()
+                .map(|c| CriterionOut { id: c.id, text: c.text.clone(), checked: c.checked })
+                .collect(),
             estimate: i.estimate.map(|p| p.value()),
             labels: i.labels.clone(),
             assignee_id: i.assignee_id.map(|u| u.0),

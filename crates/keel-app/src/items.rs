@@ -4,8 +4,8 @@
 use crate::{App, AppError, AppResult, Outcome, ProductAccess};
 use keel_domain::event::{Event, FieldChange, ObjectKind};
 use keel_domain::item::{
-    number_criteria, parse_description, parse_labels, parse_story_field, parse_title, Criterion, Item, ItemKey,
-    ItemKind, ItemLink, ItemPatch, LinkKind, NewItem, Points, StoryFields,
+    number_criteria, parse_description, parse_labels, parse_story_field, parse_title, Criterion, Item,
+    ItemKey, ItemKind, ItemLink, ItemPatch, LinkKind, NewItem, Points, StoryFields,
 };
 use keel_domain::proposal::{Change, NewItemSpec, Position};
 use keel_domain::rights::{Action, Decision};
@@ -112,7 +112,10 @@ pub struct ItemPage {
     pub next_cursor: Option<String>,
 }
 
-fn opt_text(v: &Option<String>, f: impl Fn(&str) -> keel_domain::Invalid<String>) -> AppResult<Option<String>> {
+fn opt_text(
+    v: &Option<String>,
+    f: impl Fn(&str) -> keel_domain::Invalid<String>,
+) -> AppResult<Option<String>> {
     Ok(v.as_deref().map(f).transpose()?)
 }
 
@@ -121,7 +124,10 @@ fn parse_reason(reason: Option<&str>) -> AppResult<String> {
 }
 
 fn parse_criteria(list: &[CriterionInput]) -> AppResult<Vec<Criterion>> {
-    let v = list.iter().map(|c| Criterion { id: c.id.unwrap_or(0), text: c.text.clone(), checked: c.checked }).collect();
+    let v = list
+        .iter()
+        .map(|c| Criterion { id: c.id.unwrap_or(0), text: c.text.clone(), checked: c.checked })
+        .collect();
     Ok(number_criteria("criteria", v)?)
 }
 
@@ -246,7 +252,8 @@ impl App {
             Some(StoryFields {
                 as_a: opt_text(&input.as_a, |s| parse_story_field("as_a", s))?.unwrap_or(base.as_a),
                 i_want: opt_text(&input.i_want, |s| parse_story_field("i_want", s))?.unwrap_or(base.i_want),
-                so_that: opt_text(&input.so_that, |s| parse_story_field("so_that", s))?.unwrap_or(base.so_that),
+                so_that: opt_text(&input.so_that, |s| parse_story_field("so_that", s))?
+                    .unwrap_or(base.so_that),
             })
         } else {
             None
@@ -277,7 +284,10 @@ impl App {
             description: opt_text(&input.description, |s| parse_description("description", s))?,
             story,
             criteria: input.criteria.as_deref().map(parse_criteria).transpose()?,
-            estimate: input.estimate.map(|e| e.map(|v| Points::parse("estimate", v)).transpose()).transpose()?,
+            estimate: input
+                .estimate
+                .map(|e| e.map(|v| Points::parse("estimate", v)).transpose())
+                .transpose()?,
             labels: input.labels.as_deref().map(|l| parse_labels("labels", l)).transpose()?,
             assignee_id,
             status,
@@ -506,7 +516,9 @@ impl App {
             return Err(AppError::invalid(f, "cannot move an item relative to itself"));
         }
         match self.gate(access, &[Action::Reorder], mode).0 {
-            Decision::Allow => Ok(Outcome::Done(self.store.move_item(item.id, &pos, &self.ctx(&access.user)).await?)),
+            Decision::Allow => {
+                Ok(Outcome::Done(self.store.move_item(item.id, &pos, &self.ctx(&access.user)).await?))
+            }
             Decision::Propose => {
                 let target = position.before.as_deref().or(position.after.as_deref());
                 let summary = match (&pos, target) {
@@ -523,7 +535,12 @@ impl App {
     }
 
     /// Deletes an item.
-    pub async fn delete_item(&self, access: &ProductAccess, key: &str, reason: Option<&str>) -> AppResult<Outcome<()>> {
+    pub async fn delete_item(
+        &self,
+        access: &ProductAccess,
+        key: &str,
+        reason: Option<&str>,
+    ) -> AppResult<Outcome<()>> {
         self.delete_item_as(access, key, reason, Mode::Auto).await
     }
 
@@ -622,7 +639,8 @@ impl App {
 
     /// Parses list filters against the product's workflow.
     pub async fn filter(&self, access: &ProductAccess, f: &FilterInput) -> AppResult<ItemFilter> {
-        let nonempty = |o: &Option<String>| o.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
+        let nonempty =
+            |o: &Option<String>| o.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
         let status = match nonempty(&f.status) {
             Some(s) => Some(self.store.workflow(access.product.id).await?.resolve("status", &s)?.id),
             None => None,
@@ -661,12 +679,15 @@ impl App {
         limit: u32,
     ) -> AppResult<ItemPage> {
         let after = match cursor {
-            Some(c) if !c.is_empty() => Some(keel_domain::rank::RankKey::parse("cursor", c)?.as_str().to_string()),
+            Some(c) if !c.is_empty() => {
+                Some(keel_domain::rank::RankKey::parse("cursor", c)?.as_str().to_string())
+            }
             _ => None,
         };
         let limit = limit.clamp(1, 500);
         let items = self.store.list_items(access.product.id, filter, &Page { after, limit }).await?;
-        let next_cursor = if items.len() as u32 == limit { items.last().map(|i| i.rank.to_string()) } else { None };
+        let next_cursor =
+            if items.len() as u32 == limit { items.last().map(|i| i.rank.to_string()) } else { None };
         Ok(ItemPage { items, next_cursor })
     }
 
@@ -686,7 +707,7 @@ impl App {
     ) -> AppResult<Outcome<T>> {
         let reason = parse_reason(reason)?;
         let p = NewProposal { product_id: access.product.id, action, change, reason, summary };
-        Ok(Outcome::Proposed(self.store.create_proposal(p, &self.ctx(&access.user)).await?))
+        Ok(Outcome::Proposed(Box::new(self.store.create_proposal(p, &self.ctx(&access.user)).await?)))
     }
 
     /// The item with `id` in the product of `access`, or 404.
@@ -699,11 +720,16 @@ impl App {
     }
 
     /// The actions the change needs, judged against the current state (for accepting).
-    pub(crate) async fn actions_of_change(&self, access: &ProductAccess, change: &Change) -> AppResult<Vec<Action>> {
+    pub(crate) async fn actions_of_change(
+        &self,
+        access: &ProductAccess,
+        change: &Change,
+    ) -> AppResult<Vec<Action>> {
         Ok(match change {
             Change::CreateItem { item } => {
                 let f = &item.fields;
-                let mut a = vec![if f.kind == ItemKind::Epic { Action::CreateEpic } else { Action::CreateItem }];
+                let mut a =
+                    vec![if f.kind == ItemKind::Epic { Action::CreateEpic } else { Action::CreateItem }];
                 if f.estimate.is_some() {
                     a.push(Action::Estimate);
                 }
@@ -773,7 +799,11 @@ mod tests {
     #[test]
     fn moving_into_done_is_accepting() {
         let old = item();
-        let p = ItemPatch { status: Some((StateId(4), Category::Done)), title: Some("x".into()), ..Default::default() };
+        let p = ItemPatch {
+            status: Some((StateId(4), Category::Done)),
+            title: Some("x".into()),
+            ..Default::default()
+        };
         let (new, ch) = p.apply(&old);
         assert_eq!(actions_for(&old, &new, &ch), vec![Action::EditItem, Action::Accept]);
         let p = ItemPatch { status: Some((StateId(2), Category::InProgress)), ..Default::default() };

@@ -67,8 +67,8 @@ pub fn now() -> Timestamp {
 pub enum Outcome<T> {
     /// Applied.
     Done(T),
-    /// Stored as a proposal (HTTP 202).
-    Proposed(keel_domain::proposal::Proposal),
+    /// Stored as a proposal (HTTP 202). Boxed: a proposal is much larger than most results.
+    Proposed(Box<keel_domain::proposal::Proposal>),
 }
 
 /// A signed-in user acting in one product: who, where, with which roles.

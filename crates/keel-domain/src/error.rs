@@ -45,7 +45,11 @@ pub fn text(field: &str, value: &str, min: usize, max: usize, multiline: bool) -
     if n < min {
         return Err(ValidationError::new(
             field,
-            if min == 1 { "must not be empty".to_string() } else { format!("must be at least {min} characters") },
+            if min == 1 {
+                "must not be empty".to_string()
+            } else {
+                format!("must be at least {min} characters")
+            },
         ));
     }
     if n > max {

@@ -44,7 +44,8 @@ pub enum ItemKind {
 
 impl ItemKind {
     /// Every kind, in display order.
-    pub const ALL: [ItemKind; 5] = [ItemKind::Epic, ItemKind::Story, ItemKind::Task, ItemKind::Bug, ItemKind::Spike];
+    pub const ALL: [ItemKind; 5] =
+        [ItemKind::Epic, ItemKind::Story, ItemKind::Task, ItemKind::Bug, ItemKind::Spike];
 
     /// Wire and storage name.
     pub fn as_str(self) -> &'static str {
@@ -546,7 +547,10 @@ mod tests {
         let c = |id, t: &str| Criterion { id, text: t.into(), checked: false };
         let l = number_criteria("criteria", vec![c(3, "a"), c(0, "b"), c(0, "c")]).unwrap();
         assert_eq!(l.iter().map(|c| c.id).collect::<Vec<_>>(), vec![3, 4, 5]);
-        assert_eq!(number_criteria("criteria", vec![c(1, "a"), c(1, "b")]).unwrap_err().field, "criteria[1].id");
+        assert_eq!(
+            number_criteria("criteria", vec![c(1, "a"), c(1, "b")]).unwrap_err().field,
+            "criteria[1].id"
+        );
         assert_eq!(number_criteria("criteria", vec![c(0, " ")]).unwrap_err().field, "criteria[0].text");
     }
 

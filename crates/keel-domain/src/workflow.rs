@@ -96,12 +96,12 @@ impl Workflow {
 
     /// Resolves a state given by name or by numeric id, as the API accepts either.
     pub fn resolve(&self, field: &str, s: &str) -> Invalid<&WorkflowState> {
-        self.by_name(s)
-            .or_else(|| s.parse::<i64>().ok().and_then(|id| self.state(StateId(id))))
-            .ok_or_else(|| {
+        self.by_name(s).or_else(|| s.parse::<i64>().ok().and_then(|id| self.state(StateId(id)))).ok_or_else(
+            || {
                 let names: Vec<&str> = self.states.iter().map(|s| s.name.as_str()).collect();
                 ValidationError::new(field, format!("must be one of: {}", names.join(", ")))
-            })
+            },
+        )
     }
 }
 

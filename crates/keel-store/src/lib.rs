@@ -14,7 +14,9 @@ use keel_domain::proposal::{Change, Position, Proposal, ProposalState};
 use keel_domain::rights::Action;
 use keel_domain::user::{ApiToken, Email, NewUser, User, UserPatch};
 use keel_domain::workflow::{Category, Workflow};
-use keel_domain::{ItemId, LinkId, ProductId, ProposalId, StateId, Timestamp, TokenId, UserId, ValidationError};
+use keel_domain::{
+    ItemId, LinkId, ProductId, ProposalId, StateId, Timestamp, TokenId, UserId, ValidationError,
+};
 use serde_json::Value;
 
 /// What can go wrong in a store.
@@ -306,7 +308,12 @@ pub trait ItemStore {
     ) -> StoreResult<Item>;
     /// Appends many items at the bottom in one transaction, with their past history: the bulk
     /// path of imports and generated datasets. Returns how many were written.
-    async fn bulk_create_items(&self, product: ProductId, items: Vec<BulkItem>, ctx: &WriteCtx) -> StoreResult<u64>;
+    async fn bulk_create_items(
+        &self,
+        product: ProductId,
+        items: Vec<BulkItem>,
+        ctx: &WriteCtx,
+    ) -> StoreResult<u64>;
     /// An item by id.
     async fn item(&self, id: ItemId) -> StoreResult<Item>;
     /// An item by product and number.
@@ -329,12 +336,23 @@ pub trait ItemStore {
     /// its last state.
     async fn delete_item(&self, id: ItemId, ctx: &WriteCtx) -> StoreResult<()>;
     /// Items of a product matching `filter`, in rank order, paged by rank.
-    async fn list_items(&self, product: ProductId, filter: &ItemFilter, page: &Page) -> StoreResult<Vec<Item>>;
+    async fn list_items(
+        &self,
+        product: ProductId,
+        filter: &ItemFilter,
+        page: &Page,
+    ) -> StoreResult<Vec<Item>>;
     /// How many items of a product match `filter` (for "1,234 items" above a list).
     async fn count_items(&self, product: ProductId, filter: &ItemFilter) -> StoreResult<i64>;
     /// Links a `from` item to a `to` item; both of the same product, not the same item, and not
     /// already linked so ([`StoreError::Conflict`]). Appends a `links` event on both items.
-    async fn add_link(&self, from: ItemId, to: ItemId, kind: LinkKind, ctx: &WriteCtx) -> StoreResult<ItemLink>;
+    async fn add_link(
+        &self,
+        from: ItemId,
+        to: ItemId,
+        kind: LinkKind,
+        ctx: &WriteCtx,
+    ) -> StoreResult<ItemLink>;
     /// Removes a link of `item` (either end); events on both items.
     async fn remove_link(&self, item: ItemId, link: LinkId, ctx: &WriteCtx) -> StoreResult<()>;
     /// The links of an item, from either end; `other_title` is the other end's title.
@@ -380,7 +398,12 @@ pub trait HistoryStore {
         limit: u32,
     ) -> StoreResult<Vec<Event>>;
     /// Events of a product in commit order, after event id `after` (for metrics and feeds).
-    async fn product_events(&self, product: ProductId, after: Option<i64>, limit: u32) -> StoreResult<Vec<Event>>;
+    async fn product_events(
+        &self,
+        product: ProductId,
+        after: Option<i64>,
+        limit: u32,
+    ) -> StoreResult<Vec<Event>>;
 }
 
 /// Everything the application needs from storage, bundled for wiring.

@@ -34,7 +34,11 @@ impl TestDb {
         std::fs::create_dir_all(&dir).expect("create temp dir");
         let path = dir.join("keel.db");
         let store = keel_store_sqlite::SqliteStore::open(&path).await.expect("open sqlite");
-        TestDb { store: Arc::new(store), url: format!("sqlite:{}", path.display()), cleanup: Cleanup::Dir(dir) }
+        TestDb {
+            store: Arc::new(store),
+            url: format!("sqlite:{}", path.display()),
+            cleanup: Cleanup::Dir(dir),
+        }
     }
 
     /// A fresh PostgreSQL database, migrated; `None` (after reporting the skip) when
@@ -87,9 +91,13 @@ impl Drop for TestDb {
                 let _ = std::thread::spawn(move || {
                     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
                     rt.block_on(async {
-                        let (client, conn) = tokio_postgres::connect(&admin_url, tokio_postgres::NoTls).await.ok()?;
+                        let (client, conn) =
+                            tokio_postgres::connect(&admin_url, tokio_postgres::NoTls).await.ok()?;
                         tokio::spawn(conn);
-                        client.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await.ok()
+                        client
+                            .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                            .await
+                            .ok()
                     })
                 })
                 .join();
@@ -103,7 +111,10 @@ mod tests {
     #[test]
     fn database_names_are_replaced() {
         assert_eq!(super::with_database("postgres://u@h:5432/test", "x"), "postgres://u@h:5432/x");
-        assert_eq!(super::with_database("postgres://u@h/test?sslmode=disable", "x"), "postgres://u@h/x?sslmode=disable");
+        assert_eq!(
+            super::with_database("postgres://u@h/test?sslmode=disable", "x"),
+            "postgres://u@h/x?sslmode=disable"
+        );
         assert_eq!(super::with_database("postgres://u@h", "x"), "postgres://u@h/x");
     }
 }

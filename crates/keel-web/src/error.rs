@@ -7,26 +7,31 @@ use axum::response::{IntoResponse, Response};
 use keel_api::Problem;
 use keel_app::AppError;
 
-/// An API error answer.
+/// An API error answer. The problem is boxed: results stay small on the happy path.
 #[derive(Debug)]
-pub struct ApiError(pub Problem);
+pub struct ApiError(pub Box<Problem>);
 
 impl ApiError {
+    /// The answer carrying `p`.
+    pub fn problem(p: Problem) -> Self {
+        ApiError(Box::new(p))
+    }
+
     /// A 400 for a malformed body or query.
     pub fn bad_request(detail: impl Into<String>, field: Option<String>) -> Self {
         let mut p = Problem::new("malformed-request", "The request is malformed", 400).detail(detail);
         p.field = field;
-        ApiError(p)
+        ApiError::problem(p)
     }
 
     /// A 422 on `field`.
     pub fn invalid(field: &str, detail: impl Into<String>) -> Self {
-        ApiError(Problem::new("validation", "An input is invalid", 422).detail(detail).field(field))
+        ApiError::problem(Problem::new("validation", "An input is invalid", 422).detail(detail).field(field))
     }
 
     /// A 404.
     pub fn not_found() -> Self {
-        ApiError(Problem::new("not-found", "Not found", 404))
+        ApiError::problem(Problem::new("not-found", "Not found", 404))
     }
 }
 
@@ -36,16 +41,21 @@ impl From<AppError> for ApiError {
             AppError::Unauthenticated => Problem::new("unauthenticated", "Authentication required", 401)
                 .detail("sign in, or send Authorization: Bearer <token>"),
             AppError::BadCredentials => Problem::new("bad-credentials", "Wrong e-mail or password", 401),
-            AppError::Throttled { .. } => Problem::new("throttled", "Too many failed sign-ins", 429).detail(e.to_string()),
+            AppError::Throttled { .. } => {
+                Problem::new("throttled", "Too many failed sign-ins", 429).detail(e.to_string())
+            }
             AppError::Forbidden { deciders, .. } => {
                 let names: Vec<&str> = deciders.iter().map(|r| r.label()).collect();
-                let who = if names.is_empty() { "nobody in this product".to_string() } else { names.join(" or ") };
+                let who =
+                    if names.is_empty() { "nobody in this product".to_string() } else { names.join(" or ") };
                 let mut p = Problem::new("forbidden", "Not allowed", 403)
                     .detail(format!("{}; this is decided by the {who}", e));
                 p.deciders = Some(deciders.iter().map(|r| r.as_str().to_string()).collect());
                 p
             }
-            AppError::AdminOnly => Problem::new("admin-only", "Administrators only", 403).detail(e.to_string()),
+            AppError::AdminOnly => {
+                Problem::new("admin-only", "Administrators only", 403).detail(e.to_string())
+            }
             AppError::NotFound => Problem::new("not-found", "Not found", 404),
             AppError::Invalid(v) => Problem::new("validation", "An input is invalid", 422)
                 .detail(v.to_string())
@@ -63,7 +73,7 @@ impl From<AppError> for ApiError {
                 Problem::new("internal", "Internal error", 500)
             }
         };
-        ApiError(p)
+        ApiError::problem(p)
     }
 }
 

@@ -28,13 +28,16 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
         let ct = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
         let mime = ct.split(';').next().unwrap_or("").trim();
         if !(mime == "application/json" || mime.ends_with("+json")) {
-            return Err(ApiError(
+            return Err(ApiError::problem(
                 keel_api::Problem::new("unsupported-media-type", "Expected a JSON body", 415)
                     .detail("send Content-Type: application/json"),
             ));
         }
         let bytes = Bytes::from_request(req, state).await.map_err(|e| {
-            ApiError(keel_api::Problem::new("payload-too-large", "The body is too large", 413).detail(e.body_text()))
+            ApiError::problem(
+                keel_api::Problem::new("payload-too-large", "The body is too large", 413)
+                    .detail(e.body_text()),
+            )
         })?;
         parse_json(&bytes).map(Json)
     }
@@ -70,13 +73,15 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
 }
 
 fn serde_urlencoded_de<T: DeserializeOwned>(q: &str) -> Result<T, ApiError> {
-    axum::extract::Query::<T>::try_from_uri(&format!("/?{q}").parse().map_err(|_| ApiError::bad_request("bad query", None))?)
-        .map(|axum::extract::Query(v)| v)
-        .map_err(|e| {
-            let m = e.body_text();
-            let field = m.split('`').nth(1).map(str::to_string);
-            ApiError::bad_request(m, field)
-        })
+    axum::extract::Query::<T>::try_from_uri(
+        &format!("/?{q}").parse().map_err(|_| ApiError::bad_request("bad query", None))?,
+    )
+    .map(|axum::extract::Query(v)| v)
+    .map_err(|e| {
+        let m = e.body_text();
+        let field = m.split('`').nth(1).map(str::to_string);
+        ApiError::bad_request(m, field)
+    })
 }
 
 /// The value of cookie `name`, if sent.
@@ -129,7 +134,7 @@ impl FromRequestParts<AppState> for ApiUser {
         if !matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS) {
             let sent = parts.headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
             if !constant_eq(sent, &session.csrf_token) {
-                return Err(ApiError(
+                return Err(ApiError::problem(
                     keel_api::Problem::new("csrf", "Missing or wrong CSRF token", 403)
                         .detail("cookie-authenticated writes must send the session's X-CSRF-Token header")
                         .field(CSRF_HEADER),
@@ -145,6 +150,26 @@ pub fn constant_eq(a: &str, b: &str) -> bool {
     a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
+/// A form whose CSRF token is missing or wrong: answered with 403.
+#[derive(Debug, Clone, Copy)]
+pub struct CsrfRejected;
+
+impl IntoResponse for CsrfRejected {
+    fn into_response(self) -> Response {
+        (
+            axum::http::StatusCode::FORBIDDEN,
+            "The form has expired or was not sent by Keel; reload and try again.",
+        )
+            .into_response()
+    }
+}
+
+impl From<CsrfRejected> for Response {
+    fn from(c: CsrfRejected) -> Self {
+        c.into_response()
+    }
+}
+
 /// A signed-in browser user of the UI; redirects to the sign-in page otherwise.
 pub struct UiSession {
     /// The user.
@@ -155,12 +180,11 @@ pub struct UiSession {
 
 impl UiSession {
     /// Checks a form's CSRF token.
-    pub fn check_csrf(&self, sent: &str) -> Result<(), Response> {
+    pub fn check_csrf(&self, sent: &str) -> Result<(), CsrfRejected> {
         if constant_eq(sent, &self.csrf) {
             Ok(())
         } else {
-            Err((axum::http::StatusCode::FORBIDDEN, "The form has expired or was not sent by Keel; reload and try again.")
-                .into_response())
+            Err(CsrfRejected)
         }
     }
 }
@@ -171,10 +195,15 @@ impl FromRequestParts<AppState> for UiSession {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let back = || {
             let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
-            let next: String = path.bytes().map(|b| match b {
-                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'/' => (b as char).to_string(),
-                _ => format!("%{b:02X}"),
-            }).collect();
+            let next: String = path
+                .bytes()
+                .map(|b| match b {
+                    b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'/' => {
+                        (b as char).to_string()
+                    }
+                    _ => format!("%{b:02X}"),
+                })
+                .collect();
             Redirect::to(&format!("/signin?next={next}")).into_response()
         };
         let Some(c) = cookie(parts, SESSION_COOKIE) else { return Err(back()) };

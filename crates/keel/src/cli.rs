@@ -208,7 +208,10 @@ pub fn run() -> Result<ExitCode> {
     for v in config::unknown_vars() {
         tracing::warn!("unknown environment variable {v} is ignored");
     }
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("while starting the runtime")?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("while starting the runtime")?;
     rt.block_on(async move {
         match cli.command {
             Command::Serve(a) => serve(cfg, a.demo).await,
@@ -232,7 +235,11 @@ fn init_tracing(filter: &str, verbose: bool) {
     use tracing_subscriber::EnvFilter;
     let filter = if verbose { filter.to_string() } else { format!("warn,{filter}").replace(",info", "") };
     let f = EnvFilter::try_new(&filter).unwrap_or_else(|_| EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt().with_env_filter(f).with_target(false).with_writer(std::io::stderr).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(f)
+        .with_target(false)
+        .with_writer(std::io::stderr)
+        .try_init();
 }
 
 /// Opens the configured store, which runs pending migrations.
@@ -271,16 +278,19 @@ async fn serve(cfg: Config, demo: bool) -> Result<()> {
     let t0 = Instant::now();
     let (store, _) = open_store(&cfg).await?;
     let app = App::new(store.clone(), Settings::default());
-    match app.ensure_first_admin(cfg.admin_email.as_deref(), cfg.admin_password.as_deref()).await.map_err(app_err)? {
-        Some(first) => match &first.generated_password {
+    if let Some(first) = app
+        .ensure_first_admin(cfg.admin_email.as_deref(), cfg.admin_password.as_deref())
+        .await
+        .map_err(app_err)?
+    {
+        match &first.generated_password {
             Some(pw) => tracing::warn!(
                 "created the first administrator {} with password {pw} (shown only now: sign in and change it, \
                  or set KEEL_ADMIN_EMAIL and KEEL_ADMIN_PASSWORD before the first start)",
                 first.user.email
             ),
             None => tracing::info!("created the first administrator {}", first.user.email),
-        },
-        None => {}
+        }
     }
     if demo {
         let admin = match (&cfg.admin_email, app.user_by_email("admin@localhost").await) {
@@ -299,7 +309,9 @@ async fn serve(cfg: Config, demo: bool) -> Result<()> {
             None => tracing::info!("--demo: the database already has products; nothing added"),
         }
     }
-    let listener = tokio::net::TcpListener::bind(cfg.bind).await.with_context(|| format!("while binding {}", cfg.bind))?;
+    let listener = tokio::net::TcpListener::bind(cfg.bind)
+        .await
+        .with_context(|| format!("while binding {}", cfg.bind))?;
     tracing::info!(
         "Keel is serving http://{} on {} (ready in {} ms)",
         listener.local_addr()?,
@@ -367,16 +379,24 @@ async fn user(cfg: &Config, c: UserCmd) -> Result<()> {
                 .create_user(None, UserInput { email, name, password: password.clone(), is_admin: admin })
                 .await
                 .map_err(app_err)?;
-            println!("created user {} ({}){}", u.email, u.id, if u.is_admin { ", administrator" } else { "" });
+            println!(
+                "created user {} ({}){}",
+                u.email,
+                u.id,
+                if u.is_admin { ", administrator" } else { "" }
+            );
             if generated {
                 println!("password: {password}");
             }
         }
         UserCmd::List => {
             let mut after = None;
-            println!("{:<6} {:<36} {:<28} {:<6} {}", "ID", "EMAIL", "NAME", "ADMIN", "ACTIVE");
+            println!("{:<6} {:<36} {:<28} {:<6} ACTIVE", "ID", "EMAIL", "NAME", "ADMIN");
             loop {
-                let page = app.list_users(None, &Page { after: after.clone(), limit: 500 }).await.map_err(app_err)?;
+                let page = app
+                    .list_users(None, &Page { after: after.clone(), limit: 500 })
+                    .await
+                    .map_err(app_err)?;
                 for u in &page {
                     println!("{:<6} {:<36} {:<28} {:<6} {}", u.id, u.email, u.name, u.is_admin, u.is_active);
                 }
@@ -420,7 +440,7 @@ async fn token(cfg: &Config, c: TokenCmd) -> Result<()> {
         }
         TokenCmd::List { email } => {
             let u = app.user_by_email(&email).await.map_err(|_| anyhow!("email: no user {email}"))?;
-            println!("{:<6} {:<24} {:<26} {:<26} {}", "ID", "NAME", "CREATED", "LAST USED", "REVOKED");
+            println!("{:<6} {:<24} {:<26} {:<26} REVOKED", "ID", "NAME", "CREATED", "LAST USED");
             for t in app.tokens_of(&u, u.id).await.map_err(app_err)? {
                 let f = |t: Option<keel_domain::Timestamp>| t.map_or_else(|| "-".into(), keel_api_time);
                 println!(
@@ -456,7 +476,7 @@ async fn product(cfg: &Config, c: ProductCmd) -> Result<()> {
             println!("created product {} ({})", p.key, p.name);
         }
         ProductCmd::List => {
-            println!("{:<10} {}", "KEY", "NAME");
+            println!("{:<10} NAME", "KEY");
             for p in store.products().await.map_err(|e| anyhow!("{e}"))? {
                 println!("{:<10} {}", p.key, p.name);
             }
@@ -493,7 +513,7 @@ async fn member(cfg: &Config, c: MemberCmd) -> Result<()> {
         }
         MemberCmd::List { product: k } => {
             let p = product(k).await?;
-            println!("{:<36} {:<28} {}", "EMAIL", "NAME", "ROLES");
+            println!("{:<36} {:<28} ROLES", "EMAIL", "NAME");
             for (u, r) in store.members(p.id).await.map_err(|e| anyhow!("{e}"))? {
                 let names: Vec<&str> = r.iter().map(|r| r.as_str()).collect();
                 println!("{:<36} {:<28} {}", u.email, u.name, names.join(","));

@@ -52,10 +52,13 @@ impl std::fmt::Debug for Config {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Config")
             .field("bind", &self.bind)
-            .field("database", &match &self.database {
-                Database::Sqlite(p) => format!("sqlite in {}", p.display()),
-                Database::Postgres(_) => "postgres (url hidden)".to_string(),
-            })
+            .field(
+                "database",
+                &match &self.database {
+                    Database::Sqlite(p) => format!("sqlite in {}", p.display()),
+                    Database::Postgres(_) => "postgres (url hidden)".to_string(),
+                },
+            )
             .field("secure_cookies", &self.secure_cookies)
             .field("admin_email", &self.admin_email)
             .field("admin_password", &self.admin_password.as_ref().map(|_| "<set>"))
@@ -76,8 +79,15 @@ pub struct Overrides {
     pub database_url: Option<String>,
 }
 
-const KNOWN_VARS: [&str; 7] =
-    ["KEEL_CONFIG", "KEEL_BIND", "KEEL_DATA_DIR", "KEEL_SECURE_COOKIES", "KEEL_ADMIN_EMAIL", "KEEL_ADMIN_PASSWORD", "KEEL_LOG"];
+const KNOWN_VARS: [&str; 7] = [
+    "KEEL_CONFIG",
+    "KEEL_BIND",
+    "KEEL_DATA_DIR",
+    "KEEL_SECURE_COOKIES",
+    "KEEL_ADMIN_EMAIL",
+    "KEEL_ADMIN_PASSWORD",
+    "KEEL_LOG",
+];
 
 fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
@@ -95,7 +105,9 @@ fn parse_bool(name: &str, v: &str) -> Result<bool> {
 pub fn unknown_vars() -> Vec<String> {
     std::env::vars()
         .map(|(k, _)| k)
-        .filter(|k| k.starts_with("KEEL_") && !k.starts_with("KEEL_TEST_") && !KNOWN_VARS.contains(&k.as_str()))
+        .filter(|k| {
+            k.starts_with("KEEL_") && !k.starts_with("KEEL_TEST_") && !KNOWN_VARS.contains(&k.as_str())
+        })
         .filter(|k| k != "KEEL_SCREENSHOTS")
         .collect()
 }
@@ -115,13 +127,18 @@ impl Config {
             .or_else(|| env("KEEL_BIND"))
             .or(file.bind)
             .unwrap_or_else(|| "127.0.0.1:7878".into());
-        let bind: SocketAddr =
-            bind.parse().with_context(|| format!("bind must be an address such as 127.0.0.1:7878, not {bind:?}"))?;
+        let bind: SocketAddr = bind
+            .parse()
+            .with_context(|| format!("bind must be an address such as 127.0.0.1:7878, not {bind:?}"))?;
         let url = o.database_url.clone().or_else(|| env("DATABASE_URL")).or(file.database_url);
         let database = match url {
-            Some(u) if u.starts_with("postgres://") || u.starts_with("postgresql://") => Database::Postgres(u),
-            Some(u) => bail!("DATABASE_URL must start with postgres:// (SQLite needs no URL; use --data-dir), not {:?}",
-                u.split(':').next().unwrap_or("")),
+            Some(u) if u.starts_with("postgres://") || u.starts_with("postgresql://") => {
+                Database::Postgres(u)
+            }
+            Some(u) => bail!(
+                "DATABASE_URL must start with postgres:// (SQLite needs no URL; use --data-dir), not {:?}",
+                u.split(':').next().unwrap_or("")
+            ),
             None => Database::Sqlite(
                 o.data_dir
                     .clone()
@@ -167,7 +184,11 @@ mod tests {
 
     #[test]
     fn flags_win() {
-        let o = Overrides { bind: Some("127.0.0.1:9000".into()), data_dir: Some("/tmp/x".into()), ..Default::default() };
+        let o = Overrides {
+            bind: Some("127.0.0.1:9000".into()),
+            data_dir: Some("/tmp/x".into()),
+            ..Default::default()
+        };
         let c = Config::load(&o).unwrap();
         assert_eq!(c.bind.port(), 9000);
         assert_eq!(c.database, Database::Sqlite("/tmp/x".into()));

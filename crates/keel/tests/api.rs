@@ -44,7 +44,13 @@ api_tests!(
 );
 
 /// A request with a bearer token; returns status and JSON body (Null when empty).
-async fn call(t: &TestApp, token: &str, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+async fn call(
+    t: &TestApp,
+    token: &str,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
     let c = Client::new();
     let mut r = c.request(method, t.url(path)).bearer_auth(token);
     if let Some(b) = body {
@@ -53,7 +59,11 @@ async fn call(t: &TestApp, token: &str, method: Method, path: &str, body: Option
     let res = r.send().await.expect("request");
     let status = res.status();
     let text = res.text().await.expect("body");
-    let v = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+    let v = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or(Value::String(text))
+    };
     (status, v)
 }
 
@@ -66,7 +76,8 @@ async fn post(t: &TestApp, token: &str, path: &str, body: Value) -> (StatusCode,
 }
 
 async fn create(t: &TestApp, token: &str, product: &str, title: &str) -> Value {
-    let (s, v) = post(t, token, &format!("/api/v1/products/{product}/items"), json!({ "title": title })).await;
+    let (s, v) =
+        post(t, token, &format!("/api/v1/products/{product}/items"), json!({ "title": title })).await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
     v
 }
@@ -129,7 +140,9 @@ async fn sessions_cookies_and_csrf(db: TestDb) {
     assert_eq!(bad.headers()["content-type"], "application/problem+json");
     let ok = c
         .post(t.url("/api/v1/session"))
-        .json(&json!({"email": keel_testkit::app::ADMIN_EMAIL, "password": keel_testkit::app::ADMIN_PASSWORD}))
+        .json(
+            &json!({"email": keel_testkit::app::ADMIN_EMAIL, "password": keel_testkit::app::ADMIN_PASSWORD}),
+        )
         .send()
         .await
         .unwrap();
@@ -141,7 +154,8 @@ async fn sessions_cookies_and_csrf(db: TestDb) {
     let me2: Value = c.get(t.url("/api/v1/me")).send().await.unwrap().json().await.unwrap();
     assert_eq!(me2["user"]["email"], keel_testkit::app::ADMIN_EMAIL);
     // A cookie-authenticated write without the CSRF header is refused, and changes nothing.
-    let r = c.post(t.url("/api/v1/products")).json(&json!({"key": "CSRF", "name": "x"})).send().await.unwrap();
+    let r =
+        c.post(t.url("/api/v1/products")).json(&json!({"key": "CSRF", "name": "x"})).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     let r = c
         .post(t.url("/api/v1/products"))
@@ -176,7 +190,8 @@ async fn sign_in_is_throttled(db: TestDb) {
         assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     }
     // Locked now, even with the right password.
-    let good = json!({"email": keel_testkit::app::ADMIN_EMAIL, "password": keel_testkit::app::ADMIN_PASSWORD});
+    let good =
+        json!({"email": keel_testkit::app::ADMIN_EMAIL, "password": keel_testkit::app::ADMIN_PASSWORD});
     let r = c.post(t.url("/api/v1/session")).json(&good).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
 }
@@ -191,7 +206,11 @@ async fn tokens_authenticate_until_revoked(db: TestDb) {
     assert_eq!(s, StatusCode::OK);
     assert_eq!(me["user"]["is_admin"], true);
     let (_, list) = get(&t, &token, "/api/v1/tokens").await;
-    assert!(list.as_array().unwrap().iter().all(|t| t.get("token").is_none() && t.get("secret_hash").is_none()));
+    assert!(list
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|t| t.get("token").is_none() && t.get("secret_hash").is_none()));
     let id = v["id"].as_i64().unwrap();
     let (s, _) = call(&t, &t.admin_token, Method::DELETE, &format!("/api/v1/tokens/{id}"), None).await;
     assert_eq!(s, StatusCode::OK);
@@ -215,7 +234,10 @@ async fn products_and_members(db: TestDb) {
     let (user, token) = t.member(&product, "dana@keel.test", &[]).await;
     // Not a member yet: the product does not exist for them.
     assert_eq!(get(&t, &token, "/api/v1/products/SHOP").await.0, StatusCode::NOT_FOUND);
-    assert_eq!(post(&t, &token, "/api/v1/products", json!({"key": "MINE", "name": "m"})).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(
+        post(&t, &token, "/api/v1/products", json!({"key": "MINE", "name": "m"})).await.0,
+        StatusCode::FORBIDDEN
+    );
     let path = format!("/api/v1/products/SHOP/members/{}", user.id);
     let (s, v) = call(&t, &t.admin_token, Method::PUT, &path, Some(json!({"roles": ["team", "boss"]}))).await;
     assert_eq!((s, v["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("roles[1]")));
@@ -241,7 +263,8 @@ async fn items_are_created_read_and_changed(db: TestDb) {
     let t = spawn_app(db).await;
     t.product("SHOP").await;
     let tok = &t.admin_token;
-    let (s, epic) = post(&t, tok, "/api/v1/products/SHOP/items", json!({"title": "Checkout", "kind": "epic"})).await;
+    let (s, epic) =
+        post(&t, tok, "/api/v1/products/SHOP/items", json!({"title": "Checkout", "kind": "epic"})).await;
     assert_eq!(s, StatusCode::CREATED, "{epic}");
     assert_eq!(epic["key"], "SHOP-1");
     let body = json!({
@@ -260,10 +283,24 @@ async fn items_are_created_read_and_changed(db: TestDb) {
     let (s, got) = get(&t, tok, "/api/v1/items/SHOP-2").await;
     assert_eq!((s, &got["title"]), (StatusCode::OK, &json!("Pay by card")));
     // A change with the current version applies; the same stale version is refused with 409.
-    let (s, v) = call(&t, tok, Method::PATCH, "/api/v1/items/SHOP-2", Some(json!({"title": "Pay by card or wallet", "version": 1, "status": "In Progress"}))).await;
+    let (s, v) = call(
+        &t,
+        tok,
+        Method::PATCH,
+        "/api/v1/items/SHOP-2",
+        Some(json!({"title": "Pay by card or wallet", "version": 1, "status": "In Progress"})),
+    )
+    .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!((v["version"].as_i64(), v["status"].as_str()), (Some(2), Some("In Progress")));
-    let (s, v) = call(&t, tok, Method::PATCH, "/api/v1/items/SHOP-2", Some(json!({"title": "Lost update", "version": 1}))).await;
+    let (s, v) = call(
+        &t,
+        tok,
+        Method::PATCH,
+        "/api/v1/items/SHOP-2",
+        Some(json!({"title": "Lost update", "version": 1})),
+    )
+    .await;
     assert_eq!((s, v["current_version"].as_i64()), (StatusCode::CONFLICT, Some(2)));
     let r = Client::new()
         .patch(t.url("/api/v1/items/SHOP-2"))
@@ -280,7 +317,8 @@ async fn items_are_created_read_and_changed(db: TestDb) {
     // History: newest first, with the actor and field values.
     let (s, h) = get(&t, tok, "/api/v1/items/SHOP-2/history").await;
     assert_eq!(s, StatusCode::OK);
-    let fields: Vec<&str> = h["events"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+    let fields: Vec<&str> =
+        h["events"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
     assert_eq!(fields, ["parent", "status", "title", "created"], "{h}");
     assert_eq!(h["events"][2]["old"], "Pay by card");
     assert_eq!(h["events"][2]["actor_id"], t.admin.id.0);
@@ -318,8 +356,16 @@ async fn bad_input_is_a_problem_naming_the_field(db: TestDb) {
         (json!({"title": "t", "status": "Nowhere"}), StatusCode::UNPROCESSABLE_ENTITY, "status"),
         (json!({"title": "t", "assignee": "nobody@keel.test"}), StatusCode::UNPROCESSABLE_ENTITY, "assignee"),
         (json!({"title": "t", "labels": ["a b"]}), StatusCode::UNPROCESSABLE_ENTITY, "labels[0]"),
-        (json!({"title": "t", "criteria": [{"text": " "}]}), StatusCode::UNPROCESSABLE_ENTITY, "criteria[0].text"),
-        (json!({"title": "t", "before": "SHOP-1", "top": true}), StatusCode::UNPROCESSABLE_ENTITY, "position"),
+        (
+            json!({"title": "t", "criteria": [{"text": " "}]}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "criteria[0].text",
+        ),
+        (
+            json!({"title": "t", "before": "SHOP-1", "top": true}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "position",
+        ),
     ];
     for (body, status, field) in cases {
         let (s, v) = post(&t, tok, "/api/v1/products/SHOP/items", body.clone()).await;
@@ -340,14 +386,30 @@ async fn bad_input_is_a_problem_naming_the_field(db: TestDb) {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
-    let r = Client::new().post(t.url("/api/v1/products/SHOP/items")).bearer_auth(tok).body("title=x").send().await.unwrap();
+    let r = Client::new()
+        .post(t.url("/api/v1/products/SHOP/items"))
+        .bearer_auth(tok)
+        .body("title=x")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
     let (s, _) = post(&t, tok, "/api/v1/products/SHOP/items", json!({"title": "E", "kind": "epic"})).await;
     assert_eq!(s, StatusCode::CREATED);
-    let (s, v) = call(&t, tok, Method::PATCH, "/api/v1/items/SHOP-1", Some(json!({"parent": "SHOP-1"}))).await;
-    assert_eq!((s, v["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("parent")), "its own parent: {v}");
-    let (s, v) = call(&t, tok, Method::PATCH, "/api/v1/items/SHOP-2", Some(json!({"parent": "SHOP-1"}))).await;
-    assert_eq!((s, v["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("parent")), "an epic under a story: {v}");
+    let (s, v) =
+        call(&t, tok, Method::PATCH, "/api/v1/items/SHOP-1", Some(json!({"parent": "SHOP-1"}))).await;
+    assert_eq!(
+        (s, v["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("parent")),
+        "its own parent: {v}"
+    );
+    let (s, v) =
+        call(&t, tok, Method::PATCH, "/api/v1/items/SHOP-2", Some(json!({"parent": "SHOP-1"}))).await;
+    assert_eq!(
+        (s, v["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("parent")),
+        "an epic under a story: {v}"
+    );
     for (path, status) in [
         ("/api/v1/items/SHOP-99", StatusCode::NOT_FOUND),
         ("/api/v1/items/garbage", StatusCode::NOT_FOUND),
@@ -418,7 +480,9 @@ async fn decision_rights_and_proposals(db: TestDb) {
         create(&t, &po, "SHOP", &format!("Story {i}")).await;
     }
     // The team proposes a reorder: 202, the order is unchanged.
-    let (s, p) = post(&t, &team, "/api/v1/items/SHOP-3/move", json!({"before": "SHOP-1", "reason": "blocks release"})).await;
+    let (s, p) =
+        post(&t, &team, "/api/v1/items/SHOP-3/move", json!({"before": "SHOP-1", "reason": "blocks release"}))
+            .await;
     assert_eq!(s, StatusCode::ACCEPTED, "{p}");
     assert_eq!(p["state"], "pending");
     assert_eq!(p["summary"], "Move SHOP-3 before SHOP-1");
@@ -426,10 +490,16 @@ async fn decision_rights_and_proposals(db: TestDb) {
     // Stakeholders and the PM may not reorder; the answer names the decider.
     let (s, v) = post(&t, &sh, "/api/v1/items/SHOP-3/move", json!({"top": true})).await;
     assert_eq!((s, &v["deciders"]), (StatusCode::FORBIDDEN, &json!(["po"])), "{v}");
-    assert_eq!(post(&t, &pm, "/api/v1/items/SHOP-3/move", json!({"top": true})).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(
+        post(&t, &pm, "/api/v1/items/SHOP-3/move", json!({"top": true})).await.0,
+        StatusCode::FORBIDDEN
+    );
     // Only a decider may decide; the team cannot accept its own proposal.
     let id = p["id"].as_i64().unwrap();
-    assert_eq!(post(&t, &team, &format!("/api/v1/proposals/{id}/accept"), json!({})).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(
+        post(&t, &team, &format!("/api/v1/proposals/{id}/accept"), json!({})).await.0,
+        StatusCode::FORBIDDEN
+    );
     let (s, v) = get(&t, &po, "/api/v1/products/SHOP/proposals?state=pending").await;
     assert_eq!((s, v["proposals"].as_array().unwrap().len()), (StatusCode::OK, 1));
     let (s, v) = post(&t, &po, &format!("/api/v1/proposals/{id}/accept"), json!({})).await;
@@ -439,27 +509,35 @@ async fn decision_rights_and_proposals(db: TestDb) {
     let (_, h) = get(&t, &po, "/api/v1/items/SHOP-3/history").await;
     assert_eq!(h["events"][0]["field"], "rank");
     assert_eq!(h["events"][0]["proposal_id"], id);
-    assert_eq!(post(&t, &po, &format!("/api/v1/proposals/{id}/accept"), json!({})).await.0, StatusCode::CONFLICT);
+    assert_eq!(
+        post(&t, &po, &format!("/api/v1/proposals/{id}/accept"), json!({})).await.0,
+        StatusCode::CONFLICT
+    );
     // Estimates: the team decides; the PO may not.
     let (s, v) = call(&t, &team, Method::PATCH, "/api/v1/items/SHOP-1", Some(json!({"estimate": 5}))).await;
     assert_eq!((s, v["estimate"].as_f64()), (StatusCode::OK, Some(5.0)), "{v}");
     let (s, v) = call(&t, &po, Method::PATCH, "/api/v1/items/SHOP-1", Some(json!({"estimate": 8}))).await;
     assert_eq!((s, &v["deciders"]), (StatusCode::FORBIDDEN, &json!(["team"])), "{v}");
     // The team edits descriptions directly but proposes title changes; declining needs a reason.
-    let (s, _) = call(&t, &team, Method::PATCH, "/api/v1/items/SHOP-1", Some(json!({"description": "Notes"}))).await;
+    let (s, _) =
+        call(&t, &team, Method::PATCH, "/api/v1/items/SHOP-1", Some(json!({"description": "Notes"}))).await;
     assert_eq!(s, StatusCode::OK);
-    let (s, p) = call(&t, &team, Method::PATCH, "/api/v1/items/SHOP-1", Some(json!({"title": "Renamed"}))).await;
+    let (s, p) =
+        call(&t, &team, Method::PATCH, "/api/v1/items/SHOP-1", Some(json!({"title": "Renamed"}))).await;
     assert_eq!(s, StatusCode::ACCEPTED, "{p}");
     let id = p["id"].as_i64().unwrap();
     let (s, v) = post(&t, &po, &format!("/api/v1/proposals/{id}/decline"), json!({})).await;
     assert_eq!((s, v["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("reason")));
-    let (s, v) = post(&t, &po, &format!("/api/v1/proposals/{id}/decline"), json!({"reason": "Keep it"})).await;
+    let (s, v) =
+        post(&t, &po, &format!("/api/v1/proposals/{id}/decline"), json!({"reason": "Keep it"})).await;
     assert_eq!((s, &v["state"]), (StatusCode::OK, &json!("declined")));
     assert_eq!(get(&t, &po, "/api/v1/items/SHOP-1").await.1["title"], "Story 1");
     // Accepting into done: the team proposes, the PO decides.
-    let (s, _) = call(&t, &team, Method::PATCH, "/api/v1/items/SHOP-2", Some(json!({"status": "In Review"}))).await;
+    let (s, _) =
+        call(&t, &team, Method::PATCH, "/api/v1/items/SHOP-2", Some(json!({"status": "In Review"}))).await;
     assert_eq!(s, StatusCode::OK);
-    let (s, _) = call(&t, &team, Method::PATCH, "/api/v1/items/SHOP-2", Some(json!({"status": "Done"}))).await;
+    let (s, _) =
+        call(&t, &team, Method::PATCH, "/api/v1/items/SHOP-2", Some(json!({"status": "Done"}))).await;
     assert_eq!(s, StatusCode::ACCEPTED);
     // An explicit proposal by the PO (who could apply it) is stored, not applied.
     let body = json!({"type": "move_item", "item": "SHOP-2", "move": {"top": true}, "reason": "ask PM"});
@@ -479,22 +557,34 @@ async fn criteria_and_links(db: TestDb) {
     let tok = &t.admin_token;
     create(&t, tok, "SHOP", "One").await;
     create(&t, tok, "SHOP", "Two").await;
-    let (s, v) = post(&t, tok, "/api/v1/items/SHOP-1/criteria", json!({"text": "Given x When y Then z"})).await;
+    let (s, v) =
+        post(&t, tok, "/api/v1/items/SHOP-1/criteria", json!({"text": "Given x When y Then z"})).await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
     let (s, v) = post(&t, tok, "/api/v1/items/SHOP-1/criteria", json!({"text": "Second"})).await;
     assert_eq!((s, v.as_array().unwrap().len()), (StatusCode::CREATED, 2));
     // The team checks criteria directly.
-    let (s, v) = call(&t, &team, Method::PATCH, "/api/v1/items/SHOP-1/criteria/1", Some(json!({"checked": true}))).await;
+    let (s, v) =
+        call(&t, &team, Method::PATCH, "/api/v1/items/SHOP-1/criteria/1", Some(json!({"checked": true})))
+            .await;
     assert_eq!((s, &v[0]["checked"]), (StatusCode::OK, &json!(true)), "{v}");
     // …but proposes new wording.
-    let (s, _) = call(&t, &team, Method::PATCH, "/api/v1/items/SHOP-1/criteria/1", Some(json!({"text": "New"}))).await;
+    let (s, _) =
+        call(&t, &team, Method::PATCH, "/api/v1/items/SHOP-1/criteria/1", Some(json!({"text": "New"}))).await;
     assert_eq!(s, StatusCode::ACCEPTED);
-    assert_eq!(call(&t, tok, Method::PATCH, "/api/v1/items/SHOP-1/criteria/9", Some(json!({"checked": true}))).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(
+        call(&t, tok, Method::PATCH, "/api/v1/items/SHOP-1/criteria/9", Some(json!({"checked": true})))
+            .await
+            .0,
+        StatusCode::NOT_FOUND
+    );
     let (s, v) = call(&t, tok, Method::DELETE, "/api/v1/items/SHOP-1/criteria/2", None).await;
     assert_eq!((s, v.as_array().unwrap().len()), (StatusCode::OK, 1));
     let (s, l) = post(&t, tok, "/api/v1/items/SHOP-1/links", json!({"kind": "blocks", "to": "SHOP-2"})).await;
     assert_eq!(s, StatusCode::CREATED, "{l}");
-    assert_eq!(post(&t, tok, "/api/v1/items/SHOP-1/links", json!({"kind": "blocks", "to": "SHOP-2"})).await.0, StatusCode::CONFLICT);
+    assert_eq!(
+        post(&t, tok, "/api/v1/items/SHOP-1/links", json!({"kind": "blocks", "to": "SHOP-2"})).await.0,
+        StatusCode::CONFLICT
+    );
     let (s, v) = post(&t, tok, "/api/v1/items/SHOP-1/links", json!({"kind": "blocks", "to": "SHOP-1"})).await;
     assert_eq!((s, v["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("to")));
     let (s, v) = post(&t, tok, "/api/v1/items/SHOP-1/links", json!({"kind": "loves", "to": "SHOP-2"})).await;
@@ -503,7 +593,10 @@ async fn criteria_and_links(db: TestDb) {
     assert_eq!(from_two[0]["from"], "SHOP-1");
     assert_eq!(from_two[0]["other_title"], "One");
     let id = l["id"].as_i64().unwrap();
-    assert_eq!(call(&t, tok, Method::DELETE, &format!("/api/v1/items/SHOP-2/links/{id}"), None).await.0, StatusCode::NO_CONTENT);
+    assert_eq!(
+        call(&t, tok, Method::DELETE, &format!("/api/v1/items/SHOP-2/links/{id}"), None).await.0,
+        StatusCode::NO_CONTENT
+    );
     assert_eq!(get(&t, tok, "/api/v1/items/SHOP-1/links").await.1, json!([]));
 }
 
@@ -514,7 +607,13 @@ async fn concurrent_creates_number_without_gaps(db: TestDb) {
     for i in 0..20 {
         let (url, tok) = (t.url("/api/v1/products/SHOP/items"), t.admin_token.clone());
         tasks.push(tokio::spawn(async move {
-            let r = Client::new().post(url).bearer_auth(tok).json(&json!({"title": format!("Item {i}")})).send().await.unwrap();
+            let r = Client::new()
+                .post(url)
+                .bearer_auth(tok)
+                .json(&json!({"title": format!("Item {i}")}))
+                .send()
+                .await
+                .unwrap();
             assert_eq!(r.status(), StatusCode::CREATED);
             r.json::<Value>().await.unwrap()["key"].as_str().unwrap().to_string()
         }));
@@ -536,10 +635,15 @@ async fn products_are_isolated(db: TestDb) {
     t.member(&b, "b@keel.test", &[Role::Po]).await;
     create(&t, &t.admin_token, "BBB", "Secret plan").await;
     create(&t, &ta, "AAA", "Mine").await;
-    for path in ["/api/v1/items/BBB-1", "/api/v1/products/BBB", "/api/v1/products/BBB/items?q=secret",
-        "/api/v1/products/BBB/backlog", "/api/v1/items/BBB-1/history", "/api/v1/products/BBB/proposals",
-        "/api/v1/products/BBB/members"]
-    {
+    for path in [
+        "/api/v1/items/BBB-1",
+        "/api/v1/products/BBB",
+        "/api/v1/products/BBB/items?q=secret",
+        "/api/v1/products/BBB/backlog",
+        "/api/v1/items/BBB-1/history",
+        "/api/v1/products/BBB/proposals",
+        "/api/v1/products/BBB/members",
+    ] {
         assert_eq!(get(&t, &ta, path).await.0, StatusCode::NOT_FOUND, "{path}");
     }
     let (_, mine) = get(&t, &ta, "/api/v1/products").await;

@@ -23,7 +23,12 @@ fn keel(dir: &Path, args: &[&str]) -> Output {
 }
 
 fn ok(o: &Output) -> String {
-    assert!(o.status.success(), "failed: {}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    assert!(
+        o.status.success(),
+        "failed: {}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
@@ -39,7 +44,10 @@ fn administers_users_tokens_products_and_members() {
     let d = data_dir("admin");
     let first = keel(&d, &["migrate"]);
     assert!(ok(&first).contains("up to date"));
-    assert!(String::from_utf8_lossy(&first.stderr).contains("0001_init"), "the first run applies the migrations");
+    assert!(
+        String::from_utf8_lossy(&first.stderr).contains("0001_init"),
+        "the first run applies the migrations"
+    );
     assert!(ok(&keel(&d, &["migrate"])).contains("up to date"));
     let out = ok(&keel(&d, &["user", "add", "--email", "ann@example.com", "--name", "Ann", "--admin"]));
     assert!(out.contains("created user ann@example.com") && out.contains("password: "), "{out}");
@@ -51,12 +59,24 @@ fn administers_users_tokens_products_and_members() {
     fails(&keel(&d, &["product", "add", "--key", "shop", "--name", "x"]), "key");
     fails(&keel(&d, &["product", "add", "--key", "SHOP", "--name", "x"]), "taken");
     assert!(ok(&keel(&d, &["product", "list"])).contains("Webshop"));
-    ok(&keel(&d, &["member", "set", "--product", "SHOP", "--email", "bob@example.com", "--roles", "po,team"]));
+    ok(&keel(
+        &d,
+        &["member", "set", "--product", "SHOP", "--email", "bob@example.com", "--roles", "po,team"],
+    ));
     assert!(ok(&keel(&d, &["member", "list", "--product", "SHOP"])).contains("po,team"));
-    fails(&keel(&d, &["member", "set", "--product", "SHOP", "--email", "bob@example.com", "--roles", "boss"]), "roles");
-    fails(&keel(&d, &["member", "set", "--product", "NOPE", "--email", "bob@example.com", "--roles", "po"]), "product");
+    fails(
+        &keel(&d, &["member", "set", "--product", "SHOP", "--email", "bob@example.com", "--roles", "boss"]),
+        "roles",
+    );
+    fails(
+        &keel(&d, &["member", "set", "--product", "NOPE", "--email", "bob@example.com", "--roles", "po"]),
+        "product",
+    );
     ok(&keel(&d, &["member", "remove", "--product", "SHOP", "--email", "bob@example.com"]));
-    fails(&keel(&d, &["member", "remove", "--product", "SHOP", "--email", "bob@example.com"]), "not a member");
+    fails(
+        &keel(&d, &["member", "remove", "--product", "SHOP", "--email", "bob@example.com"]),
+        "not a member",
+    );
     let token = ok(&keel(&d, &["token", "create", "--email", "bob@example.com", "--name", "laptop"]));
     assert!(token.trim().starts_with("keel_"));
     let id = token.trim().trim_start_matches("keel_").split('_').next().unwrap().to_string();
@@ -98,7 +118,8 @@ fn bad_configuration_is_one_line_and_non_zero() {
     fails(&o, "postgres://");
     let cfg = d.with_extension("toml");
     std::fs::write(&cfg, "bnid = \"x\"\n").unwrap();
-    let o = Command::new(env!("CARGO_BIN_EXE_keel")).arg("--config").arg(&cfg).arg("migrate").output().unwrap();
+    let o =
+        Command::new(env!("CARGO_BIN_EXE_keel")).arg("--config").arg(&cfg).arg("migrate").output().unwrap();
     fails(&o, "bnid");
     let _ = std::fs::remove_file(&cfg);
     assert!(ok(&Command::new(env!("CARGO_BIN_EXE_keel")).arg("config").output().unwrap()).contains("bind ="));

@@ -27,7 +27,10 @@ pub async fn readyz(State(s): State<AppState>) -> Response {
         Ok(()) => Json(HealthOut { status: "ok".into(), database: Some(db) }).into_response(),
         Err(e) => {
             tracing::warn!(error = %e, "readiness check failed");
-            (StatusCode::SERVICE_UNAVAILABLE, Json(HealthOut { status: "unavailable".into(), database: Some(db) }))
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(HealthOut { status: "unavailable".into(), database: Some(db) }),
+            )
                 .into_response()
         }
     }

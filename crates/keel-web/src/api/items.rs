@@ -11,8 +11,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, patch, post};
 use axum::{Json, Router};
 use keel_api::wire::{
-    CriterionAddIn, CriterionOut, CriterionPatchIn, EventOut, HistoryOut, ItemIn, ItemOut, ItemPageOut, LinkIn,
-    LinkOut, MoveIn, ProposalOut,
+    CriterionAddIn, CriterionOut, CriterionPatchIn, EventOut, HistoryOut, ItemIn, ItemOut, ItemPageOut,
+    LinkIn, LinkOut, MoveIn, ProposalOut,
 };
 use keel_api::Problem;
 use keel_app::items::{CriterionInput, FilterInput, ItemInput, PositionInput};
@@ -121,7 +121,13 @@ pub struct ListQuery {
     cursor: Option<String>,
 }
 
-async fn list(s: &AppState, u: &ApiUser, key: &str, q: ListQuery, open_only: bool) -> ApiResult<Json<ItemPageOut>> {
+async fn list(
+    s: &AppState,
+    u: &ApiUser,
+    key: &str,
+    q: ListQuery,
+    open_only: bool,
+) -> ApiResult<Json<ItemPageOut>> {
     let a = s.app.access(&u.user, key).await?;
     let f = FilterInput {
         status: q.status,
@@ -187,7 +193,9 @@ pub async fn get_item(State(s): State<AppState>, u: ApiUser, Path(key): Path<Str
 fn if_match(h: &HeaderMap) -> ApiResult<Option<i64>> {
     let Some(v) = h.get(axum::http::header::IF_MATCH) else { return Ok(None) };
     let s = v.to_str().unwrap_or("").trim().trim_start_matches("W/").trim_matches('"');
-    s.parse::<i64>().map(Some).map_err(|_| ApiError::invalid("If-Match", "must be the item's version, e.g. \"3\""))
+    s.parse::<i64>()
+        .map(Some)
+        .map_err(|_| ApiError::invalid("If-Match", "must be the item's version, e.g. \"3\""))
 }
 
 /// Changes an item. Send the version you read as `If-Match` or `version`: a stale one answers
@@ -226,7 +234,11 @@ pub async fn patch_item(
     params(("key" = String, Path, description = "Item key")),
     responses((status = 204, description = "Deleted"), (status = 202, body = ProposalOut),
         (status = 403, body = Problem), (status = 404, body = Problem)))]
-pub async fn delete_item(State(s): State<AppState>, u: ApiUser, Path(key): Path<String>) -> ApiResult<Response> {
+pub async fn delete_item(
+    State(s): State<AppState>,
+    u: ApiUser,
+    Path(key): Path<String>,
+) -> ApiResult<Response> {
     let a = item_access(&s.app, &u.user, &key).await?;
     let o = s.app.delete_item(&a, &key, None).await?;
     Ok(outcome(o, StatusCode::NO_CONTENT, |()| StatusCode::NO_CONTENT.into_response()))
@@ -281,7 +293,11 @@ pub async fn history(
 #[utoipa::path(get, path = "/api/v1/items/{key}/links", tag = "items",
     params(("key" = String, Path, description = "Item key")),
     responses((status = 200, body = [LinkOut]), (status = 404, body = Problem)))]
-pub async fn list_links(State(s): State<AppState>, u: ApiUser, Path(key): Path<String>) -> ApiResult<Json<Vec<LinkOut>>> {
+pub async fn list_links(
+    State(s): State<AppState>,
+    u: ApiUser,
+    Path(key): Path<String>,
+) -> ApiResult<Json<Vec<LinkOut>>> {
     let a = item_access(&s.app, &u.user, &key).await?;
     let i = s.app.item(&a, &key).await?;
     Ok(Json(s.app.links(&a, &i).await?.iter().map(LinkOut::from).collect()))

@@ -45,8 +45,14 @@ struct Security;
 impl Modify for Security {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let c = openapi.components.get_or_insert_with(Default::default);
-        c.add_security_scheme("bearer", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()));
-        c.add_security_scheme("session", SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new("keel_session"))));
+        c.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        c.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new("keel_session"))),
+        );
     }
 }
 
@@ -110,7 +116,7 @@ pub fn outcome<T>(o: Outcome<T>, done: StatusCode, ok: impl FnOnce(T) -> Respons
             }
             r
         }
-        Outcome::Proposed(p) => (StatusCode::ACCEPTED, Json(ProposalOut::from(&p))).into_response(),
+        Outcome::Proposed(p) => (StatusCode::ACCEPTED, Json(ProposalOut::from(&*p))).into_response(),
     }
 }
 

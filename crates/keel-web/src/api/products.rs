@@ -48,7 +48,11 @@ pub async fn create_product(
 #[utoipa::path(get, path = "/api/v1/products/{product}", tag = "products",
     params(("product" = String, Path, description = "Product key, e.g. SHOP")),
     responses((status = 200, body = ProductOut), (status = 404, body = Problem)))]
-pub async fn get_product(State(s): State<AppState>, u: ApiUser, Path(key): Path<String>) -> ApiResult<Json<ProductOut>> {
+pub async fn get_product(
+    State(s): State<AppState>,
+    u: ApiUser,
+    Path(key): Path<String>,
+) -> ApiResult<Json<ProductOut>> {
     let a = s.app.access(&u.user, &key).await?;
     Ok(Json(ProductOut::new(&a.product, a.roles)))
 }
@@ -123,7 +127,11 @@ pub async fn delete_member(
 #[utoipa::path(get, path = "/api/v1/products/{product}/workflow", tag = "products",
     params(("product" = String, Path, description = "Product key")),
     responses((status = 200, body = [StateOut]), (status = 404, body = Problem)))]
-pub async fn workflow(State(s): State<AppState>, u: ApiUser, Path(key): Path<String>) -> ApiResult<Json<Vec<StateOut>>> {
+pub async fn workflow(
+    State(s): State<AppState>,
+    u: ApiUser,
+    Path(key): Path<String>,
+) -> ApiResult<Json<Vec<StateOut>>> {
     let a = s.app.access(&u.user, &key).await?;
     let w = s.app.workflow(&a).await?;
     Ok(Json(w.states.iter().map(StateOut::from).collect()))

@@ -54,13 +54,14 @@ pub async fn list_proposals(
         Some(k) => Some(s.app.item(&a, k).await.map_err(|_| ApiError::invalid("item", "no such item"))?.id),
         None => None,
     };
-    let (list, next) = s.app.proposals(&a, q.state.as_deref(), item, q.cursor.as_deref(), limit(q.limit)).await?;
+    let (list, next) =
+        s.app.proposals(&a, q.state.as_deref(), item, q.cursor.as_deref(), limit(q.limit)).await?;
     Ok(Json(ProposalPageOut { proposals: list.iter().map(ProposalOut::from).collect(), next_cursor: next }))
 }
 
 fn proposed(o: Outcome<impl Sized>) -> ApiResult<(StatusCode, Json<ProposalOut>)> {
     match o {
-        Outcome::Proposed(p) => Ok((StatusCode::ACCEPTED, Json(ProposalOut::from(&p)))),
+        Outcome::Proposed(p) => Ok((StatusCode::ACCEPTED, Json(ProposalOut::from(&*p)))),
         Outcome::Done(_) => Err(ApiError::invalid("fields", "the change is empty: nothing to propose")),
     }
 }
@@ -100,7 +101,9 @@ pub async fn create_proposal(
             let item = need_item()?;
             proposed(s.app.delete_item_as(&a, &item, reason, Mode::Propose).await?)
         }
-        _ => Err(ApiError::invalid("type", "must be one of create_item, update_item, move_item, delete_item")),
+        _ => {
+            Err(ApiError::invalid("type", "must be one of create_item, update_item, move_item, delete_item"))
+        }
     }
 }
 
@@ -113,7 +116,11 @@ async fn access_of(s: &AppState, u: &ApiUser, id: i64) -> ApiResult<keel_app::Pr
 #[utoipa::path(get, path = "/api/v1/proposals/{id}", tag = "proposals",
     params(("id" = i64, Path, description = "Proposal id")),
     responses((status = 200, body = ProposalOut), (status = 404, body = Problem)))]
-pub async fn get_proposal(State(s): State<AppState>, u: ApiUser, Path(id): Path<i64>) -> ApiResult<Json<ProposalOut>> {
+pub async fn get_proposal(
+    State(s): State<AppState>,
+    u: ApiUser,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<ProposalOut>> {
     let a = access_of(&s, &u, id).await?;
     Ok(Json((&s.app.proposal(&a, ProposalId(id)).await?).into()))
 }
@@ -154,6 +161,7 @@ pub async fn decline_proposal(
     JsonIn(b): JsonIn<DecisionIn>,
 ) -> ApiResult<Json<ProposalOut>> {
     let a = access_of(&s, &u, id).await?;
-    let reason = b.reason.ok_or_else(|| ApiError::from(AppError::invalid("reason", "is required to decline")))?;
+    let reason =
+        b.reason.ok_or_else(|| ApiError::from(AppError::invalid("reason", "is required to decline")))?;
     Ok(Json((&s.app.decline_proposal(&a, ProposalId(id), &reason).await?).into()))
 }

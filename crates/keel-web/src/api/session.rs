@@ -24,7 +24,11 @@ pub(super) fn routes() -> Router<AppState> {
 #[utoipa::path(post, path = "/api/v1/session", tag = "session", security(()), request_body = SessionIn,
     responses((status = 200, body = MeOut, description = "Signed in; the session cookie is set"),
         (status = 401, body = Problem), (status = 429, body = Problem)))]
-pub async fn sign_in(State(s): State<AppState>, addr: ClientAddr, JsonIn(b): JsonIn<SessionIn>) -> ApiResult<Response> {
+pub async fn sign_in(
+    State(s): State<AppState>,
+    addr: ClientAddr,
+    JsonIn(b): JsonIn<SessionIn>,
+) -> ApiResult<Response> {
     let ns = s.app.sign_in(&b.email, &b.password, &addr.0).await?;
     let c = session_cookie(Some(&ns.cookie), s.app.settings().session_ttl_secs, s.config.secure_cookies);
     let body = MeOut { user: (&ns.user).into(), csrf_token: Some(ns.session.csrf_token) };
@@ -72,7 +76,11 @@ pub async fn list_tokens(State(s): State<AppState>, u: ApiUser) -> ApiResult<Jso
 /// Revokes one of the caller's tokens (any token, for an administrator).
 #[utoipa::path(delete, path = "/api/v1/tokens/{id}", tag = "session", params(("id" = i64, Path, description = "Token id")),
     responses((status = 200, body = TokenOut), (status = 404, body = Problem)))]
-pub async fn revoke_token(State(s): State<AppState>, u: ApiUser, Path(id): Path<i64>) -> ApiResult<Json<TokenOut>> {
+pub async fn revoke_token(
+    State(s): State<AppState>,
+    u: ApiUser,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<TokenOut>> {
     let t = s.app.revoke_token(&u.user, TokenId(id)).await?;
     Ok(Json((&t).into()))
 }

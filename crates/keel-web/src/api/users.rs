@@ -60,7 +60,11 @@ pub async fn create_user(
 /// A user (administrators, or oneself).
 #[utoipa::path(get, path = "/api/v1/users/{id}", tag = "users", params(("id" = i64, Path, description = "User id")),
     responses((status = 200, body = UserOut), (status = 404, body = Problem)))]
-pub async fn get_user(State(s): State<AppState>, u: ApiUser, Path(id): Path<i64>) -> ApiResult<Json<UserOut>> {
+pub async fn get_user(
+    State(s): State<AppState>,
+    u: ApiUser,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<UserOut>> {
     Ok(Json((&s.app.user(Some(&u.user), UserId(id)).await?).into()))
 }
 
