@@ -14,8 +14,8 @@ use keel_domain::{Timestamp, TokenId, UserId};
 use keel_store::{Session, StoreError};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
-use subtle::ConstantTimeEq;
 use std::sync::OnceLock;
+use subtle::ConstantTimeEq;
 
 /// Prefix of every API token, so leaked tokens are easy to recognise and scan for.
 pub const TOKEN_PREFIX: &str = "keel_";
@@ -27,7 +27,8 @@ const TOUCH_EVERY_SECS: i64 = 60;
 pub fn hash_password(password: &str) -> AppResult<String> {
     let mut salt = [0u8; 16];
     rand::rng().fill_bytes(&mut salt);
-    let salt = SaltString::encode_b64(&salt).map_err(|_| AppError::invalid("password", "could not be hashed"))?;
+    let salt =
+        SaltString::encode_b64(&salt).map_err(|_| AppError::invalid("password", "could not be hashed"))?;
     Argon2::default()
         .hash_password(password.as_bytes(), &salt)
         .map(|h| h.to_string())
@@ -229,7 +230,8 @@ impl App {
                 return Err(AppError::invalid("current_password", "is wrong"));
             }
         }
-        let patch = keel_domain::user::UserPatch { password_hash: Some(hash_password(new)?), ..Default::default() };
+        let patch =
+            keel_domain::user::UserPatch { password_hash: Some(hash_password(new)?), ..Default::default() };
         let u = self.store.update_user(t.id, patch, &self.ctx(user)).await?;
         self.store.delete_sessions_of(t.id).await?;
         Ok(u)

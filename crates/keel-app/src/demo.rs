@@ -38,7 +38,8 @@ const MEMBERS: [(&str, &str, Role); 8] = [
 ];
 
 /// (title, as a, I want, so that, criteria, points, labels)
-type Story = (&'static str, &'static str, &'static str, &'static str, &'static [&'static str], f64, &'static str);
+type Story =
+    (&'static str, &'static str, &'static str, &'static str, &'static [&'static str], f64, &'static str);
 
 const EPICS: [(&str, &str, &[Story]); 5] = [
     ("Checkout that converts", "Cut checkout abandonment from 68 % to under 55 % by removing friction between cart and confirmation.", &[
@@ -142,9 +143,10 @@ pub async fn seed(app: &App, admin: Option<&User>) -> AppResult<Option<DemoInfo>
             NewProduct {
                 key: ProductKey::parse("key", "SHOP")?,
                 name: "Northwind Shop".into(),
-                description: "The online shop of Northwind Outfitters: outdoor clothing and gear, sold in 14 \
+                description:
+                    "The online shop of Northwind Outfitters: outdoor clothing and gear, sold in 14 \
                               countries. This backlog covers the web shop and its mobile experience."
-                    .into(),
+                        .into(),
             },
             &sys(start, admin.map(|a| a.id)),
         )
@@ -157,7 +159,13 @@ pub async fn seed(app: &App, admin: Option<&User>) -> AppResult<Option<DemoInfo>
     }
     let workflow = store.workflow(product.id).await?;
     let state = |cat: Category, nth: usize| {
-        workflow.states.iter().filter(|s| s.category == cat).nth(nth).or(workflow.states.first()).map(|s| (s.id, s.category))
+        workflow
+            .states
+            .iter()
+            .filter(|s| s.category == cat)
+            .nth(nth)
+            .or(workflow.states.first())
+            .map(|s| (s.id, s.category))
     };
     let (po, team) = (users[2].id, [users[4].id, users[5].id]);
     let mut count = 0;
@@ -211,8 +219,11 @@ pub async fn seed(app: &App, admin: Option<&User>) -> AppResult<Option<DemoInfo>
             count += 1;
             // Estimated by the team in refinement a day later.
             let dev = team[(seq % 2) as usize];
-            let est = ItemPatch { estimate: Some(Some(Points::parse("estimate", *pts)?)), ..Default::default() };
-            let item = store.update_item(item.id, item.version, &est, &sys(created.plus_secs(DAY), Some(dev))).await?;
+            let est =
+                ItemPatch { estimate: Some(Some(Points::parse("estimate", *pts)?)), ..Default::default() };
+            let item = store
+                .update_item(item.id, item.version, &est, &sys(created.plus_secs(DAY), Some(dev)))
+                .await?;
             // Earlier stories of each epic are further along: a realistic spread of states.
             let (progress, checked) = match s {
                 0..=3 => (3, true),
@@ -234,7 +245,11 @@ pub async fn seed(app: &App, admin: Option<&User>) -> AppResult<Option<DemoInfo>
                 t_at = t_at.plus_secs(DAY * (1 + seq % 4));
                 let mut crit = item.criteria.clone();
                 crit.iter_mut().for_each(|c| c.checked = checked);
-                let p = ItemPatch { criteria: Some(crit), status: state(Category::InProgress, 1), ..Default::default() };
+                let p = ItemPatch {
+                    criteria: Some(crit),
+                    status: state(Category::InProgress, 1),
+                    ..Default::default()
+                };
                 item = store.update_item(item.id, item.version, &p, &sys(t_at, Some(dev))).await?;
             }
             if progress >= 3 {

@@ -57,7 +57,9 @@ impl App {
         };
         let ctx = actor.map_or_else(|| self.system_ctx(), |a| self.ctx(a));
         let p = match self.store.create_product(new, &ctx).await {
-            Err(StoreError::Conflict(_)) => return Err(AppError::Conflict(format!("product key {key} is taken"))),
+            Err(StoreError::Conflict(_)) => {
+                return Err(AppError::Conflict(format!("product key {key} is taken")))
+            }
             r => r?,
         };
         if let Some(a) = actor {
@@ -79,7 +81,10 @@ impl App {
             name: name.map(|n| parse_product_name("name", n)).transpose()?,
             description: description.map(|d| parse_product_description("description", d)).transpose()?,
         };
-        Ok(self.store.update_product(access.product.id, patch, expected_version, &self.ctx(&access.user)).await?)
+        Ok(self
+            .store
+            .update_product(access.product.id, patch, expected_version, &self.ctx(&access.user))
+            .await?)
     }
 
     /// The product's workflow.
@@ -114,7 +119,12 @@ impl App {
     }
 
     /// Removes a member (administrators only).
-    pub async fn remove_member(&self, actor: Option<&User>, product: &Product, user: UserId) -> AppResult<()> {
+    pub async fn remove_member(
+        &self,
+        actor: Option<&User>,
+        product: &Product,
+        user: UserId,
+    ) -> AppResult<()> {
         if actor.is_some_and(|a| !a.is_admin) {
             return Err(AppError::AdminOnly);
         }

@@ -27,14 +27,15 @@ impl App {
         limit: u32,
     ) -> AppResult<(Vec<Proposal>, Option<String>)> {
         let state = match state.filter(|s| !s.is_empty()) {
-            Some(s) => Some(
-                ProposalState::parse(s)
-                    .ok_or_else(|| AppError::invalid("state", "must be one of pending, accepted, declined, stale"))?,
-            ),
+            Some(s) => Some(ProposalState::parse(s).ok_or_else(|| {
+                AppError::invalid("state", "must be one of pending, accepted, declined, stale")
+            })?),
             None => None,
         };
         let after = match cursor.filter(|c| !c.is_empty()) {
-            Some(c) => Some(c.parse::<i64>().map_err(|_| AppError::invalid("cursor", "is not a cursor"))?.to_string()),
+            Some(c) => Some(
+                c.parse::<i64>().map_err(|_| AppError::invalid("cursor", "is not a cursor"))?.to_string(),
+            ),
             None => None,
         };
         let limit = limit.clamp(1, 500);
@@ -98,10 +99,10 @@ impl App {
             },
             Change::MoveItem { item_id, position } => s.move_item(*item_id, position, &ctx).await.map(Some),
             Change::DeleteItem { item_id } => s.delete_item(*item_id, &ctx).await.map(|_| None),
-            Change::AddLink { from, to, kind } => {
-                s.add_link(*from, *to, *kind, &ctx).await.map(|_| None)
+            Change::AddLink { from, to, kind } => s.add_link(*from, *to, *kind, &ctx).await.map(|_| None),
+            Change::RemoveLink { item_id, link_id } => {
+                s.remove_link(*item_id, *link_id, &ctx).await.map(|_| None)
             }
-            Change::RemoveLink { item_id, link_id } => s.remove_link(*item_id, *link_id, &ctx).await.map(|_| None),
         };
         match result {
             Ok(item) => Ok(Accepted { proposal: self.store.proposal(p.id).await?, item }),
@@ -121,7 +122,12 @@ impl App {
     }
 
     /// Declines a pending proposal with a reason (required, so the proposer learns why).
-    pub async fn decline_proposal(&self, access: &ProductAccess, id: ProposalId, reason: &str) -> AppResult<Proposal> {
+    pub async fn decline_proposal(
+        &self,
+        access: &ProductAccess,
+        id: ProposalId,
+        reason: &str,
+    ) -> AppResult<Proposal> {
         let reason = keel_domain::error::text("reason", reason, 1, crate::items::REASON_MAX, true)?;
         let p = self.proposal(access, id).await?;
         if p.state != ProposalState::Pending {
