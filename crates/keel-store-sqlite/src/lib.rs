@@ -24,8 +24,8 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 /// The migrations, in order. Append new files; never edit an applied one.
 const MIGRATIONS: &[(&str, &str)] = &[
-    ("0001_init", include_str!("../migrations/0001_init.sql")),
-    ("0002_fts_bulk", include_str!("../migrations/0002_fts_bulk.sql")),
+    ("0001_init.sql", include_str!("../migrations/0001_init.sql")),
+    ("0002_fts_bulk.sql", include_str!("../migrations/0002_fts_bulk.sql")),
 ];
 
 /// Reader connections opened up front.
@@ -147,10 +147,13 @@ fn run_migrations(conn: &mut Connection) -> Res<Vec<String>> {
     let mut applied = Vec::new();
     for (name, sql) in MIGRATIONS {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let done: bool =
-            tx.query_row("SELECT EXISTS(SELECT 1 FROM schema_migrations WHERE name = ?1)", [name], |r| {
-                r.get(0)
-            })?;
+        // Early development builds recorded names without the `.sql`; either spelling counts.
+        let stem = name.trim_end_matches(".sql");
+        let done: bool = tx.query_row(
+            "SELECT EXISTS(SELECT 1 FROM schema_migrations WHERE name IN (?1, ?2))",
+            [name, stem],
+            |r| r.get(0),
+        )?;
         if !done {
             tx.execute_batch(sql)?;
             tx.execute(
