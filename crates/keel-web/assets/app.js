@@ -1,0 +1,241 @@
+// Keel's only script. Pages work without it; it adds drag-and-drop and keyboard reordering of
+// the backlog (through the JSON API), submit-on-change for filters and criteria, "Load more"
+// in place, and a few keyboard shortcuts. No inline code anywhere: the page's
+// Content-Security-Policy forbids it, so behaviour hangs off data-* attributes.
+(function () {
+  "use strict";
+  document.documentElement.classList.add("js");
+
+  var csrfMeta = document.querySelector('meta[name="csrf-token"]');
+  var csrf = csrfMeta ? csrfMeta.getAttribute("content") : "";
+
+  // ---- Toast ---------------------------------------------------------------------------
+  var toastTimer = null;
+  function toast(text, isError) {
+    var t = document.getElementById("toast");
+    if (!t) return;
+    t.textContent = text;
+    t.classList.toggle("error", !!isError);
+    t.hidden = false;
+    clearTimeout(toastTimer);
+    toastTimer = setTimeout(function () { t.hidden = true; }, isError ? 7000 : 5000);
+  }
+
+  function typing(el) {
+    if (!el) return false;
+    var tag = el.tagName;
+    return tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT" || el.isContentEditable;
+  }
+
+  // ---- Backlog ---------------------------------------------------------------------------
+  var table = document.getElementById("backlog");
+  if (table) initBacklog(table);
+
+  function initBacklog(table) {
+    var tbody = table.tBodies[0];
+    var busy = false;
+
+    function rows() { return Array.prototype.slice.call(tbody.querySelectorAll("tr[data-key]")); }
+    function prevRow(r) { var p = r.previousElementSibling; while (p && !p.dataset.key) p = p.previousElementSibling; return p; }
+    function nextRow(r) { var n = r.nextElementSibling; while (n && !n.dataset.key) n = n.nextElementSibling; return n; }
+
+    function select(r) {
+      if (!r) return;
+      rows().forEach(function (x) { x.classList.remove("selected"); });
+      r.classList.add("selected");
+      r.focus();
+    }
+
+    // Sends a move to the API; `restore` puts the row back when it did not happen.
+    function send(row, body, restore) {
+      busy = true;
+      table.setAttribute("aria-busy", "true");
+      return fetch("/api/v1/items/" + encodeURIComponent(row.dataset.key) + "/move", {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { "Content-Type": "application/json", "Accept": "application/json", "X-CSRF-Token": csrf },
+        body: JSON.stringify(body)
+      }).then(function (res) {
+        if (res.status === 200) {
+          row.classList.remove("flash-row");
+          void row.offsetWidth;
+          row.classList.add("flash-row");
+          return;
+        }
+        restore();
+        return res.json().catch(function () { return {}; }).then(function (p) {
+          if (res.status === 202) {
+            toast("Proposed: waiting for the Product Owner" + (p && p.summary ? " — " + p.summary : ""));
+          } else {
+            toast((p && (p.detail || p.title)) || ("The move failed (" + res.status + ")."), true);
+          }
+        });
+      }).catch(function () {
+        restore();
+        toast("The move could not be sent; check your connection.", true);
+      }).then(function () {
+        busy = false;
+        table.removeAttribute("aria-busy");
+        table.dataset.moves = String((parseInt(table.dataset.moves || "0", 10) || 0) + 1);
+      });
+    }
+
+    function restorer(row) {
+      var parent = row.parentNode, next = row.nextElementSibling;
+      return function () { parent.insertBefore(row, next); };
+    }
+
+    function move(row, dir) {
+      if (busy) return;
+      var sib = dir < 0 ? prevRow(row) : nextRow(row);
+      if (!sib) return;
+      var restore = restorer(row);
+      var body = dir < 0 ? { before: sib.dataset.key } : { after: sib.dataset.key };
+      if (dir < 0) sib.before(row); else sib.after(row);
+      select(row);
+      send(row, body, function () { restore(); select(row); });
+    }
+
+    table.addEventListener("keydown", function (e) {
+      var row = e.target.closest && e.target.closest("tr[data-key]");
+      if (!row || e.target !== row) return;
+      if (e.altKey && (e.key === "ArrowUp" || e.key === "ArrowDown")) {
+        e.preventDefault();
+        move(row, e.key === "ArrowUp" ? -1 : 1);
+        return;
+      }
+      if (e.altKey || e.ctrlKey || e.metaKey) return;
+      if (e.key === "ArrowDown" || e.key === "j") { e.preventDefault(); select(nextRow(row)); }
+      else if (e.key === "ArrowUp" || e.key === "k") { e.preventDefault(); select(prevRow(row)); }
+      else if (e.key === "Enter" || e.key === "o") {
+        var a = row.querySelector("a.title-link");
+        if (a) { e.preventDefault(); window.location.href = a.href; }
+      }
+    });
+    table.addEventListener("focusin", function (e) {
+      var row = e.target.closest && e.target.closest("tr[data-key]");
+      if (row) { rows().forEach(function (x) { if (x !== row) x.classList.remove("selected"); }); row.classList.add("selected"); }
+    });
+    // The plain "move up / down" forms go through the same path as the keyboard.
+    table.addEventListener("submit", function (e) {
+      var form = e.target;
+      var row = form.closest("tr[data-key]");
+      if (!row || !/\/move$/.test(form.getAttribute("action") || "")) return;
+      e.preventDefault();
+      move(row, form.querySelector('input[name="before"]') ? -1 : 1);
+    });
+    // j / k from anywhere on the page start at the first row.
+    document.addEventListener("keydown", function (e) {
+      if (typing(e.target) || e.altKey || e.ctrlKey || e.metaKey) return;
+      if (table.contains(e.target)) return;
+      if (e.key === "j" || e.key === "k") {
+        var sel = tbody.querySelector("tr.selected") || rows()[0];
+        if (sel) { e.preventDefault(); select(sel); }
+      }
+    });
+
+    // Drag and drop with pointer events (not HTML5 drag and drop, which neither touch screens
+    // nor WebDriver drive well).
+    tbody.addEventListener("pointerdown", function (e) {
+      var handle = e.target.closest && e.target.closest(".handle");
+      if (!handle || e.button !== 0 || busy) return;
+      if (table.dataset.reorder === "deny") { toast("You may not reorder this backlog.", true); return; }
+      var row = handle.closest("tr[data-key]");
+      if (!row) return;
+      e.preventDefault();
+      try { handle.setPointerCapture(e.pointerId); } catch (err) { /* capture is a nicety */ }
+      var restore = restorer(row);
+      var startNext = row.nextElementSibling;
+      var startIndex = rows().indexOf(row);
+      row.classList.add("dragging");
+      document.body.classList.add("is-dragging");
+
+      function onMove(ev) {
+        var el = document.elementFromPoint(ev.clientX, ev.clientY);
+        var over = el && el.closest && el.closest("tr[data-key]");
+        if (!over || over === row || over.parentNode !== tbody) return;
+        var list = rows();
+        var r = over.getBoundingClientRect();
+        var mid = r.top + r.height / 2;
+        var oi = list.indexOf(over), ri = list.indexOf(row);
+        // Only move past a row once the pointer crosses its middle: no flicker at the edge.
+        if (oi < ri && ev.clientY < mid) over.before(row);
+        else if (oi > ri && ev.clientY > mid) over.after(row);
+      }
+      function onUp() {
+        document.removeEventListener("pointermove", onMove);
+        document.removeEventListener("pointerup", onUp);
+        document.removeEventListener("pointercancel", onUp);
+        row.classList.remove("dragging");
+        document.body.classList.remove("is-dragging");
+        select(row);
+        if (row.nextElementSibling === startNext) return;
+        var now = rows().indexOf(row);
+        var body = now < startIndex ? { before: nextRow(row).dataset.key } : { after: prevRow(row).dataset.key };
+        send(row, body, function () { restore(); select(row); });
+      }
+      document.addEventListener("pointermove", onMove);
+      document.addEventListener("pointerup", onUp);
+      document.addEventListener("pointercancel", onUp);
+    });
+
+    // "Load more" appends the next page in place.
+    document.addEventListener("click", function (e) {
+      var a = e.target.closest && e.target.closest("a[data-load-more]");
+      if (!a) return;
+      e.preventDefault();
+      a.setAttribute("aria-busy", "true");
+      fetch(a.href, { credentials: "same-origin" }).then(function (r) { return r.text(); }).then(function (html) {
+        var doc = new DOMParser().parseFromString(html, "text/html");
+        var more = doc.querySelectorAll("#backlog tbody tr[data-key]");
+        Array.prototype.forEach.call(more, function (r) { tbody.appendChild(document.importNode(r, true)); });
+        var next = doc.querySelector("a[data-load-more]");
+        if (next) { a.href = next.href; a.removeAttribute("aria-busy"); } else { a.parentNode.remove(); }
+      }).catch(function () { window.location.href = a.href; });
+    });
+  }
+
+  // ---- Forms that submit themselves ------------------------------------------------------
+  document.addEventListener("change", function (e) {
+    var t = e.target;
+    var auto = t.closest && t.closest("form[data-autosubmit]");
+    if (auto && t.type === "checkbox") { auto.requestSubmit ? auto.requestSubmit() : auto.submit(); return; }
+    var filters = t.closest && t.closest("form[data-filters]");
+    if (filters && t.tagName === "SELECT") filters.requestSubmit ? filters.requestSubmit() : filters.submit();
+  });
+
+  // Ctrl/Cmd+Enter submits the form being typed in.
+  document.addEventListener("keydown", function (e) {
+    if (e.key === "Enter" && (e.ctrlKey || e.metaKey) && e.target.form) {
+      e.preventDefault();
+      e.target.form.requestSubmit ? e.target.form.requestSubmit() : e.target.form.submit();
+    }
+  });
+
+  // "e" on an item page opens the edit form; "/" focuses the backlog search.
+  document.addEventListener("keydown", function (e) {
+    if (typing(e.target) || e.altKey || e.ctrlKey || e.metaKey) return;
+    if (e.key === "e") {
+      var edit = document.getElementById("edit-link");
+      if (edit) { e.preventDefault(); window.location.href = edit.href; }
+    } else if (e.key === "/") {
+      var q = document.getElementById("f-q");
+      if (q) { e.preventDefault(); q.focus(); q.select(); }
+    }
+  });
+
+  // Copy buttons and read-only secrets.
+  document.addEventListener("click", function (e) {
+    var b = e.target.closest && e.target.closest("[data-copy]");
+    if (!b) return;
+    var src = document.querySelector(b.getAttribute("data-copy"));
+    if (!src) return;
+    src.select();
+    if (navigator.clipboard) {
+      navigator.clipboard.writeText(src.value).then(function () { toast("Copied."); }, function () { toast("Press Ctrl+C to copy."); });
+    }
+  });
+  document.addEventListener("focusin", function (e) {
+    if (e.target.hasAttribute && e.target.hasAttribute("data-select-on-focus")) e.target.select();
+  });
+})();

@@ -1,0 +1,36 @@
+//! Form bodies as name–value pairs, so that a missing or repeated field is never a rejection
+//! of the whole request: handlers read what they need and validate it through the application.
+
+use axum::extract::{FromRequest, Request};
+use axum::response::{IntoResponse, Response};
+
+/// An `application/x-www-form-urlencoded` body.
+pub(crate) struct FormData(Vec<(String, String)>);
+
+impl FormData {
+    /// The first value of `name`, or empty.
+    pub(crate) fn get(&self, name: &str) -> &str {
+        self.opt(name).unwrap_or("")
+    }
+
+    /// The first value of `name`, if sent.
+    pub(crate) fn opt(&self, name: &str) -> Option<&str> {
+        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+
+    /// Every value of `name` (checkbox groups).
+    pub(crate) fn all(&self, name: &str) -> Vec<&str> {
+        self.0.iter().filter(|(k, _)| k == name).map(|(_, v)| v.as_str()).collect()
+    }
+}
+
+impl<S: Send + Sync> FromRequest<S> for FormData {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        axum::Form::<Vec<(String, String)>>::from_request(req, state)
+            .await
+            .map(|axum::Form(v)| FormData(v))
+            .map_err(IntoResponse::into_response)
+    }
+}
