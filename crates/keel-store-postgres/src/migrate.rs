@@ -9,7 +9,10 @@ use deadpool_postgres::Object;
 use keel_store::StoreResult;
 
 /// The migrations, in the order they apply. Append only: a released file never changes.
-const MIGRATIONS: &[(&str, &str)] = &[("0001_init.sql", include_str!("../migrations/0001_init.sql"))];
+const MIGRATIONS: &[(&str, &str)] = &[
+    ("0001_init.sql", include_str!("../migrations/0001_init.sql")),
+    ("0002_fts_bulk.sql", include_str!("../migrations/0002_fts_bulk.sql")),
+];
 
 /// Advisory lock key for migrations ("keel" in ASCII, so it is recognisable in `pg_locks`).
 const LOCK_KEY: i64 = 0x6b65_656c;
