@@ -1,1 +1,164 @@
-fn main() {}
+//! `keel-bench`: Keel's benchmark tool.
+//!
+//! * `generate` writes a large dataset through the store's bulk path (SQLite or PostgreSQL),
+//!   with an administrator and an API token to drive it with;
+//! * `run` drives one of the five benchmark requests against a running `keel serve` with a
+//!   closed loop of concurrent clients and reports requests/s and latency percentiles.
+//!
+//! `bench/compare.sh` in the repository runs Keel and the reference server back to back with
+//! `wrk`; this driver is the self-contained alternative (and works where `wrk` is missing).
+#![forbid(unsafe_code)]
+
+mod generate;
+mod rng;
+mod run;
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+/// Keel's benchmark tool: dataset generator and HTTP load driver.
+#[derive(Debug, Parser)]
+#[command(name = "keel-bench", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Write a benchmark dataset (administrator bench@keel.test, product BENCH, small products)
+    Generate {
+        /// Directory of the SQLite database (DIR/keel.db, as `keel serve --data-dir DIR`)
+        #[arg(
+            long,
+            value_name = "DIR",
+            conflicts_with = "database_url",
+            required_unless_present = "database_url"
+        )]
+        data_dir: Option<PathBuf>,
+        /// PostgreSQL URL (the database must have no users yet)
+        #[arg(long, value_name = "URL")]
+        database_url: Option<String>,
+        /// Items in product BENCH
+        #[arg(long, default_value_t = 1_000_000)]
+        items: u64,
+        /// Small products P001, P002, …
+        #[arg(long, default_value_t = 100)]
+        small_products: u32,
+        /// Items in each small product
+        #[arg(long, default_value_t = 1_000)]
+        small_items: u64,
+        /// Seed of the generated data
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// Replace DIR/keel.db if it exists
+        #[arg(long)]
+        force: bool,
+        /// Also print the API token (always printed for PostgreSQL)
+        #[arg(long)]
+        print_token: bool,
+    },
+    /// Drive one request with a closed loop of concurrent clients and report throughput and latency
+    Run {
+        /// Base URL of `keel serve`
+        #[arg(long, default_value = "http://127.0.0.1:7878")]
+        url: String,
+        /// API token [env: KEEL_BENCH_TOKEN]; or --token-file
+        #[arg(long, env = "KEEL_BENCH_TOKEN", hide_env_values = true)]
+        token: Option<String>,
+        /// File holding the API token (as written by `generate`: DIR/bench-token)
+        #[arg(long, value_name = "FILE")]
+        token_file: Option<PathBuf>,
+        /// Which request
+        #[arg(long, value_enum)]
+        endpoint: run::Endpoint,
+        /// Requests in flight
+        #[arg(long, default_value_t = 8)]
+        concurrency: usize,
+        /// Warm-up seconds (not measured)
+        #[arg(long, default_value_t = 5.0)]
+        warmup: f64,
+        /// Measured seconds
+        #[arg(long, default_value_t = 20.0)]
+        duration: f64,
+        /// Items in BENCH to pick keys from
+        #[arg(long, default_value_t = 1_000_000)]
+        items: u64,
+        /// Seed of the key choices
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// Print the report as JSON
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("while starting the runtime")?;
+    rt.block_on(async move {
+        match cli.command {
+            Command::Generate {
+                data_dir,
+                database_url,
+                items,
+                small_products,
+                small_items,
+                seed,
+                force,
+                print_token,
+            } => {
+                let target = match (data_dir, database_url) {
+                    (Some(d), None) => generate::Target::Sqlite(d),
+                    (None, Some(u)) => generate::Target::Postgres(u),
+                    _ => bail!("give exactly one of --data-dir and --database-url"),
+                };
+                generate::run(generate::GenOptions {
+                    target,
+                    items,
+                    small_products,
+                    small_items,
+                    seed,
+                    force,
+                    print_token,
+                })
+                .await
+            }
+            Command::Run {
+                url,
+                token,
+                token_file,
+                endpoint,
+                concurrency,
+                warmup,
+                duration,
+                items,
+                seed,
+                json,
+            } => {
+                let token = match (token, token_file) {
+                    (Some(t), _) => t,
+                    (None, Some(f)) => std::fs::read_to_string(&f)
+                        .with_context(|| format!("while reading {}", f.display()))?,
+                    (None, None) => bail!("give --token, KEEL_BENCH_TOKEN or --token-file"),
+                };
+                run::run(run::RunOptions {
+                    url,
+                    token,
+                    endpoint,
+                    concurrency,
+                    warmup,
+                    duration,
+                    items,
+                    seed,
+                    json,
+                })
+                .await
+            }
+        }
+    })
+}

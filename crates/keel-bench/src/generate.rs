@@ -1,0 +1,494 @@
+//! `keel-bench generate`: writes a benchmark dataset through Keel's own bulk path.
+//!
+//! The dataset has the shape of the reference server's: one large product `BENCH` whose items
+//! are ~40-character titles (1 % containing "zebra") and ~200-character descriptions, four
+//! workflow states with 25 % of the items done, estimates from the planning-poker cards, and a
+//! few history events per item; plus many small products. Everything is derived from the seed,
+//! so two runs with the same arguments write the same data (only secrets differ).
+
+use crate::rng::SplitMix64;
+use anyhow::{anyhow, bail, Context, Result};
+use keel_app::users::UserInput;
+use keel_app::{App, Settings};
+use keel_domain::item::{ItemKind, NewItem, Points, StoryFields};
+use keel_domain::product::Product;
+use keel_domain::user::User;
+use keel_domain::workflow::{Category, Workflow};
+use keel_domain::{StateId, Timestamp, UserId};
+use keel_store::{BulkEvent, BulkItem, Store, WriteCtx};
+use serde_json::json;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// The administrator's e-mail.
+pub const ADMIN_EMAIL: &str = "bench@keel.test";
+/// The administrator's password (a benchmark account on a throw-away database).
+pub const ADMIN_PASSWORD: &str = "bench-password-keel";
+/// The large product's key.
+pub const BENCH_KEY: &str = "BENCH";
+/// Items per bulk call (one transaction each).
+pub const CHUNK: usize = 10_000;
+
+/// 2025-01-01T00:00:00Z: the fixed "now" of generated data, so datasets do not depend on the clock.
+const BASE_MS: i64 = 1_735_689_600_000;
+const DAY_MS: i64 = 86_400_000;
+/// Items are created over the two years before [`BASE_MS`].
+const SPAN_MS: i64 = 730 * DAY_MS;
+
+/// Where to write.
+#[derive(Debug, Clone)]
+pub enum Target {
+    /// `DIR/keel.db`, the file `keel serve --data-dir DIR` opens.
+    Sqlite(PathBuf),
+    /// A PostgreSQL database (must hold no users yet).
+    Postgres(String),
+}
+
+/// Options of `generate`.
+#[derive(Debug, Clone)]
+pub struct GenOptions {
+    /// Where.
+    pub target: Target,
+    /// Items in BENCH.
+    pub items: u64,
+    /// Number of small products.
+    pub small_products: u32,
+    /// Items in each small product.
+    pub small_items: u64,
+    /// Seed.
+    pub seed: u64,
+    /// Remove an existing database file first (SQLite).
+    pub force: bool,
+    /// Print the API token on standard output.
+    pub print_token: bool,
+}
+
+const WORDS: &[&str] = &[
+    "account",
+    "admin",
+    "alert",
+    "api",
+    "audit",
+    "backup",
+    "badge",
+    "basket",
+    "billing",
+    "board",
+    "budget",
+    "cache",
+    "calendar",
+    "card",
+    "cart",
+    "chart",
+    "checkout",
+    "client",
+    "comment",
+    "config",
+    "coupon",
+    "customer",
+    "dashboard",
+    "data",
+    "delivery",
+    "discount",
+    "draft",
+    "email",
+    "export",
+    "feed",
+    "filter",
+    "form",
+    "gateway",
+    "guest",
+    "history",
+    "import",
+    "inbox",
+    "invoice",
+    "label",
+    "layout",
+    "ledger",
+    "limit",
+    "link",
+    "login",
+    "map",
+    "menu",
+    "merchant",
+    "mobile",
+    "network",
+    "notice",
+    "order",
+    "owner",
+    "page",
+    "panel",
+    "partner",
+    "payment",
+    "plan",
+    "policy",
+    "portal",
+    "price",
+    "profile",
+    "quota",
+    "rating",
+    "receipt",
+    "refund",
+    "report",
+    "request",
+    "review",
+    "role",
+    "route",
+    "schedule",
+    "search",
+    "session",
+    "setting",
+    "shipping",
+    "signup",
+    "sku",
+    "status",
+    "stock",
+    "store",
+    "summary",
+    "supplier",
+    "survey",
+    "tax",
+    "team",
+    "template",
+    "ticket",
+    "timeline",
+    "token",
+    "tracking",
+    "upload",
+    "user",
+    "vendor",
+    "voucher",
+    "wallet",
+    "warehouse",
+    "webhook",
+    "widget",
+    "wishlist",
+    "workflow",
+];
+const VERBS: &[&str] = &[
+    "add", "allow", "archive", "block", "build", "change", "check", "clean", "create", "define", "delete",
+    "display", "enable", "export", "fix", "group", "hide", "improve", "limit", "list", "merge", "move",
+    "notify", "open", "rename", "reorder", "retry", "save", "send", "show", "sort", "split", "speed", "sync",
+    "track", "update", "validate", "verify",
+];
+const ESTIMATES: [f64; 6] = [1.0, 2.0, 3.0, 5.0, 8.0, 13.0];
+
+/// Appends words to `s` until it holds about `target` characters.
+fn words(r: &mut SplitMix64, s: &mut String, target: usize, zebra: bool) {
+    let zebra_at = if zebra { Some(r.below(4) as usize) } else { None };
+    let mut n = 0;
+    while s.len() < target {
+        if !s.is_empty() {
+            s.push(' ');
+        }
+        if zebra_at == Some(n) {
+            s.push_str("zebra");
+        } else if n % 5 == 0 {
+            let w = VERBS[r.below(VERBS.len() as u64) as usize];
+            s.push_str(w);
+        } else {
+            let w = WORDS[r.below(WORDS.len() as u64) as usize];
+            s.push_str(w);
+        }
+        n += 1;
+    }
+}
+
+/// The states items are spread over: (state, percent). 25 % end in a done state.
+fn spread(w: &Workflow) -> Result<Vec<(StateId, Category, u64)>> {
+    let todo = w.states.iter().filter(|s| s.category == Category::Todo).collect::<Vec<_>>();
+    let prog = w.states.iter().filter(|s| s.category == Category::InProgress).collect::<Vec<_>>();
+    let done = w.states.iter().filter(|s| s.category == Category::Done).collect::<Vec<_>>();
+    let (Some(t), Some(d)) = (todo.first(), done.first()) else {
+        bail!("the product's workflow has no to-do or no done state");
+    };
+    let mut out = vec![(t.id, t.category, 45)];
+    match prog.len() {
+        0 => out[0].2 += 30,
+        1 => out.push((prog[0].id, prog[0].category, 30)),
+        _ => {
+            out.push((prog[0].id, prog[0].category, 18));
+            out.push((prog[1].id, prog[1].category, 12));
+        }
+    }
+    out.push((d.id, d.category, 25));
+    Ok(out)
+}
+
+/// Makes `n` items numbered from `first` (their creation times spread evenly over the span).
+fn make_items(
+    r: &mut SplitMix64,
+    states: &[(StateId, Category, u64)],
+    admin: UserId,
+    first: u64,
+    n: usize,
+    total: u64,
+) -> Vec<BulkItem> {
+    let mut out = Vec::with_capacity(n);
+    for k in 0..n as u64 {
+        let number = first + k;
+        let kind = match r.below(100) {
+            0..=4 => ItemKind::Epic,
+            5..=14 => ItemKind::Task,
+            15..=21 => ItemKind::Bug,
+            _ => ItemKind::Story,
+        };
+        let mut title = String::with_capacity(48);
+        let (len, zebra) = (34 + r.below(10) as usize, r.percent(1));
+        words(r, &mut title, len, zebra);
+        let mut description = String::with_capacity(220);
+        let len = 190 + r.below(20) as usize;
+        words(r, &mut description, len, false);
+        description.push('.');
+        // The final state, by the spread's percentages.
+        let mut roll = r.below(100);
+        let mut si = 0;
+        while si + 1 < states.len() && roll >= states[si].2 {
+            roll -= states[si].2;
+            si += 1;
+        }
+        let created_at =
+            BASE_MS - SPAN_MS + (SPAN_MS as u128 * number as u128 / (total.max(1) as u128 + 1)) as i64;
+        let mut at = created_at;
+        let mut step = |r: &mut SplitMix64| {
+            at += r.range(1, 72) as i64 * 3_600_000;
+            Timestamp(at.min(BASE_MS - 1))
+        };
+        let mut history = Vec::with_capacity(6);
+        // First estimate, then (for a third) a re-estimate.
+        let mut estimate = *r.pick(&ESTIMATES);
+        history.push(BulkEvent {
+            at: step(r),
+            actor: Some(admin),
+            field: "estimate".into(),
+            old: serde_json::Value::Null,
+            new: json!(estimate),
+        });
+        if r.percent(33) {
+            let next = *r.pick(&ESTIMATES);
+            history.push(BulkEvent {
+                at: step(r),
+                actor: Some(admin),
+                field: "estimate".into(),
+                old: json!(estimate),
+                new: json!(next),
+            });
+            estimate = next;
+        }
+        // Walk the workflow from the first state to the final one.
+        for w in states.windows(2).take(si) {
+            history.push(BulkEvent {
+                at: step(r),
+                actor: Some(admin),
+                field: "status".into(),
+                old: json!(w[0].0),
+                new: json!(w[1].0),
+            });
+        }
+        let item = NewItem {
+            kind,
+            parent_id: None,
+            title,
+            description,
+            story: StoryFields::default(),
+            criteria: Vec::new(),
+            estimate: Some(Points::from_trusted(estimate)),
+            labels: Vec::new(),
+            assignee_id: None,
+            status_id: Some(states[si].0),
+        };
+        out.push(BulkItem { item, created_at: Timestamp(created_at), created_by: Some(admin), history });
+    }
+    out
+}
+
+/// Writes `total` items into `product` in chunks, generating the next chunk on another thread
+/// while the store writes the current one. Returns (items, events) written.
+async fn fill(
+    store: &Arc<dyn Store>,
+    product: &Product,
+    admin: &User,
+    total: u64,
+    seed: u64,
+    quiet: bool,
+) -> Result<(u64, u64)> {
+    let w =
+        store.workflow(product.id).await.map_err(|e| anyhow!("{e}")).context("while reading the workflow")?;
+    let states = spread(&w)?;
+    let admin_id = admin.id;
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<BulkItem>>(2);
+    let producer = std::thread::spawn(move || {
+        let mut r = SplitMix64::new(seed);
+        let mut first = 1;
+        while first <= total {
+            let n = (total - first + 1).min(CHUNK as u64) as usize;
+            let chunk = make_items(&mut r, &states, admin_id, first, n, total);
+            if tx.blocking_send(chunk).is_err() {
+                return;
+            }
+            first += n as u64;
+        }
+    });
+    let ctx = WriteCtx { actor: Some(admin_id), at: Timestamp(BASE_MS), proposal: None };
+    let (mut items, mut events) = (0u64, 0u64);
+    let t0 = Instant::now();
+    let mut last_report = Instant::now();
+    while let Some(chunk) = rx.recv().await {
+        events += chunk.iter().map(|b| 1 + b.history.len() as u64).sum::<u64>();
+        items += store
+            .bulk_create_items(product.id, chunk, &ctx)
+            .await
+            .map_err(|e| anyhow!("{e}"))
+            .with_context(|| format!("while writing items of {}", product.key))?;
+        if !quiet && (last_report.elapsed().as_secs() >= 5 || items == total) {
+            let s = t0.elapsed().as_secs_f64();
+            eprintln!("  {}: {items}/{total} items, {:.0} items/s", product.key, items as f64 / s);
+            last_report = Instant::now();
+        }
+    }
+    producer.join().map_err(|_| anyhow!("the item generator panicked"))?;
+    Ok((items, events))
+}
+
+async fn open(target: &Target, force: bool) -> Result<Arc<dyn Store>> {
+    Ok(match target {
+        Target::Sqlite(dir) => {
+            std::fs::create_dir_all(dir).with_context(|| format!("while creating {}", dir.display()))?;
+            let db = dir.join("keel.db");
+            if db.exists() {
+                if !force {
+                    bail!("{} exists; pass --force to replace it", db.display());
+                }
+                for suffix in ["", "-wal", "-shm"] {
+                    let p = PathBuf::from(format!("{}{suffix}", db.display()));
+                    if p.exists() {
+                        std::fs::remove_file(&p)
+                            .with_context(|| format!("while removing {}", p.display()))?;
+                    }
+                }
+            }
+            Arc::new(keel_store_sqlite::SqliteStore::open(&db).await.map_err(|e| anyhow!("{e}"))?)
+        }
+        Target::Postgres(url) => {
+            Arc::new(keel_store_postgres::PgStore::connect(url).await.map_err(|e| anyhow!("{e}"))?)
+        }
+    })
+}
+
+/// Runs `generate`.
+pub async fn run(o: GenOptions) -> Result<()> {
+    let t0 = Instant::now();
+    let store = open(&o.target, o.force).await?;
+    if store.count_users().await.map_err(|e| anyhow!("{e}"))? > 0 {
+        bail!("the database already has users; generate into a fresh one");
+    }
+    let app = App::new(store.clone(), Settings::default());
+    let err = |e: keel_app::AppError| anyhow!("{e}");
+    let admin = app
+        .create_user(
+            None,
+            UserInput {
+                email: ADMIN_EMAIL.into(),
+                name: Some("Bench Administrator".into()),
+                password: ADMIN_PASSWORD.into(),
+                is_admin: true,
+            },
+        )
+        .await
+        .map_err(err)?;
+    let bench = app
+        .create_product(Some(&admin), BENCH_KEY, "Benchmark", "The large product of the benchmark dataset.")
+        .await
+        .map_err(err)?;
+    eprintln!("writing {} items into {BENCH_KEY} in chunks of {CHUNK}", o.items);
+    let tb = Instant::now();
+    let (mut items, mut events) = fill(&store, &bench, &admin, o.items, o.seed, false).await?;
+    let bench_secs = tb.elapsed().as_secs_f64();
+    eprintln!(
+        "{BENCH_KEY}: {items} items and {events} events in {bench_secs:.1} s: {:.0} items/s, {:.0} rows/s",
+        items as f64 / bench_secs,
+        events as f64 / bench_secs + items as f64 / bench_secs
+    );
+    if o.small_products > 0 && o.small_items > 0 {
+        eprintln!("writing {} small products of {} items", o.small_products, o.small_items);
+    }
+    for i in 1..=o.small_products {
+        let key = format!("P{i:03}");
+        let p =
+            app.create_product(Some(&admin), &key, &format!("Small product {i}"), "").await.map_err(err)?;
+        if o.small_items > 0 {
+            let (a, b) =
+                fill(&store, &p, &admin, o.small_items, o.seed ^ (i as u64).wrapping_mul(0x9E37), true)
+                    .await?;
+            items += a;
+            events += b;
+        }
+    }
+    let token = app.create_token(&admin, "bench").await.map_err(err)?;
+    let secs = t0.elapsed().as_secs_f64();
+    println!(
+        "generated {items} items with {events} events in {secs:.1} s ({:.0} items/s, {:.0} rows/s incl. events)",
+        items as f64 / secs,
+        (items + events) as f64 / secs
+    );
+    println!("administrator: {ADMIN_EMAIL} password: {ADMIN_PASSWORD} (roles pm, po in {BENCH_KEY})");
+    if let Target::Sqlite(dir) = &o.target {
+        let f = dir.join("bench-token");
+        std::fs::write(&f, format!("{}\n", token.token))
+            .with_context(|| format!("while writing {}", f.display()))?;
+        println!("API token written to {}", f.display());
+    }
+    if o.print_token || matches!(o.target, Target::Postgres(_)) {
+        println!("token: {}", token.token);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use keel_domain::workflow::WorkflowState;
+    use keel_domain::ProductId;
+
+    fn workflow() -> Workflow {
+        let names = [
+            ("To Do", Category::Todo),
+            ("In Progress", Category::InProgress),
+            ("In Review", Category::InProgress),
+            ("Done", Category::Done),
+        ];
+        Workflow {
+            states: names
+                .iter()
+                .enumerate()
+                .map(|(i, (n, c))| WorkflowState {
+                    id: StateId(i as i64 + 1),
+                    product_id: ProductId(1),
+                    name: n.to_string(),
+                    category: *c,
+                    position: i as i64,
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn shape_matches_the_reference() {
+        let states = spread(&workflow()).unwrap();
+        let items = make_items(&mut SplitMix64::new(42), &states, UserId(1), 1, 20_000, 20_000);
+        let done = items.iter().filter(|b| b.item.status_id == Some(StateId(4))).count();
+        let zebra = items.iter().filter(|b| b.item.title.contains("zebra")).count();
+        let stories = items.iter().filter(|b| b.item.kind == ItemKind::Story).count();
+        assert!((4_500..5_500).contains(&done), "{done} done");
+        assert!((120..300).contains(&zebra), "{zebra} zebras");
+        assert!(stories > 14_000);
+        let avg_t = items.iter().map(|b| b.item.title.len()).sum::<usize>() / items.len();
+        let avg_d = items.iter().map(|b| b.item.description.len()).sum::<usize>() / items.len();
+        assert!((35..50).contains(&avg_t) && (190..220).contains(&avg_d), "{avg_t} {avg_d}");
+        assert!(items.windows(2).all(|w| w[0].created_at <= w[1].created_at));
+        assert!(items.iter().all(|b| b.history.iter().all(|e| e.at.0 < BASE_MS && e.at >= b.created_at)));
+        let again = make_items(&mut SplitMix64::new(42), &states, UserId(1), 1, 100, 20_000);
+        assert_eq!(again[..], items[..100]);
+    }
+}
