@@ -45,7 +45,7 @@ pub async fn create(
     ctx: &WriteCtx,
 ) -> StoreResult<u64> {
     let tx = c.transaction().await.db()?;
-    accept_proposal(&tx, ctx).await?;
+    let ev = accept_proposal(&tx, ctx).await?;
     let n = items.len() as i64;
     // Locks the product like any creation: numbers stay consecutive and the bottom stays put.
     let row = one(
@@ -56,6 +56,7 @@ pub async fn create(
     )
     .await?;
     if items.is_empty() {
+        ev.write(&tx, ctx).await?;
         tx.commit().await.db()?;
         return Ok(0);
     }
@@ -294,6 +295,7 @@ pub async fn create(
             });
         }
     }
+    crate::db::lock_feed(&tx, product).await?;
     let product_id = Some(product.0);
     let object = ObjectKind::Item.as_str();
     let proposal = ctx.proposal.map(|p| p.0);
@@ -316,6 +318,7 @@ pub async fn create(
         }),
     )
     .await?;
+    ev.write(&tx, ctx).await?;
     tx.commit().await.db()?;
     Ok(n as u64)
 }

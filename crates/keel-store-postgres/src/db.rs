@@ -156,6 +156,9 @@ impl Events {
         if self.is_empty() {
             return Ok(());
         }
+        if let Some(p) = self.product_id.iter().flatten().next() {
+            lock_feed(c, ProductId(*p)).await?;
+        }
         let actor = ctx.actor.map(|u| u.0);
         let proposal = ctx.proposal.map(|p| p.0);
         let at = ctx.at.0;
@@ -182,11 +185,29 @@ impl Events {
     }
 }
 
+/// Advisory lock class of product feeds (two-key form, so it never meets the migration lock).
+const FEED_LOCK_CLASS: i32 = 0x6b65;
+
+/// Serialises the appending of a product's events until the transaction ends.
+///
+/// Event ids come from a sequence when rows are inserted, not when they commit: without this,
+/// a reader of `product_events(after)` could see id 11 committed, move its cursor past it, and
+/// never see id 10 committed a moment later. Holding the lock from the first event insert to
+/// the commit makes a product's ids become visible in order. Distinct products rarely share a
+/// key (ids are folded into 31 bits), and when they do they merely wait for each other.
+pub async fn lock_feed<C: GenericClient>(c: &C, product: ProductId) -> StoreResult<()> {
+    let key = (product.0 % i64::from(i32::MAX)) as i32;
+    exec(c, "SELECT pg_advisory_xact_lock($1, $2)", &[&FEED_LOCK_CLASS, &key]).await?;
+    Ok(())
+}
+
 /// Marks the proposal a write carries out (if any) as accepted by the writer, in the write's
-/// transaction, and records that on the proposal's history. A proposal that is no longer
+/// transaction, and returns the write's event list holding that acceptance; the caller adds its
+/// own events and appends them all just before committing. A proposal that is no longer
 /// pending makes the whole write fail with [`StoreError::Conflict`].
-pub async fn accept_proposal<C: GenericClient>(c: &C, ctx: &WriteCtx) -> StoreResult<()> {
-    let Some(ProposalId(id)) = ctx.proposal else { return Ok(()) };
+pub async fn accept_proposal<C: GenericClient>(c: &C, ctx: &WriteCtx) -> StoreResult<Events> {
+    let mut ev = Events::new();
+    let Some(ProposalId(id)) = ctx.proposal else { return Ok(ev) };
     let actor = ctx.actor.map(|u| u.0);
     let row = opt(
         c,
@@ -199,7 +220,6 @@ pub async fn accept_proposal<C: GenericClient>(c: &C, ctx: &WriteCtx) -> StoreRe
         return Err(StoreError::Conflict("the proposal is no longer pending".into()));
     };
     let product: i64 = col(&row, 0)?;
-    let mut ev = Events::new();
     ev.push(
         Some(ProductId(product)),
         ObjectKind::Proposal,
@@ -208,5 +228,5 @@ pub async fn accept_proposal<C: GenericClient>(c: &C, ctx: &WriteCtx) -> StoreRe
         &Value::from("pending"),
         &Value::from("accepted"),
     );
-    ev.write(c, ctx).await
+    Ok(ev)
 }

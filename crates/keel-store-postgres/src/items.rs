@@ -307,7 +307,7 @@ impl ItemStore for PgStore {
     ) -> StoreResult<Item> {
         let mut c = self.conn().await?;
         let tx = c.transaction().await.db()?;
-        accept_proposal(&tx, ctx).await?;
+        let mut ev = accept_proposal(&tx, ctx).await?;
         // The row lock on the product serialises numbering and ranking within the product.
         let row = one(
             &tx,
@@ -397,7 +397,6 @@ impl ItemStore for PgStore {
             )
             .await?;
         }
-        let mut ev = Events::new();
         if created.rank.is_long() {
             rebalance(&tx, product, &mut ev).await?;
             let r = one(&tx, "SELECT rank FROM items WHERE id = $1", &[&created.id.0]).await?;
@@ -444,7 +443,7 @@ impl ItemStore for PgStore {
     ) -> StoreResult<Item> {
         let mut c = self.conn().await?;
         let tx = c.transaction().await.db()?;
-        accept_proposal(&tx, ctx).await?;
+        let mut ev = accept_proposal(&tx, ctx).await?;
         let old = load_item(&tx, id, true).await?.ok_or(StoreError::NotFound)?;
         if old.version != expected_version {
             return Err(StoreError::StaleVersion { current: old.version });
@@ -459,6 +458,7 @@ impl ItemStore for PgStore {
         }
         let (mut new, changes) = patch.apply(&old);
         if changes.is_empty() {
+            ev.write(&tx, ctx).await?;
             tx.commit().await.db()?; // keeps the proposal's acceptance, if any
             return Ok(old);
         }
@@ -561,7 +561,6 @@ impl ItemStore for PgStore {
                 .await?;
             }
         }
-        let mut ev = Events::new();
         ev.changes(Some(product), ObjectKind::Item, id.0, &changes);
         ev.write(&tx, ctx).await?;
         tx.commit().await.db()?;
@@ -571,7 +570,7 @@ impl ItemStore for PgStore {
     async fn move_item(&self, id: ItemId, position: &Position, ctx: &WriteCtx) -> StoreResult<Item> {
         let mut c = self.conn().await?;
         let tx = c.transaction().await.db()?;
-        accept_proposal(&tx, ctx).await?;
+        let mut ev = accept_proposal(&tx, ctx).await?;
         let row = one(&tx, "SELECT product_id FROM items WHERE id = $1", &[&id.0]).await?;
         let product = ProductId(col(&row, 0)?);
         // Product first, then item: the same lock order as creation, so no deadlock.
@@ -588,7 +587,6 @@ impl ItemStore for PgStore {
         item.version += 1;
         item.updated_at = ctx.at;
         item.rank = key;
-        let mut ev = Events::new();
         ev.push(
             Some(product),
             ObjectKind::Item,
@@ -610,10 +608,9 @@ impl ItemStore for PgStore {
     async fn delete_item(&self, id: ItemId, ctx: &WriteCtx) -> StoreResult<()> {
         let mut c = self.conn().await?;
         let tx = c.transaction().await.db()?;
-        accept_proposal(&tx, ctx).await?;
+        let mut ev = accept_proposal(&tx, ctx).await?;
         let item = load_item(&tx, id, true).await?.ok_or(StoreError::NotFound)?;
         let product = item.product_id;
-        let mut ev = Events::new();
         let kids = all(
             &tx,
             "UPDATE items SET parent_id = NULL, version = version + 1, updated_at = $2 WHERE parent_id = $1 RETURNING id",
@@ -686,7 +683,7 @@ impl ItemStore for PgStore {
         }
         let mut c = self.conn().await?;
         let tx = c.transaction().await.db()?;
-        accept_proposal(&tx, ctx).await?;
+        let mut ev = accept_proposal(&tx, ctx).await?;
         let ends = all(
             &tx,
             "SELECT i.id, i.product_id, p.key || '-' || i.number, i.title FROM items i
@@ -716,7 +713,6 @@ impl ItemStore for PgStore {
         .await?;
         let id: i64 = col(&row, 0)?;
         let link = link_json(id, kind, &from_key, &to_key);
-        let mut ev = Events::new();
         ev.push(Some(ProductId(product)), ObjectKind::Item, from.0, "links", &Value::Null, &link);
         ev.push(Some(ProductId(product)), ObjectKind::Item, to.0, "links", &Value::Null, &link);
         ev.write(&tx, ctx).await?;
@@ -735,7 +731,7 @@ impl ItemStore for PgStore {
     async fn remove_link(&self, item: ItemId, link: LinkId, ctx: &WriteCtx) -> StoreResult<()> {
         let mut c = self.conn().await?;
         let tx = c.transaction().await.db()?;
-        accept_proposal(&tx, ctx).await?;
+        let mut ev = accept_proposal(&tx, ctx).await?;
         let row = one(
             &tx,
             "DELETE FROM item_links l USING items f, items t, products p
@@ -749,7 +745,6 @@ impl ItemStore for PgStore {
         let kind = LinkKind::parse("kind", col(&row, 1)?).map_err(crate::db::corrupt)?;
         let (from, to): (i64, i64) = (col(&row, 2)?, col(&row, 3)?);
         let json = link_json(link.0, kind, col(&row, 4)?, col(&row, 5)?);
-        let mut ev = Events::new();
         ev.push(Some(ProductId(product)), ObjectKind::Item, from, "links", &json, &Value::Null);
         ev.push(Some(ProductId(product)), ObjectKind::Item, to, "links", &json, &Value::Null);
         ev.write(&tx, ctx).await?;

@@ -3,7 +3,7 @@
 //! Membership changes are recorded as events on object `member` whose id is the user's, inside
 //! the product, so a product's feed shows who joined and left.
 
-use crate::db::{accept_proposal, all, col, exec, one, opt, DbResult, Events};
+use crate::db::{accept_proposal, all, col, exec, one, opt, DbResult};
 use crate::rows::{self, PRODUCT_COLS, PRODUCT_N, STATE_COLS, USER_COLS, USER_N};
 use crate::PgStore;
 use async_trait::async_trait;
@@ -34,7 +34,7 @@ impl ProductStore for PgStore {
     async fn create_product(&self, product: NewProduct, ctx: &WriteCtx) -> StoreResult<Product> {
         let mut c = self.conn().await?;
         let tx = c.transaction().await.db()?;
-        accept_proposal(&tx, ctx).await?;
+        let mut ev = accept_proposal(&tx, ctx).await?;
         let row = one(
             &tx,
             "INSERT INTO products (key, name, description, created_at, version) VALUES ($1, $2, $3, $4, 1) RETURNING id",
@@ -59,7 +59,6 @@ impl ProductStore for PgStore {
             created_at: ctx.at,
             version: 1,
         };
-        let mut ev = Events::new();
         ev.push(Some(created.id), ObjectKind::Product, id, "created", &Value::Null, &json!(created));
         ev.write(&tx, ctx).await?;
         tx.commit().await.db()?;
@@ -140,7 +139,7 @@ impl ProductStore for PgStore {
     ) -> StoreResult<Product> {
         let mut c = self.conn().await?;
         let tx = c.transaction().await.db()?;
-        accept_proposal(&tx, ctx).await?;
+        let mut ev = accept_proposal(&tx, ctx).await?;
         let row =
             one(&tx, &format!("SELECT {PRODUCT_COLS} FROM products p WHERE p.id = $1 FOR UPDATE"), &[&id.0])
                 .await?;
@@ -168,10 +167,9 @@ impl ProductStore for PgStore {
                 &[&id.0, &new.name, &new.description],
             )
             .await?;
-            let mut ev = Events::new();
             ev.changes(Some(id), ObjectKind::Product, id.0, &ch);
-            ev.write(&tx, ctx).await?;
         }
+        ev.write(&tx, ctx).await?;
         tx.commit().await.db()?;
         Ok(new)
     }
@@ -198,7 +196,7 @@ impl ProductStore for PgStore {
         }
         let mut c = self.conn().await?;
         let tx = c.transaction().await.db()?;
-        accept_proposal(&tx, ctx).await?;
+        let mut ev = accept_proposal(&tx, ctx).await?;
         let old = opt(
             &tx,
             "SELECT roles FROM memberships WHERE product_id = $1 AND user_id = $2 FOR UPDATE",
@@ -218,10 +216,9 @@ impl ProductStore for PgStore {
                 &[&product.0, &user.0, &bits],
             )
             .await?;
-            let mut ev = Events::new();
             ev.push(Some(product), ObjectKind::Member, user.0, "roles", &json!(old), &json!(roles));
-            ev.write(&tx, ctx).await?;
         }
+        ev.write(&tx, ctx).await?;
         tx.commit().await.db()?;
         Ok(Membership { product_id: product, user_id: user, roles })
     }
@@ -229,7 +226,7 @@ impl ProductStore for PgStore {
     async fn remove_member(&self, product: ProductId, user: UserId, ctx: &WriteCtx) -> StoreResult<()> {
         let mut c = self.conn().await?;
         let tx = c.transaction().await.db()?;
-        accept_proposal(&tx, ctx).await?;
+        let mut ev = accept_proposal(&tx, ctx).await?;
         let row = one(
             &tx,
             "DELETE FROM memberships WHERE product_id = $1 AND user_id = $2 RETURNING roles",
@@ -237,7 +234,6 @@ impl ProductStore for PgStore {
         )
         .await?;
         let old = Roles::from_bits(i64::from(col::<i32>(&row, 0)?));
-        let mut ev = Events::new();
         ev.push(Some(product), ObjectKind::Member, user.0, "roles", &json!(old), &Value::Null);
         ev.write(&tx, ctx).await?;
         tx.commit().await.db()?;

@@ -1,6 +1,6 @@
 //! Proposals and the history of events.
 
-use crate::db::{accept_proposal, all, col, one, opt, DbResult, Events};
+use crate::db::{accept_proposal, all, col, one, opt, DbResult};
 use crate::rows::{self, EVENT_COLS, PROPOSAL_COLS};
 use crate::PgStore;
 use async_trait::async_trait;
@@ -20,7 +20,7 @@ impl ProposalStore for PgStore {
         let item = proposal.change.item_id().map(|i| i.0);
         let mut c = self.conn().await?;
         let tx = c.transaction().await.db()?;
-        accept_proposal(&tx, ctx).await?;
+        let mut ev = accept_proposal(&tx, ctx).await?;
         let row = one(
             &tx,
             "INSERT INTO proposals (product_id, item_id, action, change, proposed_by, reason, created_at, state, summary)
@@ -51,7 +51,6 @@ impl ProposalStore for PgStore {
             decision_reason: None,
             summary: proposal.summary,
         };
-        let mut ev = Events::new();
         ev.push(
             Some(created.product_id),
             ObjectKind::Proposal,
@@ -115,7 +114,7 @@ impl ProposalStore for PgStore {
         }
         let mut c = self.conn().await?;
         let tx = c.transaction().await.db()?;
-        accept_proposal(&tx, ctx).await?;
+        let mut ev = accept_proposal(&tx, ctx).await?;
         let row = opt(
             &tx,
             &format!(
@@ -131,7 +130,6 @@ impl ProposalStore for PgStore {
             return Err(StoreError::Conflict("the proposal is no longer pending".into()));
         };
         let closed = rows::proposal(&row)?;
-        let mut ev = Events::new();
         ev.push(
             Some(closed.product_id),
             ObjectKind::Proposal,

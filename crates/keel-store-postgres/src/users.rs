@@ -4,7 +4,7 @@
 //! and token use are bookkeeping and record none. Password hashes and token secrets never reach
 //! the history.
 
-use crate::db::{accept_proposal, all, col, exec, one, opt, DbResult, Events};
+use crate::db::{accept_proposal, all, col, exec, one, opt, DbResult};
 use crate::rows::{self, SESSION_COLS, SESSION_N, TOKEN_COLS, TOKEN_N, USER_COLS};
 use crate::PgStore;
 use async_trait::async_trait;
@@ -32,7 +32,7 @@ impl UserStore for PgStore {
     async fn create_user(&self, user: NewUser, ctx: &WriteCtx) -> StoreResult<User> {
         let mut c = self.conn().await?;
         let tx = c.transaction().await.db()?;
-        accept_proposal(&tx, ctx).await?;
+        let mut ev = accept_proposal(&tx, ctx).await?;
         let row = one(
             &tx,
             "INSERT INTO users (email, name, password_hash, is_admin, is_active, created_at)
@@ -49,7 +49,6 @@ impl UserStore for PgStore {
             is_active: true,
             created_at: ctx.at,
         };
-        let mut ev = Events::new();
         ev.push(None, ObjectKind::User, created.id.0, "created", &Value::Null, &user_json(&created));
         ev.write(&tx, ctx).await?;
         tx.commit().await.db()?;
@@ -92,7 +91,7 @@ impl UserStore for PgStore {
     async fn update_user(&self, id: UserId, patch: UserPatch, ctx: &WriteCtx) -> StoreResult<User> {
         let mut c = self.conn().await?;
         let tx = c.transaction().await.db()?;
-        accept_proposal(&tx, ctx).await?;
+        let mut ev = accept_proposal(&tx, ctx).await?;
         let row = one(&tx, &format!("SELECT {USER_COLS} FROM users u WHERE u.id = $1 FOR UPDATE"), &[&id.0])
             .await?;
         let old = rows::user(&row, 0)?;
@@ -122,10 +121,9 @@ impl UserStore for PgStore {
                 &[&id.0, &new.name, &new.password_hash, &new.is_admin, &new.is_active],
             )
             .await?;
-            let mut ev = Events::new();
             ev.changes(None, ObjectKind::User, id.0, &ch);
-            ev.write(&tx, ctx).await?;
         }
+        ev.write(&tx, ctx).await?;
         tx.commit().await.db()?;
         Ok(new)
     }
@@ -148,7 +146,7 @@ impl TokenStore for PgStore {
     ) -> StoreResult<ApiToken> {
         let mut c = self.conn().await?;
         let tx = c.transaction().await.db()?;
-        accept_proposal(&tx, ctx).await?;
+        let mut ev = accept_proposal(&tx, ctx).await?;
         let row = one(
             &tx,
             "INSERT INTO api_tokens (user_id, name, secret_hash, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
@@ -164,7 +162,6 @@ impl TokenStore for PgStore {
             last_used_at: None,
             revoked_at: None,
         };
-        let mut ev = Events::new();
         ev.push(None, ObjectKind::Token, token.id.0, "created", &Value::Null, &token_json(&token));
         ev.write(&tx, ctx).await?;
         tx.commit().await.db()?;
@@ -203,7 +200,7 @@ impl TokenStore for PgStore {
     async fn revoke_token(&self, id: TokenId, ctx: &WriteCtx) -> StoreResult<ApiToken> {
         let mut c = self.conn().await?;
         let tx = c.transaction().await.db()?;
-        accept_proposal(&tx, ctx).await?;
+        let mut ev = accept_proposal(&tx, ctx).await?;
         let revoked = opt(
             &tx,
             &format!(
@@ -215,9 +212,7 @@ impl TokenStore for PgStore {
         let token = match revoked {
             Some(row) => {
                 let token = rows::token(&row, 0)?;
-                let mut ev = Events::new();
                 ev.push(None, ObjectKind::Token, id.0, "revoked", &Value::Null, &json!(ctx.at));
-                ev.write(&tx, ctx).await?;
                 token
             }
             // Already revoked (keeps the first time) or missing (NotFound).
@@ -228,6 +223,7 @@ impl TokenStore for PgStore {
                 rows::token(&row, 0)?
             }
         };
+        ev.write(&tx, ctx).await?;
         tx.commit().await.db()?;
         Ok(token)
     }
