@@ -188,8 +188,6 @@ impl Layout {
 pub(crate) enum UiError {
     /// An answer of the application.
     App(AppError),
-    /// A ready answer (a redirect).
-    Response(Response),
     /// A form without the session's CSRF token (expired page, or another site's form).
     Csrf,
 }
@@ -203,12 +201,6 @@ impl From<crate::extract::CsrfRejected> for UiError {
 impl From<AppError> for UiError {
     fn from(e: AppError) -> Self {
         UiError::App(e)
-    }
-}
-
-impl From<Response> for UiError {
-    fn from(r: Response) -> Self {
-        UiError::Response(r)
     }
 }
 
@@ -257,7 +249,6 @@ pub(crate) async fn finish(st: &AppState, s: &UiSession, r: UiResult) -> Respons
 /// The page for an error.
 async fn error_page(st: &AppState, s: &UiSession, e: UiError) -> Response {
     let e = match e {
-        UiError::Response(r) => return r,
         UiError::App(e) => e,
         UiError::Csrf => {
             let l = Layout::new(st, s, "Form expired", "", None).await;
@@ -339,7 +330,7 @@ pub(crate) fn message(e: &AppError) -> String {
 pub(crate) fn proposed_notice(st: &AppState, p: &keel_domain::proposal::Proposal) -> String {
     let who: Vec<&str> = st.app.rights().deciders(p.action).iter().map(|r| r.label()).collect();
     let who = if who.is_empty() { "a decider".to_string() } else { format!("the {}", who.join(" or ")) };
-    format!("Proposed: waiting for {who} — “{}” (proposal #{}).", p.summary, p.id)
+    format!("Proposed: waiting for {who}. Proposal #{}: {}.", p.id, p.summary)
 }
 
 /// A 303 redirect to `to` with a message in the query string.

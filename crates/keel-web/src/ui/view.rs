@@ -18,9 +18,9 @@ pub(crate) fn url_encode(s: &str) -> String {
 
 /// Up to two initials of a name, for the avatar.
 pub(crate) fn initials(name: &str) -> String {
-    let mut words = name.split_whitespace().filter_map(|w| w.chars().next());
+    let mut words = name.split_whitespace().filter_map(|w| w.chars().next()).collect::<Vec<_>>().into_iter();
     let first = words.next();
-    let last = words.last();
+    let last = words.next_back();
     first.into_iter().chain(last).flat_map(char::to_uppercase).collect()
 }
 
