@@ -21,6 +21,31 @@ use std::pin::pin;
 use tokio_postgres::binary_copy::BinaryCopyInWriter;
 use tokio_postgres::types::{ToSql, Type};
 
+/// Column types of the items `COPY`, in its column order.
+const ITEM_TYPES: &[Type] = &[
+    Type::INT8,
+    Type::INT8,
+    Type::INT8,
+    Type::TEXT,
+    Type::INT8,
+    Type::TEXT,
+    Type::TEXT,
+    Type::TEXT,
+    Type::TEXT,
+    Type::TEXT,
+    Type::TEXT,
+    Type::FLOAT8,
+    Type::TEXT,
+    Type::INT8,
+    Type::INT8,
+    Type::INT4,
+    Type::TEXT,
+    Type::INT8,
+    Type::INT8,
+    Type::INT8,
+    Type::INT8,
+];
+
 /// Streams rows into `COPY table (columns) FROM STDIN BINARY`.
 async fn copy_rows<'a>(
     tx: &Transaction<'_>,
@@ -116,8 +141,19 @@ pub async fn create(
         None => None,
     };
 
-    // Build the finished items (in memory) first, so the COPY streams only borrow.
-    let mut built: Vec<(Item, Vec<keel_store::BulkEvent>)> = Vec::with_capacity(items.len());
+    // Each item is built and streamed at once, so the server indexes the rows already sent
+    // while the next ones are encoded; what the later streams need is kept.
+    let sink = tx
+        .copy_in(
+            "COPY items (id, product_id, number, kind, parent_id, title, description, as_a, i_want, so_that,
+                 criteria, estimate, labels, assignee_id, status_id, category, rank, created_by, created_at,
+                 updated_at, version)
+             FROM STDIN BINARY",
+        )
+        .await
+        .db()?;
+    let mut writer = pin!(BinaryCopyInWriter::new(sink, ITEM_TYPES));
+    let mut built: Vec<(Item, Vec<keel_store::BulkEvent>, String)> = Vec::with_capacity(items.len());
     for ((b, id), number) in items.into_iter().zip(ids).zip(first_number..) {
         let it = b.item;
         let parent_key = match it.parent_id {
@@ -161,97 +197,38 @@ pub async fn create(
             updated_at,
             version: 1 + b.history.len() as i64,
         };
-        built.push((item, b.history));
+        let (criteria, labels) = (criteria_json(&item.criteria)?, labels_json(&item.labels)?);
+        let row: [&(dyn ToSql + Sync); 21] = [
+            &item.id.0,
+            &item.product_id.0,
+            &item.number,
+            &item.kind.as_str(),
+            &item.parent_id.map(|p| p.0),
+            &item.title,
+            &item.description,
+            &item.story.as_a,
+            &item.story.i_want,
+            &item.story.so_that,
+            &criteria,
+            &item.estimate.map(|e| e.value()),
+            &labels,
+            &item.assignee_id.map(|u| u.0),
+            &item.status_id.0,
+            &(item.category.code() as i32),
+            &item.rank.as_str(),
+            &item.created_by.map(|u| u.0),
+            &item.created_at.0,
+            &item.updated_at.0,
+            &item.version,
+        ];
+        writer.as_mut().write(&row).await.db()?;
+        let created = json!(item).to_string();
+        built.push((item, b.history, created));
     }
-
-    // Column values that need conversion, owned here for the borrows of the COPY rows.
-    struct Cols {
-        criteria: String,
-        labels: String,
-        created: String,
-        estimate: Option<f64>,
-        parent: Option<i64>,
-        assignee: Option<i64>,
-        created_by: Option<i64>,
-        category: i32,
-        rank: String,
-    }
-    let cols = built
-        .iter()
-        .map(|(i, _)| {
-            Ok(Cols {
-                criteria: criteria_json(&i.criteria)?,
-                labels: labels_json(&i.labels)?,
-                created: json!(i).to_string(),
-                estimate: i.estimate.map(|e| e.value()),
-                parent: i.parent_id.map(|p| p.0),
-                assignee: i.assignee_id.map(|u| u.0),
-                created_by: i.created_by.map(|u| u.0),
-                category: i.category.code() as i32,
-                rank: i.rank.as_str().to_string(),
-            })
-        })
-        .collect::<StoreResult<Vec<_>>>()?;
-    let kinds: Vec<&'static str> = built.iter().map(|(i, _)| i.kind.as_str()).collect();
-
-    copy_rows(
-        &tx,
-        "COPY items (id, product_id, number, kind, parent_id, title, description, as_a, i_want, so_that, criteria,
-             estimate, labels, assignee_id, status_id, category, rank, created_by, created_at, updated_at, version)
-         FROM STDIN BINARY",
-        &[
-            Type::INT8,
-            Type::INT8,
-            Type::INT8,
-            Type::TEXT,
-            Type::INT8,
-            Type::TEXT,
-            Type::TEXT,
-            Type::TEXT,
-            Type::TEXT,
-            Type::TEXT,
-            Type::TEXT,
-            Type::FLOAT8,
-            Type::TEXT,
-            Type::INT8,
-            Type::INT8,
-            Type::INT4,
-            Type::TEXT,
-            Type::INT8,
-            Type::INT8,
-            Type::INT8,
-            Type::INT8,
-        ],
-        built.iter().zip(&cols).zip(&kinds).map(|(((i, _), c), kind)| {
-            vec![
-                &i.id.0 as &(dyn ToSql + Sync),
-                &i.product_id.0,
-                &i.number,
-                kind,
-                &c.parent,
-                &i.title,
-                &i.description,
-                &i.story.as_a,
-                &i.story.i_want,
-                &i.story.so_that,
-                &c.criteria,
-                &c.estimate,
-                &c.labels,
-                &c.assignee,
-                &i.status_id.0,
-                &c.category,
-                &c.rank,
-                &c.created_by,
-                &i.created_at.0,
-                &i.updated_at.0,
-                &i.version,
-            ]
-        }),
-    )
-    .await?;
+    writer.finish().await.db()?;
 
     let mut labelled: Vec<[&(dyn ToSql + Sync); 3]> = Vec::new();
-    for (i, _) in &built {
+    for (i, _, _) in &built {
         for l in &i.labels {
             labelled.push([&i.id.0, &i.product_id.0, l]);
         }
@@ -275,14 +252,14 @@ pub async fn create(
     }
     let null = "null".to_string();
     let mut evs: Vec<Ev<'_>> = Vec::with_capacity(built.len() * 2);
-    for ((i, history), c) in built.iter().zip(&cols) {
+    for (i, history, created) in &built {
         evs.push(Ev {
             object_id: &i.id.0,
             actor: i.created_by.map(|u| u.0),
             at: &i.created_at.0,
             field: "created",
             old: null.clone(),
-            new: c.created.clone(),
+            new: created.clone(),
         });
         for h in history {
             evs.push(Ev {

@@ -205,7 +205,9 @@ async fn lock_product<C: GenericClient>(c: &C, product: ProductId) -> StoreResul
 pub fn ts_query(q: &str) -> Option<String> {
     let words: Vec<String> =
         q.split(|ch: char| !ch.is_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_lowercase).collect();
-    if words.is_empty() {
+    // PostgreSQL indexes no word longer than 2047 bytes (and refuses such a query word), so a
+    // query holding one can match nothing.
+    if words.is_empty() || words.iter().any(|w| w.len() > 2047) {
         return None;
     }
     Some(format!("{}:*", words.join(" & ")))
@@ -777,5 +779,19 @@ impl ItemStore for PgStore {
                 })
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ts_query;
+
+    #[test]
+    fn query_words_are_sanitised() {
+        assert_eq!(ts_query("Pay by card").as_deref(), Some("pay & by & card:*"));
+        assert_eq!(ts_query("a&b|!c:*'(d)").as_deref(), Some("a & b & c & d:*"));
+        assert_eq!(ts_query(" -- ;' "), None);
+        assert_eq!(ts_query(&"x".repeat(3000)), None);
+        assert_eq!(ts_query("Über 42").as_deref(), Some("über & 42:*"));
     }
 }
