@@ -217,7 +217,9 @@ pub async fn accept_proposal<C: GenericClient>(c: &C, ctx: &WriteCtx) -> StoreRe
     )
     .await?;
     let Some(row) = row else {
-        return Err(StoreError::Conflict("the proposal is no longer pending".into()));
+        // Decided already (a conflict), or no such proposal at all.
+        one(c, "SELECT 1 FROM proposals WHERE id = $1", &[&id]).await?;
+        return Err(StoreError::Conflict(format!("proposal {id} is no longer pending")));
     };
     let product: i64 = col(&row, 0)?;
     ev.push(
