@@ -42,6 +42,7 @@ pub fn router(app: App, config: WebConfig) -> Router {
     Router::new()
         .merge(api::routes())
         .merge(ui::routes())
+        .fallback(api::not_found)
         .layer(axum::middleware::from_fn(security::headers))
         .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(state)

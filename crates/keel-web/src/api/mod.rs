@@ -29,14 +29,18 @@ pub fn routes() -> Router<AppState> {
         .merge(items::routes())
         .merge(proposals::routes())
         .route("/api/v1/openapi.json", get(openapi_json))
-        .fallback_service(Router::new().fallback(not_found).with_state(()))
 }
 
-async fn not_found(uri: axum::http::Uri) -> Response {
+/// The answer to an unknown path: a problem under `/api/`, the UI's 404 page elsewhere.
+pub async fn not_found(
+    state: axum::extract::State<AppState>,
+    uri: axum::http::Uri,
+    headers: axum::http::HeaderMap,
+) -> Response {
     if uri.path().starts_with("/api/") {
         ApiError::not_found().into_response()
     } else {
-        (StatusCode::NOT_FOUND, "not found").into_response()
+        crate::ui::not_found_page(state, headers).await
     }
 }
 
