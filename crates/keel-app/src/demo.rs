@@ -114,6 +114,12 @@ const EPICS: [(&str, &str, &[Story]); 5] = [
     ]),
 ];
 
+/// The text with its first letter in upper case ("evaluate …" → "Evaluate …").
+fn capitalise(s: &str) -> String {
+    let mut c = s.chars();
+    c.next().map_or_else(String::new, |f| f.to_uppercase().chain(c).collect())
+}
+
 /// Seeds the demo product into a database that has no products yet; `None` when products exist.
 /// `admin` becomes Product Manager and Product Owner of the demo, so the first sign-in shows it.
 pub async fn seed(app: &App, admin: Option<&User>) -> AppResult<Option<DemoInfo>> {
@@ -199,7 +205,7 @@ pub async fn seed(app: &App, admin: Option<&User>) -> AppResult<Option<DemoInfo>
             let new = NewItem {
                 kind,
                 parent_id: Some(epic.id),
-                title: t.trim_start_matches("Fix: ").trim_start_matches("Spike: ").to_string(),
+                title: capitalise(t.trim_start_matches("Fix: ").trim_start_matches("Spike: ")),
                 description: format!(
                     "Part of **{title}**.\n\nNotes from refinement: keep the change behind a feature flag until \
                      the acceptance criteria are checked in staging."
