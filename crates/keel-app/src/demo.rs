@@ -153,6 +153,7 @@ pub async fn seed(app: &App, admin: Option<&User>) -> AppResult<Option<DemoInfo>
                     "The online shop of Northwind Outfitters: outdoor clothing and gear, sold in 14 \
                               countries. This backlog covers the web shop and its mobile experience."
                         .into(),
+                owner: None,
             },
             &sys(start, admin.map(|a| a.id)),
         )

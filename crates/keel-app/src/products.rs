@@ -54,18 +54,13 @@ impl App {
             key: ProductKey::parse("key", key)?,
             name: parse_product_name("name", name)?,
             description: parse_product_description("description", description)?,
+            owner: actor.map(|a| (a.id, Roles::of(&[Role::Pm, Role::Po]))),
         };
         let ctx = actor.map_or_else(|| self.system_ctx(), |a| self.ctx(a));
-        let p = match self.store.create_product(new, &ctx).await {
-            Err(StoreError::Conflict(_)) => {
-                return Err(AppError::Conflict(format!("product key {key} is taken")))
-            }
-            r => r?,
-        };
-        if let Some(a) = actor {
-            self.store.set_member(p.id, a.id, Roles::of(&[Role::Pm, Role::Po]), &ctx).await?;
+        match self.store.create_product(new, &ctx).await {
+            Err(StoreError::Conflict(_)) => Err(AppError::Conflict(format!("product key {key} is taken"))),
+            r => Ok(r?),
         }
-        Ok(p)
     }
 
     /// Changes a product's name or description (the Product Manager decides).

@@ -60,6 +60,17 @@ impl ProductStore for PgStore {
             version: 1,
         };
         ev.push(Some(created.id), ObjectKind::Product, id, "created", &Value::Null, &json!(created));
+        if let Some((user, roles)) = product.owner {
+            let bits = roles.bits() as i32;
+            exec(
+                &tx,
+                "INSERT INTO memberships (product_id, user_id, roles) VALUES ($1, $2, $3)",
+                &[&id, &user.0, &bits],
+            )
+            .await?;
+            let none: Option<Roles> = None;
+            ev.push(Some(created.id), ObjectKind::Member, user.0, "roles", &json!(none), &json!(roles));
+        }
         ev.write(&tx, ctx).await?;
         tx.commit().await.db()?;
         Ok(created)

@@ -98,6 +98,7 @@ async fn setup(store: &PgStore) -> (UserId, ProductId) {
                 key: ProductKey::parse("k", "SHOP").unwrap(),
                 name: "Shop".into(),
                 description: String::new(),
+                owner: None,
             },
             &ctx(Some(u.id)),
         )

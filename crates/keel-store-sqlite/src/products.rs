@@ -90,6 +90,12 @@ impl ProductStore for SqliteStore {
                 version: 1,
             };
             event(tx, &ctx, Some(p.id), (ObjectKind::Product, id), "created", &Value::Null, &json!(p))?;
+            if let Some((user, roles)) = product.owner {
+                tx.prepare_cached("INSERT INTO memberships (product_id, user_id, roles) VALUES (?1, ?2, ?3)")?
+                    .execute(params![id, user.0, roles.bits()])?;
+                let none: Option<Roles> = None;
+                event(tx, &ctx, Some(p.id), (ObjectKind::Member, user.0), "roles", &json!(none), &json!(roles))?;
+            }
             Ok(p)
         })
         .await

@@ -18,7 +18,10 @@ async fn bulk_insert_rate() {
     let ctx = WriteCtx { actor: None, at: Timestamp(1), proposal: None };
     let key = ProductKey::parse("key", "BENCH").expect("key");
     let p = store
-        .create_product(NewProduct { key, name: "Bench".into(), description: String::new() }, &ctx)
+        .create_product(
+            NewProduct { key, name: "Bench".into(), description: String::new(), owner: None },
+            &ctx,
+        )
         .await
         .expect("product");
     let total = 200_000;

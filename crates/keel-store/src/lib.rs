@@ -135,6 +135,8 @@ pub struct NewProduct {
     pub name: String,
     /// Description.
     pub description: String,
+    /// A first member and their roles, added in the same transaction (the creator, usually).
+    pub owner: Option<(UserId, Roles)>,
 }
 
 /// A change to a product; `None` leaves a field as it is.
@@ -254,7 +256,8 @@ pub trait SessionStore {
 /// Products, their workflows and memberships.
 #[async_trait]
 pub trait ProductStore {
-    /// Creates a product with the default workflow; [`StoreError::Conflict`] when the key is taken.
+    /// Creates a product with the default workflow and its `owner` membership, if any;
+    /// [`StoreError::Conflict`] when the key is taken.
     async fn create_product(&self, product: NewProduct, ctx: &WriteCtx) -> StoreResult<Product>;
     /// A product by id.
     async fn product(&self, id: ProductId) -> StoreResult<Product>;

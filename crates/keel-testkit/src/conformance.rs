@@ -49,7 +49,7 @@ async fn mk_user(store: &Arc<dyn Store>, mail: &str, name: &str) -> User {
 }
 
 async fn mk_product(store: &Arc<dyn Store>, k: &str) -> Product {
-    let p = NewProduct { key: key(k), name: format!("Product {k}"), description: String::new() };
+    let p = NewProduct { key: key(k), name: format!("Product {k}"), description: String::new(), owner: None };
     store.create_product(p, &sys()).await.expect("create product")
 }
 
@@ -265,7 +265,7 @@ pub async fn sign_in_failures(store: Arc<dyn Store>) {
 /// A new product has the default workflow of four states, and a created event.
 pub async fn products_create(store: Arc<dyn Store>) {
     let admin = mk_user(&store, "admin@example.com", "Admin").await;
-    let np = NewProduct { key: key("SHOP"), name: "Shop".into(), description: "Sells".into() };
+    let np = NewProduct { key: key("SHOP"), name: "Shop".into(), description: "Sells".into(), owner: None };
     let p = store.create_product(np, &at(Some(admin.id), 3_000)).await.unwrap();
     assert_eq!(
         (p.key.as_str(), p.name.as_str(), p.version, p.created_at),
@@ -300,7 +300,7 @@ pub async fn products_create(store: Arc<dyn Store>) {
 /// A taken product key is a conflict.
 pub async fn products_duplicate_key_conflicts(store: Arc<dyn Store>) {
     mk_product(&store, "SHOP").await;
-    let np = NewProduct { key: key("SHOP"), name: "Again".into(), description: String::new() };
+    let np = NewProduct { key: key("SHOP"), name: "Again".into(), description: String::new(), owner: None };
     assert!(matches!(store.create_product(np, &sys()).await, Err(StoreError::Conflict(_))));
     assert_eq!(store.products().await.unwrap().len(), 1);
 }
