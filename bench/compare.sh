@@ -152,9 +152,11 @@ keel_bench() {
     echo "== $label $ep: $(grep -E 'Requests/sec' "$OUT/$label.$ep.txt") p50=$(p_of "$OUT/$label.$ep.txt" 50)ms" \
       "p99=$(p_of "$OUT/$label.$ep.txt" 99)ms server_cpu_us_per_req=$(echo "scale=1; ($c1-$c0)*10000/${n:-1}" | bc)" \
       "$(errors_of "$OUT/$label.$ep.txt")" >&2
-    grep -E 'VmRSS' /proc/$spid/status | tee "$OUT/$label.$ep.rss.txt" >&2
+    # RssFile is mostly SQLite's memory-mapped database pages (shared page cache, counted once
+    # per mapping); RssAnon is the process's own memory.
+    grep -E 'VmRSS|RssAnon|RssFile' /proc/$spid/status | tr '\n' ' ' | tee "$OUT/$label.$ep.rss.txt" >&2; echo >&2
   done
-  grep -E 'VmRSS|VmHWM' /proc/$spid/status | tee "$OUT/$label.rss.txt" >&2
+  grep -E 'VmRSS|VmHWM|RssAnon|RssFile' /proc/$spid/status | tee "$OUT/$label.rss.txt" >&2
   kill $spid; wait $spid 2> /dev/null || true
   ls -l "$dir"/keel.db* > "$OUT/$label.dbsize.txt"
 }
@@ -205,7 +207,8 @@ field() { [ -f "$1" ] && "$2" "$1" ${3:-} || echo ""; }
     fi
   fi
   echo "Keel start-up to first 200 on /readyz: $(sed 's/startup_ms_to_first_200=//' "$OUT/keel.startup.txt" | head -1) ms (target < 200)"
-  echo "Keel RSS: $(tr '\n' ' ' < "$OUT/keel.rss.txt") (target < 300 MiB)"
+  echo "Keel RSS at the end: $(tr '\n' ' ' < "$OUT/keel.rss.txt") (target < 300 MiB)"
+  echo "Keel peak RssAnon after an endpoint: $(cat "$OUT"/keel.*.rss.txt | grep -oE 'RssAnon:[[:space:]]+[0-9]+' | awk '{if ($2 > m) m = $2} END {printf "%.0f MiB", m / 1024}')"
   [ -f "$OUT/ref/ref.startup.txt" ] && echo "Reference: $(tr '\n' ' ' < "$OUT/ref/ref.startup.txt")"
   [ -f "$OUT/ref/ref.rss.txt" ] && echo "Reference RSS: $(tr '\n' ' ' < "$OUT/ref/ref.rss.txt")"
   echo "Keel database: $(awk '{s += $5} END {printf "%.0f MiB", s / 1048576}' "$OUT/keel.dbsize.txt")"
