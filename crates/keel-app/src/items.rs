@@ -314,7 +314,7 @@ impl App {
         reason: Option<&str>,
         mode: Mode,
     ) -> AppResult<Outcome<Item>> {
-        let workflow = self.store.workflow(access.product.id).await?;
+        let workflow = self.workflow(access).await?;
         let p = self.build_patch(access, &workflow, None, input).await?;
         let title = p.title.clone().ok_or_else(|| AppError::invalid("title", "is required"))?;
         let kind = p.kind.unwrap_or(ItemKind::Story);
@@ -387,7 +387,7 @@ impl App {
                 return Err(AppError::StaleVersion { current: old.version });
             }
         }
-        let workflow = self.store.workflow(access.product.id).await?;
+        let workflow = self.workflow(access).await?;
         let patch = self.build_patch(access, &workflow, Some(&old), input).await?;
         self.apply_patch_as(access, old, patch, reason, mode).await
     }
@@ -642,7 +642,7 @@ impl App {
         let nonempty =
             |o: &Option<String>| o.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
         let status = match nonempty(&f.status) {
-            Some(s) => Some(self.store.workflow(access.product.id).await?.resolve("status", &s)?.id),
+            Some(s) => Some(self.workflow(access).await?.resolve("status", &s)?.id),
             None => None,
         };
         let assignee = match nonempty(&f.assignee) {

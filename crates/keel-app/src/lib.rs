@@ -19,6 +19,7 @@ pub use error::{AppError, AppResult};
 use keel_domain::product::{Product, Roles};
 use keel_domain::rights::{Action, Decision, RightsTable};
 use keel_domain::user::User;
+use keel_domain::workflow::Workflow;
 use keel_domain::{ProposalId, Timestamp};
 use keel_store::{Store, WriteCtx};
 use std::sync::Arc;
@@ -29,6 +30,10 @@ pub struct App {
     store: Arc<dyn Store>,
     rights: Arc<RightsTable>,
     settings: Arc<Settings>,
+    /// Workflows by product, each with the product version it was read at. Every request reads
+    /// the product's current version from the database (`product_access`), and a workflow change
+    /// bumps that version, so an entry is only used while it is current, in every process.
+    workflows: Arc<std::sync::Mutex<std::collections::HashMap<keel_domain::ProductId, (i64, Arc<Workflow>)>>>,
 }
 
 /// Tunables of the application layer, with production defaults.
@@ -85,7 +90,12 @@ pub struct ProductAccess {
 impl App {
     /// An application over `store` with the default rights table.
     pub fn new(store: Arc<dyn Store>, settings: Settings) -> Self {
-        App { store, rights: Arc::new(RightsTable::default()), settings: Arc::new(settings) }
+        App {
+            store,
+            rights: Arc::new(RightsTable::default()),
+            settings: Arc::new(settings),
+            workflows: Arc::default(),
+        }
     }
 
     /// The store, for read-only views the web layer renders directly.

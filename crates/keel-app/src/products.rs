@@ -82,9 +82,21 @@ impl App {
             .await?)
     }
 
-    /// The product's workflow.
+    /// The product's workflow, from the cache while the product's version is the one it was read
+    /// at (see `App::workflows`).
     pub async fn workflow(&self, access: &ProductAccess) -> AppResult<Workflow> {
-        Ok(self.store.workflow(access.product.id).await?)
+        let (id, version) = (access.product.id, access.product.version);
+        let cached = {
+            let map = self.workflows.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            map.get(&id).filter(|(v, _)| *v == version).map(|(_, w)| w.clone())
+        };
+        if let Some(w) = cached {
+            return Ok((*w).clone());
+        }
+        let w = self.store.workflow(id).await?;
+        let mut map = self.workflows.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        map.insert(id, (version, std::sync::Arc::new(w.clone())));
+        Ok(w)
     }
 
     /// Sets a member's roles (administrators only).

@@ -128,12 +128,18 @@ fn open_conn(path: &Path, reader: bool) -> Res<Connection> {
         "PRAGMA synchronous = NORMAL;
          PRAGMA foreign_keys = ON;
          PRAGMA busy_timeout = 5000;
-         PRAGMA cache_size = -32768;
          PRAGMA temp_store = MEMORY;
-         PRAGMA mmap_size = 268435456;",
+         PRAGMA mmap_size = 0;",
     )?;
+    // No memory map, and a small page cache on readers: in WAL mode a reader that starts a read
+    // transaction after any commit discards its whole cache (and unmaps its map), so under writes a
+    // big per-reader cache buys nothing and costs time proportional to its size, while each map
+    // counts against the process's resident memory again. The kernel's page cache serves re-reads.
+    // The writer is never invalidated by its own commits and keeps a larger cache.
     if reader {
-        conn.execute_batch("PRAGMA query_only = ON;")?;
+        conn.execute_batch("PRAGMA query_only = ON; PRAGMA cache_size = -4096;")?;
+    } else {
+        conn.execute_batch("PRAGMA cache_size = -32768;")?;
     }
     // Filters build a bounded number of distinct statements; keep all of them prepared.
     conn.set_prepared_statement_cache_capacity(128);

@@ -279,7 +279,8 @@ pub trait ProductStore {
         expected_version: Option<i64>,
         ctx: &WriteCtx,
     ) -> StoreResult<Product>;
-    /// The product's workflow, states in order.
+    /// The product's workflow, states in order. Any change to a workflow must bump the product's
+    /// `version` in the same transaction: the application caches workflows by that version.
     async fn workflow(&self, product: ProductId) -> StoreResult<Workflow>;
     /// Sets `user`'s roles in `product` (adding the membership if needed).
     async fn set_member(
