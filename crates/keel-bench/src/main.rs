@@ -85,9 +85,10 @@ enum Command {
         /// Items in BENCH to pick keys from
         #[arg(long, default_value_t = 1_000_000)]
         items: u64,
-        /// Seed of the key choices
-        #[arg(long, default_value_t = 42)]
-        seed: u64,
+        /// Seed of the key choices (default: from the clock, so that back-to-back runs do not
+        /// replay the same keys into warm caches)
+        #[arg(long)]
+        seed: Option<u64>,
         /// Print the report as JSON
         #[arg(long)]
         json: bool,
@@ -146,6 +147,12 @@ fn main() -> Result<()> {
                         .with_context(|| format!("while reading {}", f.display()))?,
                     (None, None) => bail!("give --token, KEEL_BENCH_TOKEN or --token-file"),
                 };
+                let seed = seed.unwrap_or_else(|| {
+                    let t = std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .unwrap_or_default();
+                    t.as_nanos() as u64
+                });
                 run::run(run::RunOptions {
                     url,
                     token,

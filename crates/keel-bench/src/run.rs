@@ -81,6 +81,8 @@ pub struct Report {
     pub mean_ms: f64,
     /// The first failing status or error seen, if any.
     pub first_error: Option<String>,
+    /// The seed of the key choices (to replay a run).
+    pub seed: u64,
 }
 
 /// Per-task results of the measured period.
@@ -245,6 +247,7 @@ pub async fn measure(o: &RunOptions) -> Result<Report> {
         max_ms: all.lat_us.last().map_or(0.0, |&v| v as f64 / 1000.0),
         mean_ms: mean,
         first_error: all.first_error,
+        seed: o.seed,
     })
 }
 
@@ -270,6 +273,7 @@ pub async fn run(o: RunOptions) -> Result<()> {
             r.max_ms,
             r.success_pct
         );
+        println!("seed {}", r.seed);
         if let Some(e) = &r.first_error {
             println!("first error: {e}");
         }
