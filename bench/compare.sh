@@ -2,7 +2,7 @@
 # Keel against the reference server, back to back on one machine, with the same load tool.
 #
 # usage: bench/compare.sh [--items N] [--small-items N] [--work DIR] [--ref DIR] [--port P]
-#                         [--skip-build] [--reuse] [--no-ref] [--no-small]
+#                         [--skip-build] [--reuse] [--no-ref] [--no-small] [--endpoints "a50 b c d e"]
 #
 #   --items N        items in the large product (default 1000000)
 #   --small-items N  items of the small dataset for the move-cost comparison (default 10000)
@@ -15,6 +15,7 @@
 #   --reuse          keep datasets that already exist instead of regenerating them
 #   --no-ref         measure Keel only
 #   --no-small       skip the move comparison on the small dataset
+#   --endpoints LIST requests to run (default "a50 b c d e"; also a100)
 #
 # Needs wrk, bc and curl. Keel is built with `cargo build --release -p keel -p keel-bench`
 # (honouring CARGO_TARGET_DIR). Load: wrk -t2 -c8, 5 s warm-up, 20 s measured, --latency; the
@@ -44,7 +45,8 @@ while [ $# -gt 0 ]; do
     --reuse) REUSE=1; shift;;
     --no-ref) DO_REF=0; shift;;
     --no-small) DO_SMALL=0; shift;;
-    -h|--help) sed -n '2,24p' "$0"; exit 0;;
+    --endpoints) read -r -a ENDPOINTS <<< "$2"; shift 2;;
+    -h|--help) sed -n '2,25p' "$0"; exit 0;;
     *) echo "unknown option $1" >&2; exit 2;;
   esac
 done
