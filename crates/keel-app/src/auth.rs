@@ -176,10 +176,16 @@ impl App {
         if secret.len() > 100 {
             return Err(AppError::Unauthenticated);
         }
-        let (token, user) = match self.store.token_with_user(TokenId(id)).await {
-            Ok(t) => t,
-            Err(StoreError::NotFound) => return Err(AppError::Unauthenticated),
-            Err(e) => return Err(e.into()),
+        let (token, user) = match self.caches.token(TokenId(id)) {
+            Some(hit) => hit,
+            None => match self.store.token_with_user(TokenId(id)).await {
+                Ok((t, u)) => {
+                    self.caches.put_token(t.clone(), u.clone());
+                    (t, u)
+                }
+                Err(StoreError::NotFound) => return Err(AppError::Unauthenticated),
+                Err(e) => return Err(e.into()),
+            },
         };
         let given = sha256_hex(secret);
         let same: bool = given.as_bytes().ct_eq(token.secret_hash.as_bytes()).into();
@@ -189,6 +195,7 @@ impl App {
         let at = now();
         if token.last_used_at.is_none_or(|t| at.0 - t.0 > TOUCH_EVERY_SECS * 1000) {
             self.store.touch_token(token.id, at).await?;
+            self.caches.put_token(ApiToken { last_used_at: Some(at), ..token }, user.clone());
         }
         Ok(user)
     }
@@ -207,7 +214,9 @@ impl App {
         if t.user_id != user.id && !user.is_admin {
             return Err(AppError::NotFound);
         }
-        Ok(self.store.revoke_token(id, &self.ctx(user)).await?)
+        let r = self.store.revoke_token(id, &self.ctx(user)).await;
+        self.caches.forget_token(id);
+        Ok(r?)
     }
 
     /// Changes `target`'s password: the user themselves (who must give the current one) or an
@@ -233,6 +242,7 @@ impl App {
         let patch =
             keel_domain::user::UserPatch { password_hash: Some(hash_password(new)?), ..Default::default() };
         let u = self.store.update_user(t.id, patch, &self.ctx(user)).await?;
+        self.caches.forget_user(t.id);
         self.store.delete_sessions_of(t.id).await?;
         Ok(u)
     }

@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 
 pub mod auth;
+mod cache;
 pub mod demo;
 pub mod error;
 pub mod items;
@@ -19,7 +20,6 @@ pub use error::{AppError, AppResult};
 use keel_domain::product::{Product, Roles};
 use keel_domain::rights::{Action, Decision, RightsTable};
 use keel_domain::user::User;
-use keel_domain::workflow::Workflow;
 use keel_domain::{ProposalId, Timestamp};
 use keel_store::{Store, WriteCtx};
 use std::sync::Arc;
@@ -30,10 +30,8 @@ pub struct App {
     store: Arc<dyn Store>,
     rights: Arc<RightsTable>,
     settings: Arc<Settings>,
-    /// Workflows by product, each with the product version it was read at. Every request reads
-    /// the product's current version from the database (`product_access`), and a workflow change
-    /// bumps that version, so an entry is only used while it is current, in every process.
-    workflows: Arc<std::sync::Mutex<std::collections::HashMap<keel_domain::ProductId, (i64, Arc<Workflow>)>>>,
+    /// Tokens, product access and workflows, briefly (see the `cache` module).
+    caches: Arc<cache::Caches>,
 }
 
 /// Tunables of the application layer, with production defaults.
@@ -94,7 +92,7 @@ impl App {
             store,
             rights: Arc::new(RightsTable::default()),
             settings: Arc::new(settings),
-            workflows: Arc::default(),
+            caches: Arc::default(),
         }
     }
 

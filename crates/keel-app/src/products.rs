@@ -13,7 +13,14 @@ impl App {
     /// may not read it (a non-member learns nothing about other products).
     pub async fn access(&self, user: &User, key: &str) -> AppResult<ProductAccess> {
         let key = ProductKey::parse("product", key).map_err(|_| AppError::NotFound)?;
-        let (product, roles) = self.store.product_access(&key, user.id).await?;
+        let (product, roles) = match self.caches.access(user.id, &key) {
+            Some(hit) => hit,
+            None => {
+                let (p, r) = self.store.product_access(&key, user.id).await?;
+                self.caches.put_access(user.id, p.clone(), r);
+                (p, r)
+            }
+        };
         let access = ProductAccess { user: user.clone(), product, roles };
         if self.decide(&access, Action::ReadProduct) != Decision::Allow {
             return Err(AppError::NotFound);
@@ -76,26 +83,23 @@ impl App {
             name: name.map(|n| parse_product_name("name", n)).transpose()?,
             description: description.map(|d| parse_product_description("description", d)).transpose()?,
         };
-        Ok(self
+        let p = self
             .store
             .update_product(access.product.id, patch, expected_version, &self.ctx(&access.user))
-            .await?)
+            .await;
+        self.caches.forget_product(access.product.id);
+        Ok(p?)
     }
 
     /// The product's workflow, from the cache while the product's version is the one it was read
-    /// at (see `App::workflows`).
+    /// at (see the `cache` module).
     pub async fn workflow(&self, access: &ProductAccess) -> AppResult<Workflow> {
         let (id, version) = (access.product.id, access.product.version);
-        let cached = {
-            let map = self.workflows.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            map.get(&id).filter(|(v, _)| *v == version).map(|(_, w)| w.clone())
-        };
-        if let Some(w) = cached {
+        if let Some(w) = self.caches.workflow(id, version) {
             return Ok((*w).clone());
         }
         let w = self.store.workflow(id).await?;
-        let mut map = self.workflows.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        map.insert(id, (version, std::sync::Arc::new(w.clone())));
+        self.caches.put_workflow(id, version, std::sync::Arc::new(w.clone()));
         Ok(w)
     }
 
@@ -122,6 +126,7 @@ impl App {
         }
         let ctx = actor.map_or_else(|| self.system_ctx(), |a| self.ctx(a));
         self.store.set_member(product.id, user, roles, &ctx).await?;
+        self.caches.forget_user(user);
         Ok(())
     }
 
@@ -136,7 +141,9 @@ impl App {
             return Err(AppError::AdminOnly);
         }
         let ctx = actor.map_or_else(|| self.system_ctx(), |a| self.ctx(a));
-        Ok(self.store.remove_member(product.id, user, &ctx).await?)
+        let r = self.store.remove_member(product.id, user, &ctx).await;
+        self.caches.forget_user(user);
+        Ok(r?)
     }
 
     /// The members of a product with their roles.

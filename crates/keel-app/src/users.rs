@@ -131,6 +131,7 @@ impl App {
         };
         let ctx = actor.map_or_else(|| self.system_ctx(), |a| self.ctx(a));
         let u = self.store.update_user(id, patch, &ctx).await?;
+        self.caches.forget_user(id);
         if is_active == Some(false) {
             self.store.delete_sessions_of(id).await?;
         }
@@ -142,6 +143,7 @@ impl App {
         check_password("password", password)?;
         let patch = UserPatch { password_hash: Some(hash_password(password)?), ..Default::default() };
         let u = self.store.update_user(id, patch, &self.system_ctx()).await?;
+        self.caches.forget_user(id);
         self.store.delete_sessions_of(id).await?;
         Ok(u)
     }

@@ -215,6 +215,14 @@ async fn tokens_authenticate_until_revoked(db: TestDb) {
     let (s, _) = call(&t, &t.admin_token, Method::DELETE, &format!("/api/v1/tokens/{id}"), None).await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(get(&t, &token, "/api/v1/me").await.0, StatusCode::UNAUTHORIZED);
+    // Deactivating a user stops their token at once, though it was just used (and cached).
+    let product = t.product("SHOP").await;
+    let (user, tok) = t.member(&product, "gone@keel.test", &[Role::Team]).await;
+    assert_eq!(get(&t, &tok, "/api/v1/products/SHOP").await.0, StatusCode::OK);
+    let path = format!("/api/v1/users/{}", user.id);
+    let (s, _) = call(&t, &t.admin_token, Method::PATCH, &path, Some(json!({"is_active": false}))).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(get(&t, &tok, "/api/v1/products/SHOP").await.0, StatusCode::UNAUTHORIZED);
     // A token with the right id but a wrong secret, and garbage, are refused alike.
     let forged = format!("keel_{id}_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
     assert_eq!(get(&t, &forged, "/api/v1/me").await.0, StatusCode::UNAUTHORIZED);
