@@ -176,17 +176,19 @@ impl App {
         if secret.len() > 100 {
             return Err(AppError::Unauthenticated);
         }
-        let (token, user) = match self.caches.token(TokenId(id)) {
+        let entry = match self.caches.token(TokenId(id)) {
             Some(hit) => hit,
             None => match self.store.token_with_user(TokenId(id)).await {
-                Ok((t, u)) => {
-                    self.caches.put_token(t.clone(), u.clone());
-                    (t, u)
+                Ok(pair) => {
+                    let e = std::sync::Arc::new(pair);
+                    self.caches.put_token(e.clone());
+                    e
                 }
                 Err(StoreError::NotFound) => return Err(AppError::Unauthenticated),
                 Err(e) => return Err(e.into()),
             },
         };
+        let (token, user) = (&entry.0, &entry.1);
         let given = sha256_hex(secret);
         let same: bool = given.as_bytes().ct_eq(token.secret_hash.as_bytes()).into();
         if !same || token.revoked_at.is_some() || !user.is_active {
@@ -195,9 +197,10 @@ impl App {
         let at = now();
         if token.last_used_at.is_none_or(|t| at.0 - t.0 > TOUCH_EVERY_SECS * 1000) {
             self.store.touch_token(token.id, at).await?;
-            self.caches.put_token(ApiToken { last_used_at: Some(at), ..token }, user.clone());
+            let touched = ApiToken { last_used_at: Some(at), ..token.clone() };
+            self.caches.put_token(std::sync::Arc::new((touched, user.clone())));
         }
-        Ok(user)
+        Ok(user.clone())
     }
 
     /// The tokens of `owner`, for `user` (themselves or an administrator).

@@ -131,6 +131,18 @@ fn parse_criteria(list: &[CriterionInput]) -> AppResult<Vec<Criterion>> {
     Ok(number_criteria("criteria", v)?)
 }
 
+/// The actions creating an item needs: creating it, and setting what else it comes with.
+fn create_actions(kind: ItemKind, estimated: bool, assigned: bool, done: bool) -> Vec<Action> {
+    let mut a = vec![if kind == ItemKind::Epic { Action::CreateEpic } else { Action::CreateItem }];
+    for (given, action) in [(estimated, Action::Estimate), (assigned, Action::Assign), (done, Action::Accept)]
+    {
+        if given {
+            a.push(action);
+        }
+    }
+    a
+}
+
 /// The actions a change needs, from the fields that really change.
 fn actions_for(old: &Item, new: &Item, changes: &[FieldChange]) -> Vec<Action> {
     let mut out = Vec::new();
@@ -335,16 +347,8 @@ impl App {
         } else {
             self.resolve_position(access, position).await?
         };
-        let mut actions = vec![if kind == ItemKind::Epic { Action::CreateEpic } else { Action::CreateItem }];
-        if new.estimate.is_some() {
-            actions.push(Action::Estimate);
-        }
-        if new.assignee_id.is_some() {
-            actions.push(Action::Assign);
-        }
-        if p.status.is_some_and(|(_, c)| c == Category::Done) {
-            actions.push(Action::Accept);
-        }
+        let done = p.status.is_some_and(|(_, c)| c == Category::Done);
+        let actions = create_actions(kind, new.estimate.is_some(), new.assignee_id.is_some(), done);
         match self.gate(access, &actions, mode) {
             (Decision::Allow, _) => {
                 let ctx = self.ctx(&access.user);
@@ -728,15 +732,10 @@ impl App {
         Ok(match change {
             Change::CreateItem { item } => {
                 let f = &item.fields;
-                let mut a =
-                    vec![if f.kind == ItemKind::Epic { Action::CreateEpic } else { Action::CreateItem }];
-                if f.estimate.is_some() {
-                    a.push(Action::Estimate);
-                }
-                if f.assignee_id.is_some() {
-                    a.push(Action::Assign);
-                }
-                a
+                let workflow = self.workflow(access).await?;
+                let done =
+                    f.status_id.and_then(|s| workflow.state(s)).is_some_and(|s| s.category == Category::Done);
+                create_actions(f.kind, f.estimate.is_some(), f.assignee_id.is_some(), done)
             }
             Change::UpdateItem { item_id, patch } => {
                 let old = self.item_by_id(access, *item_id).await?;

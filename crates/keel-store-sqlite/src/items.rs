@@ -573,14 +573,15 @@ impl ItemStore for SqliteStore {
     }
 
     async fn item(&self, id: ItemId) -> StoreResult<Item> {
-        self.read(|c| load_item(c, id))
+        self.read_blocking(move |c| load_item(c, id)).await
     }
 
     async fn item_by_number(&self, product: ProductId, number: i64) -> StoreResult<Item> {
-        self.read(|c| {
+        self.read_blocking(move |c| {
             Ok(c.prepare_cached(concat!(item_select!(), " WHERE i.product_id = ?1 AND i.number = ?2"))?
                 .query_row([product.0, number], item_row)?)
         })
+        .await
     }
 
     async fn update_item(

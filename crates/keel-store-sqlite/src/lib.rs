@@ -4,8 +4,12 @@
 //! writes in-process is cheaper and fairer than letting connections busy-wait on the file lock.
 //! Every write runs on the blocking pool inside a `BEGIN IMMEDIATE` transaction and appends its
 //! history events in that transaction. Reads use a small pool of read-only connections (WAL lets
-//! them run beside the writer); single-row reads run inline on the async thread because they
-//! take microseconds, while lists, searches and history go through the blocking pool.
+//! them run beside the writer). The reads of the authentication path (token, session, product
+//! access, workflow) run inline on the async thread: they take microseconds and the application
+//! caches most of them. Item reads, lists, searches and history go through the blocking pool:
+//! measured at 1,000,000 items, running item reads inline on the two async workers tripled the
+//! 99th-percentile latency of `GET /items/{key}` (one descheduled worker stalls every request
+//! queued behind it), for 15 % more throughput.
 #![forbid(unsafe_code)]
 
 mod items;
@@ -200,7 +204,8 @@ impl SqliteStore {
         .map_err(|e| e.0)
     }
 
-    /// Runs `f` on a pooled reader connection, on the calling thread: for single-row reads.
+    /// Runs `f` on a pooled reader connection, on the calling thread: for the authentication
+    /// path's single-row reads.
     pub(crate) fn read<T>(&self, f: impl FnOnce(&Connection) -> Res<T>) -> StoreResult<T> {
         with_reader(&self.inner, f).map_err(|e| e.0)
     }
