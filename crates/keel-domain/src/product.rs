@@ -37,7 +37,7 @@ impl ProductKey {
 
 impl fmt::Display for ProductKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.pad(&self.0)
     }
 }
 
@@ -206,6 +206,11 @@ mod tests {
         for bad in ["", "A", "shop", "8K", "ABCDEFGHIJK", "SH-OP", "ÄB"] {
             assert!(ProductKey::parse("key", bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn keys_pad_in_tables() {
+        assert_eq!(format!("{:<6}|", ProductKey::parse("k", "SHOP").unwrap()), "SHOP  |");
     }
 
     #[test]

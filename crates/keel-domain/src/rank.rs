@@ -31,7 +31,7 @@ pub struct RankKey(String);
 
 impl fmt::Display for RankKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.pad(&self.0)
     }
 }
 
