@@ -51,23 +51,24 @@ pub fn item_input(b: ItemIn) -> (ItemInput, PositionInput, Option<i64>, Option<S
         status: b.status,
         parent: b.parent,
     };
-    let pos = PositionInput {
-        before: b.before,
-        after: b.after,
-        top: b.top.unwrap_or(false),
-        bottom: b.bottom.unwrap_or(false),
-    };
+    let pos = position(b.before, b.after, b.top, b.bottom);
     (input, pos, b.version, b.reason)
 }
 
 /// The position of a move body.
 pub fn move_input(b: &MoveIn) -> PositionInput {
-    PositionInput {
-        before: b.before.clone(),
-        after: b.after.clone(),
-        top: b.top.unwrap_or(false),
-        bottom: b.bottom.unwrap_or(false),
-    }
+    position(b.before.clone(), b.after.clone(), b.top, b.bottom)
+}
+
+/// A backlog position from the four wire fields that name one (create and move bodies alike;
+/// serde cannot share the fields themselves while refusing unknown ones).
+fn position(
+    before: Option<String>,
+    after: Option<String>,
+    top: Option<bool>,
+    bottom: Option<bool>,
+) -> PositionInput {
+    PositionInput { before, after, top: top.unwrap_or(false), bottom: bottom.unwrap_or(false) }
 }
 
 async fn item_json(s: &AppState, a: &ProductAccess, item: &keel_domain::item::Item) -> ApiResult<ItemOut> {
