@@ -4,7 +4,12 @@
 //! Request bodies refuse unknown fields, so a typo is an error rather than a silent no-op.
 #![forbid(unsafe_code)]
 
+pub mod board;
+pub mod ceremonies;
+pub mod poker;
 pub mod problem;
+pub mod readiness;
+pub mod sprints;
 pub mod wire;
 
 pub use problem::Problem;

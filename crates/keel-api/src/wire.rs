@@ -342,6 +342,18 @@ pub struct ItemOut {
     pub status_category: String,
     /// Backlog rank key (orders the backlog; opaque).
     pub rank: String,
+    /// The sprint's id.
+    pub sprint_id: Option<i64>,
+    /// The release's id.
+    pub release_id: Option<i64>,
+    /// Acceptance: `none`, `ready`, `accepted` or `rejected`.
+    pub acceptance: String,
+    /// The note of the last acceptance decision (a rejection's reason).
+    pub acceptance_note: String,
+    /// Ids of the Definition-of-Done checks ticked.
+    pub dod: Vec<i64>,
+    /// Ids of the hand-ticked Definition-of-Ready checks ticked.
+    pub dor: Vec<i64>,
     /// Creator's user id.
     pub created_by: Option<i64>,
     /// Created.
@@ -379,6 +391,12 @@ impl ItemOut {
             status,
             status_category: i.category.as_str().to_string(),
             rank: i.rank.to_string(),
+            sprint_id: i.sprint_id.map(|s| s.0),
+            release_id: i.release_id.map(|r| r.0),
+            acceptance: i.acceptance.state.as_str().to_string(),
+            acceptance_note: i.acceptance.note.clone(),
+            dod: i.dod.clone(),
+            dor: i.dor.clone(),
             created_by: i.created_by.map(|u| u.0),
             created_at: rfc3339(i.created_at),
             updated_at: rfc3339(i.updated_at),
@@ -431,6 +449,14 @@ pub struct ItemIn {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>)]
     pub parent: Option<Option<String>>,
+    /// Sprint id (`null` takes the item out of its sprint).
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<i64>)]
+    pub sprint: Option<Option<i64>>,
+    /// Release id (`null` takes the item out of its release).
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<i64>)]
+    pub release: Option<Option<i64>>,
     /// Create before this item (create only).
     #[serde(default)]
     pub before: Option<String>,

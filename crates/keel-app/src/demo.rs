@@ -190,6 +190,8 @@ pub async fn seed(app: &App, admin: Option<&User>) -> AppResult<Option<DemoInfo>
             labels: vec![],
             assignee_id: None,
             status_id: None,
+            sprint_id: None,
+            release_id: None,
         };
         let epic = store.create_item(product.id, epic, &Position::Bottom, &sys(at, Some(po))).await?;
         count += 1;
@@ -221,6 +223,8 @@ pub async fn seed(app: &App, admin: Option<&User>) -> AppResult<Option<DemoInfo>
                 labels: labels.split(',').map(str::to_string).collect(),
                 assignee_id: None,
                 status_id: None,
+                sprint_id: None,
+                release_id: None,
             };
             let item = store.create_item(product.id, new, &Position::Bottom, &sys(created, Some(po))).await?;
             count += 1;

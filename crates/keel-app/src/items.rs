@@ -9,9 +9,10 @@ use keel_domain::item::{
 };
 use keel_domain::proposal::{Change, NewItemSpec, Position};
 use keel_domain::rights::{Action, Decision};
+use keel_domain::sprint::{Release, Sprint, SprintState, Team};
 use keel_domain::user::Email;
 use keel_domain::workflow::{Category, Workflow};
-use keel_domain::{ItemId, LinkId, UserId};
+use keel_domain::{ItemId, LinkId, RecordId, UserId};
 use keel_store::{ItemFilter, NewProposal, Page, StoreError};
 
 /// Longest full-text query, in characters.
@@ -58,6 +59,10 @@ pub struct ItemInput {
     pub status: Option<String>,
     /// Parent by key.
     pub parent: Option<Option<String>>,
+    /// Sprint by id.
+    pub sprint: Option<Option<i64>>,
+    /// Release by id.
+    pub release: Option<Option<i64>>,
 }
 
 /// A backlog position as a caller gives it: exactly one of the four.
@@ -92,6 +97,10 @@ pub struct FilterInput {
     pub q: Option<String>,
     /// Only items not done.
     pub open_only: bool,
+    /// Sprint id, or `none` for items in no sprint.
+    pub sprint: Option<String>,
+    /// Release id, or `none` for items in no release.
+    pub release: Option<String>,
 }
 
 /// Whether a command is applied when the caller has the right, or always put to the decider.
@@ -161,6 +170,19 @@ fn actions_for(old: &Item, new: &Item, changes: &[FieldChange]) -> Vec<Action> {
             }
             "estimate" => Action::Estimate,
             "assignee" => Action::Assign,
+            "sprint" => Action::ManageSprint,
+            "release" | "dor" => Action::EditItem,
+            "dod" => Action::CheckCriterion,
+            "acceptance" => {
+                use keel_domain::item::AcceptanceState as S;
+                if matches!(new.acceptance.state, S::Accepted | S::Rejected)
+                    || matches!(old.acceptance.state, S::Accepted | S::Rejected)
+                {
+                    Action::Accept
+                } else {
+                    Action::Transition
+                }
+            }
             "status" => {
                 if old.category == Category::Done || new.category == Category::Done {
                     Action::Accept
@@ -303,7 +325,60 @@ impl App {
             labels: input.labels.as_deref().map(|l| parse_labels("labels", l)).transpose()?,
             assignee_id,
             status,
+            sprint_id: match input.sprint {
+                Some(Some(id)) => Some(Some(self.check_sprint_for(access, "sprint", id).await?)),
+                Some(None) => Some(None),
+                None => None,
+            },
+            release_id: match input.release {
+                Some(Some(id)) => Some(Some(self.check_release_for(access, "release", id).await?)),
+                Some(None) => Some(None),
+                None => None,
+            },
+            ..ItemPatch::default()
         })
+    }
+
+    /// Checks that sprint `id` may take items of `access`'s product: it exists, its team serves
+    /// the product, and it is not closed.
+    pub async fn check_sprint_for(
+        &self,
+        access: &ProductAccess,
+        field: &str,
+        id: i64,
+    ) -> AppResult<RecordId> {
+        let sprint = match self.get_record::<Sprint>(RecordId(id)).await {
+            Ok(s) => s,
+            Err(AppError::NotFound) => return Err(AppError::invalid(field, "is not a sprint")),
+            Err(e) => return Err(e),
+        };
+        let team = match sprint.parent_id {
+            Some(t) => self.get_record::<Team>(RecordId(t)).await.ok(),
+            None => None,
+        };
+        if !team.is_some_and(|t| t.data.products.contains(&access.product.id)) {
+            return Err(AppError::invalid(field, "is not a sprint of a team of this product"));
+        }
+        if sprint.state == SprintState::Closed.as_str() {
+            return Err(AppError::invalid(field, "is closed"));
+        }
+        Ok(sprint.id)
+    }
+
+    /// Checks that release `id` is a release of `access`'s product.
+    pub async fn check_release_for(
+        &self,
+        access: &ProductAccess,
+        field: &str,
+        id: i64,
+    ) -> AppResult<RecordId> {
+        match self.get_record::<Release>(RecordId(id)).await {
+            Ok(r) if r.product_id == Some(access.product.id) => Ok(r.id),
+            Ok(_) | Err(AppError::NotFound) => {
+                Err(AppError::invalid(field, "is not a release of this product"))
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// Creates an item at `position` (the bottom by default).
@@ -341,6 +416,8 @@ impl App {
             labels: p.labels.clone().unwrap_or_default(),
             assignee_id: p.assignee_id.flatten(),
             status_id: p.status.map(|(s, _)| s),
+            sprint_id: p.sprint_id.flatten(),
+            release_id: p.release_id.flatten(),
         };
         let position = if *position == PositionInput::default() {
             Position::Bottom
@@ -671,6 +748,20 @@ impl App {
             label: nonempty(&f.label).map(|l| keel_domain::item::parse_label("label", &l)).transpose()?,
             parent,
             q,
+            sprint: match nonempty(&f.sprint).as_deref() {
+                None => None,
+                Some("none") => Some(None),
+                Some(s) => Some(Some(RecordId(
+                    s.parse().map_err(|_| AppError::invalid("sprint", "must be a sprint id or none"))?,
+                ))),
+            },
+            release: match nonempty(&f.release).as_deref() {
+                None => None,
+                Some("none") => Some(None),
+                Some(s) => Some(Some(RecordId(
+                    s.parse().map_err(|_| AppError::invalid("release", "must be a release id or none"))?,
+                ))),
+            },
         })
     }
 

@@ -7,12 +7,18 @@
 #![forbid(unsafe_code)]
 
 pub mod auth;
+pub mod board;
 mod cache;
+pub mod ceremonies;
 pub mod demo;
 pub mod error;
 pub mod items;
+pub mod poker;
 pub mod products;
 pub mod proposals;
+pub mod readiness;
+pub mod records;
+pub mod sprints;
 pub mod users;
 
 pub use error::{AppError, AppResult};

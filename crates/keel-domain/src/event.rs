@@ -24,6 +24,20 @@ pub enum ObjectKind {
     Proposal,
     /// An API token.
     Token,
+    /// A team.
+    Team,
+    /// A sprint of a team.
+    Sprint,
+    /// A release (version) of a product.
+    Release,
+    /// A card on a sprint's retrospective board.
+    RetroCard,
+    /// A planning-poker round on an item.
+    Poker,
+    /// A question to the Product Owner on an item.
+    Question,
+    /// A product setting kept as a record (Definition of Ready, Definition of Done).
+    Setting,
 }
 
 impl ObjectKind {
@@ -37,6 +51,13 @@ impl ObjectKind {
             ObjectKind::Link => "link",
             ObjectKind::Proposal => "proposal",
             ObjectKind::Token => "token",
+            ObjectKind::Team => "team",
+            ObjectKind::Sprint => "sprint",
+            ObjectKind::Release => "release",
+            ObjectKind::RetroCard => "retro_card",
+            ObjectKind::Poker => "poker",
+            ObjectKind::Question => "question",
+            ObjectKind::Setting => "setting",
         }
     }
 
@@ -50,6 +71,13 @@ impl ObjectKind {
             "link" => ObjectKind::Link,
             "proposal" => ObjectKind::Proposal,
             "token" => ObjectKind::Token,
+            "team" => ObjectKind::Team,
+            "sprint" => ObjectKind::Sprint,
+            "release" => ObjectKind::Release,
+            "retro_card" => ObjectKind::RetroCard,
+            "poker" => ObjectKind::Poker,
+            "question" => ObjectKind::Question,
+            "setting" => ObjectKind::Setting,
             _ => return None,
         })
     }

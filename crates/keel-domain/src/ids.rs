@@ -33,4 +33,6 @@ id_type!(
     ProposalId,
     /// A link between two items.
     LinkId,
+    /// A stored record: a team, sprint, release, retrospective card, poker round, question or setting.
+    RecordId,
 );

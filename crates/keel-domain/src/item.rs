@@ -6,7 +6,7 @@ use crate::event::FieldChange;
 use crate::product::ProductKey;
 use crate::rank::RankKey;
 use crate::workflow::Category;
-use crate::{ItemId, LinkId, ProductId, StateId, Timestamp, UserId};
+use crate::{ItemId, LinkId, ProductId, RecordId, StateId, Timestamp, UserId};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::fmt;
@@ -204,6 +204,60 @@ pub fn parse_criterion_text(field: &str, s: &str) -> Invalid<String> {
     text(field, s, 1, CRITERION_MAX, true)
 }
 
+/// Where a story stands in acceptance: the team marks it ready, the Product Owner accepts or
+/// rejects it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AcceptanceState {
+    /// Not put forward yet.
+    #[default]
+    None,
+    /// The team says it is finished and asks the Product Owner to accept it.
+    Ready,
+    /// Accepted as done.
+    Accepted,
+    /// Rejected, with a reason; back to the team.
+    Rejected,
+}
+
+impl AcceptanceState {
+    /// Every state.
+    pub const ALL: [AcceptanceState; 4] =
+        [AcceptanceState::None, AcceptanceState::Ready, AcceptanceState::Accepted, AcceptanceState::Rejected];
+
+    /// Wire and storage name (`none` is stored as the empty string).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AcceptanceState::None => "none",
+            AcceptanceState::Ready => "ready",
+            AcceptanceState::Accepted => "accepted",
+            AcceptanceState::Rejected => "rejected",
+        }
+    }
+
+    /// Parses a wire name.
+    pub fn parse(field: &str, s: &str) -> Invalid<Self> {
+        AcceptanceState::ALL
+            .into_iter()
+            .find(|a| a.as_str() == s)
+            .ok_or_else(|| ValidationError::new(field, "must be one of none, ready, accepted, rejected"))
+    }
+}
+
+/// An item's acceptance: its state and the note that came with the last decision (the reason
+/// of a rejection, a remark on acceptance).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Acceptance {
+    /// The state.
+    pub state: AcceptanceState,
+    /// The note, empty when none was given.
+    #[serde(default)]
+    pub note: String,
+}
+
+/// Longest acceptance note, in characters.
+pub const NOTE_MAX: usize = 2_000;
+
 /// Kinds of links between items.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -311,6 +365,16 @@ pub struct Item {
     pub category: Category,
     /// Position in the backlog.
     pub rank: RankKey,
+    /// The sprint it is planned into.
+    pub sprint_id: Option<RecordId>,
+    /// The release it ships in.
+    pub release_id: Option<RecordId>,
+    /// Acceptance by the Product Owner.
+    pub acceptance: Acceptance,
+    /// Ids of the product's Definition-of-Done checks ticked for this item.
+    pub dod: Vec<i64>,
+    /// Ids of the product's hand-ticked Definition-of-Ready checks ticked for this item.
+    pub dor: Vec<i64>,
     /// Who made it.
     pub created_by: Option<UserId>,
     /// When it was made.
@@ -344,6 +408,10 @@ pub struct NewItem {
     pub assignee_id: Option<UserId>,
     /// Initial state; `None` means the workflow's first to-do state.
     pub status_id: Option<StateId>,
+    /// Sprint to plan it into.
+    pub sprint_id: Option<RecordId>,
+    /// Release it ships in.
+    pub release_id: Option<RecordId>,
 }
 
 /// A change to an item; `None` leaves a field as it is, `Some(None)` clears an optional one.
@@ -379,6 +447,21 @@ pub struct ItemPatch {
     /// New state (with its category, resolved against the workflow by the caller).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<(StateId, Category)>,
+    /// New sprint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sprint_id: Option<Option<RecordId>>,
+    /// New release.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub release_id: Option<Option<RecordId>>,
+    /// New acceptance.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acceptance: Option<Acceptance>,
+    /// New set of ticked Definition-of-Done checks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dod: Option<Vec<i64>>,
+    /// New set of hand-ticked Definition-of-Ready checks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dor: Option<Vec<i64>>,
 }
 
 impl ItemPatch {
@@ -415,6 +498,11 @@ impl ItemPatch {
         diff(&mut ch, "estimate", &mut new.estimate, &self.estimate);
         diff(&mut ch, "labels", &mut new.labels, &self.labels);
         diff(&mut ch, "assignee", &mut new.assignee_id, &self.assignee_id);
+        diff(&mut ch, "sprint", &mut new.sprint_id, &self.sprint_id);
+        diff(&mut ch, "release", &mut new.release_id, &self.release_id);
+        diff(&mut ch, "acceptance", &mut new.acceptance, &self.acceptance);
+        diff(&mut ch, "dod", &mut new.dod, &self.dod);
+        diff(&mut ch, "dor", &mut new.dor, &self.dor);
         if let Some((state, cat)) = self.status {
             if state != new.status_id {
                 ch.push(FieldChange::new("status", json!(new.status_id), json!(state)));
@@ -488,6 +576,11 @@ mod tests {
             status_id: StateId(1),
             category: Category::Todo,
             rank: crate::rank::spread(1).remove(0),
+            sprint_id: None,
+            release_id: None,
+            acceptance: Acceptance::default(),
+            dod: vec![],
+            dor: vec![],
             created_by: None,
             created_at: Timestamp(0),
             updated_at: Timestamp(0),

@@ -5,18 +5,23 @@
 //! hold valid data.
 #![forbid(unsafe_code)]
 
+pub mod board;
 pub mod error;
 pub mod event;
 pub mod ids;
 pub mod item;
+pub mod poker;
 pub mod product;
 pub mod proposal;
 pub mod rank;
+pub mod readiness;
+pub mod retro;
 pub mod rights;
+pub mod sprint;
 pub mod time;
 pub mod user;
 pub mod workflow;
 
 pub use error::{Invalid, ValidationError};
-pub use ids::{ItemId, LinkId, ProductId, ProposalId, StateId, TokenId, UserId};
-pub use time::Timestamp;
+pub use ids::{ItemId, LinkId, ProductId, ProposalId, RecordId, StateId, TokenId, UserId};
+pub use time::{Date, Timestamp};

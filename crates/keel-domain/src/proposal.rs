@@ -98,6 +98,12 @@ pub struct NewItemFields {
     pub assignee_id: Option<UserId>,
     /// Initial state.
     pub status_id: Option<crate::StateId>,
+    /// Sprint.
+    #[serde(default)]
+    pub sprint_id: Option<crate::RecordId>,
+    /// Release.
+    #[serde(default)]
+    pub release_id: Option<crate::RecordId>,
 }
 
 impl From<NewItemFields> for NewItem {
@@ -113,6 +119,8 @@ impl From<NewItemFields> for NewItem {
             labels: f.labels,
             assignee_id: f.assignee_id,
             status_id: f.status_id,
+            sprint_id: f.sprint_id,
+            release_id: f.release_id,
         }
     }
 }
@@ -130,6 +138,8 @@ impl From<NewItem> for NewItemFields {
             labels: f.labels,
             assignee_id: f.assignee_id,
             status_id: f.status_id,
+            sprint_id: f.sprint_id,
+            release_id: f.release_id,
         }
     }
 }

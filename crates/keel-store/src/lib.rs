@@ -15,7 +15,7 @@ use keel_domain::rights::Action;
 use keel_domain::user::{ApiToken, Email, NewUser, User, UserPatch};
 use keel_domain::workflow::{Category, Workflow};
 use keel_domain::{
-    ItemId, LinkId, ProductId, ProposalId, StateId, Timestamp, TokenId, UserId, ValidationError,
+    ItemId, LinkId, ProductId, ProposalId, RecordId, StateId, Timestamp, TokenId, UserId, ValidationError,
 };
 use serde_json::Value;
 
@@ -109,6 +109,10 @@ pub struct ItemFilter {
     /// prefix; punctuation is ignored. The store builds its own database's query from the words,
     /// so no query syntax reaches the database.
     pub q: Option<String>,
+    /// In this sprint (`Some(None)`: in no sprint).
+    pub sprint: Option<Option<RecordId>>,
+    /// In this release (`Some(None)`: in no release).
+    pub release: Option<Option<RecordId>>,
 }
 
 /// A new browser session. The session id itself is never stored, only its SHA-256.
@@ -190,6 +194,214 @@ pub struct BulkItem {
     pub created_by: Option<UserId>,
     /// Past field changes, oldest first, stored as events after its `created` event.
     pub history: Vec<BulkEvent>,
+}
+
+/// A stored record: an object of a kind that has no table of its own (teams, sprints, releases,
+/// retrospective cards, poker rounds, questions, product settings). Its fields live in `data`, a
+/// JSON object the application's typed layer reads and writes; the store knows only the columns
+/// it filters on. Every change appends events like any other object: `created` with the whole
+/// data, one event per top-level key of `data` that changed, `state`, and `deleted`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Record {
+    /// Its id.
+    pub id: RecordId,
+    /// Its kind.
+    pub kind: ObjectKind,
+    /// The product it belongs to (its events go to that product's history).
+    pub product_id: Option<ProductId>,
+    /// Its parent, whose meaning depends on the kind (a sprint's team, a card's sprint, a poker
+    /// round's item).
+    pub parent_id: Option<i64>,
+    /// A short state to filter on (`planned`, `active`, `closed`…), empty when the kind has none.
+    pub state: String,
+    /// A key unique among records of its kind, when the kind needs one (a product's single
+    /// settings record, a release name within a product); `None` otherwise.
+    pub unique_key: Option<String>,
+    /// The fields, a JSON object.
+    pub data: Value,
+    /// Bumped on every change; a write naming an older version is refused.
+    pub version: i64,
+    /// Who made it.
+    pub created_by: Option<UserId>,
+    /// When it was made.
+    pub created_at: Timestamp,
+    /// When it last changed.
+    pub updated_at: Timestamp,
+}
+
+/// Which records to list: all of one kind, narrowed by the conditions given; by id ascending.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordFilter {
+    /// The kind.
+    pub kind: ObjectKind,
+    /// Of this product.
+    pub product: Option<ProductId>,
+    /// With this parent.
+    pub parent: Option<i64>,
+    /// In one of these states (empty: any).
+    pub states: Vec<String>,
+}
+
+impl RecordFilter {
+    /// Every record of `kind`.
+    pub fn of(kind: ObjectKind) -> Self {
+        RecordFilter { kind, product: None, parent: None, states: Vec::new() }
+    }
+
+    /// Narrowed to a product.
+    pub fn product(mut self, p: ProductId) -> Self {
+        self.product = Some(p);
+        self
+    }
+
+    /// Narrowed to a parent.
+    pub fn parent(mut self, id: i64) -> Self {
+        self.parent = Some(id);
+        self
+    }
+
+    /// Narrowed to states.
+    pub fn states(mut self, states: &[&str]) -> Self {
+        self.states = states.iter().map(|s| s.to_string()).collect();
+        self
+    }
+}
+
+/// A new record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewRecord {
+    /// Kind.
+    pub kind: ObjectKind,
+    /// Product.
+    pub product_id: Option<ProductId>,
+    /// Parent.
+    pub parent_id: Option<i64>,
+    /// State.
+    pub state: String,
+    /// Unique key within the kind ([`StoreError::Conflict`] when taken).
+    pub unique_key: Option<String>,
+    /// Fields.
+    pub data: Value,
+}
+
+/// Where a value written by a later operation of a batch comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ref {
+    /// A known id.
+    Id(i64),
+    /// The id of the object created by the operation at this index of the same batch.
+    Created(usize),
+}
+
+/// One operation of an atomic batch (see [`RecordStore::write_batch`]).
+#[derive(Debug, Clone, PartialEq)]
+pub enum WriteOp {
+    /// Creates a record.
+    CreateRecord(NewRecord),
+    /// Replaces a record's data (and state, when given). `expected_version` refuses a stale
+    /// write; `None` writes whatever the version (for records the batch just checked).
+    /// `refs` set top-level keys of the new data to ids created earlier in the batch.
+    UpdateRecord {
+        /// The record.
+        id: RecordId,
+        /// Version the writer read.
+        expected_version: Option<i64>,
+        /// New state.
+        state: Option<String>,
+        /// New data (whole object).
+        data: Value,
+        /// `(key, ref)`: sets `data[key]` to the id `ref` resolves to.
+        refs: Vec<(String, Ref)>,
+    },
+    /// Checks a record's version and bumps it without other change: guards a decision taken on
+    /// what the record said (two people closing one sprint: the second one's guard fails).
+    Guard {
+        /// The record.
+        id: RecordId,
+        /// Version the writer read.
+        expected_version: i64,
+    },
+    /// Deletes a record.
+    DeleteRecord {
+        /// The record.
+        id: RecordId,
+        /// Version the writer read, if it must still be current.
+        expected_version: Option<i64>,
+    },
+    /// Creates an item, as [`ItemStore::create_item`].
+    CreateItem {
+        /// Its product.
+        product: ProductId,
+        /// Fields.
+        item: NewItem,
+        /// Backlog position.
+        position: Position,
+    },
+    /// Changes an item, as [`ItemStore::update_item`]; `expected_version: None` applies the
+    /// patch to whatever version is current.
+    UpdateItem {
+        /// The item (or one created earlier in the batch).
+        id: Ref,
+        /// Version the writer read.
+        expected_version: Option<i64>,
+        /// The change.
+        patch: ItemPatch,
+    },
+    /// Moves an item in the backlog, as [`ItemStore::move_item`].
+    MoveItem {
+        /// The item.
+        id: ItemId,
+        /// Where to.
+        position: Position,
+    },
+    /// Links two items, as [`ItemStore::add_link`].
+    AddLink {
+        /// Source (or one created earlier in the batch).
+        from: Ref,
+        /// Target.
+        to: ItemId,
+        /// Kind.
+        kind: LinkKind,
+    },
+}
+
+/// What one operation of a batch produced, in the order of the operations.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Written {
+    /// A record created, changed or guarded.
+    Record(Record),
+    /// An item created, changed or moved.
+    Item(Box<Item>),
+    /// A link made.
+    Link(ItemLink),
+    /// Something deleted.
+    Deleted,
+}
+
+/// Records, and batches of writes that must land together.
+#[async_trait]
+pub trait RecordStore {
+    /// A record by id.
+    async fn record(&self, id: RecordId) -> StoreResult<Record>;
+    /// A record by kind and unique key.
+    async fn record_by_key(&self, kind: ObjectKind, unique_key: &str) -> StoreResult<Record>;
+    /// Records matching `filter`, by id ascending, paged by id (the cursor is the last id as
+    /// text).
+    async fn records(&self, filter: &RecordFilter, page: &Page) -> StoreResult<Vec<Record>>;
+    /// Carries out `ops` in order in one transaction with their history events: all land, or
+    /// none (the first failure is returned, as its own operation would return it). When `ctx`
+    /// names a proposal, it is marked accepted in the same transaction.
+    async fn write_batch(&self, ops: Vec<WriteOp>, ctx: &WriteCtx) -> StoreResult<Vec<Written>>;
+    /// Events of a product whose object is one of `objects` and field one of `fields`, in
+    /// commit order, at or after `since` (for stand-ups, scope change and decision logs).
+    async fn product_events_of(
+        &self,
+        product: ProductId,
+        objects: &[ObjectKind],
+        fields: &[&str],
+        since: Timestamp,
+        limit: u32,
+    ) -> StoreResult<Vec<Event>>;
 }
 
 /// User accounts.
@@ -413,7 +625,16 @@ pub trait HistoryStore {
 /// Everything the application needs from storage, bundled for wiring.
 #[async_trait]
 pub trait Store:
-    UserStore + TokenStore + SessionStore + ProductStore + ItemStore + ProposalStore + HistoryStore + Send + Sync
+    UserStore
+    + TokenStore
+    + SessionStore
+    + ProductStore
+    + ItemStore
+    + ProposalStore
+    + HistoryStore
+    + RecordStore
+    + Send
+    + Sync
 {
     /// Runs pending migrations; returns the names of those applied now.
     async fn migrate(&self) -> StoreResult<Vec<String>>;

@@ -50,6 +50,8 @@ pub fn item_input(b: ItemIn) -> (ItemInput, PositionInput, Option<i64>, Option<S
         assignee: b.assignee,
         status: b.status,
         parent: b.parent,
+        sprint: b.sprint,
+        release: b.release,
     };
     let pos = position(b.before, b.after, b.top, b.bottom);
     (input, pos, b.version, b.reason)
@@ -116,6 +118,10 @@ pub struct ListQuery {
     parent: Option<String>,
     /// Full-text search over title and description (all words; the last as a prefix).
     q: Option<String>,
+    /// Sprint id; `none` for items in no sprint.
+    sprint: Option<String>,
+    /// Release id; `none` for items in no release.
+    release: Option<String>,
     /// Page size, 1-500 (default 50).
     limit: Option<u32>,
     /// `next_cursor` of the previous page.
@@ -139,6 +145,8 @@ async fn list(
         parent: q.parent,
         q: q.q,
         open_only,
+        sprint: q.sprint,
+        release: q.release,
     };
     let filter = s.app.filter(&a, &f).await?;
     let page = s.app.list_items(&a, &filter, q.cursor.as_deref(), limit(q.limit)).await?;

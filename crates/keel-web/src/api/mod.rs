@@ -1,10 +1,15 @@
 //! The JSON API under `/api/v1`, and its OpenAPI 3.1 document generated from these handlers.
 
+pub mod board;
+pub mod ceremonies;
 pub mod health;
 pub mod items;
+pub mod poker;
 pub mod products;
 pub mod proposals;
+pub mod readiness;
 pub mod session;
+pub mod sprints;
 pub mod users;
 
 use crate::error::{ApiError, ApiResult};
@@ -28,6 +33,11 @@ pub fn routes() -> Router<AppState> {
         .merge(products::routes())
         .merge(items::routes())
         .merge(proposals::routes())
+        .merge(sprints::routes())
+        .merge(board::routes())
+        .merge(poker::routes())
+        .merge(readiness::routes())
+        .merge(ceremonies::routes())
         .route("/api/v1/openapi.json", get(openapi_json))
 }
 
@@ -94,9 +104,24 @@ impl Modify for Security {
 )]
 pub struct ApiDoc;
 
+/// The whole OpenAPI document: the core paths and each feature module's.
+pub fn document() -> utoipa::openapi::OpenApi {
+    let mut doc = ApiDoc::openapi();
+    for part in [
+        sprints::Doc::openapi(),
+        board::Doc::openapi(),
+        poker::Doc::openapi(),
+        readiness::Doc::openapi(),
+        ceremonies::Doc::openapi(),
+    ] {
+        doc.merge(part);
+    }
+    doc
+}
+
 async fn openapi_json() -> Response {
     static DOC: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    let body = DOC.get_or_init(|| ApiDoc::openapi().to_json().unwrap_or_default());
+    let body = DOC.get_or_init(|| document().to_json().unwrap_or_default());
     ([(axum::http::header::CONTENT_TYPE, "application/json")], body.clone()).into_response()
 }
 

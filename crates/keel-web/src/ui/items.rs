@@ -358,6 +358,7 @@ impl Values {
             assignee: Some(opt(&self.assignee)),
             status: Some(self.status.clone()),
             parent: Some(opt(&self.parent)),
+            ..Default::default()
         })
     }
 }

@@ -10,10 +10,15 @@ mod admin;
 mod assets;
 mod auth;
 mod backlog;
+mod board;
+mod ceremonies;
 mod form;
 mod items;
+mod poker;
 mod products;
 mod proposals;
+mod readiness;
+mod sprints;
 mod tokens;
 mod view;
 
@@ -53,6 +58,11 @@ pub fn routes() -> Router<AppState> {
         .route("/items/{key}/links/{id}/remove", post(items::remove_link))
         .route("/admin/users", get(admin::users).post(admin::users_update))
         .route("/settings/tokens", get(tokens::page).post(tokens::update))
+        .merge(sprints::routes())
+        .merge(board::routes())
+        .merge(poker::routes())
+        .merge(readiness::routes())
+        .merge(ceremonies::routes())
 }
 
 /// The 404 page for any path no route answers, for the application's fallback: in the layout

@@ -1,0 +1,1 @@
+//! Wire types: boards (scrum and kanban), WIP limits, workflow editing.

@@ -1,0 +1,1 @@
+//! Wire types: stand-up, sprint review, retrospective.

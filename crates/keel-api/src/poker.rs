@@ -1,0 +1,1 @@
+//! Wire types: planning poker, questions to the Product Owner, and the decision log.

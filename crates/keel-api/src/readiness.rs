@@ -1,0 +1,1 @@
+//! Wire types: definition of Ready and Done, acceptance, bulk edit, releases.

@@ -1,0 +1,1 @@
+//! Wire types: teams, capacity, sprints: planning, start, close.

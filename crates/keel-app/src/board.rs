@@ -1,0 +1,1 @@
+//! Boards (scrum and kanban), WIP limits, workflow editing.

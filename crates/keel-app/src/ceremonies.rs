@@ -1,0 +1,1 @@
+//! Stand-up, sprint review, retrospective.

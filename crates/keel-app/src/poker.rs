@@ -1,0 +1,1 @@
+//! Planning poker, questions to the Product Owner, and the decision log.

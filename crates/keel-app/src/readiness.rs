@@ -1,0 +1,1 @@
+//! Definition of Ready and Done, acceptance, bulk edit, releases.

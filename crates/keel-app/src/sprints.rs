@@ -1,0 +1,1 @@
+//! Teams, capacity, sprints: planning, start, close.

@@ -1,0 +1,1 @@
+//! Board rules: columns, swimlanes, WIP limits.

@@ -1,0 +1,1 @@
+//! Planning poker rounds and questions.

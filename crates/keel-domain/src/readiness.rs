@@ -1,0 +1,1 @@
+//! Definition of Ready and Definition of Done.
