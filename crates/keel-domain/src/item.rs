@@ -554,7 +554,7 @@ pub fn number_criteria(field: &str, mut list: Vec<Criterion>) -> Invalid<Vec<Cri
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     pub(crate) fn item() -> Item {

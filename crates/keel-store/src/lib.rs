@@ -573,6 +573,20 @@ pub trait ItemStore {
     async fn remove_link(&self, item: ItemId, link: LinkId, ctx: &WriteCtx) -> StoreResult<()>;
     /// The links of an item, from either end; `other_title` is the other end's title.
     async fn links(&self, item: ItemId) -> StoreResult<Vec<ItemLink>>;
+    /// Which of `items` an open (not done) item blocks: `(blocked item, blocker)` pairs, the
+    /// blocker with its key and title. For Definition-of-Ready checks, boards and stand-ups.
+    async fn open_blockers(&self, items: &[ItemId]) -> StoreResult<Vec<(ItemId, Blocker)>>;
+}
+
+/// An open item that blocks another.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Blocker {
+    /// Its id.
+    pub id: ItemId,
+    /// Its key.
+    pub key: String,
+    /// Its title.
+    pub title: String,
 }
 
 /// Proposals waiting for a decider.
