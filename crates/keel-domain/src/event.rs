@@ -38,6 +38,8 @@ pub enum ObjectKind {
     Question,
     /// A product setting kept as a record (Definition of Ready, Definition of Done).
     Setting,
+    /// A card moved into a board column at its WIP limit, with the reason given.
+    WipBreach,
 }
 
 impl ObjectKind {
@@ -58,6 +60,7 @@ impl ObjectKind {
             ObjectKind::Poker => "poker",
             ObjectKind::Question => "question",
             ObjectKind::Setting => "setting",
+            ObjectKind::WipBreach => "wip_breach",
         }
     }
 
@@ -78,6 +81,7 @@ impl ObjectKind {
             "poker" => ObjectKind::Poker,
             "question" => ObjectKind::Question,
             "setting" => ObjectKind::Setting,
+            "wip_breach" => ObjectKind::WipBreach,
             _ => return None,
         })
     }

@@ -8,6 +8,7 @@ use keel_domain::product::{Membership, Product, ProductKey, Roles};
 use keel_domain::user::User;
 use keel_domain::workflow::{Category, Workflow, WorkflowState, DEFAULT_WORKFLOW};
 use keel_domain::{ProductId, StateId, Timestamp, UserId};
+use keel_domain::board::StateSpec;
 use keel_store::{NewProduct, ProductPatch, ProductStore, StoreError, StoreResult, WriteCtx};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde_json::{json, Value};
@@ -54,6 +55,13 @@ pub(crate) fn load_workflow(c: &Connection, product: ProductId) -> Res<Workflow>
         return Err(StoreError::NotFound.into());
     }
     Ok(Workflow { states })
+}
+
+/// A workflow as recorded in a `workflow` event: its states with id, name and category, in order.
+fn states_json(w: &Workflow) -> Value {
+    Value::Array(
+        w.states.iter().map(|s| json!({"id": s.id, "name": s.name, "category": s.category})).collect(),
+    )
 }
 
 fn member_roles(c: &Connection, product: ProductId, user: UserId) -> Res<Option<Roles>> {
@@ -194,6 +202,109 @@ impl ProductStore for SqliteStore {
 
     async fn workflow(&self, product: ProductId) -> StoreResult<Workflow> {
         self.read(|c| load_workflow(c, product))
+    }
+
+    async fn replace_workflow(
+        &self,
+        product: ProductId,
+        states: Vec<StateSpec>,
+        remap: Vec<(StateId, StateId)>,
+        expected_version: Option<i64>,
+        ctx: &WriteCtx,
+    ) -> StoreResult<Workflow> {
+        let ctx = *ctx;
+        self.write(move |tx| {
+            accept_proposal(tx, &ctx)?;
+            let p = load_product(tx, product)?;
+            if expected_version.is_some_and(|v| v != p.version) {
+                return Err(StoreError::StaleVersion { current: p.version }.into());
+            }
+            let old = load_workflow(tx, product)?;
+            for (i, s) in states.iter().enumerate() {
+                if s.id.is_some_and(|id| old.state(id).is_none()) {
+                    return Err(StoreError::invalid(&format!("states[{i}].id"), "is not a state of this workflow").into());
+                }
+            }
+            let kept: Vec<StateId> = states.iter().filter_map(|s| s.id).collect();
+            for (i, (_, to)) in remap.iter().enumerate() {
+                if !kept.contains(to) {
+                    return Err(StoreError::invalid(&format!("remap[{i}].to"), "must be a state that is kept").into());
+                }
+            }
+            let removed: Vec<&WorkflowState> = old.states.iter().filter(|s| !kept.contains(&s.id)).collect();
+            let mut count = tx.prepare_cached("SELECT COUNT(*) FROM items WHERE status_id = ?1")?;
+            for r in &removed {
+                if !remap.iter().any(|(f, _)| *f == r.id) && count.query_row([r.id.0], |x| x.get::<_, i64>(0))? > 0 {
+                    return Err(StoreError::invalid(
+                        "remap",
+                        format!("state {} holds items: name the state they move to", r.name),
+                    )
+                    .into());
+                }
+            }
+            // Names are unique per product: park them all first so renames may swap names.
+            tx.prepare_cached("UPDATE workflow_states SET name = char(1) || id WHERE product_id = ?1")?
+                .execute([product.0])?;
+            let mut update = tx.prepare_cached(
+                "UPDATE workflow_states SET name = ?2, category = ?3, position = ?4 WHERE id = ?1",
+            )?;
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO workflow_states (product_id, name, category, position) VALUES (?1, ?2, ?3, ?4)",
+            )?;
+            let mut recat = tx.prepare_cached("UPDATE items SET category = ?2 WHERE status_id = ?1")?;
+            for (i, s) in states.iter().enumerate() {
+                match s.id {
+                    Some(id) => {
+                        update.execute(params![id.0, s.name, s.category.code(), i as i64])?;
+                        if old.state(id).is_some_and(|o| o.category != s.category) {
+                            recat.execute(params![id.0, s.category.code()])?;
+                        }
+                    }
+                    None => {
+                        insert.execute(params![product.0, s.name, s.category.code(), i as i64])?;
+                    }
+                }
+            }
+            let mut moved_events = tx.prepare_cached(
+                "INSERT INTO events (product_id, object, object_id, actor_id, at, field, old, new, proposal_id)
+                 SELECT product_id, 'item', id, ?3, ?4, 'status', ?5, ?6, ?7 FROM items WHERE status_id = ?1
+                 ORDER BY id",
+            )?;
+            let mut move_items = tx.prepare_cached(
+                "UPDATE items SET status_id = ?2, category = ?3, version = version + 1, updated_at = ?4
+                 WHERE status_id = ?1",
+            )?;
+            for (from, to) in &remap {
+                let cat = states.iter().find(|s| s.id == Some(*to)).map_or(Category::Todo, |s| s.category);
+                moved_events.execute(params![
+                    from.0,
+                    to.0,
+                    ctx.actor.map(|u| u.0),
+                    ctx.at.0,
+                    from.0.to_string(),
+                    to.0.to_string(),
+                    ctx.proposal.map(|p| p.0),
+                ])?;
+                move_items.execute(params![from.0, to.0, cat.code(), ctx.at.0])?;
+            }
+            let mut delete = tx.prepare_cached("DELETE FROM workflow_states WHERE id = ?1")?;
+            for r in &removed {
+                delete.execute([r.id.0])?;
+            }
+            tx.prepare_cached("UPDATE products SET version = version + 1 WHERE id = ?1")?.execute([product.0])?;
+            let new = load_workflow(tx, product)?;
+            event(
+                tx,
+                &ctx,
+                Some(product),
+                (ObjectKind::Product, product.0),
+                "workflow",
+                &states_json(&old),
+                &states_json(&new),
+            )?;
+            Ok(new)
+        })
+        .await
     }
 
     async fn set_member(

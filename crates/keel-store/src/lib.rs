@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 
 use async_trait::async_trait;
+use keel_domain::board::StateSpec;
 use keel_domain::event::{Event, ObjectKind};
 use keel_domain::item::{Item, ItemKind, ItemLink, ItemPatch, LinkKind, NewItem};
 use keel_domain::product::{Membership, Product, ProductKey, Roles};
@@ -494,6 +495,21 @@ pub trait ProductStore {
     /// The product's workflow, states in order. Any change to a workflow must bump the product's
     /// `version` in the same transaction: the application caches workflows by that version.
     async fn workflow(&self, product: ProductId) -> StoreResult<Workflow>;
+    /// Replaces `product`'s workflow in one transaction: `states` in their new order (an `id`
+    /// keeps and renames or recategorises that state, none adds a state), every state left out
+    /// is deleted after its items move to the state `remap` names for it (one `status` event per
+    /// moved item; items of a recategorised state take its new category). Refuses a stale
+    /// `expected_version` of the product, an id of another product (`Invalid` on `states[i].id`),
+    /// and a removed state holding items without a kept target (`Invalid` on `remap`). Bumps the
+    /// product's version and appends a `workflow` event on the product (old and new states).
+    async fn replace_workflow(
+        &self,
+        product: ProductId,
+        states: Vec<StateSpec>,
+        remap: Vec<(StateId, StateId)>,
+        expected_version: Option<i64>,
+        ctx: &WriteCtx,
+    ) -> StoreResult<Workflow>;
     /// Sets `user`'s roles in `product` (adding the membership if needed).
     async fn set_member(
         &self,
