@@ -3,7 +3,7 @@
 //! Membership changes are recorded as events on object `member` whose id is the user's, inside
 //! the product, so a product's feed shows who joined and left.
 
-use crate::db::{accept_proposal, all, col, exec, one, opt, DbResult};
+use crate::db::{accept_proposal, all, col, exec, lock_feed, one, opt, DbResult};
 use crate::rows::{self, PRODUCT_COLS, PRODUCT_N, STATE_COLS, USER_COLS, USER_N};
 use crate::PgStore;
 use async_trait::async_trait;
@@ -11,8 +11,9 @@ use deadpool_postgres::GenericClient;
 use keel_domain::event::{FieldChange, ObjectKind};
 use keel_domain::product::{Membership, Product, ProductKey, Roles};
 use keel_domain::user::User;
-use keel_domain::workflow::{Workflow, DEFAULT_WORKFLOW};
-use keel_domain::{ProductId, UserId};
+use keel_domain::board::StateSpec;
+use keel_domain::workflow::{Workflow, WorkflowState, DEFAULT_WORKFLOW};
+use keel_domain::{ProductId, StateId, UserId};
 use keel_store::{NewProduct, ProductPatch, ProductStore, StoreError, StoreResult, WriteCtx};
 use serde_json::{json, Value};
 
@@ -27,6 +28,13 @@ pub async fn load_workflow<C: GenericClient>(c: &C, product: ProductId) -> Store
     )
     .await?;
     rows::workflow(&rows)
+}
+
+/// A workflow as recorded in a `workflow` event: its states with id, name and category, in order.
+fn states_json(w: &Workflow) -> Value {
+    Value::Array(
+        w.states.iter().map(|s| json!({"id": s.id, "name": s.name, "category": s.category})).collect(),
+    )
 }
 
 #[async_trait]
@@ -193,6 +201,110 @@ impl ProductStore for PgStore {
             return Err(StoreError::NotFound);
         }
         Ok(wf)
+    }
+
+    async fn replace_workflow(
+        &self,
+        product: ProductId,
+        states: Vec<StateSpec>,
+        remap: Vec<(StateId, StateId)>,
+        expected_version: Option<i64>,
+        ctx: &WriteCtx,
+    ) -> StoreResult<Workflow> {
+        let mut c = self.conn().await?;
+        let tx = c.transaction().await.db()?;
+        let mut ev = accept_proposal(&tx, ctx).await?;
+        let row = one(&tx, &format!("SELECT {PRODUCT_COLS} FROM products p WHERE p.id = $1 FOR UPDATE"), &[&product.0])
+            .await?;
+        let p = rows::product(&row, 0)?;
+        if expected_version.is_some_and(|v| v != p.version) {
+            return Err(StoreError::StaleVersion { current: p.version });
+        }
+        let old = load_workflow(&tx, product).await?;
+        for (i, s) in states.iter().enumerate() {
+            if s.id.is_some_and(|id| old.state(id).is_none()) {
+                return Err(StoreError::invalid(&format!("states[{i}].id"), "is not a state of this workflow"));
+            }
+        }
+        let kept: Vec<StateId> = states.iter().filter_map(|s| s.id).collect();
+        for (i, (_, to)) in remap.iter().enumerate() {
+            if !kept.contains(to) {
+                return Err(StoreError::invalid(&format!("remap[{i}].to"), "must be a state that is kept"));
+            }
+        }
+        let removed: Vec<&WorkflowState> = old.states.iter().filter(|s| !kept.contains(&s.id)).collect();
+        for r in &removed {
+            if remap.iter().any(|(f, _)| *f == r.id) {
+                continue;
+            }
+            let n: i64 =
+                col(&one(&tx, "SELECT COUNT(*) FROM items WHERE status_id = $1", &[&r.id.0]).await?, 0)?;
+            if n > 0 {
+                return Err(StoreError::invalid(
+                    "remap",
+                    format!("state {} holds items: name the state they move to", r.name),
+                ));
+            }
+        }
+        // Names are unique per product: park them all first so renames may swap names.
+        exec(&tx, "UPDATE workflow_states SET name = chr(1) || id::text WHERE product_id = $1", &[&product.0])
+            .await?;
+        for (i, s) in states.iter().enumerate() {
+            let (cat, pos) = (s.category.code() as i32, i as i64);
+            match s.id {
+                Some(id) => {
+                    exec(
+                        &tx,
+                        "UPDATE workflow_states SET name = $2, category = $3, position = $4 WHERE id = $1",
+                        &[&id.0, &s.name, &cat, &pos],
+                    )
+                    .await?;
+                    if old.state(id).is_some_and(|o| o.category != s.category) {
+                        exec(&tx, "UPDATE items SET category = $2 WHERE status_id = $1", &[&id.0, &cat]).await?;
+                    }
+                }
+                None => {
+                    exec(
+                        &tx,
+                        "INSERT INTO workflow_states (product_id, name, category, position) VALUES ($1, $2, $3, $4)",
+                        &[&product.0, &s.name, &cat, &pos],
+                    )
+                    .await?;
+                }
+            }
+        }
+        if !remap.is_empty() {
+            lock_feed(&tx, product).await?;
+        }
+        let actor = ctx.actor.map(|u| u.0);
+        let proposal = ctx.proposal.map(|p| p.0);
+        for (from, to) in &remap {
+            let cat = states.iter().find(|s| s.id == Some(*to)).map_or(0, |s| s.category.code() as i32);
+            exec(
+                &tx,
+                "INSERT INTO events (product_id, object, object_id, actor_id, at, field, old, new, proposal_id)
+                 SELECT product_id, 'item', id, $3, $4, 'status', $5, $6, $7 FROM items WHERE status_id = $1
+                 ORDER BY id",
+                &[&from.0, &to.0, &actor, &ctx.at.0, &from.0.to_string(), &to.0.to_string(), &proposal],
+            )
+            .await?;
+            exec(
+                &tx,
+                "UPDATE items SET status_id = $2, category = $3, version = version + 1, updated_at = $4
+                 WHERE status_id = $1",
+                &[&from.0, &to.0, &cat, &ctx.at.0],
+            )
+            .await?;
+        }
+        for r in &removed {
+            exec(&tx, "DELETE FROM workflow_states WHERE id = $1", &[&r.id.0]).await?;
+        }
+        exec(&tx, "UPDATE products SET version = version + 1 WHERE id = $1", &[&product.0]).await?;
+        let new = load_workflow(&tx, product).await?;
+        ev.push(Some(product), ObjectKind::Product, product.0, "workflow", &states_json(&old), &states_json(&new));
+        ev.write(&tx, ctx).await?;
+        tx.commit().await.db()?;
+        Ok(new)
     }
 
     async fn set_member(
