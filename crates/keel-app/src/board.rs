@@ -18,7 +18,7 @@
 use crate::items::ItemInput;
 use crate::records::{to_data, RecordKind, Stored};
 use crate::{App, AppError, AppResult, Outcome, ProductAccess};
-use keel_domain::board::{self, StateSpec, Swimlanes, WipBreach};
+use keel_domain::board::{self, BreachRecord, StateSpec, Swimlanes};
 use keel_domain::event::ObjectKind;
 use keel_domain::item::{Item, ItemKey, ItemKind, ItemPatch};
 use keel_domain::rights::{Action, Decision};
@@ -192,22 +192,6 @@ pub struct Board {
     pub label: Option<String>,
     /// What the board shows, in a sentence.
     pub scope: String,
-}
-
-/// A WIP breach as stored: the move, the column's figures and the reason.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BreachRecord {
-    /// The item moved.
-    pub item_id: ItemId,
-    /// Its key.
-    pub item_key: String,
-    /// The state it left.
-    pub from: String,
-    /// The state it entered.
-    pub to: String,
-    /// The column, its limit, the count before the move, and the reason.
-    #[serde(flatten)]
-    pub breach: WipBreach,
 }
 
 impl RecordKind for BreachRecord {

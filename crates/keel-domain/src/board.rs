@@ -9,7 +9,7 @@
 use crate::error::{text, Invalid, ValidationError};
 use crate::sprint::{BoardColumn, BoardConfig};
 use crate::workflow::{parse_state_name, Category, Workflow, WorkflowState};
-use crate::StateId;
+use crate::{ItemId, StateId};
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 
@@ -132,6 +132,22 @@ pub struct WipBreach {
     pub count: u32,
     /// Why the limit was exceeded.
     pub reason: String,
+}
+
+/// A WIP breach as stored: the move, the column's figures and the reason.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BreachRecord {
+    /// The item moved.
+    pub item_id: ItemId,
+    /// Its key.
+    pub item_key: String,
+    /// The state it left.
+    pub from: String,
+    /// The state it entered.
+    pub to: String,
+    /// The column, its limit, the count before the move, and the reason.
+    #[serde(flatten)]
+    pub breach: WipBreach,
 }
 
 /// Checks a move into `column` that holds `count` other cards. Within the limit: `Ok(None)`. At or
