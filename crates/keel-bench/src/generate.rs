@@ -470,8 +470,13 @@ async fn plan_sprints(store: &Arc<dyn Store>, product: &Product, admin: &User) -
             summary: None,
         };
         let state = if active { SprintState::Active } else { SprintState::Planned };
-        let mut ops =
-            vec![rec(ObjectKind::Sprint, Some(team_id), state.as_str(), None, serde_json::to_value(&sprint)?)];
+        let mut ops = vec![rec(
+            ObjectKind::Sprint,
+            Some(team_id),
+            state.as_str(),
+            None,
+            serde_json::to_value(&sprint)?,
+        )];
         for (id, _) in chunk {
             ops.push(WriteOp::UpdateItem {
                 id: Ref::Id(id.0),
@@ -569,7 +574,12 @@ pub async fn run(o: GenOptions) -> Result<()> {
         let closes: Vec<String> = plan.to_close.iter().map(|i| i.to_string()).collect();
         std::fs::write(
             &f,
-            format!("team={}\nactive_sprint={}\nclose_sprints={}\n", plan.team, plan.active, closes.join(",")),
+            format!(
+                "team={}\nactive_sprint={}\nclose_sprints={}\n",
+                plan.team,
+                plan.active,
+                closes.join(",")
+            ),
         )
         .with_context(|| format!("while writing {}", f.display()))?;
         println!("team and sprint ids written to {}", f.display());
