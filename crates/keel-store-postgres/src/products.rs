@@ -283,9 +283,9 @@ impl ProductStore for PgStore {
             exec(
                 &tx,
                 "INSERT INTO events (product_id, object, object_id, actor_id, at, field, old, new, proposal_id)
-                 SELECT product_id, 'item', id, $3, $4, 'status', $5, $6, $7 FROM items WHERE status_id = $1
+                 SELECT product_id, 'item', id, $2, $3, 'status', $4, $5, $6 FROM items WHERE status_id = $1
                  ORDER BY id",
-                &[&from.0, &to.0, &actor, &ctx.at.0, &from.0.to_string(), &to.0.to_string(), &proposal],
+                &[&from.0, &actor, &ctx.at.0, &from.0.to_string(), &to.0.to_string(), &proposal],
             )
             .await?;
             exec(

@@ -267,7 +267,7 @@ impl ProductStore for SqliteStore {
             }
             let mut moved_events = tx.prepare_cached(
                 "INSERT INTO events (product_id, object, object_id, actor_id, at, field, old, new, proposal_id)
-                 SELECT product_id, 'item', id, ?3, ?4, 'status', ?5, ?6, ?7 FROM items WHERE status_id = ?1
+                 SELECT product_id, 'item', id, ?2, ?3, 'status', ?4, ?5, ?6 FROM items WHERE status_id = ?1
                  ORDER BY id",
             )?;
             let mut move_items = tx.prepare_cached(
@@ -278,7 +278,6 @@ impl ProductStore for SqliteStore {
                 let cat = states.iter().find(|s| s.id == Some(*to)).map_or(Category::Todo, |s| s.category);
                 moved_events.execute(params![
                     from.0,
-                    to.0,
                     ctx.actor.map(|u| u.0),
                     ctx.at.0,
                     from.0.to_string(),

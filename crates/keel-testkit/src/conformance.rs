@@ -22,6 +22,9 @@ use std::sync::Arc;
 
 mod records;
 pub use records::*;
+#[path = "conformance_workflow.rs"]
+mod workflow_edit;
+pub use workflow_edit::*;
 
 // ---- helpers -------------------------------------------------------------------------------
 
