@@ -384,7 +384,8 @@ impl App {
         }
         // The epic of a card: its parent when that is an epic, or its parent's parent when the
         // parent is a story on this board (tasks).
-        let parents: HashMap<ItemId, Option<ItemId>> = items.iter().map(|(i, _)| (i.id, i.parent_id)).collect();
+        let parents: HashMap<ItemId, Option<ItemId>> =
+            items.iter().map(|(i, _)| (i.id, i.parent_id)).collect();
         let epic_of = |i: &Item| -> Option<(ItemId, String, String)> {
             let p = i.parent_id?;
             if let Some((k, t, _)) = epics.get(&p) {
@@ -401,7 +402,10 @@ impl App {
             cards.push(Card {
                 assignee: item.assignee_id.and_then(|u| names.get(&u).cloned()),
                 epic: epic_of(&item),
-                blockers: blockers.get(&item.id).map(|v| v.iter().map(|b| b.key.clone()).collect()).unwrap_or_default(),
+                blockers: blockers
+                    .get(&item.id)
+                    .map(|v| v.iter().map(|b| b.key.clone()).collect())
+                    .unwrap_or_default(),
                 status: st.name,
                 column,
                 item,
@@ -464,7 +468,8 @@ impl App {
         // Done recently: the items whose status changed in the window, newest first, that are
         // done now. The store has no list by time, so these few are read one by one.
         let since = Timestamp(now.0 - KANBAN_DONE_DAYS * 24 * 3600 * 1000);
-        let events = self.store.product_events_of(product, &[ObjectKind::Item], &["status"], since, 2_000).await?;
+        let events =
+            self.store.product_events_of(product, &[ObjectKind::Item], &["status"], since, 2_000).await?;
         let mut seen = HashSet::new();
         let mut done = Vec::new();
         for e in events.iter().rev() {
@@ -513,7 +518,12 @@ impl App {
             let wip = match c.wip {
                 None => None,
                 Some(w) if (1..=10_000).contains(&w) => Some(w as u32),
-                Some(_) => return Err(AppError::invalid(&format!("columns[{i}].wip"), "must be between 1 and 10000")),
+                Some(_) => {
+                    return Err(AppError::invalid(
+                        &format!("columns[{i}].wip"),
+                        "must be between 1 and 10000",
+                    ))
+                }
             };
             cols.push(BoardColumn { name: c.name.clone(), states, wip });
         }
@@ -572,12 +582,10 @@ impl App {
         let own = self.workflow(&access).await?;
         let col = &b.columns[ci];
         let from = own.state(item.status_id).cloned();
-        let already = from.as_ref().is_some_and(|s| board::column_of(&[col.column.clone()], &home, s).is_some());
-        let target = if already {
-            from.clone()
-        } else {
-            board::target_state(&col.column, &home, &own).cloned()
-        };
+        let already =
+            from.as_ref().is_some_and(|s| board::column_of(&[col.column.clone()], &home, s).is_some());
+        let target =
+            if already { from.clone() } else { board::target_state(&col.column, &home, &own).cloned() };
         let Some(target) = target else {
             return Err(AppError::invalid("column", "has no state for this item's product"));
         };
@@ -637,7 +645,8 @@ impl App {
         if let Some(before) = m.before.as_deref().map(str::trim).filter(|b| !b.is_empty() && *b != item.key) {
             // Order within a column is the backlog order: follow it when the caller may reorder.
             if self.decide(&access, Action::Reorder) == Decision::Allow {
-                let pos = crate::items::PositionInput { before: Some(before.to_string()), ..Default::default() };
+                let pos =
+                    crate::items::PositionInput { before: Some(before.to_string()), ..Default::default() };
                 if let Outcome::Done(i) = self.move_item(&access, &item.key, &pos, None).await? {
                     done.item = i;
                 }
@@ -649,7 +658,8 @@ impl App {
     /// The WIP breaches recorded on a team's board, newest first.
     pub async fn wip_breaches(&self, user: &User, team: i64) -> AppResult<Vec<Stored<BreachRecord>>> {
         let (t, _) = self.team_access(user, team).await?;
-        let mut v = self.list_records::<BreachRecord>(RecordFilter::of(ObjectKind::WipBreach).parent(t.id.0)).await?;
+        let mut v =
+            self.list_records::<BreachRecord>(RecordFilter::of(ObjectKind::WipBreach).parent(t.id.0)).await?;
         v.reverse();
         Ok(v)
     }
@@ -678,7 +688,10 @@ impl App {
         for (i, (from, to)) in remap.iter().enumerate() {
             let f = current.resolve(&format!("remap[{i}].from"), from.trim())?.id;
             let to = to.trim();
-            let kept = specs.iter().find(|s| s.id.is_some() && s.name.trim().eq_ignore_ascii_case(to)).and_then(|s| s.id);
+            let kept = specs
+                .iter()
+                .find(|s| s.id.is_some() && s.name.trim().eq_ignore_ascii_case(to))
+                .and_then(|s| s.id);
             let t = match kept {
                 Some(id) => id,
                 None => current.resolve(&format!("remap[{i}].to"), to)?.id,
@@ -688,7 +701,13 @@ impl App {
         let edit = board::validate_workflow_edit(&current, &specs, &pairs)?;
         let r = self
             .store
-            .replace_workflow(access.product.id, edit.states, edit.remap, expected_version, &self.ctx(&access.user))
+            .replace_workflow(
+                access.product.id,
+                edit.states,
+                edit.remap,
+                expected_version,
+                &self.ctx(&access.user),
+            )
             .await;
         self.caches.forget_product(access.product.id);
         Ok(r?)

@@ -36,7 +36,11 @@ pub fn columns(config: &BoardConfig, workflow: &Workflow) -> Vec<BoardColumn> {
     if !configured.is_empty() {
         return configured;
     }
-    workflow.states.iter().map(|s| BoardColumn { name: s.name.clone(), states: vec![s.id], wip: None }).collect()
+    workflow
+        .states
+        .iter()
+        .map(|s| BoardColumn { name: s.name.clone(), states: vec![s.id], wip: None })
+        .collect()
 }
 
 /// The column (index) showing an item in `state`, a state of `home` (the board's workflow) or of
@@ -52,13 +56,19 @@ pub fn column_of(columns: &[BoardColumn], home: &Workflow, state: &WorkflowState
             return Some(i);
         }
     }
-    columns.iter().position(|c| c.states.iter().any(|s| home.state(*s).is_some_and(|h| h.category == state.category)))
+    columns
+        .iter()
+        .position(|c| c.states.iter().any(|s| home.state(*s).is_some_and(|h| h.category == state.category)))
 }
 
 /// The state an item of workflow `own` goes to when moved into `column` of a board over `home`:
 /// the column's first state, or the state of `own` with its name, or the first state of `own`
 /// with its category.
-pub fn target_state<'a>(column: &BoardColumn, home: &Workflow, own: &'a Workflow) -> Option<&'a WorkflowState> {
+pub fn target_state<'a>(
+    column: &BoardColumn,
+    home: &Workflow,
+    own: &'a Workflow,
+) -> Option<&'a WorkflowState> {
     let first = home.state(*column.states.first()?)?;
     own.state(first.id)
         .filter(|s| s.product_id == first.product_id)
@@ -103,7 +113,10 @@ impl Swimlanes {
 /// Groups cards into lanes by `key` (`None`: no assignee, no epic). Lanes come in the order their
 /// first card appears (cards are in backlog order), the `None` lane last; cards keep their order.
 /// With [`Swimlanes::None`] the caller passes a constant key and gets one lane.
-pub fn lanes<T, K: PartialEq + Copy>(cards: &[T], key: impl Fn(&T) -> Option<K>) -> Vec<(Option<K>, Vec<&T>)> {
+pub fn lanes<T, K: PartialEq + Copy>(
+    cards: &[T],
+    key: impl Fn(&T) -> Option<K>,
+) -> Vec<(Option<K>, Vec<&T>)> {
     let mut out: Vec<(Option<K>, Vec<&T>)> = Vec::new();
     let mut none: Vec<&T> = Vec::new();
     for c in cards {
@@ -257,7 +270,10 @@ pub fn validate_workflow_edit(
         }
         if let Some(id) = s.id {
             if current.state(id).is_none() {
-                return Err(ValidationError::new(format!("states[{i}].id"), "is not a state of this workflow"));
+                return Err(ValidationError::new(
+                    format!("states[{i}].id"),
+                    "is not a state of this workflow",
+                ));
             }
             if !ids.insert(id) {
                 return Err(ValidationError::new(format!("states[{i}].id"), "appears twice"));
@@ -327,14 +343,23 @@ mod tests {
     fn default_columns_are_one_per_state() {
         let w = wf(1, 1);
         let c = columns(&BoardConfig::default(), &w);
-        assert_eq!(c.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(), ["To Do", "In Progress", "In Review", "Done"]);
+        assert_eq!(
+            c.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(),
+            ["To Do", "In Progress", "In Review", "Done"]
+        );
         assert!(c.iter().all(|c| c.states.len() == 1 && c.wip.is_none()));
     }
 
     #[test]
     fn configured_columns_drop_removed_states() {
         let w = wf(1, 1);
-        let cfg = BoardConfig { columns: vec![col("Todo", &[1], None), col("Doing", &[2, 3, 99], Some(3)), col("Gone", &[98], None)] };
+        let cfg = BoardConfig {
+            columns: vec![
+                col("Todo", &[1], None),
+                col("Doing", &[2, 3, 99], Some(3)),
+                col("Gone", &[98], None),
+            ],
+        };
         let c = columns(&cfg, &w);
         assert_eq!(c.len(), 2);
         assert_eq!(c[1].states, vec![StateId(2), StateId(3)]);
@@ -405,12 +430,18 @@ mod tests {
         assert_eq!(validate_config(&ok, &w).unwrap().columns[0].name, "Todo");
         let bad = |cfg: BoardConfig| validate_config(&cfg, &w).unwrap_err().field;
         assert_eq!(bad(BoardConfig { columns: vec![col("X", &[99], None)] }), "columns[0].states[0]");
-        assert_eq!(bad(BoardConfig { columns: vec![col("X", &[1], None), col("Y", &[2, 1], None)] }), "columns[1].states[1]");
+        assert_eq!(
+            bad(BoardConfig { columns: vec![col("X", &[1], None), col("Y", &[2, 1], None)] }),
+            "columns[1].states[1]"
+        );
         assert_eq!(bad(BoardConfig { columns: vec![col("", &[1], None)] }), "columns[0].name");
         assert_eq!(bad(BoardConfig { columns: vec![col(&"n".repeat(41), &[1], None)] }), "columns[0].name");
         assert_eq!(bad(BoardConfig { columns: vec![col("X", &[1], Some(0))] }), "columns[0].wip");
         assert_eq!(bad(BoardConfig { columns: vec![col("X", &[], None)] }), "columns[0].states");
-        assert_eq!(bad(BoardConfig { columns: vec![col("X", &[1], None), col("x", &[2], None)] }), "columns[1].name");
+        assert_eq!(
+            bad(BoardConfig { columns: vec![col("X", &[1], None), col("x", &[2], None)] }),
+            "columns[1].name"
+        );
         assert!(validate_config(&BoardConfig::default(), &w).is_ok(), "no columns: the default layout");
     }
 
@@ -435,7 +466,8 @@ mod tests {
         assert_eq!(ok.remap, vec![(StateId(2), StateId(3))]);
         assert_eq!(ok.states[0].name, "Backlog");
 
-        let field = |s: &[StateSpec], r: &[(StateId, StateId)]| validate_workflow_edit(&w, s, r).unwrap_err().field;
+        let field =
+            |s: &[StateSpec], r: &[(StateId, StateId)]| validate_workflow_edit(&w, s, r).unwrap_err().field;
         assert_eq!(field(&keep, &[(StateId(2), StateId(2))]), "remap[0].to");
         assert_eq!(field(&keep, &[(StateId(3), StateId(1))]), "remap[0].from");
         assert_eq!(field(&keep, &[(StateId(2), StateId(1)), (StateId(2), StateId(1))]), "remap[1].from");
@@ -443,7 +475,12 @@ mod tests {
         assert_eq!(field(&no_done, &[(StateId(3), StateId(1)), (StateId(4), StateId(2))]), "states");
         let no_todo = vec![spec(Some(2), "B", Category::InProgress), spec(Some(4), "D", Category::Done)];
         assert_eq!(field(&no_todo, &[]), "states");
-        let dup = vec![spec(Some(1), "A", Category::Todo), spec(Some(2), "a", Category::Todo), spec(Some(3), "C", Category::InProgress), spec(Some(4), "D", Category::Done)];
+        let dup = vec![
+            spec(Some(1), "A", Category::Todo),
+            spec(Some(2), "a", Category::Todo),
+            spec(Some(3), "C", Category::InProgress),
+            spec(Some(4), "D", Category::Done),
+        ];
         assert_eq!(field(&dup, &[]), "states[1].name");
         let twice = vec![spec(Some(1), "A", Category::Todo), spec(Some(1), "B", Category::Done)];
         assert_eq!(field(&twice, &[]), "states[1].id");

@@ -8,10 +8,10 @@ use crate::rows::{self, PRODUCT_COLS, PRODUCT_N, STATE_COLS, USER_COLS, USER_N};
 use crate::PgStore;
 use async_trait::async_trait;
 use deadpool_postgres::GenericClient;
+use keel_domain::board::StateSpec;
 use keel_domain::event::{FieldChange, ObjectKind};
 use keel_domain::product::{Membership, Product, ProductKey, Roles};
 use keel_domain::user::User;
-use keel_domain::board::StateSpec;
 use keel_domain::workflow::{Workflow, WorkflowState, DEFAULT_WORKFLOW};
 use keel_domain::{ProductId, StateId, UserId};
 use keel_store::{NewProduct, ProductPatch, ProductStore, StoreError, StoreResult, WriteCtx};
@@ -214,8 +214,12 @@ impl ProductStore for PgStore {
         let mut c = self.conn().await?;
         let tx = c.transaction().await.db()?;
         let mut ev = accept_proposal(&tx, ctx).await?;
-        let row = one(&tx, &format!("SELECT {PRODUCT_COLS} FROM products p WHERE p.id = $1 FOR UPDATE"), &[&product.0])
-            .await?;
+        let row = one(
+            &tx,
+            &format!("SELECT {PRODUCT_COLS} FROM products p WHERE p.id = $1 FOR UPDATE"),
+            &[&product.0],
+        )
+        .await?;
         let p = rows::product(&row, 0)?;
         if expected_version.is_some_and(|v| v != p.version) {
             return Err(StoreError::StaleVersion { current: p.version });
@@ -223,7 +227,10 @@ impl ProductStore for PgStore {
         let old = load_workflow(&tx, product).await?;
         for (i, s) in states.iter().enumerate() {
             if s.id.is_some_and(|id| old.state(id).is_none()) {
-                return Err(StoreError::invalid(&format!("states[{i}].id"), "is not a state of this workflow"));
+                return Err(StoreError::invalid(
+                    &format!("states[{i}].id"),
+                    "is not a state of this workflow",
+                ));
             }
         }
         let kept: Vec<StateId> = states.iter().filter_map(|s| s.id).collect();
@@ -247,8 +254,12 @@ impl ProductStore for PgStore {
             }
         }
         // Names are unique per product: park them all first so renames may swap names.
-        exec(&tx, "UPDATE workflow_states SET name = chr(1) || id::text WHERE product_id = $1", &[&product.0])
-            .await?;
+        exec(
+            &tx,
+            "UPDATE workflow_states SET name = chr(1) || id::text WHERE product_id = $1",
+            &[&product.0],
+        )
+        .await?;
         for (i, s) in states.iter().enumerate() {
             let (cat, pos) = (s.category.code() as i32, i as i64);
             match s.id {
@@ -260,7 +271,8 @@ impl ProductStore for PgStore {
                     )
                     .await?;
                     if old.state(id).is_some_and(|o| o.category != s.category) {
-                        exec(&tx, "UPDATE items SET category = $2 WHERE status_id = $1", &[&id.0, &cat]).await?;
+                        exec(&tx, "UPDATE items SET category = $2 WHERE status_id = $1", &[&id.0, &cat])
+                            .await?;
                     }
                 }
                 None => {
@@ -301,7 +313,14 @@ impl ProductStore for PgStore {
         }
         exec(&tx, "UPDATE products SET version = version + 1 WHERE id = $1", &[&product.0]).await?;
         let new = load_workflow(&tx, product).await?;
-        ev.push(Some(product), ObjectKind::Product, product.0, "workflow", &states_json(&old), &states_json(&new));
+        ev.push(
+            Some(product),
+            ObjectKind::Product,
+            product.0,
+            "workflow",
+            &states_json(&old),
+            &states_json(&new),
+        );
         ev.write(&tx, ctx).await?;
         tx.commit().await.db()?;
         Ok(new)

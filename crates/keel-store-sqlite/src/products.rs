@@ -3,12 +3,12 @@
 use crate::users::user_row;
 use crate::{accept_proposal, event, Res, SqliteStore};
 use async_trait::async_trait;
+use keel_domain::board::StateSpec;
 use keel_domain::event::ObjectKind;
 use keel_domain::product::{Membership, Product, ProductKey, Roles};
 use keel_domain::user::User;
 use keel_domain::workflow::{Category, Workflow, WorkflowState, DEFAULT_WORKFLOW};
 use keel_domain::{ProductId, StateId, Timestamp, UserId};
-use keel_domain::board::StateSpec;
 use keel_store::{NewProduct, ProductPatch, ProductStore, StoreError, StoreResult, WriteCtx};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde_json::{json, Value};

@@ -40,7 +40,8 @@ pub async fn workflow_replace_moves_items_and_records_history(store: Arc<dyn Sto
         spec(Some(done), "To Do", Category::Done), // takes the name "To Do" was carrying
     ];
     let ctx = at(None, 5_000);
-    let new = store.replace_workflow(p.id, states, vec![(prog, review)], Some(before.version), &ctx).await.unwrap();
+    let new =
+        store.replace_workflow(p.id, states, vec![(prog, review)], Some(before.version), &ctx).await.unwrap();
     let names: Vec<&str> = new.states.iter().map(|s| s.name.as_str()).collect();
     assert_eq!(names, ["Ready", "Backlog", "Doing", "To Do"]);
     assert_eq!(new.states[1].id, todo);

@@ -42,7 +42,13 @@ api_tests!(
 );
 
 /// A request with a bearer token; returns status and JSON body (Null when empty).
-async fn call(t: &TestApp, token: &str, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+async fn call(
+    t: &TestApp,
+    token: &str,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
     let c = Client::new();
     let mut r = c.request(method, t.url(path)).bearer_auth(token);
     if let Some(b) = body {
@@ -51,7 +57,11 @@ async fn call(t: &TestApp, token: &str, method: Method, path: &str, body: Option
     let res = r.send().await.expect("request");
     let status = res.status();
     let text = res.text().await.expect("body");
-    let v = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+    let v = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or(Value::String(text))
+    };
     (status, v)
 }
 
@@ -79,7 +89,11 @@ async fn item(t: &TestApp, body: Value) -> String {
 }
 
 /// A team serving `product` and, when `sprint`, its active sprint; returns (team id, sprint id).
-async fn team_with_sprint(t: &TestApp, product: &keel_domain::product::Product, sprint: bool) -> (i64, Option<i64>) {
+async fn team_with_sprint(
+    t: &TestApp,
+    product: &keel_domain::product::Product,
+    sprint: bool,
+) -> (i64, Option<i64>) {
     let team = NewRecord {
         kind: ObjectKind::Team,
         product_id: Some(product.id),
@@ -112,7 +126,12 @@ fn keys(cards: &Value) -> Vec<String> {
 }
 
 fn card<'a>(b: &'a Value, key: &str) -> &'a Value {
-    b["cards"].as_array().unwrap().iter().find(|c| c["key"] == key).unwrap_or_else(|| panic!("no card {key} in {b}"))
+    b["cards"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["key"] == key)
+        .unwrap_or_else(|| panic!("no card {key} in {b}"))
 }
 
 async fn status_of(t: &TestApp, key: &str) -> String {
@@ -128,14 +147,20 @@ async fn sprint_board_columns_cards_lanes_and_filters(db: TestDb) {
     let (team, sprint) = team_with_sprint(&t, &shop, true).await;
     let sprint = sprint.unwrap();
     let epic = item(&t, json!({ "title": "Checkout", "kind": "epic" })).await;
-    let a = item(&t, json!({ "title": "Pay by card", "parent": epic, "sprint": sprint, "labels": ["ux"] })).await;
+    let a =
+        item(&t, json!({ "title": "Pay by card", "parent": epic, "sprint": sprint, "labels": ["ux"] })).await;
     let b = item(&t, json!({ "title": "Receipt", "sprint": sprint, "assignee": dev.email.as_str(), "status": "In Progress" })).await;
-    let c = item(&t, json!({ "title": "Crash on pay", "kind": "bug", "sprint": sprint, "status": "In Review" })).await;
-    let d = item(&t, json!({ "title": "Task under card", "kind": "task", "parent": a, "sprint": sprint })).await;
+    let c =
+        item(&t, json!({ "title": "Crash on pay", "kind": "bug", "sprint": sprint, "status": "In Review" }))
+            .await;
+    let d =
+        item(&t, json!({ "title": "Task under card", "kind": "task", "parent": a, "sprint": sprint })).await;
     let _outside = item(&t, json!({ "title": "Not in the sprint" })).await;
     let (s, _) = patch(&t, &dev_token, &format!("/api/v1/items/{a}"), json!({ "estimate": 5 })).await;
     assert_eq!(s, StatusCode::OK);
-    let (s, _) = post(&t, &t.admin_token, &format!("/api/v1/items/{c}/links"), json!({ "kind": "blocks", "to": b })).await;
+    let (s, _) =
+        post(&t, &t.admin_token, &format!("/api/v1/items/{c}/links"), json!({ "kind": "blocks", "to": b }))
+            .await;
     assert_eq!(s, StatusCode::CREATED);
 
     let (s, v) = get(&t, &t.admin_token, &format!("/api/v1/teams/{team}/board")).await;
@@ -143,14 +168,19 @@ async fn sprint_board_columns_cards_lanes_and_filters(db: TestDb) {
     assert_eq!(v["mode"], "scrum");
     assert_eq!(v["sprint"]["name"], "Sprint 1");
     assert_eq!(v["team"]["name"], "Core");
-    let cols: Vec<&str> = v["columns"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
+    let cols: Vec<&str> =
+        v["columns"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
     assert_eq!(cols, ["To Do", "In Progress", "In Review", "Done"], "one column per state by default");
-    let counts: Vec<i64> = v["columns"].as_array().unwrap().iter().map(|c| c["count"].as_i64().unwrap()).collect();
+    let counts: Vec<i64> =
+        v["columns"].as_array().unwrap().iter().map(|c| c["count"].as_i64().unwrap()).collect();
     assert_eq!(counts, [2, 1, 1, 0]);
     assert_eq!(v["columns"][1]["states"][0]["name"], "In Progress");
     assert_eq!(keys(&v["cards"]).len(), 4, "only the sprint's items: {v}");
     let ca = card(&v, &a);
-    assert_eq!((ca["title"].clone(), ca["kind"].clone(), ca["estimate"].clone()), (json!("Pay by card"), json!("story"), json!(5.0)));
+    assert_eq!(
+        (ca["title"].clone(), ca["kind"].clone(), ca["estimate"].clone()),
+        (json!("Pay by card"), json!("story"), json!(5.0))
+    );
     assert_eq!(ca["epic"]["key"], epic.as_str());
     assert_eq!(ca["labels"], json!(["ux"]));
     assert_eq!(card(&v, &d)["epic"]["key"], epic.as_str(), "a task's epic is its story's");
@@ -215,11 +245,13 @@ async fn kanban_board_shows_flow_outside_sprints(db: TestDb) {
     let t = spawn_app(db).await;
     let shop = t.product("SHOP").await;
     let (team, sprint) = team_with_sprint(&t, &shop, true).await;
-    let in_sprint = item(&t, json!({ "title": "Sprint work", "sprint": sprint.unwrap(), "status": "In Progress" })).await;
+    let in_sprint =
+        item(&t, json!({ "title": "Sprint work", "sprint": sprint.unwrap(), "status": "In Progress" })).await;
     let doing = item(&t, json!({ "title": "Flowing", "status": "In Review" })).await;
     let todo = item(&t, json!({ "title": "Next up" })).await;
     let done = item(&t, json!({ "title": "Shipped" })).await;
-    let (s, _) = patch(&t, &t.admin_token, &format!("/api/v1/items/{done}"), json!({ "status": "Done" })).await;
+    let (s, _) =
+        patch(&t, &t.admin_token, &format!("/api/v1/items/{done}"), json!({ "status": "Done" })).await;
     assert_eq!(s, StatusCode::OK);
     let (s, v) = get(&t, &t.admin_token, &format!("/api/v1/teams/{team}/board?mode=kanban")).await;
     assert_eq!(s, StatusCode::OK, "{v}");
@@ -255,7 +287,10 @@ async fn board_layouts_are_validated(db: TestDb) {
     assert_eq!(s, StatusCode::FORBIDDEN, "the team does not lay out the board: {v}");
     let bad = [
         (json!({ "columns": [{ "name": "X", "states": ["Nope"] }] }), "columns[0].states[0]"),
-        (json!({ "columns": [{ "name": "X", "states": ["To Do"] }, { "name": "Y", "states": ["Done", "To Do"] }] }), "columns[1].states[1]"),
+        (
+            json!({ "columns": [{ "name": "X", "states": ["To Do"] }, { "name": "Y", "states": ["Done", "To Do"] }] }),
+            "columns[1].states[1]",
+        ),
         (json!({ "columns": [{ "name": "", "states": ["To Do"] }] }), "columns[0].name"),
         (json!({ "columns": [{ "name": "X", "states": ["To Do"], "wip": 0 }] }), "columns[0].wip"),
         (json!({ "columns": [{ "name": "X", "states": [] }] }), "columns[0].states"),
@@ -272,7 +307,8 @@ async fn board_layouts_are_validated(db: TestDb) {
 
     let (s, v) = put(&t, &t.admin_token, &path, good.clone()).await;
     assert_eq!(s, StatusCode::OK, "{v}");
-    let names: Vec<&str> = v["columns"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
+    let names: Vec<&str> =
+        v["columns"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
     assert_eq!(names, ["Todo", "Doing", "Done"]);
     assert_eq!(v["columns"][1]["wip"], 2);
     assert_eq!(v["columns"][1]["states"].as_array().unwrap().len(), 2);
@@ -323,7 +359,9 @@ async fn wip_limits_ask_for_a_reason_and_record_it(db: TestDb) {
     assert_eq!(v, json!([]));
 
     // With a reason: moved, and the breach is recorded with who and why.
-    let (s, v) = post(&t, &dev_token, &moves, json!({ "key": b, "column": "Doing", "reason": "Production hotfix" })).await;
+    let (s, v) =
+        post(&t, &dev_token, &moves, json!({ "key": b, "column": "Doing", "reason": "Production hotfix" }))
+            .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["breach"]["reason"], "Production hotfix");
     assert_eq!((v["breach"]["limit"].clone(), v["breach"]["count"].clone()), (json!(1), json!(1)));
@@ -346,7 +384,10 @@ async fn wip_limits_ask_for_a_reason_and_record_it(db: TestDb) {
     assert!(events[0].new.to_string().contains("Production hotfix"), "{:?}", events[0].new);
     assert_eq!(events[0].actor_id, Some(dev.id));
     let (_, v) = get(&t, &t.admin_token, &path).await;
-    assert_eq!((v["columns"][1]["count"].clone(), v["columns"][1]["over_limit"].clone()), (json!(2), json!(true)));
+    assert_eq!(
+        (v["columns"][1]["count"].clone(), v["columns"][1]["over_limit"].clone()),
+        (json!(2), json!(true))
+    );
 
     // Moving within the column needs no reason; moving into Done is the PO's call.
     let (s, _) = post(&t, &dev_token, &moves, json!({ "key": b, "column": "doing" })).await;
@@ -408,7 +449,8 @@ async fn workflow_edit_moves_items_of_removed_states(db: TestDb) {
     // Items may use the new states by name; the old name is gone.
     let (s, _) = patch(&t, &t.admin_token, &format!("/api/v1/items/{a}"), json!({ "status": "Ready" })).await;
     assert_eq!(s, StatusCode::OK);
-    let (s, v) = patch(&t, &t.admin_token, &format!("/api/v1/items/{a}"), json!({ "status": "In Review" })).await;
+    let (s, v) =
+        patch(&t, &t.admin_token, &format!("/api/v1/items/{a}"), json!({ "status": "In Review" })).await;
     assert_eq!((s, v["field"].clone()), (StatusCode::UNPROCESSABLE_ENTITY, json!("status")));
 }
 
@@ -427,37 +469,71 @@ async fn workflow_edit_bad_input_changes_nothing(db: TestDb) {
     ]);
     let cases = [
         (json!({ "states": keep3 }), StatusCode::UNPROCESSABLE_ENTITY, "remap"),
-        (json!({ "states": keep3, "remap": [{ "from": "Nope", "to": "Done" }] }), StatusCode::UNPROCESSABLE_ENTITY, "remap[0].from"),
-        (json!({ "states": keep3, "remap": [{ "from": "In Review", "to": "Gone" }] }), StatusCode::UNPROCESSABLE_ENTITY, "remap[0].to"),
-        (json!({ "states": [
+        (
+            json!({ "states": keep3, "remap": [{ "from": "Nope", "to": "Done" }] }),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "remap[0].from",
+        ),
+        (
+            json!({ "states": keep3, "remap": [{ "from": "In Review", "to": "Gone" }] }),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "remap[0].to",
+        ),
+        (
+            json!({ "states": [
             { "id": id("To Do"), "name": "To Do", "category": "todo" },
             { "id": id("In Progress"), "name": "In Progress", "category": "in_progress" },
             { "id": id("In Review"), "name": "In Review", "category": "in_progress" }
-          ], "remap": [{ "from": "Done", "to": "To Do" }] }), StatusCode::UNPROCESSABLE_ENTITY, "states"),
-        (json!({ "states": [
+          ], "remap": [{ "from": "Done", "to": "To Do" }] }),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "states",
+        ),
+        (
+            json!({ "states": [
             { "id": id("To Do"), "name": "To Do", "category": "todo" },
             { "id": id("In Progress"), "name": "to do", "category": "in_progress" },
             { "id": id("In Review"), "name": "In Review", "category": "in_progress" },
             { "id": id("Done"), "name": "Done", "category": "done" }
-          ] }), StatusCode::UNPROCESSABLE_ENTITY, "states[1].name"),
-        (json!({ "states": [
+          ] }),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "states[1].name",
+        ),
+        (
+            json!({ "states": [
             { "id": id("To Do"), "name": "To Do", "category": "later" },
             { "id": id("In Progress"), "name": "In Progress", "category": "in_progress" },
             { "id": id("In Review"), "name": "In Review", "category": "in_progress" },
             { "id": id("Done"), "name": "Done", "category": "done" }
-          ] }), StatusCode::UNPROCESSABLE_ENTITY, "states[0].category"),
-        (json!({ "states": [
+          ] }),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "states[0].category",
+        ),
+        (
+            json!({ "states": [
             { "id": 999999, "name": "To Do", "category": "todo" },
             { "id": id("Done"), "name": "Done", "category": "done" }
-          ], "remap": [{ "from": "In Progress", "to": "Done" }, { "from": "In Review", "to": "Done" }] }), StatusCode::UNPROCESSABLE_ENTITY, "states[0].id"),
-        (json!({ "states": keep3, "remap": [{ "from": "In Review", "to": "Done" }], "version": 0 }), StatusCode::CONFLICT, "version"),
+          ], "remap": [{ "from": "In Progress", "to": "Done" }, { "from": "In Review", "to": "Done" }] }),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "states[0].id",
+        ),
+        (
+            json!({ "states": keep3, "remap": [{ "from": "In Review", "to": "Done" }], "version": 0 }),
+            StatusCode::CONFLICT,
+            "version",
+        ),
         (json!({ "states": "all" }), StatusCode::BAD_REQUEST, "states"),
     ];
     for (body, status, field) in cases {
         let (s, v) = put(&t, &t.admin_token, path, body.clone()).await;
         assert_eq!((s, v["field"].clone()), (status, json!(field)), "{body}: {v}");
     }
-    let (s, _) = put(&t, &dev_token, path, json!({ "states": keep3, "remap": [{ "from": "In Review", "to": "Done" }] })).await;
+    let (s, _) = put(
+        &t,
+        &dev_token,
+        path,
+        json!({ "states": keep3, "remap": [{ "from": "In Review", "to": "Done" }] }),
+    )
+    .await;
     assert_eq!(s, StatusCode::FORBIDDEN, "the team does not edit the workflow");
     let (_, after) = get(&t, &t.admin_token, path).await;
     assert_eq!(after, wf, "nothing changed");

@@ -122,8 +122,13 @@ async fn run(driver: &Driver, db: TestDb, backend: &str) {
     b.wait_js("return document.getElementById('board').dataset.moves === '1'").await;
     assert_eq!(status_of(&t, &first).await, "In Review", "the server stored the drop");
     assert!(
-        b.js(&format!("return !!document.querySelector(\".bd-cell[data-col='2'] .bd-card[data-key='{first}']\")"), json!([]))
-            .await
+        b.js(
+            &format!(
+                "return !!document.querySelector(\".bd-cell[data-col='2'] .bd-card[data-key='{first}']\")"
+            ),
+            json!([])
+        )
+        .await
             == json!(true),
         "the page shows the card in its new column"
     );
@@ -160,7 +165,10 @@ async fn run(driver: &Driver, db: TestDb, backend: &str) {
     assert!(in_doing.to_string().contains(&second), "{in_doing}");
 
     // The settings and workflow pages render.
-    for (name, path) in [("settings", format!("/teams/{team}/board/settings")), ("workflow", "/products/SHOP/workflow".to_string())] {
+    for (name, path) in [
+        ("settings", format!("/teams/{team}/board/settings")),
+        ("workflow", "/products/SHOP/workflow".to_string()),
+    ] {
         b.goto(&t.url(&path)).await;
         b.wait_css("main h1").await;
         shots.take(&b, name).await;

@@ -15,8 +15,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use keel_api::board::{
-    BoardConfigIn, BoardMoveIn, BoardMoveOut, BoardOut, BoardQueryIn, BoardSprintOut, BoardTeamOut, BreachOut,
-    CardEpicOut, CardOut, CardUserOut, ColumnOut, LaneOut, WorkflowIn,
+    BoardConfigIn, BoardMoveIn, BoardMoveOut, BoardOut, BoardQueryIn, BoardSprintOut, BoardTeamOut,
+    BreachOut, CardEpicOut, CardOut, CardUserOut, ColumnOut, LaneOut, WorkflowIn,
 };
 use keel_api::wire::{ProposalOut, StateOut};
 use keel_api::Problem;
@@ -106,10 +106,10 @@ pub fn board_out(b: &Board) -> BoardOut {
                 title: c.item.title.clone(),
                 kind: c.item.kind.as_str().to_string(),
                 estimate: c.item.estimate.map(|p| p.value()),
-                assignee: c.item.assignee_id.map(|u| CardUserOut {
-                    id: u.0,
-                    name: c.assignee.clone().unwrap_or_default(),
-                }),
+                assignee: c
+                    .item
+                    .assignee_id
+                    .map(|u| CardUserOut { id: u.0, name: c.assignee.clone().unwrap_or_default() }),
                 epic: c.epic.as_ref().map(|e| CardEpicOut { key: e.1.clone(), title: e.2.clone() }),
                 blocked: !c.blockers.is_empty(),
                 blocked_by: c.blockers.clone(),
@@ -181,7 +181,9 @@ pub async fn move_card(
         Ok(o) => o,
         Err(AppError::Invalid(v)) if v.field == "reason" && v.message.contains("WIP limit") => {
             return Err(ApiError::problem(
-                Problem::new("wip-limit", "The column is at its WIP limit", 409).detail(v.message).field("reason"),
+                Problem::new("wip-limit", "The column is at its WIP limit", 409)
+                    .detail(v.message)
+                    .field("reason"),
             ));
         }
         Err(e) => return Err(e.into()),
@@ -194,11 +196,8 @@ pub async fn move_card(
         keel_app::Outcome::Proposed(_) => None,
     };
     Ok(outcome(o, StatusCode::OK, |d| {
-        let status = w
-            .as_ref()
-            .and_then(|w| w.state(d.item.status_id))
-            .map(|st| st.name.clone())
-            .unwrap_or_default();
+        let status =
+            w.as_ref().and_then(|w| w.state(d.item.status_id)).map(|st| st.name.clone()).unwrap_or_default();
         Json(BoardMoveOut {
             key: d.item.key.clone(),
             status,
@@ -213,7 +212,11 @@ pub async fn move_card(
 #[utoipa::path(get, path = "/api/v1/teams/{id}/board/breaches", tag = "board",
     params(("id" = i64, Path, description = "Team id")),
     responses((status = 200, body = [BreachOut]), (status = 404, body = Problem)))]
-pub async fn breaches(State(s): State<AppState>, u: ApiUser, Path(id): Path<i64>) -> ApiResult<Json<Vec<BreachOut>>> {
+pub async fn breaches(
+    State(s): State<AppState>,
+    u: ApiUser,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<Vec<BreachOut>>> {
     let v = s.app.wip_breaches(&u.user, id).await?;
     Ok(Json(v.iter().map(breach_out).collect()))
 }

@@ -326,7 +326,11 @@ pub(crate) async fn settings(
                 idx: i,
                 name: c.name.clone(),
                 wip: c.wip.map(|w| w.to_string()).unwrap_or_default(),
-                states: wf.states.iter().map(|s| (s.id.0, s.name.clone(), c.states.contains(&s.id))).collect(),
+                states: wf
+                    .states
+                    .iter()
+                    .map(|s| (s.id.0, s.name.clone(), c.states.contains(&s.id)))
+                    .collect(),
             })
             .collect();
         for k in 0..BLANK_ROWS {
@@ -370,7 +374,8 @@ pub(crate) async fn settings_save(
         if form.get("reset") != "1" {
             for i in 0..(board::COLUMNS_MAX + BLANK_ROWS) {
                 let name = form.get(&format!("name{i}")).trim().to_string();
-                let states: Vec<String> = form.all(&format!("states{i}")).into_iter().map(str::to_string).collect();
+                let states: Vec<String> =
+                    form.all(&format!("states{i}")).into_iter().map(str::to_string).collect();
                 let wip = form.get(&format!("wip{i}")).trim();
                 if name.is_empty() && states.is_empty() && wip.is_empty() {
                     continue;
@@ -381,7 +386,10 @@ pub(crate) async fn settings_save(
                     match wip.parse::<i64>() {
                         Ok(w) => Some(w),
                         Err(_) => {
-                            let e = AppError::invalid(&format!("columns[{}].wip", cols.len()), "must be a whole number");
+                            let e = AppError::invalid(
+                                &format!("columns[{}].wip", cols.len()),
+                                "must be a whole number",
+                            );
                             return Ok(redirect_with(&back, "error", &message(&e)));
                         }
                     }
@@ -525,6 +533,9 @@ mod tests {
     #[test]
     fn links_keep_only_what_differs_from_the_defaults() {
         assert_eq!(href(3, "scrum", "none", "", ""), "/teams/3/board");
-        assert_eq!(href(3, "kanban", "epic", "mine", "ux & ui"), "/teams/3/board?mode=kanban&swimlanes=epic&filter=mine&label=ux%20%26%20ui");
+        assert_eq!(
+            href(3, "kanban", "epic", "mine", "ux & ui"),
+            "/teams/3/board?mode=kanban&swimlanes=epic&filter=mine&label=ux%20%26%20ui"
+        );
     }
 }
