@@ -582,8 +582,9 @@ impl App {
         let own = self.workflow(&access).await?;
         let col = &b.columns[ci];
         let from = own.state(item.status_id).cloned();
-        let already =
-            from.as_ref().is_some_and(|s| board::column_of(&[col.column.clone()], &home, s).is_some());
+        let already = from
+            .as_ref()
+            .is_some_and(|s| board::column_of(std::slice::from_ref(&col.column), &home, s).is_some());
         let target =
             if already { from.clone() } else { board::target_state(&col.column, &home, &own).cloned() };
         let Some(target) = target else {

@@ -211,14 +211,14 @@ async fn sprint_board_columns_cards_lanes_and_filters(db: TestDb) {
     // Quick filters: counts stay what the WIP limit counts.
     let f = |q: &str| format!("/api/v1/teams/{team}/board?{q}");
     let (_, v) = get(&t, &dev_token, &f("filter=mine")).await;
-    assert_eq!(keys(&v["cards"]), [b.clone()]);
+    assert_eq!(keys(&v["cards"]), vec![b.clone()]);
     assert_eq!(v["columns"][0]["count"], 2);
     let (_, v) = get(&t, &t.admin_token, &f("filter=blocked")).await;
-    assert_eq!(keys(&v["cards"]), [b.clone()]);
+    assert_eq!(keys(&v["cards"]), vec![b.clone()]);
     let (_, v) = get(&t, &t.admin_token, &f("filter=bugs")).await;
-    assert_eq!(keys(&v["cards"]), [c.clone()]);
+    assert_eq!(keys(&v["cards"]), vec![c.clone()]);
     let (_, v) = get(&t, &t.admin_token, &f("label=UX")).await;
-    assert_eq!(keys(&v["cards"]), [a.clone()]);
+    assert_eq!(keys(&v["cards"]), vec![a.clone()]);
 
     // Bad queries name the parameter; strangers see nothing.
     let (s, v) = get(&t, &t.admin_token, &f("mode=waterfall")).await;
