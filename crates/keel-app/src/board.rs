@@ -7,7 +7,8 @@
 //! the items done in the last [`KANBAN_DONE_DAYS`] days (at most [`KANBAN_DONE_MAX`]).
 //!
 //! Reading a board costs a fixed number of queries whatever its size: one item list per product
-//! (three for kanban), one for the open epics, one for blockers, one for members.
+//! (three for kanban), one for blockers, one for members, and the cards' few distinct parents
+//! (to name their epics).
 //!
 //! Moving a card into a column at its WIP limit needs a reason; the move and a `wip_breach`
 //! record holding the reason land in one transaction, so the breach is in the product's history.
@@ -36,6 +37,8 @@ pub const KANBAN_TODO: u32 = 50;
 pub const KANBAN_DONE_DAYS: i64 = 14;
 /// Most done items a kanban board shows.
 pub const KANBAN_DONE_MAX: usize = 50;
+/// Most distinct parents read per round to find the cards' epics.
+pub const PARENTS_MAX: usize = 200;
 /// Most cards of one list a board reads (a sprint, the in-progress items of a product).
 pub const BOARD_MAX: usize = 2_000;
 
@@ -371,10 +374,6 @@ impl App {
             for (u, _) in self.store.members(*pid).await? {
                 names.insert(u.id, u.name);
             }
-            let ef = ItemFilter { kind: Some(ItemKind::Epic), open_only: true, ..Default::default() };
-            for e in self.store.list_items(*pid, &ef, &Page::first(500)).await? {
-                epics.insert(e.id, (e.key, e.title, None));
-            }
             for i in list {
                 if let Some(st) = wf.state(i.status_id) {
                     let st = st.clone();
@@ -382,16 +381,42 @@ impl App {
                 }
             }
         }
-        // The epic of a card: its parent when that is an epic, or its parent's parent when the
-        // parent is a story on this board (tasks).
-        let parents: HashMap<ItemId, Option<ItemId>> =
-            items.iter().map(|(i, _)| (i.id, i.parent_id)).collect();
+        // The epic of a card: its parent when that is an epic, or its parent's parent (a task's
+        // story's epic). Parents are few next to cards (a sprint serves a handful of epics), and
+        // no index lists epics cheaply at a million items, so the distinct parents not on the
+        // board are read by id, concurrently, in two rounds at most.
+        let mut known: HashMap<ItemId, (ItemKind, Option<ItemId>, String, String)> = items
+            .iter()
+            .map(|(i, _)| (i.id, (i.kind, i.parent_id, i.key.clone(), i.title.clone())))
+            .collect();
+        for _round in 0..2 {
+            let missing: Vec<ItemId> = known
+                .values()
+                .filter(|(k, _, _, _)| *k != ItemKind::Epic)
+                .filter_map(|(_, p, _, _)| *p)
+                .filter(|p| !known.contains_key(p))
+                .collect::<HashSet<_>>()
+                .into_iter()
+                .take(PARENTS_MAX)
+                .collect();
+            if missing.is_empty() {
+                break;
+            }
+            for i in self.items_by_ids(&missing).await? {
+                known.insert(i.id, (i.kind, i.parent_id, i.key, i.title));
+            }
+        }
+        for (id, (kind, _, key, title)) in &known {
+            if *kind == ItemKind::Epic {
+                epics.insert(*id, (key.clone(), title.clone(), None));
+            }
+        }
         let epic_of = |i: &Item| -> Option<(ItemId, String, String)> {
             let p = i.parent_id?;
             if let Some((k, t, _)) = epics.get(&p) {
                 return Some((p, k.clone(), t.clone()));
             }
-            let gp = (*parents.get(&p)?)?;
+            let gp = known.get(&p)?.1?;
             epics.get(&gp).map(|(k, t, _)| (gp, k.clone(), t.clone()))
         };
         let ids: Vec<ItemId> = items.iter().map(|(i, _)| i.id).collect();
@@ -466,29 +491,48 @@ impl App {
         let f = ItemFilter { category: Some(Category::Todo), sprint: no_sprint, ..Default::default() };
         out.extend(self.store.list_items(product, &f, &Page::first(KANBAN_TODO)).await?);
         // Done recently: the items whose status changed in the window, newest first, that are
-        // done now. The store has no list by time, so these few are read one by one.
+        // done now. The store has no list by time, so these few are read by id, concurrently.
         let since = Timestamp(now.0 - KANBAN_DONE_DAYS * 24 * 3600 * 1000);
         let events =
             self.store.product_events_of(product, &[ObjectKind::Item], &["status"], since, 2_000).await?;
         let mut seen = HashSet::new();
-        let mut done = Vec::new();
-        for e in events.iter().rev() {
-            if done.len() >= KANBAN_DONE_MAX {
-                break;
-            }
-            if !seen.insert(e.object_id) {
-                continue;
-            }
-            match self.store.item(ItemId(e.object_id)).await {
-                Ok(i) if i.category == Category::Done && i.sprint_id.is_none() && i.product_id == product => {
-                    done.push(i)
-                }
-                Ok(_) | Err(StoreError::NotFound) => {}
-                Err(e) => return Err(e.into()),
-            }
-        }
+        let recent: Vec<ItemId> = events
+            .iter()
+            .rev()
+            .filter(|e| seen.insert(e.object_id))
+            .map(|e| ItemId(e.object_id))
+            .take(KANBAN_DONE_MAX * 2)
+            .collect();
+        let mut done: Vec<Item> = self
+            .items_by_ids(&recent)
+            .await?
+            .into_iter()
+            .filter(|i| i.category == Category::Done && i.sprint_id.is_none() && i.product_id == product)
+            .collect();
+        done.sort_by(|a, b| b.updated_at.cmp(&a.updated_at));
+        done.truncate(KANBAN_DONE_MAX);
         done.sort_by(|a, b| a.rank.cmp(&b.rank));
         out.extend(done);
+        Ok(out)
+    }
+
+    /// The items with these ids that still exist, read concurrently.
+    async fn items_by_ids(&self, ids: &[ItemId]) -> AppResult<Vec<Item>> {
+        let mut out = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(16) {
+            let mut set = tokio::task::JoinSet::new();
+            for id in chunk {
+                let (store, id) = (self.store.clone(), *id);
+                set.spawn(async move { store.item(id).await });
+            }
+            while let Some(r) = set.join_next().await {
+                match r.map_err(|e| AppError::Internal(StoreError::other(e)))? {
+                    Ok(i) => out.push(i),
+                    Err(StoreError::NotFound) => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        }
         Ok(out)
     }
 
