@@ -39,6 +39,7 @@ api_tests!(
     wip_limits_ask_for_a_reason_and_record_it,
     workflow_edit_moves_items_of_removed_states,
     workflow_edit_bad_input_changes_nothing,
+    pages_and_forms_work_without_script,
 );
 
 /// A request with a bearer token; returns status and JSON body (Null when empty).
@@ -538,4 +539,141 @@ async fn workflow_edit_bad_input_changes_nothing(db: TestDb) {
     let (_, after) = get(&t, &t.admin_token, path).await;
     assert_eq!(after, wf, "nothing changed");
     assert_eq!(status_of(&t, &a).await, "In Review");
+}
+
+/// A browser-like client signed in as the administrator: cookies kept, redirects not followed.
+async fn browser_client(t: &TestApp) -> (Client, String) {
+    let c = Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let body =
+        json!({ "email": keel_testkit::app::ADMIN_EMAIL, "password": keel_testkit::app::ADMIN_PASSWORD });
+    let me: Value = c.post(t.url("/api/v1/session")).json(&body).send().await.unwrap().json().await.unwrap();
+    (c, me["csrf_token"].as_str().unwrap().to_string())
+}
+
+async fn form(c: &Client, t: &TestApp, path: &str, fields: &[(&str, &str)]) -> (StatusCode, String) {
+    let r = c.post(t.url(path)).form(fields).send().await.unwrap();
+    let loc = r.headers().get("location").map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
+    (r.status(), loc)
+}
+
+async fn pages_and_forms_work_without_script(db: TestDb) {
+    let t = spawn_app(db).await;
+    let shop = t.product("SHOP").await;
+    let (team, sprint) = team_with_sprint(&t, &shop, true).await;
+    let sprint = sprint.unwrap();
+    let a = item(&t, json!({ "title": "Alpha card", "sprint": sprint, "status": "In Progress" })).await;
+    let b = item(&t, json!({ "title": "Beta card", "sprint": sprint })).await;
+    let (c, csrf) = browser_client(&t).await;
+
+    // The board page shows the cards, the controls and the reason dialog.
+    let page = c.get(t.url(&format!("/teams/{team}/board?swimlanes=assignee"))).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    for needle in ["Alpha card", &a, "bd-card", "id=\"bd-reason\"", "Unassigned", "/assets/board."] {
+        assert!(html.contains(needle), "the board page lacks {needle}");
+    }
+    let r = c.get(t.url(&format!("/teams/{team}/board?mode=nope"))).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+
+    // Settings: a WIP limit of 1 on a Doing column.
+    let settings = format!("/teams/{team}/board/settings");
+    assert_eq!(c.get(t.url(&settings)).send().await.unwrap().status(), StatusCode::OK);
+    let (_, wf) = get(&t, &t.admin_token, "/api/v1/products/SHOP/workflow").await;
+    let sid = |n: &str| wf.as_array().unwrap().iter().find(|s| s["name"] == n).unwrap()["id"].to_string();
+    let (todo, prog, review, done) = (sid("To Do"), sid("In Progress"), sid("In Review"), sid("Done"));
+    let fields = [
+        ("csrf", csrf.as_str()),
+        ("name0", "Todo"),
+        ("states0", todo.as_str()),
+        ("name1", "Doing"),
+        ("states1", prog.as_str()),
+        ("states1", review.as_str()),
+        ("wip1", "1"),
+        ("name2", "Done"),
+        ("states2", done.as_str()),
+    ];
+    let (s, loc) = form(&c, &t, &settings, &fields).await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    assert!(loc.starts_with(&format!("/teams/{team}/board?notice=")), "{loc}");
+    let (_, v) = get(&t, &t.admin_token, &format!("/api/v1/teams/{team}/board")).await;
+    assert_eq!(v["columns"][1]["wip"], 1);
+    let (s, loc) =
+        form(&c, &t, &settings, &[("csrf", csrf.as_str()), ("name0", "X"), ("wip0", "many")]).await;
+    assert!(s == StatusCode::SEE_OTHER && loc.contains("error="), "{loc}");
+    let (s, _) = form(&c, &t, &settings, &[("name0", "X")]).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "no CSRF token, no change");
+
+    // The move form: a full column without a reason says why; with one the move is made.
+    let mv = format!("/teams/{team}/board/move");
+    let (s, loc) =
+        form(&c, &t, &mv, &[("csrf", csrf.as_str()), ("key", b.as_str()), ("column", "Doing")]).await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    assert!(loc.contains("error=") && loc.contains("WIP"), "{loc}");
+    assert_eq!(status_of(&t, &b).await, "To Do");
+    let fields =
+        [("csrf", csrf.as_str()), ("key", b.as_str()), ("column", "Doing"), ("reason", "Pairing on it")];
+    let (s, loc) = form(&c, &t, &mv, &fields).await;
+    assert!(s == StatusCode::SEE_OTHER && loc.contains("notice="), "{loc}");
+    assert_eq!(status_of(&t, &b).await, "In Progress");
+    let (_, v) = get(&t, &t.admin_token, &format!("/api/v1/teams/{team}/board/breaches")).await;
+    assert_eq!(v[0]["reason"], "Pairing on it");
+
+    // The workflow page: rename a state; removing one that holds items needs a target.
+    let wpath = "/products/SHOP/workflow";
+    assert_eq!(c.get(t.url(wpath)).send().await.unwrap().status(), StatusCode::OK);
+    let base = |name1: &'static str| {
+        vec![
+            ("id0", todo.clone()),
+            ("name0", "To Do".to_string()),
+            ("cat0", "todo".to_string()),
+            ("pos0", "1".to_string()),
+            ("id1", prog.clone()),
+            ("name1", name1.to_string()),
+            ("cat1", "in_progress".to_string()),
+            ("pos1", "2".to_string()),
+            ("id2", review.clone()),
+            ("name2", "In Review".to_string()),
+            ("cat2", "in_progress".to_string()),
+            ("pos2", "3".to_string()),
+            ("id3", done.clone()),
+            ("name3", "Done".to_string()),
+            ("cat3", "done".to_string()),
+            ("pos3", "4".to_string()),
+        ]
+    };
+    let mut f = base("Doing it");
+    f.push(("remove1", "1".to_string()));
+    f.push(("csrf", csrf.clone()));
+    let refs: Vec<(&str, &str)> = f.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (s, loc) = form(&c, &t, wpath, &refs).await;
+    assert!(s == StatusCode::SEE_OTHER && loc.contains("error="), "{loc}");
+    assert_eq!(status_of(&t, &a).await, "In Progress", "nothing changed");
+    let mut f = base("Doing it");
+    f.push(("name4", "Ready".to_string()));
+    f.push(("cat4", "todo".to_string()));
+    f.push(("pos4", "1.5".to_string()));
+    f.push(("csrf", csrf.clone()));
+    let refs: Vec<(&str, &str)> = f.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (s, loc) = form(&c, &t, wpath, &refs).await;
+    assert!(s == StatusCode::SEE_OTHER && loc.contains("notice="), "{loc}");
+    assert_eq!(status_of(&t, &a).await, "Doing it");
+    let (_, wf) = get(&t, &t.admin_token, "/api/v1/products/SHOP/workflow").await;
+    let names: Vec<&str> = wf.as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["To Do", "Ready", "Doing it", "In Review", "Done"]);
+    // Removing with a target moves the items.
+    let mut f = base("Doing it");
+    f.retain(|(k, _)| !k.ends_with('4'));
+    f.push(("remove1", "1".to_string()));
+    f.push(("to1", review.clone()));
+    f.push(("csrf", csrf.clone()));
+    let ready = wf.as_array().unwrap().iter().find(|s| s["name"] == "Ready").unwrap()["id"].to_string();
+    f.push(("id4", ready));
+    f.push(("name4", "Ready".to_string()));
+    f.push(("cat4", "todo".to_string()));
+    f.push(("pos4", "2".to_string()));
+    let refs: Vec<(&str, &str)> = f.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (s, loc) = form(&c, &t, wpath, &refs).await;
+    assert!(s == StatusCode::SEE_OTHER && loc.contains("notice="), "{loc}");
+    assert_eq!(status_of(&t, &a).await, "In Review");
+    assert_eq!(status_of(&t, &b).await, "In Review");
 }
