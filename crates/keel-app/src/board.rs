@@ -492,9 +492,20 @@ impl App {
         out.extend(self.store.list_items(product, &f, &Page::first(KANBAN_TODO)).await?);
         // Done recently: the items whose status changed in the window, newest first, that are
         // done now. The store has no list by time, so these few are read by id, concurrently.
-        let since = Timestamp(now.0 - KANBAN_DONE_DAYS * 24 * 3600 * 1000);
-        let events =
-            self.store.product_events_of(product, &[ObjectKind::Item], &["status"], since, 2_000).await?;
+        // Events come oldest first: when the whole window holds more than one read returns, a
+        // shorter window keeps the newest ones.
+        const EVENTS: u32 = 2_000;
+        let mut events = Vec::new();
+        for days in [KANBAN_DONE_DAYS, 7, 2, 1] {
+            let since = Timestamp(now.0 - days * 24 * 3600 * 1000);
+            events = self
+                .store
+                .product_events_of(product, &[ObjectKind::Item], &["status"], since, EVENTS)
+                .await?;
+            if (events.len() as u32) < EVENTS {
+                break;
+            }
+        }
         let mut seen = HashSet::new();
         let recent: Vec<ItemId> = events
             .iter()
