@@ -3,8 +3,9 @@
 //! A team's board is laid out over its home product's workflow (the first product it serves);
 //! its layout lives in the team record. The scrum board shows the items of the team's active
 //! sprint; the kanban board shows, of every product the team serves and the reader may see,
-//! the items in no sprint that are in progress, the top [`KANBAN_TODO`] to-do items by rank, and
-//! the items done in the last [`KANBAN_DONE_DAYS`] days (at most [`KANBAN_DONE_MAX`]).
+//! the items in no sprint that are in progress (the first [`KANBAN_DOING_MAX`] by rank), the top
+//! [`KANBAN_TODO`] to-do items by rank, and the items done in the last [`KANBAN_DONE_DAYS`] days
+//! (at most [`KANBAN_DONE_MAX`]).
 //!
 //! Reading a board costs a fixed number of queries whatever its size: one item list per product
 //! (three for kanban), one for blockers, one for members, and the cards' few distinct parents
@@ -37,6 +38,8 @@ pub const KANBAN_TODO: u32 = 50;
 pub const KANBAN_DONE_DAYS: i64 = 14;
 /// Most done items a kanban board shows.
 pub const KANBAN_DONE_MAX: usize = 50;
+/// Most in-progress items a kanban board shows per product, by rank.
+pub const KANBAN_DOING_MAX: usize = 500;
 /// Most distinct parents read per round to find the cards' epics.
 pub const PARENTS_MAX: usize = 200;
 /// Most cards of one list a board reads (a sprint, the in-progress items of a product).
@@ -449,8 +452,9 @@ impl App {
             (BoardMode::Scrum, Some(s)) => format!("The items of {}, the team's active sprint.", s.data.name),
             (BoardMode::Scrum, None) => "The team has no active sprint.".to_string(),
             (BoardMode::Kanban, _) => format!(
-                "Items in no sprint: everything in progress, the top {KANBAN_TODO} to-do items by rank, \
-                 and up to {KANBAN_DONE_MAX} items done in the last {KANBAN_DONE_DAYS} days."
+                "Items in no sprint: those in progress (the first {KANBAN_DOING_MAX} by rank), the top \
+                 {KANBAN_TODO} to-do items by rank, and up to {KANBAN_DONE_MAX} items done in the last \
+                 {KANBAN_DONE_DAYS} days."
             ),
         };
         Ok(Board {
@@ -487,7 +491,8 @@ impl App {
     async fn kanban_items(&self, product: ProductId, now: Timestamp) -> AppResult<Vec<Item>> {
         let no_sprint = Some(None);
         let f = ItemFilter { category: Some(Category::InProgress), sprint: no_sprint, ..Default::default() };
-        let mut out = self.all_items(product, &f, BOARD_MAX).await?;
+        let mut out = self.all_items(product, &f, KANBAN_DOING_MAX).await?;
+        out.truncate(KANBAN_DOING_MAX);
         let f = ItemFilter { category: Some(Category::Todo), sprint: no_sprint, ..Default::default() };
         out.extend(self.store.list_items(product, &f, &Page::first(KANBAN_TODO)).await?);
         // Done recently: the items whose status changed in the window, newest first, that are
