@@ -37,4 +37,5 @@ keel_testkit::store_tests!(
     batches_are_atomic_and_refer_back,
     items_sprints_releases_acceptance,
     open_blockers_and_field_events,
+    set_sprint_and_move_items,
 );
