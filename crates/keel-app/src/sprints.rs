@@ -600,7 +600,7 @@ impl App {
             .filter(|x| x.id != s.sprint.id && x.data.start < s.sprint.data.start)
             .collect();
         let mut f = SprintFigures {
-            planned: items.iter().map(estimate).sum(),
+            planned: items.iter().map(estimate).fold(0.0, |a, b| a + b),
             items: items.len(),
             unestimated: items.iter().filter(|i| i.estimate.is_none()).count(),
             capacity: capacity_totals(&s.sprint.data.capacity),
@@ -615,12 +615,12 @@ impl App {
             }
             (None, Some(c)) => {
                 f.committed = c.points;
-                f.completed = items.iter().filter(|i| i.category == Category::Done).map(estimate).sum();
+                f.completed = items.iter().filter(|i| i.category == Category::Done).map(estimate).fold(0.0, |a, b| a + b);
                 f.scope = self.scope_of(&s.team.data, s.sprint.id, c, items).await?;
             }
             (None, None) => {
                 f.committed = f.planned;
-                f.completed = items.iter().filter(|i| i.category == Category::Done).map(estimate).sum();
+                f.completed = items.iter().filter(|i| i.category == Category::Done).map(estimate).fold(0.0, |a, b| a + b);
             }
         }
         Ok(f)

@@ -406,7 +406,7 @@ impl Commitment {
     /// Freezes the commitment of a sprint starting `at` with `items` (and their estimates,
     /// unestimated counting 0).
     pub fn freeze(at: Timestamp, items: Vec<(ItemId, f64)>) -> Commitment {
-        let points = items.iter().map(|(_, p)| *p).sum();
+        let points = items.iter().map(|(_, p)| *p).fold(0.0, |a, b| a + b);
         Commitment { at, items, points }
     }
 
@@ -728,6 +728,8 @@ mod tests {
         let c = Commitment::freeze(Timestamp(5), vec![(ItemId(1), 3.0), (ItemId(2), 0.0), (ItemId(3), 5.0)]);
         assert_eq!(c.points, 8.0);
         assert!(c.contains(ItemId(2)) && !c.contains(ItemId(4)));
+        // An empty commitment is 0 points, not -0 (which JSON would show as -0.0).
+        assert!(Commitment::freeze(Timestamp(5), vec![]).points.is_sign_positive());
     }
 
     #[test]

@@ -56,7 +56,8 @@ fn js() -> &'static str {
 }
 
 fn pts(v: f64) -> String {
-    points((v * 10.0).round() / 10.0)
+    // `+ 0.0` turns the -0 of an empty sum into 0.
+    points((v * 10.0).round() / 10.0 + 0.0)
 }
 
 fn state_class(state: &str) -> &'static str {
@@ -173,7 +174,7 @@ async fn index(
             for sp in &sprints {
                 let planned = if sp.state == "planned" {
                     let items = st.app.all_sprint_items(&t.data, sp.id).await?;
-                    Some(items.iter().map(|i| i.estimate.map_or(0.0, |p| p.value())).sum())
+                    Some(items.iter().map(|i| i.estimate.map_or(0.0, |p| p.value())).fold(0.0, |a, b| a + b))
                 } else {
                     None
                 };
