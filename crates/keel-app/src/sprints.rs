@@ -615,12 +615,20 @@ impl App {
             }
             (None, Some(c)) => {
                 f.committed = c.points;
-                f.completed = items.iter().filter(|i| i.category == Category::Done).map(estimate).fold(0.0, |a, b| a + b);
+                f.completed = items
+                    .iter()
+                    .filter(|i| i.category == Category::Done)
+                    .map(estimate)
+                    .fold(0.0, |a, b| a + b);
                 f.scope = self.scope_of(&s.team.data, s.sprint.id, c, items).await?;
             }
             (None, None) => {
                 f.committed = f.planned;
-                f.completed = items.iter().filter(|i| i.category == Category::Done).map(estimate).fold(0.0, |a, b| a + b);
+                f.completed = items
+                    .iter()
+                    .filter(|i| i.category == Category::Done)
+                    .map(estimate)
+                    .fold(0.0, |a, b| a + b);
             }
         }
         Ok(f)

@@ -384,7 +384,7 @@ pub struct Velocity {
 /// and standard deviation over the [`VELOCITY_WINDOW`] that ended last.
 pub fn velocity(closed: &[(Date, f64)]) -> Velocity {
     let mut v: Vec<(Date, f64)> = closed.to_vec();
-    v.sort_by(|a, b| b.0.cmp(&a.0));
+    v.sort_by_key(|x| std::cmp::Reverse(x.0));
     v.truncate(VELOCITY_WINDOW);
     if v.is_empty() {
         return Velocity::default();

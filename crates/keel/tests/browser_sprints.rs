@@ -78,7 +78,8 @@ async fn drag_into_sprint(b: &Browser, key: &str) {
 async fn run(driver: &Driver, db: TestDb, backend: &str) {
     let t = keel_testkit::spawn_app(db).await;
     keel_app::demo::seed(&t.app, Some(&t.admin)).await.expect("demo").expect("fresh database");
-    let team = api(&t, reqwest::Method::POST, "/api/v1/products/SHOP/teams", json!({"name": "Checkout"})).await;
+    let team =
+        api(&t, reqwest::Method::POST, "/api/v1/products/SHOP/teams", json!({"name": "Checkout"})).await;
     let team_id = team["id"].as_i64().expect("team id");
     api(
         &t,
@@ -151,10 +152,18 @@ async fn run(driver: &Driver, db: TestDb, backend: &str) {
     }
     // Start the sprint from its page.
     b.click(&b.wait_css("#start-sprint").await).await;
-    b.wait_url_contains("notice=").await;
+    b.wait_url_contains("notice=Sprint%20started").await;
     let v = api_get(&t, &format!("/api/v1/sprints/{sprint_id}")).await;
     assert_eq!(v["state"], "active");
     b.wait_css("#close-form").await;
     shots.take(&b, "sprint-active").await;
+    // Close it from its page: the unfinished item goes back to the top of the backlog.
+    b.click(&b.wait_css("#close-sprint").await).await;
+    b.wait_url_contains("notice=Sprint%20closed").await;
+    let v = api_get(&t, &format!("/api/v1/sprints/{sprint_id}")).await;
+    assert_eq!(v["state"], "closed");
+    assert_eq!(v["summary"]["carried_over"].as_array().map(Vec::len), Some(1));
+    assert!(sprint_keys(&t, sprint_id).await.is_empty());
+    shots.take(&b, "sprint-closed").await;
     b.close().await;
 }

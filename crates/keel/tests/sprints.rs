@@ -116,7 +116,8 @@ async fn item(t: &TestApp, dev: &str, title: &str, points: f64) -> String {
 }
 
 async fn add(t: &TestApp, sprint: i64, key: &str) {
-    let (s, v) = post(t, &t.admin_token, &format!("/api/v1/sprints/{sprint}/items"), json!({"key": key})).await;
+    let (s, v) =
+        post(t, &t.admin_token, &format!("/api/v1/sprints/{sprint}/items"), json!({"key": key})).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["sprint_id"], json!(sprint));
 }
@@ -133,6 +134,21 @@ async fn backlog_keys(t: &TestApp) -> Vec<String> {
 async fn teams_and_sprints_are_created(db: TestDb) {
     let t = spawn_app(db).await;
     let (team, dev) = setup(&t).await;
+    let (_, doc) = get(&t, &dev, "/api/v1/openapi.json").await;
+    for p in [
+        "/api/v1/products/{product}/teams",
+        "/api/v1/teams/{id}",
+        "/api/v1/teams/{id}/members",
+        "/api/v1/teams/{id}/sprints",
+        "/api/v1/sprints/{id}",
+        "/api/v1/sprints/{id}/capacity",
+        "/api/v1/sprints/{id}/items",
+        "/api/v1/sprints/{id}/items/{key}",
+        "/api/v1/sprints/{id}/start",
+        "/api/v1/sprints/{id}/close",
+    ] {
+        assert!(doc["paths"].get(p).is_some(), "OpenAPI lacks {p}");
+    }
     let (s, list) = get(&t, &dev, "/api/v1/products/SHOP/teams").await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(list[0]["name"], "Core");
@@ -208,6 +224,14 @@ async fn teams_and_sprints_are_created(db: TestDb) {
     let (_, outsider) = t.member(&lonely, "out@keel.test", &[Role::Po]).await;
     assert_eq!(get(&t, &outsider, &format!("/api/v1/sprints/{s1}")).await.0, StatusCode::NOT_FOUND);
     assert_eq!(get(&t, &outsider, &format!("/api/v1/teams/{team}")).await.0, StatusCode::NOT_FOUND);
+    // A team with sprints is not deleted; one without is.
+    let (s, _) = call(&t, &t.admin_token, Method::DELETE, &format!("/api/v1/teams/{team}"), None).await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    let (_, spare) = post(&t, &t.admin_token, "/api/v1/products/SHOP/teams", json!({"name": "Spare"})).await;
+    let path = format!("/api/v1/teams/{}", spare["id"]);
+    assert_eq!(call(&t, &dev, Method::DELETE, &path, None).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(call(&t, &t.admin_token, Method::DELETE, &path, None).await.0, StatusCode::NO_CONTENT);
+    assert_eq!(get(&t, &t.admin_token, &path).await.0, StatusCode::NOT_FOUND);
 }
 
 async fn bad_dates_overlaps_and_capacity_are_refused(db: TestDb) {
@@ -217,19 +241,27 @@ async fn bad_dates_overlaps_and_capacity_are_refused(db: TestDb) {
     let path = format!("/api/v1/teams/{team}/sprints");
     // Overlapping the first sprint, by one day.
     let (s, v) =
-        post(&t, &t.admin_token, &path, json!({"name": "S2", "start": "2026-01-16", "end": "2026-01-27"})).await;
+        post(&t, &t.admin_token, &path, json!({"name": "S2", "start": "2026-01-16", "end": "2026-01-27"}))
+            .await;
     assert_eq!(s, StatusCode::CONFLICT, "{v}");
     // The end before the start.
     let (s, v) =
-        post(&t, &t.admin_token, &path, json!({"name": "S2", "start": "2026-02-16", "end": "2026-02-02"})).await;
+        post(&t, &t.admin_token, &path, json!({"name": "S2", "start": "2026-02-16", "end": "2026-02-02"}))
+            .await;
     assert_eq!((s, v["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("end")), "{v}");
     let (s, v) =
-        post(&t, &t.admin_token, &path, json!({"name": "S2", "start": "2026-02-30", "end": "2026-03-02"})).await;
+        post(&t, &t.admin_token, &path, json!({"name": "S2", "start": "2026-02-30", "end": "2026-03-02"}))
+            .await;
     assert_eq!((s, v["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("start")), "{v}");
     // Moving the first sprint's end before its start.
-    let (s, v) =
-        call(&t, &t.admin_token, Method::PATCH, &format!("/api/v1/sprints/{s1}"), Some(json!({"end": "2026-01-01"})))
-            .await;
+    let (s, v) = call(
+        &t,
+        &t.admin_token,
+        Method::PATCH,
+        &format!("/api/v1/sprints/{s1}"),
+        Some(json!({"end": "2026-01-01"})),
+    )
+    .await;
     assert_eq!((s, v["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("end")), "{v}");
     let (_, list) = get(&t, &t.admin_token, &path).await;
     assert_eq!(list.as_array().unwrap().len(), 1, "nothing was created");
@@ -243,7 +275,8 @@ async fn bad_dates_overlaps_and_capacity_are_refused(db: TestDb) {
         (json!({"user": "dev@keel.test", "days": 5, "days_off": 6}), "capacity[0].days_off"),
         (json!({"user": "nobody@keel.test", "days": 5}), "capacity[0].user"),
     ] {
-        let (s, v) = call(&t, &t.admin_token, Method::PUT, &cap_path, Some(json!({"capacity": [body]}))).await;
+        let (s, v) =
+            call(&t, &t.admin_token, Method::PUT, &cap_path, Some(json!({"capacity": [body]}))).await;
         assert_eq!((s, v["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some(field)), "{v}");
     }
     let (s, v) = call(
@@ -254,12 +287,21 @@ async fn bad_dates_overlaps_and_capacity_are_refused(db: TestDb) {
         Some(json!({"members": [{"user": "dev@keel.test", "points": -3}]})),
     )
     .await;
-    assert_eq!((s, v["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("members[0].points")), "{v}");
+    assert_eq!(
+        (s, v["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("members[0].points")),
+        "{v}"
+    );
     let (_, v) = get(&t, &t.admin_token, &format!("/api/v1/sprints/{s1}")).await;
     assert_eq!(v["capacity"][1]["points"], json!(5.0), "capacity unchanged: {v}");
     // Unknown fields are named.
-    let (s, v) = post(&t, &t.admin_token, &path, json!({"name": "S", "start": "2026-03-02", "end": "2026-03-13", "x": 1}))
-        .await;
+    let (s, v) = post(
+        &t,
+        &t.admin_token,
+        &path,
+        json!({"name": "S", "start": "2026-03-02", "end": "2026-03-13", "x": 1}),
+    )
+    .await;
     assert_eq!((s, v["field"].as_str()), (StatusCode::BAD_REQUEST, Some("x")), "{v}");
 }
 
@@ -275,7 +317,8 @@ async fn closed_sprints_take_no_items(db: TestDb) {
     let (s, v) = post(&t, &t.admin_token, &format!("/api/v1/sprints/{s1}/items"), json!({"key": k2})).await;
     assert_eq!((s, v["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("sprint")), "{v}");
     let (s, v) =
-        call(&t, &t.admin_token, Method::PATCH, &format!("/api/v1/items/{k2}"), Some(json!({"sprint": s1}))).await;
+        call(&t, &t.admin_token, Method::PATCH, &format!("/api/v1/items/{k2}"), Some(json!({"sprint": s1})))
+            .await;
     assert_eq!((s, v["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("sprint")), "{v}");
     assert_eq!(sprint_of(&t, &k2).await, Value::Null);
     // Closed twice: a conflict; a closed sprint is not deleted either.
@@ -311,7 +354,8 @@ async fn start_freezes_the_commitment_and_tracks_scope_change(db: TestDb) {
     // After the start: D (1 point) added then re-estimated to 8, C (2) removed, B re-estimated.
     add(&t, s1, &d).await;
     ok(&t, &dev, Method::PATCH, &format!("/api/v1/items/{d}"), Some(json!({"estimate": 8}))).await;
-    let (s, _) = call(&t, &t.admin_token, Method::DELETE, &format!("/api/v1/sprints/{s1}/items/{c}"), None).await;
+    let (s, _) =
+        call(&t, &t.admin_token, Method::DELETE, &format!("/api/v1/sprints/{s1}/items/{c}"), None).await;
     assert_eq!(s, StatusCode::OK);
     ok(&t, &dev, Method::PATCH, &format!("/api/v1/items/{b}"), Some(json!({"estimate": 13}))).await;
     let (_, v) = get(&t, &t.admin_token, &format!("/api/v1/sprints/{s1}")).await;
@@ -334,7 +378,9 @@ async fn close_sends_items_to_the_backlog_top_and_the_next_sprint(db: TestDb) {
     let s2 = sprint(&t, team, "Sprint 2", "2026-01-19", "2026-01-30").await;
     let k: Vec<String> = {
         let mut v = Vec::new();
-        for (n, p) in [("One", 5.0), ("Two", 3.0), ("Three", 8.0), ("Four", 2.0), ("Five", 1.0), ("Six", 13.0)] {
+        for (n, p) in
+            [("One", 5.0), ("Two", 3.0), ("Three", 8.0), ("Four", 2.0), ("Five", 1.0), ("Six", 13.0)]
+        {
             v.push(item(&t, &dev, n, p).await);
         }
         v
@@ -349,7 +395,14 @@ async fn close_sends_items_to_the_backlog_top_and_the_next_sprint(db: TestDb) {
     ok(&t, &t.admin_token, Method::DELETE, &format!("/api/v1/sprints/{s1}/items/{}", k[3]), None).await;
     // One and Three are done.
     for key in [&k[0], &k[2]] {
-        ok(&t, &t.admin_token, Method::PATCH, &format!("/api/v1/items/{key}"), Some(json!({"status": "Done"}))).await;
+        ok(
+            &t,
+            &t.admin_token,
+            Method::PATCH,
+            &format!("/api/v1/items/{key}"),
+            Some(json!({"status": "Done"})),
+        )
+        .await;
     }
     // A bad destination, and a choice for an item not in the sprint: 422, nothing changes.
     let close = format!("/api/v1/sprints/{s1}/close");
@@ -451,7 +504,8 @@ async fn team_members_propose_starts_and_closes(db: TestDb) {
     let (s, _) = post(&t, &viewer, &format!("/api/v1/sprints/{s1}/start"), json!({})).await;
     assert_eq!(s, StatusCode::FORBIDDEN);
     // The developer's start: 202 with a proposal; the sprint stays planned until accepted.
-    let (s, p) = post(&t, &dev, &format!("/api/v1/sprints/{s1}/start"), json!({"reason": "We are ready"})).await;
+    let (s, p) =
+        post(&t, &dev, &format!("/api/v1/sprints/{s1}/start"), json!({"reason": "We are ready"})).await;
     assert_eq!(s, StatusCode::ACCEPTED, "{p}");
     assert_eq!(p["state"], "pending");
     assert_eq!(get(&t, &dev, &format!("/api/v1/sprints/{s1}")).await.1["state"], "planned");
@@ -462,7 +516,8 @@ async fn team_members_propose_starts_and_closes(db: TestDb) {
     assert_eq!(v["state"], "active");
     assert_eq!(v["commitment"]["points"], json!(3.0));
     // The close, likewise.
-    let (s, p) = post(&t, &dev, &format!("/api/v1/sprints/{s1}/close"), json!({"destination": "backlog"})).await;
+    let (s, p) =
+        post(&t, &dev, &format!("/api/v1/sprints/{s1}/close"), json!({"destination": "backlog"})).await;
     assert_eq!(s, StatusCode::ACCEPTED, "{p}");
     assert_eq!(get(&t, &dev, &format!("/api/v1/sprints/{s1}")).await.1["state"], "active");
     let pid = p["id"].as_i64().unwrap();

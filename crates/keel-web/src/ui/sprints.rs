@@ -71,7 +71,8 @@ fn state_class(state: &str) -> &'static str {
 /// A date as "Mon 5 Jan".
 fn short_date(d: Date) -> String {
     const DAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
-    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    const MONTHS: [&str; 12] =
+        ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
     let (_, m, day) = d.ymd();
     format!("{} {} {}", DAYS[d.weekday() as usize], day, MONTHS[(m - 1).clamp(0, 11) as usize])
 }
@@ -132,11 +133,9 @@ struct Index {
 
 fn sprint_row(s: &Stored<Sprint>, planned: Option<f64>) -> SprintRow {
     let (committed, completed, change) = match (&s.data.summary, &s.data.commitment) {
-        (Some(sum), _) => (
-            pts(sum.committed),
-            pts(sum.completed),
-            format!("+{} / −{}", pts(sum.added), pts(sum.removed)),
-        ),
+        (Some(sum), _) => {
+            (pts(sum.committed), pts(sum.completed), format!("+{} / −{}", pts(sum.added), pts(sum.removed)))
+        }
         (None, Some(c)) => (pts(c.points), "—".into(), "—".into()),
         (None, None) => (planned.map(pts).unwrap_or_else(|| "—".into()), "—".into(), "—".into()),
     };
@@ -214,7 +213,11 @@ async fn index(
                 members: t.data.members.len(),
                 capacity,
                 velocity: or_dash(v.average),
-                spread: if v.sprints > 1 { format!("{}–{}", pts(v.min), pts(v.max)) } else { String::new() },
+                spread: if v.sprints > 1 {
+                    format!("{}–{}", pts(v.min), pts(v.max))
+                } else {
+                    String::new()
+                },
                 sprints: rows,
                 next_name: format!("Sprint {}", sprints.len() + 1),
                 next_start: next_start.to_string(),
@@ -245,10 +248,9 @@ async fn create_team(
         let back = format!("/products/{}/sprints", a.product.key);
         back_with(
             &back,
-            st.app
-                .create_team(&a, form.get("name"))
-                .await
-                .map(|t| redirect_with(&format!("/teams/{}", t.id), "notice", "Team created. Add its members below.")),
+            st.app.create_team(&a, form.get("name")).await.map(|t| {
+                redirect_with(&format!("/teams/{}", t.id), "notice", "Team created. Add its members below.")
+            }),
         )
     }
     .await;
@@ -297,7 +299,12 @@ async fn team_page(
     let r = async {
         let sc = st.app.team_scope(&s.user, RecordId(id)).await?;
         let team = &sc.team;
-        let home = st.app.store().product(team.product_id.ok_or(AppError::NotFound)?).await.map_err(AppError::from)?;
+        let home = st
+            .app
+            .store()
+            .product(team.product_id.ok_or(AppError::NotFound)?)
+            .await
+            .map_err(AppError::from)?;
         let home_access = st.app.access(&s.user, home.key.as_str()).await.ok();
         let can_manage =
             home_access.as_ref().is_some_and(|a| st.app.decide(a, Action::ManageSprint) == Decision::Allow);
@@ -363,7 +370,12 @@ async fn team_page(
 }
 
 /// POST /teams/{id}: rename and products served.
-async fn team_update(State(st): State<AppState>, s: UiSession, Path(id): Path<i64>, form: FormData) -> Response {
+async fn team_update(
+    State(st): State<AppState>,
+    s: UiSession,
+    Path(id): Path<i64>,
+    form: FormData,
+) -> Response {
     let r: UiResult = async {
         s.check_csrf(form.get("csrf"))?;
         let back = format!("/teams/{id}");
@@ -382,7 +394,12 @@ async fn team_update(State(st): State<AppState>, s: UiSession, Path(id): Path<i6
 
 /// POST /teams/{id}/members: the whole table (`user`, `points`, `days` per row; rows with
 /// `remove` ticked leave), plus an optional new member.
-async fn team_members(State(st): State<AppState>, s: UiSession, Path(id): Path<i64>, form: FormData) -> Response {
+async fn team_members(
+    State(st): State<AppState>,
+    s: UiSession,
+    Path(id): Path<i64>,
+    form: FormData,
+) -> Response {
     let r: UiResult = async {
         s.check_csrf(form.get("csrf"))?;
         let back = format!("/teams/{id}");
@@ -423,7 +440,12 @@ async fn team_members(State(st): State<AppState>, s: UiSession, Path(id): Path<i
 }
 
 /// POST /teams/{id}/sprints
-async fn create_sprint(State(st): State<AppState>, s: UiSession, Path(id): Path<i64>, form: FormData) -> Response {
+async fn create_sprint(
+    State(st): State<AppState>,
+    s: UiSession,
+    Path(id): Path<i64>,
+    form: FormData,
+) -> Response {
     let r: UiResult = async {
         s.check_csrf(form.get("csrf"))?;
         let back = super::back_to(&form, "/");
@@ -618,8 +640,16 @@ async fn sprint_page(
         }
         figures.push(Figure {
             label: "Capacity",
-            value: if f.capacity.has_points { format!("{} pts", pts(f.capacity.points)) } else { "—".into() },
-            hint: if f.capacity.has_days { format!("{} days available", pts(f.capacity.days)) } else { String::new() },
+            value: if f.capacity.has_points {
+                format!("{} pts", pts(f.capacity.points))
+            } else {
+                "—".into()
+            },
+            hint: if f.capacity.has_days {
+                format!("{} days available", pts(f.capacity.days))
+            } else {
+                String::new()
+            },
         });
         figures.push(Figure {
             label: "Velocity",
@@ -632,9 +662,8 @@ async fn sprint_page(
         });
         let open_items = items.iter().filter(|i| i.category != Category::Done).count();
         let rows = item_rows(&st, a, items, sp.commitment.as_ref(), false).await?;
-        let summary = sp.summary.as_ref().map(|x| {
-            (pts(x.committed), pts(x.completed), pts(x.added), pts(x.removed))
-        });
+        let summary =
+            sp.summary.as_ref().map(|x| (pts(x.committed), pts(x.completed), pts(x.added), pts(x.removed)));
         render(&SprintPage {
             id,
             team_id: sc.team.id.0,
@@ -666,7 +695,12 @@ async fn sprint_page(
 }
 
 /// POST /sprints/{id}: name, goal and dates.
-async fn sprint_update(State(st): State<AppState>, s: UiSession, Path(id): Path<i64>, form: FormData) -> Response {
+async fn sprint_update(
+    State(st): State<AppState>,
+    s: UiSession,
+    Path(id): Path<i64>,
+    form: FormData,
+) -> Response {
     let r: UiResult = async {
         s.check_csrf(form.get("csrf"))?;
         let back = format!("/sprints/{id}");
@@ -689,7 +723,12 @@ async fn sprint_update(State(st): State<AppState>, s: UiSession, Path(id): Path<
 }
 
 /// POST /sprints/{id}/capacity: `user`, `points`, `days`, `days_off` per row.
-async fn capacity_update(State(st): State<AppState>, s: UiSession, Path(id): Path<i64>, form: FormData) -> Response {
+async fn capacity_update(
+    State(st): State<AppState>,
+    s: UiSession,
+    Path(id): Path<i64>,
+    form: FormData,
+) -> Response {
     let r: UiResult = async {
         s.check_csrf(form.get("csrf"))?;
         let back = format!("/sprints/{id}");
@@ -732,7 +771,8 @@ async fn add_item(State(st): State<AppState>, s: UiSession, Path(id): Path<i64>,
         let back = super::back_to(&form, &format!("/sprints/{id}/plan"));
         let key = form.get("key").trim().to_string();
         let nonempty = |n: &str| form.opt(n).map(str::trim).filter(|v| !v.is_empty()).map(str::to_string);
-        let pos = PositionInput { before: nonempty("before"), after: nonempty("after"), ..Default::default() };
+        let pos =
+            PositionInput { before: nonempty("before"), after: nonempty("after"), ..Default::default() };
         let res = st.app.add_to_sprint(&s.user, RecordId(id), &key, &pos, None).await.map(|o| match o {
             Outcome::Done(i) => redirect_with(&back, "notice", &format!("{} is in the sprint.", i.key)),
             Outcome::Proposed(p) => redirect_with(&back, "notice", &proposed_notice(&st, &p)),
@@ -813,10 +853,9 @@ async fn delete(State(st): State<AppState>, s: UiSession, Path(id): Path<i64>, f
         let back = format!("/sprints/{id}");
         back_with(
             &back,
-            st.app
-                .delete_sprint(&s.user, RecordId(id))
-                .await
-                .map(|_| redirect_with(&list, "notice", "Sprint deleted; its items are back in the backlog.")),
+            st.app.delete_sprint(&s.user, RecordId(id)).await.map(|_| {
+                redirect_with(&list, "notice", "Sprint deleted; its items are back in the backlog.")
+            }),
         )
     }
     .await;
