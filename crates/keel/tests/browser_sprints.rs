@@ -96,6 +96,15 @@ async fn run(driver: &Driver, db: TestDb, backend: &str) {
     )
     .await;
     let sprint_id = sprint["id"].as_i64().expect("sprint id");
+    // A story that is not ready (no criteria, no estimate) at the top of the backlog.
+    let raw = api(
+        &t,
+        reqwest::Method::POST,
+        "/api/v1/products/SHOP/items",
+        json!({"title": "Raw idea", "top": true}),
+    )
+    .await;
+    let raw_key = raw["key"].as_str().expect("key").to_string();
     let b = driver.session().await;
     let shots = Shots::new(&format!("{backend}-sprints"));
 
@@ -107,6 +116,17 @@ async fn run(driver: &Driver, db: TestDb, backend: &str) {
     let backlog = list(&b, "plan-backlog").await;
     assert!(backlog.len() >= 3, "the demo backlog has rows: {backlog:?}");
     assert!(list(&b, "plan-sprint").await.is_empty());
+    // Each story shows why it is not ready.
+    assert_eq!(backlog[0], raw_key);
+    let dor = b.wait_css(&format!("#plan-backlog tr[data-key='{raw_key}'] .sp-dor")).await;
+    assert!(b.text(&dor).await.contains("not ready"));
+    let why = b
+        .js(
+            "return document.querySelector('#plan-backlog tr[data-key=\"' + arguments[0] + '\"] .sp-dor').title",
+            json!([raw_key]),
+        )
+        .await;
+    assert!(why.as_str().unwrap_or("").contains("estimate"), "{why}");
 
     // Drag the first backlog item into the sprint.
     drag_into_sprint(&b, &backlog[0]).await;

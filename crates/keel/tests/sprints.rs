@@ -342,7 +342,16 @@ async fn start_freezes_the_commitment_and_tracks_scope_change(db: TestDb) {
     }
     let (_, v) = get(&t, &t.admin_token, &format!("/api/v1/sprints/{s1}")).await;
     assert_eq!(v["figures"]["planned"], json!(10.0));
-    let v = ok(&t, &t.admin_token, Method::POST, &format!("/api/v1/sprints/{s1}/start"), None).await;
+    // Two starts at once: exactly one lands.
+    let start = format!("/api/v1/sprints/{s1}/start");
+    let (r1, r2) = tokio::join!(
+        post(&t, &t.admin_token, &start, json!({})),
+        post(&t, &t.admin_token, &start, json!({}))
+    );
+    let mut statuses = [r1.0, r2.0];
+    statuses.sort();
+    assert_eq!(statuses, [StatusCode::OK, StatusCode::CONFLICT], "{} / {}", r1.1, r2.1);
+    let v = if r1.0 == StatusCode::OK { r1.1 } else { r2.1 };
     assert_eq!(v["state"], "active");
     assert_eq!(v["commitment"]["points"], json!(10.0));
     assert_eq!(v["commitment"]["items"].as_array().unwrap().len(), 3);
