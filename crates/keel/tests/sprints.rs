@@ -38,6 +38,7 @@ api_tests!(
     two_closes_at_once_one_wins,
     team_members_propose_starts_and_closes,
     closing_300_items_is_one_quick_batch,
+    the_pages_and_their_forms_work_without_javascript,
 );
 
 /// A request with a bearer token; returns status and JSON body (Null when empty).
@@ -567,4 +568,198 @@ async fn closing_300_items_is_one_quick_batch(db: TestDb) {
     let limit = if cfg!(debug_assertions) { 2_000 } else { 200 };
     assert!(took.as_millis() < limit, "closing 300 items took {took:?}");
     assert_eq!(backlog_keys(&t).await.len(), 300);
+}
+
+/// A browser-like client signed in as the administrator (cookies kept, redirects not followed)
+/// and the session's CSRF token.
+async fn browser(t: &TestApp) -> (Client, String) {
+    let c = Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let me: Value = c
+        .post(t.url("/api/v1/session"))
+        .json(
+            &json!({"email": keel_testkit::app::ADMIN_EMAIL, "password": keel_testkit::app::ADMIN_PASSWORD}),
+        )
+        .send()
+        .await
+        .expect("sign in")
+        .json()
+        .await
+        .expect("me");
+    (c, me["csrf_token"].as_str().expect("csrf").to_string())
+}
+
+/// Posts a form; returns the redirect's location.
+async fn form(t: &TestApp, c: &Client, path: &str, fields: &[(&str, &str)]) -> String {
+    let r = c.post(t.url(path)).form(fields).send().await.expect("form");
+    assert_eq!(r.status(), StatusCode::SEE_OTHER, "POST {path}: {}", r.status());
+    r.headers()["location"].to_str().expect("location").to_string()
+}
+
+async fn page(t: &TestApp, c: &Client, path: &str) -> String {
+    let r = c.get(t.url(path)).send().await.expect("page");
+    assert_eq!(r.status(), StatusCode::OK, "GET {path}");
+    r.text().await.expect("html")
+}
+
+async fn the_pages_and_their_forms_work_without_javascript(db: TestDb) {
+    let t = spawn_app(db).await;
+    let shop = t.product("SHOP").await;
+    let (_, dev) = t.member(&shop, "dev@keel.test", &[Role::Team]).await;
+    let (c, csrf) = browser(&t).await;
+    let csrf = csrf.as_str();
+    // The empty page teaches what to do.
+    assert!(page(&t, &c, "/products/SHOP/sprints").await.contains("No team plans sprints here yet"));
+    let to = form(&t, &c, "/products/SHOP/teams", &[("csrf", csrf), ("name", "Core")]).await;
+    assert!(to.starts_with("/teams/"), "{to}");
+    let team: i64 = to.trim_start_matches("/teams/").split('?').next().unwrap().parse().unwrap();
+    // Members: the admin (a row of the table) and the developer (the "add" row).
+    let admin_id = t.admin.id.to_string();
+    let dev_user = t
+        .app
+        .store()
+        .user_by_email(&keel_domain::user::Email::parse("e", "dev@keel.test").unwrap())
+        .await
+        .unwrap();
+    let dev_id = dev_user.id.to_string();
+    form(
+        &t,
+        &c,
+        &format!("/teams/{team}/members"),
+        &[
+            ("csrf", csrf),
+            ("user", &admin_id),
+            ("points", "8"),
+            ("days", "10"),
+            ("user", ""),
+            ("points", ""),
+            ("days", ""),
+        ],
+    )
+    .await;
+    form(
+        &t,
+        &c,
+        &format!("/teams/{team}/members"),
+        &[
+            ("csrf", csrf),
+            ("user", &admin_id),
+            ("points", "8"),
+            ("days", "10"),
+            ("user", &dev_id),
+            ("points", "5"),
+            ("days", ""),
+        ],
+    )
+    .await;
+    let html = page(&t, &c, &format!("/teams/{team}")).await;
+    assert!(html.contains("dev@keel.test") && html.contains("Save members"));
+    // A bad number comes back as a message naming the field, and changes nothing.
+    let to = form(
+        &t,
+        &c,
+        &format!("/teams/{team}/members"),
+        &[("csrf", csrf), ("user", &admin_id), ("points", "-8"), ("days", "")],
+    )
+    .await;
+    assert!(to.contains("error="), "{to}");
+    assert_eq!(
+        get(&t, &t.admin_token, &format!("/api/v1/teams/{team}/members")).await.1.as_array().unwrap().len(),
+        2
+    );
+    // A sprint, from the sprints page's form.
+    let to = form(
+        &t,
+        &c,
+        &format!("/teams/{team}/sprints"),
+        &[
+            ("csrf", csrf),
+            ("name", "Sprint 1"),
+            ("start", "2026-01-05"),
+            ("end", "2026-01-16"),
+            ("goal", "Go"),
+            ("back", "/products/SHOP/sprints"),
+        ],
+    )
+    .await;
+    assert!(to.contains("/plan"), "{to}");
+    let s1: i64 = to.trim_start_matches("/sprints/").split('/').next().unwrap().parse().unwrap();
+    let to = form(
+        &t,
+        &c,
+        &format!("/teams/{team}/sprints"),
+        &[
+            ("csrf", csrf),
+            ("name", "Bad"),
+            ("start", "2026-02-16"),
+            ("end", "2026-02-02"),
+            ("back", "/products/SHOP/sprints"),
+        ],
+    )
+    .await;
+    assert!(to.starts_with("/products/SHOP/sprints?error="), "{to}");
+    let a = item(&t, &dev, "Alpha", 3.0).await;
+    let b = item(&t, &dev, "Beta", 5.0).await;
+    let plan = format!("/sprints/{s1}/plan");
+    assert!(page(&t, &c, &plan).await.contains(&format!("data-key=\"{a}\"")));
+    for k in [&a, &b] {
+        form(&t, &c, &format!("/sprints/{s1}/items"), &[("csrf", csrf), ("key", k), ("back", &plan)]).await;
+    }
+    assert_eq!(sprint_of(&t, &b).await, json!(s1));
+    form(&t, &c, &format!("/sprints/{s1}/items/{b}/remove"), &[("csrf", csrf), ("back", &plan)]).await;
+    assert_eq!(sprint_of(&t, &b).await, Value::Null);
+    form(&t, &c, &format!("/sprints/{s1}/items"), &[("csrf", csrf), ("key", &b), ("back", &plan)]).await;
+    // Capacity: days off for the admin.
+    form(
+        &t,
+        &c,
+        &format!("/sprints/{s1}/capacity"),
+        &[
+            ("csrf", csrf),
+            ("user", &admin_id),
+            ("points", "8"),
+            ("days", "10"),
+            ("days_off", "2"),
+            ("user", &dev_id),
+            ("points", "5"),
+            ("days", ""),
+            ("days_off", ""),
+        ],
+    )
+    .await;
+    let (_, v) = get(&t, &t.admin_token, &format!("/api/v1/sprints/{s1}")).await;
+    assert_eq!(v["figures"]["capacity_days"], json!(8.0), "{v}");
+    let html = page(&t, &c, &format!("/sprints/{s1}")).await;
+    assert!(html.contains("Start sprint"));
+    form(&t, &c, &format!("/sprints/{s1}/start"), &[("csrf", csrf)]).await;
+    ok(&t, &t.admin_token, Method::PATCH, &format!("/api/v1/items/{a}"), Some(json!({"status": "Done"})))
+        .await;
+    let html = page(&t, &c, &format!("/sprints/{s1}")).await;
+    assert!(html.contains("Close the sprint") && html.contains(&format!("item:{b}")));
+    // A second sprint to carry Beta into, chosen per item.
+    let next = sprint(&t, team, "Sprint 2", "2026-01-19", "2026-01-30").await;
+    let item_field = format!("item:{b}");
+    form(
+        &t,
+        &c,
+        &format!("/sprints/{s1}/close"),
+        &[("csrf", csrf), ("destination", "backlog"), ("keys", &b), (&item_field, "next")],
+    )
+    .await;
+    assert_eq!(sprint_of(&t, &b).await, json!(next));
+    let (_, v) = get(&t, &t.admin_token, &format!("/api/v1/sprints/{s1}")).await;
+    assert_eq!(
+        (v["summary"]["committed"].clone(), v["summary"]["completed"].clone()),
+        (json!(8.0), json!(3.0))
+    );
+    let html = page(&t, &c, "/products/SHOP/sprints").await;
+    assert!(html.contains("Sprint 2") && html.contains("closed"));
+    assert!(page(&t, &c, &format!("/sprints/{next}/plan")).await.contains(&format!("data-key=\"{b}\"")));
+    // Forms without the CSRF token are refused.
+    let r = c.post(t.url(&format!("/sprints/{next}/start"))).form(&[("csrf", "nope")]).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert_eq!(get(&t, &t.admin_token, &format!("/api/v1/sprints/{next}")).await.1["state"], "planned");
 }
