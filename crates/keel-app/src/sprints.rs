@@ -191,8 +191,7 @@ impl App {
 
     /// The teams serving `access`'s product, by name.
     pub async fn teams(&self, access: &ProductAccess) -> AppResult<Vec<Stored<Team>>> {
-        let mut all = self.list_records::<Team>(RecordFilter::of(ObjectKind::Team)).await?;
-        all.retain(|t| t.data.products.contains(&access.product.id));
+        let mut all = self.teams_serving(access.product.id).await?;
         all.sort_by_key(|t| t.data.name.to_lowercase());
         Ok(all)
     }
@@ -291,11 +290,6 @@ impl App {
         };
         let mut w = self.store.write_batch(vec![op], &self.ctx(user)).await?;
         self.written_record(w.remove(0))
-    }
-
-    async fn access_by_id(&self, user: &User, product: ProductId) -> AppResult<ProductAccess> {
-        let p = self.store.product(product).await?;
-        self.access(user, p.key.as_str()).await
     }
 
     /// Deletes a team that has no sprints.
