@@ -648,14 +648,16 @@ impl App {
         // store when no later estimate event tells it.
         let mut current: HashMap<keel_domain::ItemId, f64> =
             items.iter().map(|i| (i.id, estimate(i))).collect();
+        let touches = |v: &serde_json::Value| v.as_i64() == Some(sprint.0);
         for e in &events {
-            if e.field == "sprint" && !current.contains_key(&keel_domain::ItemId(e.object_id)) {
+            let id = keel_domain::ItemId(e.object_id);
+            if e.field == "sprint" && (touches(&e.old) || touches(&e.new)) && !current.contains_key(&id) {
                 if let Ok(i) = self.store.item(keel_domain::ItemId(e.object_id)).await {
                     current.insert(i.id, estimate(&i));
                 }
             }
         }
-        Ok(scope_change(sprint, c.at, &events, &current))
+        Ok(scope_change(sprint, c, &events, &current))
     }
 
     /// Puts item `key` into a sprint (a change of its `sprint` through decision rights: the

@@ -437,39 +437,50 @@ fn json_points(v: &serde_json::Value) -> f64 {
     v.as_f64().unwrap_or(0.0)
 }
 
-/// The scope change of `sprint` from item events in commit order since its start: `sprint`
-/// events that put an item into it (added) or took one out (removed), each counted at the
-/// item's estimate at that moment — read from the first later `estimate` event of the item
-/// (its old value), else `current` (the item's estimate now; missing counts 0). Events before
-/// `since` and of other fields are ignored.
+/// The scope change of `sprint` since it started with `commitment`, from item events in commit
+/// order: `sprint` events that put an item into it (added) or took one out (removed), each
+/// counted at the item's estimate at that moment — read from the first later `estimate` event of
+/// the item (its old value), else `current` (the item's estimate now; missing counts 0).
+/// Membership is followed from the commitment, so an event that changes nothing for the sprint
+/// (a committed item "added" at the very moment of the start, a removal of an item not in it) is
+/// not counted. Events before the start and of other fields are ignored.
 pub fn scope_change(
     sprint: crate::RecordId,
-    since: Timestamp,
+    commitment: &Commitment,
     events: &[crate::event::Event],
     current: &std::collections::HashMap<ItemId, f64>,
 ) -> ScopeChange {
+    use std::collections::{HashMap, HashSet};
+    let is_item =
+        |e: &crate::event::Event| e.object == crate::event::ObjectKind::Item && e.at >= commitment.at;
+    // For each item, the indexes of its estimate events, in order.
+    let mut estimates: HashMap<i64, Vec<usize>> = HashMap::new();
+    for (i, e) in events.iter().enumerate() {
+        if is_item(e) && e.field == "estimate" {
+            estimates.entry(e.object_id).or_default().push(i);
+        }
+    }
     let estimate_at = |idx: usize, item: i64| -> f64 {
-        events[idx + 1..]
-            .iter()
-            .find(|e| e.object_id == item && e.field == "estimate")
-            .map(|e| json_points(&e.old))
-            .unwrap_or_else(|| current.get(&ItemId(item)).copied().unwrap_or(0.0))
+        let later = estimates.get(&item).and_then(|v| v.get(v.partition_point(|&j| j <= idx)).copied());
+        match later {
+            Some(j) => json_points(&events[j].old),
+            None => current.get(&ItemId(item)).copied().unwrap_or(0.0),
+        }
     };
+    let mut members: HashSet<ItemId> = commitment.items.iter().map(|(i, _)| *i).collect();
     let mut out = ScopeChange::default();
     for (i, e) in events.iter().enumerate() {
-        if e.field != "sprint" || e.at < since || e.object != crate::event::ObjectKind::Item {
+        if e.field != "sprint" || !is_item(e) {
             continue;
         }
         let (old, new) = (json_id(&e.old), json_id(&e.new));
-        if old == new {
-            continue;
-        }
-        if new == Some(sprint.0) {
+        let item = ItemId(e.object_id);
+        if new == Some(sprint.0) && old != new && members.insert(item) {
             out.added += estimate_at(i, e.object_id);
-            out.added_items.push(ItemId(e.object_id));
-        } else if old == Some(sprint.0) {
+            out.added_items.push(item);
+        } else if old == Some(sprint.0) && old != new && members.remove(&item) {
             out.removed += estimate_at(i, e.object_id);
-            out.removed_items.push(ItemId(e.object_id));
+            out.removed_items.push(item);
         }
     }
     out
@@ -735,28 +746,43 @@ mod tests {
     #[test]
     fn scope_change_counts_items_moved_after_the_start() {
         let s = RecordId(7);
+        // Committed at the start (t = 100): items 10 (3 points) and 14 (2 points).
+        let c = Commitment::freeze(Timestamp(100), vec![(ItemId(10), 3.0), (ItemId(14), 2.0)]);
         let events = vec![
             // Before the start: planning, not scope change.
             ev(1, 10, 50, "sprint", Value::Null, json!(7)),
+            // Item 14's assignment recorded at the very moment of the start: already committed.
+            ev(2, 14, 100, "sprint", Value::Null, json!(7)),
             // Added after the start at 5 points, re-estimated to 8 later.
-            ev(2, 11, 150, "sprint", Value::Null, json!(7)),
-            ev(3, 11, 160, "estimate", json!(5.0), json!(8.0)),
+            ev(3, 11, 150, "sprint", Value::Null, json!(7)),
+            ev(4, 11, 160, "estimate", json!(5.0), json!(8.0)),
             // Added, estimate unchanged since: its current estimate (2).
-            ev(4, 12, 170, "sprint", json!(3), json!(7)),
+            ev(5, 12, 170, "sprint", json!(3), json!(7)),
             // A committed item removed at 3 points.
-            ev(5, 10, 180, "sprint", json!(7), Value::Null),
+            ev(6, 10, 180, "sprint", json!(7), Value::Null),
+            // Removing an item that was not in the sprint counts nothing.
+            ev(7, 15, 185, "sprint", json!(7), Value::Null),
             // Another sprint and another field: ignored.
-            ev(6, 13, 190, "sprint", Value::Null, json!(8)),
-            ev(7, 13, 200, "title", json!("a"), json!("b")),
+            ev(8, 13, 190, "sprint", Value::Null, json!(8)),
+            ev(9, 13, 200, "title", json!("a"), json!("b")),
         ];
         let current = HashMap::from([(ItemId(10), 3.0), (ItemId(11), 8.0), (ItemId(12), 2.0)]);
-        let sc = scope_change(s, Timestamp(100), &events, &current);
+        let sc = scope_change(s, &c, &events, &current);
         assert_eq!(sc.added, 7.0);
         assert_eq!(sc.removed, 3.0);
         assert_eq!(sc.added_items, vec![ItemId(11), ItemId(12)]);
         assert_eq!(sc.removed_items, vec![ItemId(10)]);
+        // Added, removed and added again: counted each time it really moved.
+        let back = vec![
+            ev(1, 11, 150, "sprint", Value::Null, json!(7)),
+            ev(2, 11, 160, "sprint", json!(7), Value::Null),
+            ev(3, 11, 170, "sprint", Value::Null, json!(7)),
+        ];
+        let sc = scope_change(s, &c, &back, &current);
+        assert_eq!((sc.added, sc.removed), (16.0, 8.0));
         // Nothing after the start: no change.
-        assert_eq!(scope_change(s, Timestamp(1_000), &events, &current), ScopeChange::default());
+        let later = Commitment::freeze(Timestamp(1_000), vec![]);
+        assert_eq!(scope_change(s, &later, &events, &current), ScopeChange::default());
     }
 
     fn items() -> Vec<CloseItem> {
