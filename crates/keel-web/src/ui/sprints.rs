@@ -523,6 +523,8 @@ struct SprintPage {
     has_next: bool,
     next_name: String,
     summary: Option<(String, String, String, String)>,
+    /// Items a closed sprint sent on: (key, title, points, where, link).
+    carried: Vec<(String, String, String, String, String)>,
     here: String,
 }
 
@@ -662,6 +664,32 @@ async fn sprint_page(
         });
         let open_items = items.iter().filter(|i| i.category != Category::Done).count();
         let rows = item_rows(&st, a, items, sp.commitment.as_ref(), false).await?;
+        let mut carried = Vec::new();
+        if let Some(sum) = &sp.summary {
+            for (item, to) in sum.carried_over.iter().take(300) {
+                let Ok(i) = st.app.store().item(*item).await else { continue };
+                if st.app.access_by_id(&s.user, i.product_id).await.is_err() {
+                    continue;
+                }
+                let (label, link) = match to.parse::<i64>() {
+                    Ok(n) => (
+                        sprints
+                            .iter()
+                            .find(|x| x.id.0 == n)
+                            .map_or("next sprint".into(), |x| x.data.name.clone()),
+                        format!("/sprints/{n}"),
+                    ),
+                    Err(_) => ("backlog".to_string(), format!("/products/{}/backlog", a.product.key)),
+                };
+                carried.push((
+                    i.key.clone(),
+                    i.title.clone(),
+                    or_dash(i.estimate.map(|p| p.value())),
+                    label,
+                    link,
+                ));
+            }
+        }
         let summary =
             sp.summary.as_ref().map(|x| (pts(x.committed), pts(x.completed), pts(x.added), pts(x.removed)));
         render(&SprintPage {
@@ -686,6 +714,7 @@ async fn sprint_page(
             has_next: next.is_some(),
             next_name: next.map(|n| n.data.name.clone()).unwrap_or_default(),
             summary,
+            carried,
             here: format!("/sprints/{id}"),
             l,
         })
