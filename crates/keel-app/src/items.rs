@@ -836,6 +836,7 @@ impl App {
             Change::MoveItem { .. } => vec![Action::Reorder],
             Change::DeleteItem { .. } => vec![Action::DeleteItem],
             Change::AddLink { .. } | Change::RemoveLink { .. } => vec![Action::EditItem],
+            Change::StartSprint { .. } | Change::CloseSprint { .. } => vec![Action::ManageSprint],
         })
     }
 }

@@ -87,6 +87,17 @@ impl App {
             return Err(self.forbidden(*a));
         }
         let ctx = self.ctx_for_proposal(&access.user, p.id);
+        if let Some(r) = self.accept_sprint_change(access, &p.change, &ctx).await {
+            return match r {
+                Ok(()) => Ok(Accepted { proposal: self.store.proposal(p.id).await?, item: None }),
+                Err(
+                    AppError::Conflict(why)
+                    | AppError::Invalid(keel_domain::ValidationError { message: why, .. }),
+                ) => Err(self.stale(access, &p, &why).await),
+                Err(AppError::NotFound) => Err(self.stale(access, &p, "the sprint no longer exists").await),
+                Err(e) => Err(e),
+            };
+        }
         let s = &self.store;
         let result = match &p.change {
             Change::CreateItem { item } => s
@@ -103,6 +114,8 @@ impl App {
             Change::RemoveLink { item_id, link_id } => {
                 s.remove_link(*item_id, *link_id, &ctx).await.map(|_| None)
             }
+            // Carried out above.
+            Change::StartSprint { .. } | Change::CloseSprint { .. } => Err(StoreError::NotFound),
         };
         match result {
             Ok(item) => Ok(Accepted { proposal: self.store.proposal(p.id).await?, item }),

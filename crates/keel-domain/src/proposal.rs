@@ -63,6 +63,21 @@ pub enum Change {
         /// The link.
         link_id: crate::LinkId,
     },
+    /// Start a sprint (freezing its commitment).
+    StartSprint {
+        /// The sprint.
+        sprint_id: crate::RecordId,
+    },
+    /// Close a sprint, sending its unfinished items to the backlog or the next sprint.
+    CloseSprint {
+        /// The sprint.
+        sprint_id: crate::RecordId,
+        /// Where unfinished items go: `backlog` or `next`.
+        destination: crate::sprint::Destination,
+        /// Choices per item key, overriding `destination`.
+        #[serde(default)]
+        items: Vec<(String, crate::sprint::Destination)>,
+    },
 }
 
 /// A [`NewItem`] in a form that can be stored inside a proposal.
@@ -148,7 +163,7 @@ impl Change {
     /// The item the change concerns, if it concerns an existing one.
     pub fn item_id(&self) -> Option<ItemId> {
         match self {
-            Change::CreateItem { .. } => None,
+            Change::CreateItem { .. } | Change::StartSprint { .. } | Change::CloseSprint { .. } => None,
             Change::UpdateItem { item_id, .. }
             | Change::MoveItem { item_id, .. }
             | Change::DeleteItem { item_id }

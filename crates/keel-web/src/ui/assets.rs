@@ -10,6 +10,7 @@ use std::sync::OnceLock;
 const CSS: &str = include_str!("../../assets/app.css");
 const JS: &str = include_str!("../../assets/app.js");
 const ICON: &str = include_str!("../../assets/icon.svg");
+const SPRINTS_JS: &str = include_str!("../../assets/sprints.js");
 
 /// FNV-1a over the bytes, at compile time: a short, stable fingerprint of an asset.
 const fn fnv1a(bytes: &[u8]) -> u64 {
@@ -26,19 +27,21 @@ const fn fnv1a(bytes: &[u8]) -> u64 {
 const CSS_HASH: u64 = fnv1a(CSS.as_bytes());
 const JS_HASH: u64 = fnv1a(JS.as_bytes());
 const ICON_HASH: u64 = fnv1a(ICON.as_bytes());
+const SPRINTS_JS_HASH: u64 = fnv1a(SPRINTS_JS.as_bytes());
 
 fn name(stem: &str, hash: u64, ext: &str) -> String {
     // Eight hex digits are plenty to tell versions of one file apart.
     format!("{stem}.{:08x}.{ext}", (hash >> 32) as u32)
 }
 
-fn urls() -> &'static [String; 3] {
-    static URLS: OnceLock<[String; 3]> = OnceLock::new();
+fn urls() -> &'static [String; 4] {
+    static URLS: OnceLock<[String; 4]> = OnceLock::new();
     URLS.get_or_init(|| {
         [
             format!("/assets/{}", name("app", CSS_HASH, "css")),
             format!("/assets/{}", name("app", JS_HASH, "js")),
             format!("/assets/{}", name("icon", ICON_HASH, "svg")),
+            format!("/assets/{}", name("sprints", SPRINTS_JS_HASH, "js")),
         ]
     })
 }
@@ -58,6 +61,11 @@ pub(crate) fn icon_url() -> &'static str {
     &urls()[2]
 }
 
+/// The sprint pages' script (drag and drop of sprint planning).
+pub(crate) fn sprints_js_url() -> &'static str {
+    &urls()[3]
+}
+
 /// Serves an asset by its hashed name; an old hash is a 404, so a stale page never gets a
 /// mismatched script.
 pub(crate) async fn serve(Path(file): Path<String>) -> Response {
@@ -68,6 +76,8 @@ pub(crate) async fn serve(Path(file): Path<String>) -> Response {
         (JS, "text/javascript; charset=utf-8")
     } else if path == icon_url() {
         (ICON, "image/svg+xml")
+    } else if path == sprints_js_url() {
+        (SPRINTS_JS, "text/javascript; charset=utf-8")
     } else {
         return (StatusCode::NOT_FOUND, "no such asset").into_response();
     };
