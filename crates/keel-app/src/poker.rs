@@ -146,7 +146,12 @@ impl App {
     }
 
     /// Plays `card` in the open round of item `key` (replacing the caller's earlier card).
-    pub async fn poker_vote(&self, access: &ProductAccess, key: &str, card: &str) -> AppResult<Stored<Poker>> {
+    pub async fn poker_vote(
+        &self,
+        access: &ProductAccess,
+        key: &str,
+        card: &str,
+    ) -> AppResult<Stored<Poker>> {
         self.require(access, Action::Estimate)?;
         let card = Card::parse("card", card)?;
         let item = self.item(access, key).await?;
@@ -241,7 +246,12 @@ impl App {
     }
 
     /// Asks a question on item `key`: any member who can read the product may.
-    pub async fn ask_question(&self, access: &ProductAccess, key: &str, text: &str) -> AppResult<Stored<Question>> {
+    pub async fn ask_question(
+        &self,
+        access: &ProductAccess,
+        key: &str,
+        text: &str,
+    ) -> AppResult<Stored<Question>> {
         self.require(access, Action::ReadProduct)?;
         let text = parse_question_text("text", text)?;
         let item = self.item(access, key).await?;
@@ -257,7 +267,12 @@ impl App {
     }
 
     /// A question of item `key`.
-    pub async fn question(&self, access: &ProductAccess, item: &Item, id: RecordId) -> AppResult<Stored<Question>> {
+    pub async fn question(
+        &self,
+        access: &ProductAccess,
+        item: &Item,
+        id: RecordId,
+    ) -> AppResult<Stored<Question>> {
         let q = self.get_record::<Question>(id).await?;
         if q.product_id != Some(access.product.id) || q.parent_id != Some(item.id.0) {
             return Err(AppError::NotFound);
@@ -443,14 +458,17 @@ impl App {
             None => None,
             Some(k) => match self.item(access, &k.to_uppercase()).await {
                 Ok(i) => Some(i),
-                Err(AppError::NotFound) => return Err(AppError::invalid("item", "no such item in this product")),
+                Err(AppError::NotFound) => {
+                    return Err(AppError::invalid("item", "no such item in this product"))
+                }
                 Err(e) => return Err(e),
             },
         };
         let cursor = match nonempty(&q.cursor) {
             None => None,
             Some(c) => {
-                let (at, id) = c.split_once('_').ok_or_else(|| AppError::invalid("cursor", "is not a cursor"))?;
+                let (at, id) =
+                    c.split_once('_').ok_or_else(|| AppError::invalid("cursor", "is not a cursor"))?;
                 let at = at.parse::<i64>().map_err(|_| AppError::invalid("cursor", "is not a cursor"))?;
                 Some((at, id.to_string()))
             }
@@ -515,8 +533,10 @@ impl App {
             }
         }
         if kinds.contains(&"acceptance") {
-            let events =
-                self.store.product_events_of(product, &[ObjectKind::Item], &["acceptance"], since, SOURCE_MAX).await?;
+            let events = self
+                .store
+                .product_events_of(product, &[ObjectKind::Item], &["acceptance"], since, SOURCE_MAX)
+                .await?;
             for e in events {
                 let state = e.new.get("state").and_then(Value::as_str).unwrap_or("");
                 let st = AcceptanceState::parse("state", state).unwrap_or_default();
@@ -541,7 +561,8 @@ impl App {
         }
         for src in RECORD_DECISIONS.iter().filter(|s| kinds.contains(&s.kind)) {
             let Some(object) = ObjectKind::parse(src.object) else { continue };
-            let events = self.store.product_events_of(product, &[object], src.fields, since, SOURCE_MAX).await?;
+            let events =
+                self.store.product_events_of(product, &[object], src.fields, since, SOURCE_MAX).await?;
             let mut names: HashMap<i64, (String, Value)> = HashMap::new();
             for e in events {
                 if !names.contains_key(&e.object_id) {

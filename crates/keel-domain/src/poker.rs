@@ -519,7 +519,10 @@ mod tests {
     #[test]
     fn summaries() {
         let s = summarize(&votes(&[(A, "3"), (B, "5"), (C, "5")]));
-        assert_eq!((s.min, s.max, s.median, s.most_common, s.consensus), (Some(3), Some(5), Some(5.0), Some(5), false));
+        assert_eq!(
+            (s.min, s.max, s.median, s.most_common, s.consensus),
+            (Some(3), Some(5), Some(5.0), Some(5), false)
+        );
         let s = summarize(&votes(&[(A, "3"), (B, "8")]));
         assert_eq!((s.median, s.most_common), (Some(5.5), Some(8)), "ties go to the higher card");
         let s = summarize(&votes(&[(A, "5"), (B, "5")]));

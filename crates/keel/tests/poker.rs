@@ -37,7 +37,13 @@ api_tests!(
 );
 
 /// A request with a bearer token; returns status and JSON body (Null when empty).
-async fn call(t: &TestApp, token: &str, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+async fn call(
+    t: &TestApp,
+    token: &str,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
     let c = Client::new();
     let mut r = c.request(method, t.url(path)).bearer_auth(token);
     if let Some(b) = body {
@@ -46,7 +52,11 @@ async fn call(t: &TestApp, token: &str, method: Method, path: &str, body: Option
     let res = r.send().await.expect("request");
     let status = res.status();
     let text = res.text().await.expect("body");
-    let v = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+    let v = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or(Value::String(text))
+    };
     (status, v)
 }
 
@@ -86,8 +96,12 @@ async fn setup(db: TestDb) -> Team {
 }
 
 fn cards(room: &Value) -> Vec<String> {
-    let mut v: Vec<String> =
-        room["votes"].as_array().expect("votes").iter().map(|v| v["card"].as_str().unwrap().to_string()).collect();
+    let mut v: Vec<String> = room["votes"]
+        .as_array()
+        .expect("votes")
+        .iter()
+        .map(|v| v["card"].as_str().unwrap().to_string())
+        .collect();
     v.sort();
     v
 }
@@ -358,7 +372,10 @@ async fn questions_and_the_decision_log(db: TestDb) {
     assert_eq!(v["state"], "answered");
     assert_eq!(v["answer"]["by"]["id"], t.admin.id.0);
     assert_eq!(post(&t, &po, &ans, json!({"text": "Again"})).await.0, StatusCode::CONFLICT);
-    assert_eq!(post(&t, &po, &format!("{qs}/999999/answer"), json!({"text": "x"})).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(
+        post(&t, &po, &format!("{qs}/999999/answer"), json!({"text": "x"})).await.0,
+        StatusCode::NOT_FOUND
+    );
     let (_, list) = get(&t, &sh, qs).await;
     assert_eq!(list["questions"].as_array().unwrap().len(), 2);
     assert_eq!(list["questions"][0]["answer"]["text"], "Visa and Mastercard; no Amex yet.");

@@ -104,7 +104,11 @@ async fn answer_room(s: &AppState, u: &ApiUser, key: &str) -> ApiResult<Json<Pok
 #[utoipa::path(get, path = "/api/v1/items/{key}/poker", tag = "poker",
     params(("key" = String, Path, description = "Item key")),
     responses((status = 200, body = PokerOut), (status = 404, body = Problem)))]
-pub async fn get_poker(State(s): State<AppState>, u: ApiUser, Path(key): Path<String>) -> ApiResult<Json<PokerOut>> {
+pub async fn get_poker(
+    State(s): State<AppState>,
+    u: ApiUser,
+    Path(key): Path<String>,
+) -> ApiResult<Json<PokerOut>> {
     answer_room(&s, &u, &key).await
 }
 
@@ -143,7 +147,11 @@ pub async fn vote(
 #[utoipa::path(post, path = "/api/v1/items/{key}/poker/reveal", tag = "poker",
     params(("key" = String, Path, description = "Item key")),
     responses((status = 200, body = PokerOut), (status = 403, body = Problem), (status = 409, body = Problem)))]
-pub async fn reveal(State(s): State<AppState>, u: ApiUser, Path(key): Path<String>) -> ApiResult<Json<PokerOut>> {
+pub async fn reveal(
+    State(s): State<AppState>,
+    u: ApiUser,
+    Path(key): Path<String>,
+) -> ApiResult<Json<PokerOut>> {
     let a = item_access(&s.app, &u.user, &key).await?;
     s.app.poker_reveal(&a, &key).await?;
     answer_room(&s, &u, &key).await
@@ -153,7 +161,11 @@ pub async fn reveal(State(s): State<AppState>, u: ApiUser, Path(key): Path<Strin
 #[utoipa::path(post, path = "/api/v1/items/{key}/poker/revote", tag = "poker",
     params(("key" = String, Path, description = "Item key")),
     responses((status = 200, body = PokerOut), (status = 403, body = Problem), (status = 409, body = Problem)))]
-pub async fn revote(State(s): State<AppState>, u: ApiUser, Path(key): Path<String>) -> ApiResult<Json<PokerOut>> {
+pub async fn revote(
+    State(s): State<AppState>,
+    u: ApiUser,
+    Path(key): Path<String>,
+) -> ApiResult<Json<PokerOut>> {
     let a = item_access(&s.app, &u.user, &key).await?;
     s.app.poker_revote(&a, &key).await?;
     answer_room(&s, &u, &key).await
@@ -163,7 +175,11 @@ pub async fn revote(State(s): State<AppState>, u: ApiUser, Path(key): Path<Strin
 #[utoipa::path(post, path = "/api/v1/items/{key}/poker/close", tag = "poker",
     params(("key" = String, Path, description = "Item key")),
     responses((status = 200, body = PokerOut), (status = 403, body = Problem), (status = 409, body = Problem)))]
-pub async fn close(State(s): State<AppState>, u: ApiUser, Path(key): Path<String>) -> ApiResult<Json<PokerOut>> {
+pub async fn close(
+    State(s): State<AppState>,
+    u: ApiUser,
+    Path(key): Path<String>,
+) -> ApiResult<Json<PokerOut>> {
     let a = item_access(&s.app, &u.user, &key).await?;
     s.app.poker_close(&a, &key).await?;
     answer_room(&s, &u, &key).await
