@@ -565,13 +565,12 @@ impl App {
                 self.store.product_events_of(product, &[object], src.fields, since, SOURCE_MAX).await?;
             let mut names: HashMap<i64, (String, Value)> = HashMap::new();
             for e in events {
-                if !names.contains_key(&e.object_id) {
-                    let (name, data) = match self.store.record(RecordId(e.object_id)).await {
+                if let std::collections::hash_map::Entry::Vacant(slot) = names.entry(e.object_id) {
+                    slot.insert(match self.store.record(RecordId(e.object_id)).await {
                         Ok(r) => (text_of(r.data.get("name")), r.data),
                         Err(StoreError::NotFound) => (String::new(), Value::Null),
                         Err(err) => return Err(err.into()),
-                    };
-                    names.insert(e.object_id, (name, data));
+                    });
                 }
                 let (name, data) = &names[&e.object_id];
                 let new = if e.field == "created" { String::new() } else { text_of(Some(&e.new)) };
@@ -616,13 +615,12 @@ impl App {
         let mut keys: HashMap<ItemId, Option<String>> = HashMap::new();
         for e in &mut entries {
             let Some(id) = e.item_id else { continue };
-            if !keys.contains_key(&id) {
-                let k = match self.store.item(id).await {
+            if let std::collections::hash_map::Entry::Vacant(slot) = keys.entry(id) {
+                slot.insert(match self.store.item(id).await {
                     Ok(i) if i.product_id == product => Some(i.key),
                     Ok(_) | Err(StoreError::NotFound) => None,
                     Err(err) => return Err(err.into()),
-                };
-                keys.insert(id, k);
+                });
             }
             e.item_key = keys[&id].clone();
         }
