@@ -34,6 +34,7 @@ api_tests!(
     concurrent_votes_all_count_and_one_open_wins,
     the_room_is_live_over_server_sent_events,
     questions_and_the_decision_log,
+    the_pages_work_without_javascript,
 );
 
 /// A request with a bearer token; returns status and JSON body (Null when empty).
@@ -459,4 +460,102 @@ async fn questions_and_the_decision_log(db: TestDb) {
     ] {
         assert!(doc["paths"].get(p).is_some(), "OpenAPI lacks {p}");
     }
+}
+
+/// A browser-like client signed in as `email`; returns it and the session's CSRF token.
+async fn browser(t: &TestApp, email: &str, password: &str) -> (Client, String) {
+    let c = t.client();
+    let res = c
+        .post(t.url("/api/v1/session"))
+        .json(&json!({"email": email, "password": password}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let me: Value = res.json().await.unwrap();
+    (c, me["csrf_token"].as_str().unwrap().to_string())
+}
+
+/// Posts a form; returns the final status, URL and page after redirects.
+async fn form(t: &TestApp, c: &Client, path: &str, fields: &[(&str, &str)]) -> (StatusCode, String, String) {
+    let res = c.post(t.url(path)).form(fields).send().await.unwrap();
+    let (s, url) = (res.status(), res.url().to_string());
+    (s, url, res.text().await.unwrap())
+}
+
+async fn page(t: &TestApp, c: &Client, path: &str) -> (StatusCode, String) {
+    let res = c.get(t.url(path)).send().await.unwrap();
+    (res.status(), res.text().await.unwrap())
+}
+
+async fn the_pages_work_without_javascript(db: TestDb) {
+    let Team { t, .. } = setup(db).await;
+    let (po, po_csrf) = browser(&t, keel_testkit::app::ADMIN_EMAIL, keel_testkit::app::ADMIN_PASSWORD).await;
+    let (ann, ann_csrf) = browser(&t, "ann@keel.test", keel_testkit::app::MEMBER_PASSWORD).await;
+    let (s, html) = page(&t, &po, "/items/SHOP-1/poker").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(html.contains("No poker round on this item yet") && html.contains("Pay by card"), "{html}");
+    assert!(html.contains("/assets/poker."), "the room loads its script");
+    // Forms without the session's token are refused.
+    let (s, _, _) = form(&t, &po, "/items/SHOP-1/poker", &[("csrf", "forged")]).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, url, html) = form(&t, &po, "/items/SHOP-1/poker", &[("csrf", &po_csrf)]).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(url.ends_with("/items/SHOP-1/poker"), "{url}");
+    assert!(html.contains("Reveal cards"), "the PO runs the round");
+    // Ann votes with the deck's buttons; a card not in the deck comes back as an error.
+    let (_, url, _) = form(&t, &ann, "/items/SHOP-1/poker/vote", &[("csrf", &ann_csrf), ("card", "4")]).await;
+    assert!(url.contains("error=Card"), "{url}");
+    form(&t, &ann, "/items/SHOP-1/poker/vote", &[("csrf", &ann_csrf), ("card", "13")]).await;
+    let (s, live) = page(&t, &po, "/items/SHOP-1/poker/live").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(live.trim_start().starts_with("<div id=\"poker-live\""), "{live}");
+    assert!(live.contains("data-voted=\"1\"") && !live.contains("played 13"), "{live}");
+    let (_, mine) = page(&t, &ann, "/items/SHOP-1/poker/live").await;
+    assert!(
+        mine.contains("aria-pressed=\"true\" title") || mine.contains("deck-card mine"),
+        "Ann sees her card picked"
+    );
+    form(&t, &po, "/items/SHOP-1/poker/reveal", &[("csrf", &po_csrf)]).await;
+    let (_, live) = page(&t, &po, "/items/SHOP-1/poker/live").await;
+    assert!(live.contains("ann played 13"), "{live}");
+    let (_, url, _) =
+        form(&t, &ann, "/items/SHOP-1/poker/estimate", &[("csrf", &ann_csrf), ("estimate", "lots")]).await;
+    assert!(url.contains("error=Estimate"), "{url}");
+    let (_, url, _) =
+        form(&t, &ann, "/items/SHOP-1/poker/estimate", &[("csrf", &ann_csrf), ("estimate", "13")]).await;
+    assert!(url.contains("notice="), "{url}");
+    assert_eq!(get(&t, &t.admin_token, "/api/v1/items/SHOP-1").await.1["estimate"].as_f64(), Some(13.0));
+    // Questions: asked from the room, answered by the PO, back where they came from.
+    let (_, url, _) = form(
+        &t,
+        &ann,
+        "/items/SHOP-1/questions",
+        &[("csrf", &ann_csrf), ("text", "Is PayPal in scope?"), ("back", "/items/SHOP-1/poker")],
+    )
+    .await;
+    assert!(url.contains("/items/SHOP-1/poker?notice="), "{url}");
+    let (_, url, _) = form(&t, &ann, "/items/SHOP-1/questions", &[("csrf", &ann_csrf), ("text", " ")]).await;
+    assert!(url.contains("/items/SHOP-1?error=Text"), "{url}");
+    let (_, list) = get(&t, &t.admin_token, "/api/v1/items/SHOP-1/questions").await;
+    let qid = list["questions"][0]["id"].as_i64().unwrap();
+    let path = format!("/items/SHOP-1/questions/{qid}/answer");
+    let (_, url, _) = form(&t, &ann, &path, &[("csrf", &ann_csrf), ("text", "Yes")]).await;
+    assert!(url.contains("error="), "a team member cannot answer: {url}");
+    form(
+        &t,
+        &po,
+        &path,
+        &[("csrf", &po_csrf), ("text", "Not this quarter."), ("back", "/items/SHOP-1/poker")],
+    )
+    .await;
+    let (_, room) = page(&t, &ann, "/items/SHOP-1/poker").await;
+    assert!(room.contains("Not this quarter."), "the answer shows in the room");
+    // The decision log page, filtered, and with a bad filter named.
+    let (s, log) = page(&t, &ann, "/products/SHOP/decisions?kind=answer&item=SHOP-1").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(log.contains("Is PayPal in scope?") && log.contains("Not this quarter."), "{log}");
+    let (s, log) = page(&t, &ann, "/products/SHOP/decisions?from=soon").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(log.contains("From: must be a date"), "{log}");
 }

@@ -296,21 +296,23 @@ pub(crate) async fn live(State(st): State<AppState>, s: UiSession, Path(key): Pa
     finish(&st, &s, r).await
 }
 
-/// Answers a form of the room: back to the room, with the error if there was one.
-async fn room_form<T>(
+/// Answers a form of the room: back to the room, with the error if there was one. `f` may
+/// return a notice of its own (a proposal made instead of the change).
+async fn room_form(
     st: &AppState,
     s: &UiSession,
     key: &str,
     form: &FormData,
-    f: impl AsyncFnOnce(&ProductAccess) -> Result<T, AppError>,
+    f: impl AsyncFnOnce(&ProductAccess) -> Result<Option<String>, AppError>,
     done: &str,
 ) -> UiResult {
     s.check_csrf(form.get("csrf"))?;
     let (a, item) = load(st, s, key).await?;
     let back = format!("/items/{}/poker", item.key);
     match f(&a).await {
-        Ok(_) if done.is_empty() => Ok(super::see_other(&back)),
-        Ok(_) => Ok(redirect_with(&back, "notice", done)),
+        Ok(Some(notice)) => Ok(redirect_with(&back, "notice", &notice)),
+        Ok(None) if done.is_empty() => Ok(super::see_other(&back)),
+        Ok(None) => Ok(redirect_with(&back, "notice", done)),
         Err(e @ (AppError::Internal(_) | AppError::NotFound)) => Err(e.into()),
         Err(e) => Ok(redirect_with(&back, "error", &message(&e))),
     }
@@ -324,7 +326,7 @@ pub(crate) async fn open(
     form: FormData,
 ) -> Response {
     let k = key.clone();
-    let r = room_form(&st, &s, &key, &form, async |a| st.app.open_poker(a, &k).await, "").await;
+    let r = room_form(&st, &s, &key, &form, async |a| st.app.open_poker(a, &k).await.map(|_| None), "").await;
     finish(&st, &s, r).await
 }
 
@@ -336,7 +338,9 @@ pub(crate) async fn vote(
     form: FormData,
 ) -> Response {
     let (k, card) = (key.clone(), form.get("card").to_string());
-    let r = room_form(&st, &s, &key, &form, async |a| st.app.poker_vote(a, &k, &card).await, "").await;
+    let r =
+        room_form(&st, &s, &key, &form, async |a| st.app.poker_vote(a, &k, &card).await.map(|_| None), "")
+            .await;
     finish(&st, &s, r).await
 }
 
@@ -348,7 +352,8 @@ pub(crate) async fn reveal(
     form: FormData,
 ) -> Response {
     let k = key.clone();
-    let r = room_form(&st, &s, &key, &form, async |a| st.app.poker_reveal(a, &k).await, "").await;
+    let r =
+        room_form(&st, &s, &key, &form, async |a| st.app.poker_reveal(a, &k).await.map(|_| None), "").await;
     finish(&st, &s, r).await
 }
 
@@ -360,7 +365,8 @@ pub(crate) async fn revote(
     form: FormData,
 ) -> Response {
     let k = key.clone();
-    let r = room_form(&st, &s, &key, &form, async |a| st.app.poker_revote(a, &k).await, "").await;
+    let r =
+        room_form(&st, &s, &key, &form, async |a| st.app.poker_revote(a, &k).await.map(|_| None), "").await;
     finish(&st, &s, r).await
 }
 
@@ -372,7 +378,15 @@ pub(crate) async fn close(
     form: FormData,
 ) -> Response {
     let k = key.clone();
-    let r = room_form(&st, &s, &key, &form, async |a| st.app.poker_close(a, &k).await, "Round closed.").await;
+    let r = room_form(
+        &st,
+        &s,
+        &key,
+        &form,
+        async |a| st.app.poker_close(a, &k).await.map(|_| None),
+        "Round closed.",
+    )
+    .await;
     finish(&st, &s, r).await
 }
 
@@ -393,8 +407,8 @@ pub(crate) async fn estimate(
         async |a| {
             let v = raw.parse::<f64>().map_err(|_| AppError::invalid("estimate", "must be a number"))?;
             match st.app.poker_estimate(a, &k, v, None).await? {
-                Outcome::Done(_) => Ok(()),
-                Outcome::Proposed(p) => Err(AppError::Conflict(super::proposed_notice(&st, &p))),
+                Outcome::Done(_) => Ok(None),
+                Outcome::Proposed(p) => Ok(Some(super::proposed_notice(&st, &p))),
             }
         },
         "Estimate set; the round is closed.",
