@@ -298,7 +298,7 @@ pub struct QuestionListOut {
 /// One entry of the decision log.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct DecisionOut {
-    /// `proposal`, `answer`, `acceptance`, `sprint`, `wip`.
+    /// `proposal`, `answer`, `acceptance`, `estimate`, `sprint`, `wip`.
     pub kind: String,
     /// Stable id within the log (`proposal:12`, `question:4`, `event:90`).
     pub id: String,

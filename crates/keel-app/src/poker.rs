@@ -323,16 +323,37 @@ pub struct RecordDecisions {
     pub kind: &'static str,
     /// The record kind's storage name.
     pub object: &'static str,
-    /// The events that are decisions.
+    /// The events that are decisions (an event clearing a value, `null` after, is not one).
     pub fields: &'static [&'static str],
+    /// The record's parent is the item it concerns (otherwise `item_id` in its data, if any).
+    pub item_parent: bool,
     /// A noun for the object ("Sprint").
     pub noun: &'static str,
 }
 
 /// Record kinds whose events are listed in the decision log.
 pub const RECORD_DECISIONS: &[RecordDecisions] = &[
-    RecordDecisions { kind: "sprint", object: "sprint", fields: &["state"], noun: "Sprint" },
-    RecordDecisions { kind: "wip", object: "wip_breach", fields: &["created"], noun: "WIP limit exceeded" },
+    RecordDecisions {
+        kind: "estimate",
+        object: "poker",
+        fields: &["estimate"],
+        noun: "Estimated in planning poker",
+        item_parent: true,
+    },
+    RecordDecisions {
+        kind: "sprint",
+        object: "sprint",
+        fields: &["state"],
+        noun: "Sprint",
+        item_parent: false,
+    },
+    RecordDecisions {
+        kind: "wip",
+        object: "wip_breach",
+        fields: &["created"],
+        noun: "WIP limit exceeded",
+        item_parent: false,
+    },
 ];
 
 /// Every kind of entry in the log, for the filter.
@@ -411,6 +432,10 @@ fn text_of(v: Option<&Value>) -> String {
     match v {
         Some(Value::String(s)) => s.clone(),
         Some(Value::Null) | None => String::new(),
+        Some(Value::Number(n)) => match n.as_f64() {
+            Some(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{f:.0}"),
+            _ => n.to_string(),
+        },
         Some(other) => other.to_string(),
     }
 }
@@ -563,16 +588,16 @@ impl App {
             let Some(object) = ObjectKind::parse(src.object) else { continue };
             let events =
                 self.store.product_events_of(product, &[object], src.fields, since, SOURCE_MAX).await?;
-            let mut names: HashMap<i64, (String, Value)> = HashMap::new();
-            for e in events {
+            let mut names: HashMap<i64, (String, Value, Option<i64>)> = HashMap::new();
+            for e in events.into_iter().filter(|e| !e.new.is_null()) {
                 if let std::collections::hash_map::Entry::Vacant(slot) = names.entry(e.object_id) {
                     slot.insert(match self.store.record(RecordId(e.object_id)).await {
-                        Ok(r) => (text_of(r.data.get("name")), r.data),
-                        Err(StoreError::NotFound) => (String::new(), Value::Null),
+                        Ok(r) => (text_of(r.data.get("name")), r.data, r.parent_id),
+                        Err(StoreError::NotFound) => (String::new(), Value::Null, None),
                         Err(err) => return Err(err.into()),
                     });
                 }
-                let (name, data) = &names[&e.object_id];
+                let (name, data, parent) = &names[&e.object_id];
                 let new = if e.field == "created" { String::new() } else { text_of(Some(&e.new)) };
                 let what = match (name.is_empty(), new.is_empty()) {
                     (true, true) => src.noun.to_string(),
@@ -581,7 +606,11 @@ impl App {
                     (false, false) => format!("{} {name}: {new}", src.noun),
                 };
                 let why = text_of(e.new.get("reason").or_else(|| data.get("reason")));
-                let item = e.new.get("item_id").or_else(|| data.get("item_id")).and_then(Value::as_i64);
+                let item = if src.item_parent {
+                    *parent
+                } else {
+                    e.new.get("item_id").or_else(|| data.get("item_id")).and_then(Value::as_i64)
+                };
                 entries.push(LogEntry {
                     kind: src.kind,
                     id: format!("event:{}", e.id),

@@ -108,18 +108,30 @@
     setInterval(refresh, 2000);
     return;
   }
+  // The small "Live" badge next to the title says whether updates are flowing.
+  var conn = document.getElementById("poker-conn");
+  function connected(on) {
+    room.dataset.connected = on ? "1" : "0";
+    if (!conn) return;
+    conn.hidden = false;
+    conn.classList.toggle("on", on);
+    conn.querySelector(".live-text").textContent = on ? "Live" : "Reconnecting…";
+  }
+  var lostTimer = null;
+  function up() { clearTimeout(lostTimer); lostTimer = null; connected(true); }
   var source = new EventSource(eventsUrl, { withCredentials: true });
-  source.addEventListener("open", function () { room.dataset.connected = "1"; });
+  source.addEventListener("open", up);
   source.addEventListener("round", function (ev) {
-    room.dataset.connected = "1";
+    up();
     var data;
     try { data = JSON.parse(ev.data); } catch (err) { return; }
     var live = current();
     if (!live || String(data.version) !== live.getAttribute("data-version")) refresh();
   });
   source.addEventListener("error", function () {
-    // EventSource reconnects by itself; say so only when the page is stale for long.
-    room.dataset.connected = "0";
+    // EventSource reconnects by itself: the server ends each stream after half a minute, and
+    // the reconnect takes a second. Only a longer gap is worth showing.
+    if (!lostTimer) lostTimer = setTimeout(function () { connected(false); }, 3000);
   });
   window.addEventListener("pagehide", function () { source.close(); });
 })();

@@ -180,6 +180,13 @@ async fn a_full_round(db: TestDb) {
     assert_eq!(post(&t, &a, &vote, json!({"card": "1"})).await.0, StatusCode::CONFLICT);
     assert_eq!(post(&t, &a, &est, json!({"estimate": 8})).await.0, StatusCode::CONFLICT);
 
+    // The estimate is a decision in the product's log: who, when, which item.
+    let (_, log) = get(&t, &po, "/api/v1/products/SHOP/decisions?kind=estimate").await;
+    let d = &log["decisions"];
+    assert_eq!(d.as_array().map(Vec::len), Some(1), "{log}");
+    assert_eq!((d[0]["item"].as_str(), d[0]["who"]["name"].as_str()), (Some("SHOP-1"), Some("ann")));
+    assert!(d[0]["what"].as_str().unwrap().ends_with(": 5"), "{log}");
+
     // A later session continues the numbering.
     let (s, v) = post_empty(&t, &a, room).await;
     assert_eq!((s, v["round"].as_i64()), (StatusCode::CREATED, Some(3)), "{v}");
@@ -188,6 +195,12 @@ async fn a_full_round(db: TestDb) {
     assert!(v["estimate"].is_null());
     let (_, item) = get(&t, &po, "/api/v1/items/SHOP-1").await;
     assert_eq!(item["estimate"].as_f64(), Some(5.0), "abandoning keeps the estimate");
+    let (_, log) = get(&t, &po, "/api/v1/products/SHOP/decisions?kind=estimate").await;
+    assert_eq!(
+        log["decisions"].as_array().map(Vec::len),
+        Some(1),
+        "an abandoned round decides nothing: {log}"
+    );
 }
 
 async fn bad_votes_and_rights_change_nothing(db: TestDb) {

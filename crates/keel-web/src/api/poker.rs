@@ -312,7 +312,7 @@ pub async fn answer(
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct DecisionQueryIn {
-    /// Kinds, comma-separated: proposal, answer, acceptance, sprint, wip.
+    /// Kinds, comma-separated: proposal, answer, acceptance, estimate, sprint, wip.
     pub kind: Option<String>,
     /// A person (user id or e-mail) who decided, proposed or asked.
     pub person: Option<String>,

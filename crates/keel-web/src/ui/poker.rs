@@ -599,6 +599,7 @@ fn kind_label(k: &str) -> &'static str {
         "proposal" => "Proposal",
         "answer" => "Answer",
         "acceptance" => "Acceptance",
+        "estimate" => "Estimate",
         "sprint" => "Sprint",
         "wip" => "WIP limit",
         _ => "Decision",
