@@ -5,10 +5,12 @@
 
 use crate::auth::{hash_password, random_password};
 use crate::{now, App, AppResult};
-use keel_domain::item::{Acceptance, AcceptanceState, Criterion, ItemKind, ItemPatch, NewItem, Points, StoryFields};
-use keel_domain::readiness::DefinitionOfDone;
+use keel_domain::item::{
+    Acceptance, AcceptanceState, Criterion, ItemKind, ItemPatch, NewItem, Points, StoryFields,
+};
 use keel_domain::product::{ProductKey, Role, Roles};
 use keel_domain::proposal::Position;
+use keel_domain::readiness::DefinitionOfDone;
 use keel_domain::user::{Email, NewUser, User};
 use keel_domain::workflow::Category;
 use keel_domain::{Timestamp, UserId};

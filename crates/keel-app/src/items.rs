@@ -201,7 +201,11 @@ pub(crate) fn actions_for(old: &Item, new: &Item, changes: &[FieldChange]) -> Ve
 
 impl App {
     /// The decision over several actions: the weakest wins. Returns the action that limited it.
-    pub(crate) fn decide_all(&self, access: &ProductAccess, actions: &[Action]) -> (Decision, Option<Action>) {
+    pub(crate) fn decide_all(
+        &self,
+        access: &ProductAccess,
+        actions: &[Action],
+    ) -> (Decision, Option<Action>) {
         let mut worst = (Decision::Allow, None);
         for a in actions {
             let d = self.decide(access, *a);
@@ -223,7 +227,12 @@ impl App {
 
     /// Resolves an item key within the product of `access`; a key of another product or an
     /// unknown one is an error on `field`.
-    pub(crate) async fn resolve_key(&self, access: &ProductAccess, field: &str, key: &str) -> AppResult<Item> {
+    pub(crate) async fn resolve_key(
+        &self,
+        access: &ProductAccess,
+        field: &str,
+        key: &str,
+    ) -> AppResult<Item> {
         let k = ItemKey::parse(field, key)?;
         if k.product != access.product.key {
             return Err(AppError::invalid(field, "must be an item of the same product"));

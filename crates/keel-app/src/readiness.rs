@@ -423,7 +423,8 @@ impl App {
         let mut ops = Vec::new();
         let mut unchanged = Vec::new();
         for item in items {
-            let mut patch = ItemPatch { status, assignee_id: assignee, sprint_id: sprint, ..Default::default() };
+            let mut patch =
+                ItemPatch { status, assignee_id: assignee, sprint_id: sprint, ..Default::default() };
             if !add.is_empty() || !remove.is_empty() {
                 patch.labels = Some(bulk_labels(&item.labels, &add, &remove));
             }
@@ -459,7 +460,8 @@ impl App {
                 (_, a) => {
                     forbidden = true;
                     let what = a.map_or("change it", |a| a.describe());
-                    refused.push((item.key.clone(), format!("you may not {what} (a proposal would be needed)")));
+                    refused
+                        .push((item.key.clone(), format!("you may not {what} (a proposal would be needed)")));
                 }
             }
         }
@@ -506,7 +508,12 @@ impl App {
         }
     }
 
-    async fn check_release_name(&self, access: &ProductAccess, name: &str, except: Option<RecordId>) -> AppResult<()> {
+    async fn check_release_name(
+        &self,
+        access: &ProductAccess,
+        name: &str,
+        except: Option<RecordId>,
+    ) -> AppResult<()> {
         let taken = self
             .releases(access)
             .await?
@@ -519,7 +526,11 @@ impl App {
     }
 
     /// Creates a release (the Product Owner's).
-    pub async fn create_release(&self, access: &ProductAccess, input: &ReleaseInput) -> AppResult<Stored<Release>> {
+    pub async fn create_release(
+        &self,
+        access: &ProductAccess,
+        input: &ReleaseInput,
+    ) -> AppResult<Stored<Release>> {
         self.require(access, Action::EditItem)?;
         let name = parse_release_name("name", input.name.as_deref().unwrap_or(""))?;
         let release = Release {
@@ -530,13 +541,21 @@ impl App {
         };
         self.check_release_name(access, &name, None).await?;
         let pid = access.product.id;
-        let rec = new_record(Some(pid), None, ReleaseState::Planned.as_str(), Some(release_key(pid, &name)), &release)?;
+        let rec = new_record(
+            Some(pid),
+            None,
+            ReleaseState::Planned.as_str(),
+            Some(release_key(pid, &name)),
+            &release,
+        )?;
         match self.store.write_batch(vec![WriteOp::CreateRecord(rec)], &self.ctx(&access.user)).await {
             Ok(mut w) => match w.pop() {
                 Some(Written::Record(r)) => Stored::from_record(r),
                 _ => Err(AppError::Conflict("the release was not created".into())),
             },
-            Err(StoreError::Conflict(_)) => Err(AppError::Conflict(format!("a release named “{name}” exists"))),
+            Err(StoreError::Conflict(_)) => {
+                Err(AppError::Conflict(format!("a release named “{name}” exists")))
+            }
             Err(e) => Err(e.into()),
         }
     }

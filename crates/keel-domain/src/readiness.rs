@@ -550,10 +550,16 @@ mod tests {
             mk("SHOP-6", Some(10), ItemKind::Task, true),
         ];
         let s = notes_sections(&items, &epics);
-        assert_eq!(s.iter().map(|s| s.title.as_str()).collect::<Vec<_>>(), ["Search", "Checkout", "Other changes"]);
+        assert_eq!(
+            s.iter().map(|s| s.title.as_str()).collect::<Vec<_>>(),
+            ["Search", "Checkout", "Other changes"]
+        );
         assert_eq!(s[0].items.iter().map(|l| l.key.as_str()).collect::<Vec<_>>(), ["SHOP-1", "SHOP-4"]);
         let md = notes_markdown("2.4", crate::Date::parse("d", "2026-03-31").ok(), &s);
-        assert!(md.starts_with("# Release 2.4 (2026-03-31)\n\n## Search\n\n- Title SHOP-1 (SHOP-1)\n"), "{md}");
+        assert!(
+            md.starts_with("# Release 2.4 (2026-03-31)\n\n## Search\n\n- Title SHOP-1 (SHOP-1)\n"),
+            "{md}"
+        );
         assert!(md.contains("## Checkout\n\n- Fixed: Title SHOP-2 (SHOP-2)\n"));
         assert!(!md.contains("SHOP-5") && !md.contains("SHOP-6"));
         assert!(notes_markdown("x_y", None, &[]).contains("x\\_y"));
