@@ -10,7 +10,7 @@ use keel_domain::readiness::{
     parse_ticks, release_key, DefinitionOfDone, DefinitionOfReady, NotReady, NotesSection, OpenItems,
 };
 use keel_domain::rights::{Action, Decision};
-use keel_domain::sprint::{Release, ReleaseState};
+use keel_domain::sprint::{Release, ReleaseState, Sprint, SprintState, Team};
 use keel_domain::user::User;
 use keel_domain::workflow::{Category, Workflow};
 use keel_domain::{ItemId, ProductId, RecordId, StateId};
@@ -721,4 +721,37 @@ fn parse_date(d: &Option<Option<String>>) -> AppResult<Option<Option<keel_domain
         Some(Some(s)) if s.trim().is_empty() => Some(None),
         Some(Some(s)) => Some(Some(keel_domain::Date::parse("target_date", s)?)),
     })
+}
+
+/// A sprint or release an item may be put in, for a form's select: (id, label).
+pub type Choice = (i64, String);
+
+impl App {
+    /// The sprints of the teams serving `access`'s product that may take items (not closed),
+    /// by start date, plus `current` whatever its state (so a form shows it).
+    pub async fn sprint_choices(&self, access: &ProductAccess, current: Option<RecordId>) -> AppResult<Vec<Choice>> {
+        let teams = self.list_records::<Team>(RecordFilter::of(ObjectKind::Team)).await?;
+        let mut out: Vec<(keel_domain::Date, Choice)> = Vec::new();
+        for t in teams.iter().filter(|t| t.data.products.contains(&access.product.id)) {
+            let filter = RecordFilter::of(ObjectKind::Sprint).parent(t.id.0);
+            for s in self.list_records::<Sprint>(filter).await? {
+                if s.state != SprintState::Closed.as_str() || Some(s.id) == current {
+                    out.push((s.data.start, (s.id.0, format!("{} · {}", s.data.name, t.data.name))));
+                }
+            }
+        }
+        out.sort_by_key(|(d, _)| *d);
+        Ok(out.into_iter().map(|(_, c)| c).collect())
+    }
+
+    /// The planned releases of `access`'s product, plus `current` whatever its state.
+    pub async fn release_choices(&self, access: &ProductAccess, current: Option<RecordId>) -> AppResult<Vec<Choice>> {
+        Ok(self
+            .releases(access)
+            .await?
+            .into_iter()
+            .filter(|r| r.state != ReleaseState::Released.as_str() || Some(r.id) == current)
+            .map(|r| (r.id.0, r.data.name))
+            .collect())
+    }
 }
