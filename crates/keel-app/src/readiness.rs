@@ -729,7 +729,11 @@ pub type Choice = (i64, String);
 impl App {
     /// The sprints of the teams serving `access`'s product that may take items (not closed),
     /// by start date, plus `current` whatever its state (so a form shows it).
-    pub async fn sprint_choices(&self, access: &ProductAccess, current: Option<RecordId>) -> AppResult<Vec<Choice>> {
+    pub async fn sprint_choices(
+        &self,
+        access: &ProductAccess,
+        current: Option<RecordId>,
+    ) -> AppResult<Vec<Choice>> {
         let teams = self.list_records::<Team>(RecordFilter::of(ObjectKind::Team)).await?;
         let mut out: Vec<(keel_domain::Date, Choice)> = Vec::new();
         for t in teams.iter().filter(|t| t.data.products.contains(&access.product.id)) {
@@ -745,7 +749,11 @@ impl App {
     }
 
     /// The planned releases of `access`'s product, plus `current` whatever its state.
-    pub async fn release_choices(&self, access: &ProductAccess, current: Option<RecordId>) -> AppResult<Vec<Choice>> {
+    pub async fn release_choices(
+        &self,
+        access: &ProductAccess,
+        current: Option<RecordId>,
+    ) -> AppResult<Vec<Choice>> {
         Ok(self
             .releases(access)
             .await?

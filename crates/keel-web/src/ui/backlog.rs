@@ -14,8 +14,8 @@ use keel_app::items::{FilterInput, ItemInput, PositionInput};
 use keel_app::{AppError, Outcome};
 use keel_domain::item::ItemKind;
 use keel_domain::readiness::DefinitionOfReady;
-use keel_store::ItemFilter;
 use keel_domain::rights::{Action, Decision};
+use keel_store::ItemFilter;
 use serde::Deserialize;
 use std::collections::HashMap;
 
@@ -243,7 +243,13 @@ pub(crate) async fn page(
                 .collect(),
             kinds: ItemKind::ALL.iter().map(|k| k.as_str()).collect(),
             all_statuses: workflow.states.iter().map(|s| (s.name.clone(), s.name.clone())).collect(),
-            sprints: st.app.sprint_choices(&a, None).await?.into_iter().map(|(id, n)| (id.to_string(), n)).collect(),
+            sprints: st
+                .app
+                .sprint_choices(&a, None)
+                .await?
+                .into_iter()
+                .map(|(id, n)| (id.to_string(), n))
+                .collect(),
             epics: {
                 let f = ItemFilter { kind: Some(ItemKind::Epic), open_only: true, ..Default::default() };
                 st.app

@@ -16,8 +16,8 @@ use keel_app::items::ItemInput;
 use keel_app::{AppError, Outcome, ProductAccess};
 use keel_domain::event::Event;
 use keel_domain::item::{Item, ItemKind};
-use keel_domain::rights::{Action, Decision};
 use keel_domain::readiness::{DefinitionOfDone, DefinitionOfReady, ReadyRule};
+use keel_domain::rights::{Action, Decision};
 use keel_domain::sprint::{Release, Sprint};
 use keel_domain::workflow::{Category, Workflow};
 use keel_domain::LinkId;
@@ -340,7 +340,12 @@ pub(crate) async fn page(
                 .iter()
                 .map(|c| {
                     let text = c.rule.describe();
-                    DorRow { id: c.id, ok: !failed.contains(&text), manual: matches!(c.rule, ReadyRule::Manual { .. }), text }
+                    DorRow {
+                        id: c.id,
+                        ok: !failed.contains(&text),
+                        manual: matches!(c.rule, ReadyRule::Manual { .. }),
+                        text,
+                    }
                 })
                 .collect(),
             dod_done: dod_def.checks.iter().filter(|c| item.dod.contains(&c.id)).count(),
