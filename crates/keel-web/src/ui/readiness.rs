@@ -548,11 +548,12 @@ async fn release_update(
                     .map(|_| (back.clone(), "Saved.".into()))
             }
             "release" => {
-                let choice = match form.opt("open_items").map(str::trim).filter(|v| !v.is_empty()) {
-                    Some(v) => Some(OpenItems::parse("open_items", v).map_err(AppError::from)),
-                    None => None,
-                }
-                .transpose();
+                let choice = form
+                    .opt("open_items")
+                    .map(str::trim)
+                    .filter(|v| !v.is_empty())
+                    .map(|v| OpenItems::parse("open_items", v).map_err(AppError::from))
+                    .transpose();
                 match choice {
                     Ok(choice) => match st.app.ship_release(&a, &rel, choice, version).await {
                         Ok(ShipOutcome::Released(r)) => {
