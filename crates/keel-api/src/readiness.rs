@@ -438,6 +438,9 @@ pub struct ShipIn {
     /// Version the decision is based on.
     #[serde(default)]
     pub version: Option<i64>,
+    /// Why, when the decision becomes a proposal.
+    #[serde(default)]
+    pub reason: Option<String>,
 }
 
 /// One line of release notes.

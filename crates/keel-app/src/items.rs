@@ -846,6 +846,7 @@ impl App {
             Change::MoveItem { .. } => vec![Action::Reorder],
             Change::DeleteItem { .. } => vec![Action::DeleteItem],
             Change::AddLink { .. } | Change::RemoveLink { .. } => vec![Action::EditItem],
+            Change::ShipRelease { .. } => vec![Action::ReleaseGoNoGo],
         })
     }
 }

@@ -86,6 +86,9 @@ impl App {
         if let Some(a) = actions.iter().find(|a| self.decide(access, **a) != Decision::Allow) {
             return Err(self.forbidden(*a));
         }
+        if let Change::ShipRelease { release_id, open_items } = &p.change {
+            return self.accept_ship_proposal(access, &p, *release_id, *open_items).await;
+        }
         let ctx = self.ctx_for_proposal(&access.user, p.id);
         let s = &self.store;
         let result = match &p.change {
@@ -103,6 +106,7 @@ impl App {
             Change::RemoveLink { item_id, link_id } => {
                 s.remove_link(*item_id, *link_id, &ctx).await.map(|_| None)
             }
+            Change::ShipRelease { .. } => Ok(None),
         };
         match result {
             Ok(item) => Ok(Accepted { proposal: self.store.proposal(p.id).await?, item }),
@@ -113,7 +117,7 @@ impl App {
     }
 
     /// Marks a proposal that can no longer be applied as stale; returns the 409 to answer.
-    async fn stale(&self, access: &ProductAccess, p: &Proposal, why: &str) -> AppError {
+    pub(crate) async fn stale(&self, access: &ProductAccess, p: &Proposal, why: &str) -> AppError {
         let reason = format!("could not be applied: {why}");
         match self.store.close_proposal(p.id, ProposalState::Stale, &reason, &self.ctx(&access.user)).await {
             Ok(_) => AppError::Conflict(format!("the proposal {reason}")),

@@ -5,6 +5,7 @@ use crate::records::{new_record, to_data, RecordKind, Stored};
 use crate::{App, AppError, AppResult, Outcome, ProductAccess};
 use keel_domain::event::ObjectKind;
 use keel_domain::item::{parse_labels, Acceptance, AcceptanceState, Item, ItemKind, ItemPatch, NOTE_MAX};
+use keel_domain::proposal::Change;
 use keel_domain::readiness::{
     acceptance_blockers, bulk_labels, check_bulk_keys, notes_markdown, notes_sections, parse_release_name,
     parse_ticks, release_key, DefinitionOfDone, DefinitionOfReady, NotReady, NotesSection, OpenItems,
@@ -148,6 +149,8 @@ pub struct ReleaseInput {
 pub enum ShipOutcome {
     /// Released.
     Released(Stored<Release>),
+    /// Proposed to the decider (the Product Owner proposes the go / no-go).
+    Proposed(Box<keel_domain::proposal::Proposal>),
     /// Not released: these items are still open and the caller did not say what to do.
     OpenItems(Vec<Item>),
 }
@@ -615,16 +618,82 @@ impl App {
         Ok(())
     }
 
-    /// Ships a release (the release go/no-go: the Product Manager's). Open items need a choice:
-    /// without one, nothing happens and they are listed.
+    /// Ships a release: the release go / no-go, the Product Manager's (the Product Owner's
+    /// attempt becomes a proposal). Open items need a choice: without one, nothing happens and
+    /// they are listed.
     pub async fn ship_release(
         &self,
         access: &ProductAccess,
         release: &Stored<Release>,
         open_items: Option<OpenItems>,
         expected_version: Option<i64>,
+        reason: Option<&str>,
     ) -> AppResult<ShipOutcome> {
-        self.require(access, Action::ReleaseGoNoGo)?;
+        let decision = self.decide(access, Action::ReleaseGoNoGo);
+        if decision == Decision::Deny {
+            return Err(self.forbidden(Action::ReleaseGoNoGo));
+        }
+        let ops = match self.ship_plan(access, release, open_items, expected_version).await? {
+            Ok(ops) => ops,
+            Err(open) => return Ok(ShipOutcome::OpenItems(open)),
+        };
+        if decision == Decision::Propose {
+            let summary = format!("Release {}", release.data.name);
+            let change = Change::ShipRelease { release_id: release.id, open_items };
+            return match self.propose::<()>(access, Action::ReleaseGoNoGo, change, summary, reason).await? {
+                Outcome::Proposed(p) => Ok(ShipOutcome::Proposed(p)),
+                Outcome::Done(()) => Err(AppError::Conflict("the release was not proposed".into())),
+            };
+        }
+        self.ship_write(ops, &self.ctx(&access.user)).await.map(ShipOutcome::Released)
+    }
+
+    /// Accepts a proposal to release: ships it as the decider, marking the proposal accepted in
+    /// the same transaction; a release that can no longer ship as proposed makes it stale.
+    pub(crate) async fn accept_ship_proposal(
+        &self,
+        access: &ProductAccess,
+        p: &keel_domain::proposal::Proposal,
+        release_id: RecordId,
+        open_items: Option<OpenItems>,
+    ) -> AppResult<crate::proposals::Accepted> {
+        let release = match self.get_record::<Release>(release_id).await {
+            Ok(r) if r.product_id == Some(access.product.id) => r,
+            Ok(_) | Err(AppError::NotFound) => {
+                return Err(self.stale(access, p, "the release no longer exists").await)
+            }
+            Err(e) => return Err(e),
+        };
+        let ops = match self.ship_plan(access, &release, open_items, None).await {
+            Ok(Ok(ops)) => ops,
+            Ok(Err(open)) => {
+                let why =
+                    format!("{} items are open now; propose again saying what to do with them", open.len());
+                return Err(self.stale(access, p, &why).await);
+            }
+            Err(AppError::Conflict(m)) => return Err(self.stale(access, p, &m).await),
+            Err(AppError::Invalid(v)) => return Err(self.stale(access, p, &v.message).await),
+            Err(e) => return Err(e),
+        };
+        self.ship_write(ops, &self.ctx_for_proposal(&access.user, p.id)).await?;
+        Ok(crate::proposals::Accepted { proposal: self.store.proposal(p.id).await?, item: None })
+    }
+
+    async fn ship_write(&self, ops: Vec<WriteOp>, ctx: &keel_store::WriteCtx) -> AppResult<Stored<Release>> {
+        match self.store.write_batch(ops, ctx).await?.pop() {
+            Some(Written::Record(r)) => Stored::from_record(r),
+            _ => Err(AppError::Conflict("the release was not released".into())),
+        }
+    }
+
+    /// The writes that ship `release`, or its open items when no choice was made for them.
+    async fn ship_plan(
+        &self,
+        access: &ProductAccess,
+        release: &Stored<Release>,
+        open_items: Option<OpenItems>,
+        expected_version: Option<i64>,
+    ) -> AppResult<Result<Vec<WriteOp>, Vec<Item>>> {
         if release.state == ReleaseState::Released.as_str() {
             return Err(AppError::Conflict(format!("release {} is already released", release.data.name)));
         }
@@ -639,7 +708,7 @@ impl App {
             .filter(|i| i.category != Category::Done)
             .collect();
         let target = match (open.is_empty(), open_items) {
-            (false, None) => return Ok(ShipOutcome::OpenItems(open)),
+            (false, None) => return Ok(Err(open)),
             (_, Some(OpenItems::MoveTo(id))) => {
                 if id == release.id {
                     return Err(AppError::invalid("move_to", "must be another release"));
@@ -681,10 +750,7 @@ impl App {
             data: to_data(&data)?,
             refs: vec![],
         });
-        match self.store.write_batch(ops, &self.ctx(&access.user)).await?.pop() {
-            Some(Written::Record(r)) => Ok(ShipOutcome::Released(Stored::from_record(r)?)),
-            _ => Err(AppError::Conflict("the release was not released".into())),
-        }
+        Ok(Ok(ops))
     }
 
     /// The release notes: the release's done stories, bugs and spikes grouped by epic.

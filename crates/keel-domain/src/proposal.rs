@@ -63,6 +63,13 @@ pub enum Change {
         /// The link.
         link_id: crate::LinkId,
     },
+    /// Release a release (the go / no-go), doing `open_items` with its open items.
+    ShipRelease {
+        /// The release.
+        release_id: crate::RecordId,
+        /// What to do with its open items, if any.
+        open_items: Option<crate::readiness::OpenItems>,
+    },
 }
 
 /// A [`NewItem`] in a form that can be stored inside a proposal.
@@ -148,7 +155,7 @@ impl Change {
     /// The item the change concerns, if it concerns an existing one.
     pub fn item_id(&self) -> Option<ItemId> {
         match self {
-            Change::CreateItem { .. } => None,
+            Change::CreateItem { .. } | Change::ShipRelease { .. } => None,
             Change::UpdateItem { item_id, .. }
             | Change::MoveItem { item_id, .. }
             | Change::DeleteItem { item_id }

@@ -231,7 +231,8 @@ pub fn release_key(product: crate::ProductId, name: &str) -> String {
 }
 
 /// What to do with a release's open items when it ships.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum OpenItems {
     /// Move them into another release.
     MoveTo(crate::RecordId),

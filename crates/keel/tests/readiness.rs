@@ -147,6 +147,23 @@ async fn definitions_belong_to_the_product_owner(db: TestDb) {
         StatusCode::FORBIDDEN
     );
     assert_eq!(get(&t, &po, "/api/v1/products/NOPE/definition-of-done").await.0, StatusCode::NOT_FOUND);
+    // Every endpoint is in the OpenAPI document.
+    let (_, doc) = get(&t, &po, "/api/v1/openapi.json").await;
+    for p in [
+        "/api/v1/products/{product}/definition-of-ready",
+        "/api/v1/products/{product}/definition-of-done",
+        "/api/v1/products/{product}/readiness",
+        "/api/v1/products/{product}/items/bulk",
+        "/api/v1/products/{product}/releases",
+        "/api/v1/releases/{id}",
+        "/api/v1/releases/{id}/release",
+        "/api/v1/releases/{id}/notes",
+        "/api/v1/items/{key}/acceptance",
+        "/api/v1/items/{key}/checks",
+        "/api/v1/items/{key}/split",
+    ] {
+        assert!(doc["paths"].get(p).is_some(), "{p} is missing from the OpenAPI document");
+    }
 }
 
 async fn readiness_follows_the_definition(db: TestDb) {
@@ -405,10 +422,10 @@ async fn releases_progress_notes_and_shipping(db: TestDb) {
     let (_, v) = get(&t, &team, &format!("/api/v1/releases/{id1}/notes?format=json")).await;
     assert_eq!(v["sections"][0]["epic"], "SHOP-1");
     assert_eq!(v["sections"][2]["epic"], Value::Null);
-    // Releasing: the PO only proposes go/no-go (refused here); the PM must say what happens to
-    // the open item.
+    // Releasing: the PM decides the go / no-go and must say what happens to the open item; the
+    // team may not; the PO proposes.
     let ship = format!("/api/v1/releases/{id1}/release");
-    assert_eq!(post(&t, &po, &ship, json!({})).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(post(&t, &team, &ship, json!({"open_items": "keep"})).await.0, StatusCode::FORBIDDEN);
     let (s, v) = post(&t, &pm, &ship, json!({})).await;
     assert_eq!(s, StatusCode::CONFLICT, "{v}");
     assert_eq!(v["open_items"][0]["key"], "SHOP-6");
@@ -417,8 +434,20 @@ async fn releases_progress_notes_and_shipping(db: TestDb) {
     assert_eq!((s, v["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("open_items")));
     let (s, v) = post(&t, &pm, &ship, json!({"open_items": "move_to", "move_to": id1})).await;
     assert_eq!((s, v["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("move_to")));
-    let (s, v) = post(&t, &pm, &ship, json!({"open_items": "move_to", "move_to": id2})).await;
+    assert_eq!(post(&t, &po, &ship, json!({})).await.0, StatusCode::CONFLICT);
+    let (s, p) =
+        post(&t, &po, &ship, json!({"open_items": "move_to", "move_to": id2, "reason": "ready"})).await;
+    assert_eq!((s, &p["state"]), (StatusCode::ACCEPTED, &json!("pending")), "{p}");
+    assert_eq!(get(&t, &pm, &format!("/api/v1/releases/{id1}")).await.1["state"], "planned");
+    let pid = p["id"].as_i64().unwrap();
+    assert_eq!(
+        post(&t, &po, &format!("/api/v1/proposals/{pid}/accept"), json!({})).await.0,
+        StatusCode::FORBIDDEN
+    );
+    let (s, v) = post(&t, &pm, &format!("/api/v1/proposals/{pid}/accept"), json!({})).await;
     assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["proposal"]["state"], "accepted");
+    let (_, v) = get(&t, &pm, &format!("/api/v1/releases/{id1}")).await;
     assert_eq!(v["state"], "released");
     assert!(v["released_at"].is_string());
     assert_eq!(item(&t, "SHOP-6").await["release_id"], id2);

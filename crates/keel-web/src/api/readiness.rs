@@ -422,12 +422,13 @@ pub async fn delete_release(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Releases it (the release go/no-go: the Product Manager). With open items, say what to do with
-/// them in `open_items`; without, the answer is 409 listing them and nothing changes.
+/// Releases it (the release go/no-go: the Product Manager; the Product Owner's attempt is stored
+/// as a proposal, 202). With open items, say what to do with them in `open_items`; without, the
+/// answer is 409 listing them and nothing changes.
 #[utoipa::path(post, path = "/api/v1/releases/{id}/release", tag = "releases",
     params(("id" = i64, Path, description = "Release id")), request_body = ShipIn,
-    responses((status = 200, body = ReleaseOut), (status = 403, body = Problem), (status = 404, body = Problem),
-        (status = 409, body = ListProblem), (status = 422, body = Problem)))]
+    responses((status = 200, body = ReleaseOut), (status = 202, body = ProposalOut), (status = 403, body = Problem),
+        (status = 404, body = Problem), (status = 409, body = ListProblem), (status = 422, body = Problem)))]
 pub async fn ship_release(
     State(s): State<AppState>,
     u: ApiUser,
@@ -448,8 +449,9 @@ pub async fn ship_release(
             return Err(ApiError::invalid("open_items", "must be move_to (with move_to), backlog or keep"))
         }
     };
-    match s.app.ship_release(&a, &r, choice, b.version).await? {
+    match s.app.ship_release(&a, &r, choice, b.version, b.reason.as_deref()).await? {
         ShipOutcome::Released(r) => Ok(Json(release_json(&s.app, &a, &r).await?).into_response()),
+        ShipOutcome::Proposed(p) => Ok((StatusCode::ACCEPTED, Json(ProposalOut::from(&*p))).into_response()),
         ShipOutcome::OpenItems(items) => {
             let w = s.app.workflow(&a).await?;
             let detail = format!(

@@ -473,7 +473,8 @@ struct ReleasePage {
     notes: String,
     others: Vec<(i64, String)>,
     can_edit: bool,
-    can_ship: bool,
+    /// `allow` or `propose` for the go / no-go; empty when the user may not.
+    ship: &'static str,
 }
 
 /// GET /releases/{id}
@@ -515,7 +516,11 @@ async fn release_page(
             notes,
             others,
             can_edit: st.app.decide(&a, Action::EditItem) == Decision::Allow,
-            can_ship: st.app.decide(&a, Action::ReleaseGoNoGo) == Decision::Allow,
+            ship: match st.app.decide(&a, Action::ReleaseGoNoGo) {
+                Decision::Allow => "allow",
+                Decision::Propose => "propose",
+                Decision::Deny => "",
+            },
         })
     }
     .await;
@@ -555,10 +560,11 @@ async fn release_update(
                     .map(|v| OpenItems::parse("open_items", v).map_err(AppError::from))
                     .transpose();
                 match choice {
-                    Ok(choice) => match st.app.ship_release(&a, &rel, choice, version).await {
+                    Ok(choice) => match st.app.ship_release(&a, &rel, choice, version, None).await {
                         Ok(ShipOutcome::Released(r)) => {
                             Ok((back.clone(), format!("Released {}.", r.data.name)))
                         }
+                        Ok(ShipOutcome::Proposed(p)) => Ok((back.clone(), proposed_notice(&st, &p))),
                         Ok(ShipOutcome::OpenItems(items)) => Err(AppError::invalid(
                             "open_items",
                             format!("{} items are still open: say what to do with them", items.len()),
