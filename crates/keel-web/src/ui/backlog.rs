@@ -122,6 +122,8 @@ struct Backlog {
     sprints: Vec<Opt>,
     /// Open epics, for the bulk bar.
     epics: Vec<Opt>,
+    /// The bulk bar's script.
+    bulk_js: &'static str,
 }
 
 fn decision_name(d: Decision) -> &'static str {
@@ -260,6 +262,7 @@ pub(crate) async fn page(
                     .map(|e| (e.key.clone(), format!("{} {}", e.key, e.title)))
                     .collect()
             },
+            bulk_js: super::assets::readiness_js_url(),
             people,
             reorder,
             can_add,

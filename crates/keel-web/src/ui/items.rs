@@ -164,6 +164,21 @@ fn show_value(field: &str, v: &Value, wf: &Workflow, names: &HashMap<i64, String
             n.as_i64().and_then(|id| names.get(&id)).cloned().unwrap_or_else(|| "a former member".to_string())
         }
         ("parent", Value::Number(_)) => "an item".to_string(),
+        ("sprint", Value::Number(n)) => format!("sprint #{n}"),
+        ("release", Value::Number(n)) => format!("release #{n}"),
+        ("acceptance", Value::Object(o)) => {
+            let state = match o.get("state").and_then(Value::as_str).unwrap_or("none") {
+                "ready" => "ready for acceptance",
+                "accepted" => "accepted",
+                "rejected" => "rejected",
+                _ => "not put forward",
+            };
+            match o.get("note").and_then(Value::as_str).filter(|n| !n.is_empty()) {
+                Some(n) => format!("{state} (“{}”)", cut(n, 60)),
+                None => state.to_string(),
+            }
+        }
+        ("dod" | "dor", Value::Array(a)) => format!("{} ticked", a.len()),
         ("criteria", Value::Array(a)) => {
             let checked =
                 a.iter().filter(|c| c.get("checked").and_then(Value::as_bool) == Some(true)).count();
@@ -207,7 +222,12 @@ fn hist_row(e: &Event, wf: &Workflow, names: &HashMap<i64, String>) -> HistRow {
         "rank" => ("moved it in the backlog".to_string(), String::new(), String::new()),
         "deleted" => ("deleted the item".to_string(), String::new(), String::new()),
         f => {
-            (super::view::field_label(f), show_value(f, &e.old, wf, names), show_value(f, &e.new, wf, names))
+            let label = match f {
+                "dod" => "Definition of Done".to_string(),
+                "dor" => "Definition of Ready (by hand)".to_string(),
+                _ => super::view::field_label(f),
+            };
+            (label, show_value(f, &e.old, wf, names), show_value(f, &e.new, wf, names))
         }
     };
     HistRow {
@@ -691,5 +711,8 @@ mod tests {
         assert_eq!(show_value("estimate", &serde_json::json!(3.0), &wf, &names), "3");
         assert_eq!(show_value("labels", &serde_json::json!(["a", "b"]), &wf, &names), "a, b");
         assert_eq!(show_value("assignee", &Value::Null, &wf, &names), "—");
+        let acc = serde_json::json!({"state": "rejected", "note": "No refund mail"});
+        assert_eq!(show_value("acceptance", &acc, &wf, &names), "rejected (“No refund mail”)");
+        assert_eq!(show_value("dod", &serde_json::json!([1, 2]), &wf, &names), "2 ticked");
     }
 }
