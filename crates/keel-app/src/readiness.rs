@@ -491,9 +491,7 @@ impl App {
     pub async fn release_access(&self, user: &User, id: i64) -> AppResult<(ProductAccess, Stored<Release>)> {
         let r = self.get_record::<Release>(RecordId(id)).await?;
         let pid = r.product_id.ok_or(AppError::NotFound)?;
-        let product = self.store.product(pid).await?;
-        let access = self.access(user, product.key.as_str()).await?;
-        Ok((access, r))
+        Ok((self.access_by_id(user, pid).await?, r))
     }
 
     /// Every item of a release, in backlog order.

@@ -78,9 +78,10 @@ async fn definitions(
         let a = st.app.access(&s.user, &key).await?;
         let (dor, dor_rec) = st.app.setting::<DefinitionOfReady>(a.product.id).await?;
         let (dod, dod_rec) = st.app.setting::<DefinitionOfDone>(a.product.id).await?;
-        let l = Layout::new(&st, &s, "Definitions of Ready and Done", "definitions", Some(&a.product))
+        let l = Layout::new(&st, &s, "Definitions of Ready and Done", "settings", Some(&a.product))
             .await
             .crumb(format!("/products/{}/backlog", a.product.key), a.product.name.clone())
+            .crumb(format!("/products/{}/settings", a.product.key), "Settings")
             .flash(&f);
         render(&DefinitionsPage {
             l,
