@@ -231,13 +231,20 @@ pub async fn seed(app: &App, admin: Option<&User>) -> AppResult<Option<DemoInfo>
             };
             let item = store.create_item(product.id, new, &Position::Bottom, &sys(created, Some(po))).await?;
             count += 1;
-            // Estimated by the team in refinement a day later.
+            // Estimated by the team in refinement a day later; the last story of each epic is
+            // still waiting for its estimate, so the refinement view has work to show.
             let dev = team[(seq % 2) as usize];
-            let est =
-                ItemPatch { estimate: Some(Some(Points::parse("estimate", *pts)?)), ..Default::default() };
-            let item = store
-                .update_item(item.id, item.version, &est, &sys(created.plus_secs(DAY), Some(dev)))
-                .await?;
+            let item = if s + 1 == stories.len() {
+                item
+            } else {
+                let est = ItemPatch {
+                    estimate: Some(Some(Points::parse("estimate", *pts)?)),
+                    ..Default::default()
+                };
+                store
+                    .update_item(item.id, item.version, &est, &sys(created.plus_secs(DAY), Some(dev)))
+                    .await?
+            };
             // Earlier stories of each epic are further along: a realistic spread of states.
             let (progress, checked) = match s {
                 0..=3 => (3, true),
