@@ -88,6 +88,9 @@ pub struct DorIn {
     /// The version read (0 for the default); a stale one answers 409.
     #[serde(default)]
     pub version: Option<i64>,
+    /// Why, when the change becomes a proposal.
+    #[serde(default)]
+    pub reason: Option<String>,
 }
 
 impl DorIn {
@@ -167,6 +170,9 @@ pub struct DodIn {
     /// The version read (0 for the default); a stale one answers 409.
     #[serde(default)]
     pub version: Option<i64>,
+    /// Why, when the change becomes a proposal.
+    #[serde(default)]
+    pub reason: Option<String>,
 }
 
 impl DodIn {

@@ -847,6 +847,9 @@ impl App {
             Change::DeleteItem { .. } => vec![Action::DeleteItem],
             Change::AddLink { .. } | Change::RemoveLink { .. } => vec![Action::EditItem],
             Change::ShipRelease { .. } => vec![Action::ReleaseGoNoGo],
+            Change::SetDefinitionOfReady { .. } | Change::SetDefinitionOfDone { .. } => {
+                vec![Action::EditItem]
+            }
         })
     }
 }

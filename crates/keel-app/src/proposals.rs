@@ -86,8 +86,17 @@ impl App {
         if let Some(a) = actions.iter().find(|a| self.decide(access, **a) != Decision::Allow) {
             return Err(self.forbidden(*a));
         }
-        if let Change::ShipRelease { release_id, open_items } = &p.change {
-            return self.accept_ship_proposal(access, &p, *release_id, *open_items).await;
+        match &p.change {
+            Change::ShipRelease { release_id, open_items } => {
+                return self.accept_ship_proposal(access, &p, *release_id, *open_items).await;
+            }
+            Change::SetDefinitionOfReady { definition } => {
+                return self.accept_setting_proposal(access, &p, definition.clone()).await;
+            }
+            Change::SetDefinitionOfDone { definition } => {
+                return self.accept_setting_proposal(access, &p, definition.clone()).await;
+            }
+            _ => {}
         }
         let ctx = self.ctx_for_proposal(&access.user, p.id);
         let s = &self.store;
@@ -106,7 +115,9 @@ impl App {
             Change::RemoveLink { item_id, link_id } => {
                 s.remove_link(*item_id, *link_id, &ctx).await.map(|_| None)
             }
-            Change::ShipRelease { .. } => Ok(None),
+            Change::ShipRelease { .. }
+            | Change::SetDefinitionOfReady { .. }
+            | Change::SetDefinitionOfDone { .. } => Ok(None),
         };
         match result {
             Ok(item) => Ok(Accepted { proposal: self.store.proposal(p.id).await?, item }),

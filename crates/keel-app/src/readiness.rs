@@ -22,6 +22,11 @@ use std::collections::HashMap;
 pub trait ProductSetting: RecordKind + Default {
     /// The key prefix (`dor`, `dod`).
     const PREFIX: &'static str;
+    /// What it is called in a proposal's summary.
+    const NAME: &'static str;
+
+    /// The proposal's change that sets it to `self`.
+    fn change(self) -> Change;
 
     /// The unique key of the product's record.
     fn key_for(product: ProductId) -> String {
@@ -35,6 +40,11 @@ impl RecordKind for DefinitionOfReady {
 
 impl ProductSetting for DefinitionOfReady {
     const PREFIX: &'static str = "dor";
+    const NAME: &'static str = "Definition of Ready";
+
+    fn change(self) -> Change {
+        Change::SetDefinitionOfReady { definition: self }
+    }
 }
 
 impl RecordKind for DefinitionOfDone {
@@ -43,6 +53,11 @@ impl RecordKind for DefinitionOfDone {
 
 impl ProductSetting for DefinitionOfDone {
     const PREFIX: &'static str = "dod";
+    const NAME: &'static str = "Definition of Done";
+
+    fn change(self) -> Change {
+        Change::SetDefinitionOfDone { definition: self }
+    }
 }
 
 impl App {
@@ -180,42 +195,70 @@ fn first_state(w: &Workflow, cat: Category) -> AppResult<(StateId, Category)> {
 }
 
 impl App {
-    /// Saves a product setting (Definition of Ready or Done): the Product Owner's (Action::EditItem).
-    /// `expected_version` is the version read (0 when never saved); a stale one is a 409.
+    /// Saves a product setting (Definition of Ready or Done): the Product Owner's
+    /// (Action::EditItem); a team member's change becomes a proposal. `expected_version` is the
+    /// version read (0 when never saved); a stale one is a 409.
     pub async fn save_setting<T: ProductSetting>(
         &self,
         access: &ProductAccess,
         value: T,
         expected_version: Option<i64>,
+        reason: Option<&str>,
+    ) -> AppResult<Outcome<Stored<T>>> {
+        let decision = self.decide(access, Action::EditItem);
+        if decision == Decision::Deny {
+            return Err(self.forbidden(Action::EditItem));
+        }
+        let (_, stored) = self.setting::<T>(access.product.id).await?;
+        let current = stored.as_ref().map_or(0, |s| s.version);
+        if expected_version.is_some_and(|v| v != current) {
+            return Err(AppError::StaleVersion { current });
+        }
+        if decision == Decision::Propose {
+            let summary = format!("Change the {}", T::NAME);
+            return self.propose(access, Action::EditItem, value.change(), summary, reason).await;
+        }
+        let r = self.write_setting(access, value, stored, expected_version, &self.ctx(&access.user)).await?;
+        Ok(Outcome::Done(r))
+    }
+
+    async fn write_setting<T: ProductSetting>(
+        &self,
+        access: &ProductAccess,
+        value: T,
+        stored: Option<Stored<T>>,
+        expected_version: Option<i64>,
+        ctx: &keel_store::WriteCtx,
     ) -> AppResult<Stored<T>> {
-        self.require(access, Action::EditItem)?;
         let pid = access.product.id;
-        let (_, stored) = self.setting::<T>(pid).await?;
         let op = match stored {
-            Some(s) => {
-                let v = expected_version.unwrap_or(s.version);
-                if v != s.version {
-                    return Err(AppError::StaleVersion { current: s.version });
-                }
-                WriteOp::UpdateRecord {
-                    id: s.id,
-                    expected_version: Some(v),
-                    state: None,
-                    data: to_data(&value)?,
-                    refs: vec![],
-                }
-            }
-            None => {
-                if expected_version.is_some_and(|v| v != 0) {
-                    return Err(AppError::StaleVersion { current: 0 });
-                }
-                WriteOp::CreateRecord(new_record(Some(pid), None, "", Some(T::key_for(pid)), &value)?)
-            }
+            Some(s) => WriteOp::UpdateRecord {
+                id: s.id,
+                expected_version: Some(expected_version.unwrap_or(s.version)),
+                state: None,
+                data: to_data(&value)?,
+                refs: vec![],
+            },
+            None => WriteOp::CreateRecord(new_record(Some(pid), None, "", Some(T::key_for(pid)), &value)?),
         };
-        match self.store.write_batch(vec![op], &self.ctx(&access.user)).await?.pop() {
+        match self.store.write_batch(vec![op], ctx).await?.pop() {
             Some(Written::Record(r)) => Stored::from_record(r),
             _ => Err(AppError::Conflict("the setting was not saved".into())),
         }
+    }
+
+    /// Accepts a proposal to replace a definition, as the decider, in one transaction with the
+    /// proposal marked accepted.
+    pub(crate) async fn accept_setting_proposal<T: ProductSetting>(
+        &self,
+        access: &ProductAccess,
+        p: &keel_domain::proposal::Proposal,
+        value: T,
+    ) -> AppResult<crate::proposals::Accepted> {
+        let (_, stored) = self.setting::<T>(access.product.id).await?;
+        let ctx = self.ctx_for_proposal(&access.user, p.id);
+        self.write_setting(access, value, stored, None, &ctx).await?;
+        Ok(crate::proposals::Accepted { proposal: self.store.proposal(p.id).await?, item: None })
     }
 
     /// Why `item` cannot be accepted yet (unticked criteria and Definition-of-Done checks).

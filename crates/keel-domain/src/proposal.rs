@@ -63,6 +63,16 @@ pub enum Change {
         /// The link.
         link_id: crate::LinkId,
     },
+    /// Replace the product's Definition of Ready.
+    SetDefinitionOfReady {
+        /// The new definition.
+        definition: crate::readiness::DefinitionOfReady,
+    },
+    /// Replace the product's Definition of Done.
+    SetDefinitionOfDone {
+        /// The new definition.
+        definition: crate::readiness::DefinitionOfDone,
+    },
     /// Release a release (the go / no-go), doing `open_items` with its open items.
     ShipRelease {
         /// The release.
@@ -155,7 +165,10 @@ impl Change {
     /// The item the change concerns, if it concerns an existing one.
     pub fn item_id(&self) -> Option<ItemId> {
         match self {
-            Change::CreateItem { .. } | Change::ShipRelease { .. } => None,
+            Change::CreateItem { .. }
+            | Change::ShipRelease { .. }
+            | Change::SetDefinitionOfReady { .. }
+            | Change::SetDefinitionOfDone { .. } => None,
             Change::UpdateItem { item_id, .. }
             | Change::MoveItem { item_id, .. }
             | Change::DeleteItem { item_id }

@@ -109,11 +109,22 @@ async fn definitions_belong_to_the_product_owner(db: TestDb) {
     let body = json!({"version": 0, "checks": [
         {"rule": "has_criteria"}, {"rule": "has_epic"}, {"rule": "manual", "text": "UX reviewed"}
     ]});
-    // The team and the PM may not change it; nothing is saved.
-    for tok in [&team, &pm] {
-        let (s, v) = call(&t, tok, Method::PUT, path, Some(body.clone())).await;
-        assert_eq!((s, &v["deciders"]), (StatusCode::FORBIDDEN, &json!(["po"])), "{v}");
-    }
+    // The PM may not change it; the team proposes; nothing is saved yet.
+    let (s, v) = call(&t, &pm, Method::PUT, path, Some(body.clone())).await;
+    assert_eq!((s, &v["deciders"]), (StatusCode::FORBIDDEN, &json!(["po"])), "{v}");
+    let (s, p) = call(
+        &t,
+        &team,
+        Method::PUT,
+        path,
+        Some(json!({"checks": [{"rule": "estimated"}], "reason": "simpler"})),
+    )
+    .await;
+    assert_eq!(
+        (s, &p["state"], &p["summary"]),
+        (StatusCode::ACCEPTED, &json!("pending"), &json!("Change the Definition of Ready")),
+        "{p}"
+    );
     assert_eq!(get(&t, &po, path).await.1["version"], 0);
     let (s, v) = call(&t, &po, Method::PUT, path, Some(body.clone())).await;
     assert_eq!(s, StatusCode::OK, "{v}");
@@ -124,6 +135,12 @@ async fn definitions_belong_to_the_product_owner(db: TestDb) {
     let (s, v) = call(&t, &po, Method::PUT, path, Some(json!({"version": 0, "checks": []}))).await;
     assert_eq!(s, StatusCode::CONFLICT, "{v}");
     assert_eq!(get(&t, &po, path).await.1["checks"].as_array().unwrap().len(), 3);
+    // Accepting the team's proposal applies it as the PO.
+    let pid = p["id"].as_i64().unwrap();
+    let (s, v) = post(&t, &po, &format!("/api/v1/proposals/{pid}/accept"), json!({})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (_, v) = get(&t, &po, path).await;
+    assert_eq!((v["version"].as_i64(), v["checks"].as_array().unwrap().len()), (Some(2), 1), "{v}");
     // Bad input names the field.
     let bad = json!({"checks": [{"rule": "has_criteria"}, {"rule": "vibes"}]});
     let (s, v) = call(&t, &po, Method::PUT, path, Some(bad)).await;
@@ -142,10 +159,7 @@ async fn definitions_belong_to_the_product_owner(db: TestDb) {
     assert_eq!((s, &v["checks"][0]["text"]), (StatusCode::OK, &json!("Demoed")), "{v}");
     let (s, v) = call(&t, &po, Method::PUT, path, Some(json!({"checks": [{"text": " "}]}))).await;
     assert_eq!((s, v["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("checks[0].text")), "{v}");
-    assert_eq!(
-        call(&t, &team, Method::PUT, path, Some(json!({"checks": []}))).await.0,
-        StatusCode::FORBIDDEN
-    );
+    assert_eq!(call(&t, &pm, Method::PUT, path, Some(json!({"checks": []}))).await.0, StatusCode::FORBIDDEN);
     assert_eq!(get(&t, &po, "/api/v1/products/NOPE/definition-of-done").await.0, StatusCode::NOT_FOUND);
     // Every endpoint is in the OpenAPI document.
     let (_, doc) = get(&t, &po, "/api/v1/openapi.json").await;

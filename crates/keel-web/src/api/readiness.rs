@@ -88,22 +88,22 @@ pub async fn get_dor(
     Ok(Json(DorOut::new(&d, rec.map_or(0, |r| r.version))))
 }
 
-/// Replaces the Definition of Ready (the Product Owner). Send the `version` read: a stale one
-/// answers 409.
+/// Replaces the Definition of Ready (the Product Owner; a team member's change is stored as a
+/// proposal, 202). Send the `version` read: a stale one answers 409.
 #[utoipa::path(put, path = "/api/v1/products/{product}/definition-of-ready", tag = "readiness",
     params(("product" = String, Path, description = "Product key")), request_body = DorIn,
-    responses((status = 200, body = DorOut), (status = 400, body = Problem), (status = 403, body = Problem),
+    responses((status = 200, body = DorOut), (status = 202, body = ProposalOut), (status = 400, body = Problem), (status = 403, body = Problem),
         (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 pub async fn put_dor(
     State(s): State<AppState>,
     u: ApiUser,
     Path(key): Path<String>,
     JsonIn(b): JsonIn<DorIn>,
-) -> ApiResult<Json<DorOut>> {
+) -> ApiResult<Response> {
     let a = s.app.access(&u.user, &key).await?;
     let d = b.parse().map_err(keel_app::AppError::from)?;
-    let r = s.app.save_setting(&a, d, b.version).await?;
-    Ok(Json(DorOut::new(&r.data, r.version)))
+    let o = s.app.save_setting(&a, d, b.version, b.reason.as_deref()).await?;
+    Ok(outcome(o, StatusCode::OK, |r| Json(DorOut::new(&r.data, r.version)).into_response()))
 }
 
 /// The Definition of Done of a product.
@@ -120,21 +120,21 @@ pub async fn get_dod(
     Ok(Json(DodOut::new(&d, rec.map_or(0, |r| r.version))))
 }
 
-/// Replaces the Definition of Done (the Product Owner).
+/// Replaces the Definition of Done (the Product Owner; a team member proposes, 202).
 #[utoipa::path(put, path = "/api/v1/products/{product}/definition-of-done", tag = "readiness",
     params(("product" = String, Path, description = "Product key")), request_body = DodIn,
-    responses((status = 200, body = DodOut), (status = 400, body = Problem), (status = 403, body = Problem),
+    responses((status = 200, body = DodOut), (status = 202, body = ProposalOut), (status = 400, body = Problem), (status = 403, body = Problem),
         (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 pub async fn put_dod(
     State(s): State<AppState>,
     u: ApiUser,
     Path(key): Path<String>,
     JsonIn(b): JsonIn<DodIn>,
-) -> ApiResult<Json<DodOut>> {
+) -> ApiResult<Response> {
     let a = s.app.access(&u.user, &key).await?;
     let d = b.parse().map_err(keel_app::AppError::from)?;
-    let r = s.app.save_setting(&a, d, b.version).await?;
-    Ok(Json(DodOut::new(&r.data, r.version)))
+    let o = s.app.save_setting(&a, d, b.version, b.reason.as_deref()).await?;
+    Ok(outcome(o, StatusCode::OK, |r| Json(DodOut::new(&r.data, r.version)).into_response()))
 }
 
 /// Which items to judge.

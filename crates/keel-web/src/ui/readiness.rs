@@ -64,6 +64,8 @@ struct DefinitionsPage {
     dor_version: i64,
     dod_version: i64,
     can_edit: bool,
+    /// Whether changes become proposals.
+    proposes: bool,
     rules: Vec<(&'static str, &'static str)>,
 }
 
@@ -102,12 +104,21 @@ async fn definitions(
                 .collect(),
             dor_version: dor_rec.map_or(0, |r| r.version),
             dod_version: dod_rec.map_or(0, |r| r.version),
-            can_edit: st.app.decide(&a, Action::EditItem) == Decision::Allow,
+            can_edit: st.app.decide(&a, Action::EditItem) != Decision::Deny,
+            proposes: st.app.decide(&a, Action::EditItem) == Decision::Propose,
             rules: RULES.to_vec(),
         })
     }
     .await;
     finish(&st, &s, r).await
+}
+
+/// The outcome without its value.
+fn unit<T>(o: Outcome<T>) -> Outcome<()> {
+    match o {
+        Outcome::Done(_) => Outcome::Done(()),
+        Outcome::Proposed(p) => Outcome::Proposed(p),
+    }
 }
 
 /// Moves the entry with `id` one place up or down, or removes it.
@@ -145,18 +156,19 @@ async fn definitions_update(
                 rearrange(&mut d.checks, pos, op);
             }
             match DefinitionOfDone::parse("text", d.checks) {
-                Ok(d) => st.app.save_setting(&a, d, version).await.map(|_| ()),
+                Ok(d) => st.app.save_setting(&a, d, version, None).await.map(unit),
                 Err(e) => Err(e.into()),
             }
         } else {
             let (d, _) = st.app.setting::<DefinitionOfReady>(a.product.id).await?;
             match changed_dor(d, &form, op, id) {
-                Ok(d) => st.app.save_setting(&a, d, version).await.map(|_| ()),
+                Ok(d) => st.app.save_setting(&a, d, version, None).await.map(unit),
                 Err(e) => Err(e),
             }
         };
         match res {
-            Ok(()) => Ok(redirect_with(&back, "notice", "Saved.")),
+            Ok(Outcome::Done(())) => Ok(redirect_with(&back, "notice", "Saved.")),
+            Ok(Outcome::Proposed(p)) => Ok(redirect_with(&back, "notice", &proposed_notice(&st, &p))),
             Err(e @ (AppError::Internal(_) | AppError::NotFound)) => Err(e.into()),
             Err(AppError::StaleVersion { .. }) => Ok(redirect_with(
                 &back,
