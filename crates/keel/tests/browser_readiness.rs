@@ -70,6 +70,18 @@ async fn run(driver: &Driver, db: TestDb, backend: &str) {
     assert_eq!(item["status"], "Done");
     assert_eq!(item["dod"], json!([1, 2, 3]));
 
+    // Reject it with a reason: back in progress, the reason shown.
+    b.type_text(&b.wait_css("#reject-note").await, "The refund e-mail is missing").await;
+    b.click(&b.wait_css("#reject-btn").await).await;
+    b.wait_css("#acceptance-state[data-state='rejected']").await;
+    let note = b.text(&b.wait_css(".acc-note").await).await;
+    assert!(note.contains("The refund e-mail is missing"), "{note}");
+    let item = api_get(&t, &format!("/api/v1/items/{key}")).await;
+    assert_eq!(
+        (item["acceptance"].as_str(), item["status"].as_str()),
+        (Some("rejected"), Some("In Progress"))
+    );
+
     // The pages of refinement and releases render on the demo product.
     for (name, path, css) in [
         ("definitions", "/products/SHOP/settings/definitions".to_string(), "#dor-list li"),

@@ -15,7 +15,6 @@ use keel_app::{AppError, Outcome};
 use keel_domain::item::ItemKind;
 use keel_domain::readiness::DefinitionOfReady;
 use keel_domain::rights::{Action, Decision};
-use keel_store::ItemFilter;
 use serde::Deserialize;
 use std::collections::HashMap;
 
@@ -120,8 +119,6 @@ struct Backlog {
     all_statuses: Vec<Opt>,
     /// Sprints that take items, for the bulk bar.
     sprints: Vec<Opt>,
-    /// Open epics, for the bulk bar.
-    epics: Vec<Opt>,
     /// The bulk bar's script.
     bulk_js: &'static str,
 }
@@ -252,16 +249,6 @@ pub(crate) async fn page(
                 .into_iter()
                 .map(|(id, n)| (id.to_string(), n))
                 .collect(),
-            epics: {
-                let f = ItemFilter { kind: Some(ItemKind::Epic), open_only: true, ..Default::default() };
-                st.app
-                    .list_items(&a, &f, None, 200)
-                    .await?
-                    .items
-                    .into_iter()
-                    .map(|e| (e.key.clone(), format!("{} {}", e.key, e.title)))
-                    .collect()
-            },
             bulk_js: super::assets::readiness_js_url(),
             people,
             reorder,
