@@ -597,9 +597,10 @@ impl App {
                 Some(Written::Record(r)) => Stored::from_record(r),
                 _ => Err(AppError::Conflict("the release was not created".into())),
             },
-            Err(StoreError::Conflict(_)) => {
-                Err(AppError::Conflict(format!("a release named “{name}” exists")))
-            }
+            // A concurrent create, or a release renamed since (record keys keep the first name).
+            Err(StoreError::Conflict(_)) => Err(AppError::Conflict(format!(
+                "a release named “{name}” exists or existed; choose another name"
+            ))),
             Err(e) => Err(e.into()),
         }
     }
