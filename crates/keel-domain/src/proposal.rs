@@ -78,6 +78,23 @@ pub enum Change {
         #[serde(default)]
         items: Vec<(String, crate::sprint::Destination)>,
     },
+    /// Replace the product's Definition of Ready.
+    SetDefinitionOfReady {
+        /// The new definition.
+        definition: crate::readiness::DefinitionOfReady,
+    },
+    /// Replace the product's Definition of Done.
+    SetDefinitionOfDone {
+        /// The new definition.
+        definition: crate::readiness::DefinitionOfDone,
+    },
+    /// Release a release (the go / no-go), doing `open_items` with its open items.
+    ShipRelease {
+        /// The release.
+        release_id: crate::RecordId,
+        /// What to do with its open items, if any.
+        open_items: Option<crate::readiness::OpenItems>,
+    },
 }
 
 /// A [`NewItem`] in a form that can be stored inside a proposal.
@@ -163,7 +180,12 @@ impl Change {
     /// The item the change concerns, if it concerns an existing one.
     pub fn item_id(&self) -> Option<ItemId> {
         match self {
-            Change::CreateItem { .. } | Change::StartSprint { .. } | Change::CloseSprint { .. } => None,
+            Change::CreateItem { .. }
+            | Change::StartSprint { .. }
+            | Change::CloseSprint { .. }
+            | Change::ShipRelease { .. }
+            | Change::SetDefinitionOfReady { .. }
+            | Change::SetDefinitionOfDone { .. } => None,
             Change::UpdateItem { item_id, .. }
             | Change::MoveItem { item_id, .. }
             | Change::DeleteItem { item_id }

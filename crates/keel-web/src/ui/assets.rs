@@ -9,12 +9,13 @@ use axum::response::{IntoResponse, Response};
 use std::sync::OnceLock;
 
 /// (stem, extension, content type, content): every asset, in the order of [`urls`].
-const ASSETS: [(&str, &str, &str, &str); 5] = [
+const ASSETS: [(&str, &str, &str, &str); 6] = [
     ("app", "css", "text/css; charset=utf-8", include_str!("../../assets/app.css")),
     ("app", "js", "text/javascript; charset=utf-8", include_str!("../../assets/app.js")),
     ("icon", "svg", "image/svg+xml", include_str!("../../assets/icon.svg")),
     ("sprints", "js", "text/javascript; charset=utf-8", include_str!("../../assets/sprints.js")),
     ("poker", "js", "text/javascript; charset=utf-8", include_str!("../../assets/poker.js")),
+    ("readiness", "js", "text/javascript; charset=utf-8", include_str!("../../assets/readiness.js")),
 ];
 
 /// FNV-1a over the bytes: a short, stable fingerprint of an asset.
@@ -62,6 +63,11 @@ pub(crate) fn sprints_js_url() -> &'static str {
 /// The poker room's script (live updates).
 pub(crate) fn poker_js_url() -> &'static str {
     &urls()[4]
+}
+
+/// The backlog's bulk-selection script.
+pub(crate) fn readiness_js_url() -> &'static str {
+    &urls()[5]
 }
 
 /// Serves an asset by its hashed name; an old hash is a 404, so a stale page never gets a
