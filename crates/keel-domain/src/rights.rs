@@ -55,6 +55,8 @@ pub enum Action {
     ManageSprint,
     /// Decide a release's go / no-go and its launch checklist.
     ReleaseGoNoGo,
+    /// Take part in a retrospective: add, change and vote on cards.
+    Retrospective,
 }
 
 /// The answer to "may I?".
@@ -71,7 +73,7 @@ pub enum Decision {
 
 impl Action {
     /// Every action, for the matrix tests and the rights page.
-    pub const ALL: [Action; 22] = [
+    pub const ALL: [Action; 23] = [
         Action::ReadProduct,
         Action::EditProduct,
         Action::ManageMembers,
@@ -94,6 +96,7 @@ impl Action {
         Action::SendFeedback,
         Action::ManageSprint,
         Action::ReleaseGoNoGo,
+        Action::Retrospective,
     ];
 
     /// Wire name.
@@ -121,6 +124,7 @@ impl Action {
             Action::SendFeedback => "send_feedback",
             Action::ManageSprint => "manage_sprint",
             Action::ReleaseGoNoGo => "release_go_no_go",
+            Action::Retrospective => "retrospective",
         }
     }
 
@@ -149,6 +153,7 @@ impl Action {
             Action::SendFeedback => "send feedback",
             Action::ManageSprint => "change sprint scope, start or close sprints",
             Action::ReleaseGoNoGo => "decide a release's go / no-go",
+            Action::Retrospective => "take part in retrospectives",
         }
     }
 }
@@ -189,6 +194,7 @@ impl Default for RightsTable {
             (Action::SendFeedback, [A, A, A, A]),
             (Action::ManageSprint, [D, A, P, D]),
             (Action::ReleaseGoNoGo, [A, P, D, D]),
+            (Action::Retrospective, [A, A, A, D]),
         ];
         RightsTable { rows }
     }
