@@ -107,7 +107,8 @@ impl RetroCard {
 
     /// A title for the backlog item made from the card: its first line, shortened to fit.
     pub fn item_title(&self) -> String {
-        let first = self.text.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("Retrospective action");
+        let first =
+            self.text.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("Retrospective action");
         let max = crate::item::TITLE_MAX;
         if first.chars().count() <= max {
             first.to_string()
@@ -122,7 +123,10 @@ impl RetroCard {
     /// card's whole text.
     pub fn item_description(&self, sprint_name: &str, retro_url: &str) -> String {
         let quoted: Vec<String> = self.text.lines().map(|l| format!("> {l}")).collect();
-        format!("From the retrospective of {sprint_name}: [{retro_url}]({retro_url})\n\n{}", quoted.join("\n"))
+        format!(
+            "From the retrospective of {sprint_name}: [{retro_url}]({retro_url})\n\n{}",
+            quoted.join("\n")
+        )
     }
 }
 
