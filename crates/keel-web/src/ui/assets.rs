@@ -10,6 +10,7 @@ use std::sync::OnceLock;
 const CSS: &str = include_str!("../../assets/app.css");
 const JS: &str = include_str!("../../assets/app.js");
 const ICON: &str = include_str!("../../assets/icon.svg");
+const CEREMONIES_JS: &str = include_str!("../../assets/ceremonies.js");
 
 /// FNV-1a over the bytes, at compile time: a short, stable fingerprint of an asset.
 const fn fnv1a(bytes: &[u8]) -> u64 {
@@ -26,6 +27,7 @@ const fn fnv1a(bytes: &[u8]) -> u64 {
 const CSS_HASH: u64 = fnv1a(CSS.as_bytes());
 const JS_HASH: u64 = fnv1a(JS.as_bytes());
 const ICON_HASH: u64 = fnv1a(ICON.as_bytes());
+const CEREMONIES_JS_HASH: u64 = fnv1a(CEREMONIES_JS.as_bytes());
 
 fn name(stem: &str, hash: u64, ext: &str) -> String {
     // Eight hex digits are plenty to tell versions of one file apart.
@@ -58,6 +60,12 @@ pub(crate) fn icon_url() -> &'static str {
     &urls()[2]
 }
 
+/// The stand-up, review and retrospective pages' script.
+pub(crate) fn ceremonies_js_url() -> &'static str {
+    static URL: OnceLock<String> = OnceLock::new();
+    URL.get_or_init(|| format!("/assets/{}", name("ceremonies", CEREMONIES_JS_HASH, "js")))
+}
+
 /// Serves an asset by its hashed name; an old hash is a 404, so a stale page never gets a
 /// mismatched script.
 pub(crate) async fn serve(Path(file): Path<String>) -> Response {
@@ -68,6 +76,8 @@ pub(crate) async fn serve(Path(file): Path<String>) -> Response {
         (JS, "text/javascript; charset=utf-8")
     } else if path == icon_url() {
         (ICON, "image/svg+xml")
+    } else if path == ceremonies_js_url() {
+        (CEREMONIES_JS, "text/javascript; charset=utf-8")
     } else {
         return (StatusCode::NOT_FOUND, "no such asset").into_response();
     };
