@@ -297,6 +297,8 @@ fn make_items(
             labels: Vec::new(),
             assignee_id: None,
             status_id: Some(states[si].0),
+            sprint_id: None,
+            release_id: None,
         };
         out.push(BulkItem { item, created_at: Timestamp(created_at), created_by: Some(admin), history });
     }

@@ -94,10 +94,10 @@ impl DefinitionOfReady {
             let f = format!("{field}[{i}]");
             match &mut c.rule {
                 ReadyRule::Manual { text: t } => *t = text(&format!("{f}.text"), t, 1, 200, false)?,
-                ReadyRule::MaxPoints { points } => {
-                    if !points.is_finite() || *points < 0.5 || *points > 1000.0 {
-                        return Err(ValidationError::new(format!("{f}.points"), "must be from 0.5 to 1000"));
-                    }
+                ReadyRule::MaxPoints { points }
+                    if !points.is_finite() || *points < 0.5 || *points > 1000.0 =>
+                {
+                    return Err(ValidationError::new(format!("{f}.points"), "must be from 0.5 to 1000"));
                 }
                 _ => {}
             }

@@ -44,6 +44,8 @@ const ITEM_TYPES: &[Type] = &[
     Type::INT8,
     Type::INT8,
     Type::INT8,
+    Type::INT8,
+    Type::INT8,
 ];
 
 /// Streams rows into `COPY table (columns) FROM STDIN BINARY`.
@@ -147,7 +149,7 @@ pub async fn create(
         .copy_in(
             "COPY items (id, product_id, number, kind, parent_id, title, description, as_a, i_want, so_that,
                  criteria, estimate, labels, assignee_id, status_id, category, rank, created_by, created_at,
-                 updated_at, version)
+                 updated_at, version, sprint_id, release_id)
              FROM STDIN BINARY",
         )
         .await
@@ -192,13 +194,19 @@ pub async fn create(
             status_id: state.id,
             category: state.category,
             rank: key,
+            sprint_id: it.sprint_id,
+            release_id: it.release_id,
+            acceptance: keel_domain::item::Acceptance::default(),
+            dod: vec![],
+            dor: vec![],
             created_by: b.created_by,
             created_at: b.created_at,
             updated_at,
             version: 1 + b.history.len() as i64,
         };
         let (criteria, labels) = (criteria_json(&item.criteria)?, labels_json(&item.labels)?);
-        let row: [&(dyn ToSql + Sync); 21] = [
+        let (sprint, release) = (item.sprint_id.map(|s| s.0), item.release_id.map(|r| r.0));
+        let row: [&(dyn ToSql + Sync); 23] = [
             &item.id.0,
             &item.product_id.0,
             &item.number,
@@ -220,6 +228,8 @@ pub async fn create(
             &item.created_at.0,
             &item.updated_at.0,
             &item.version,
+            &sprint,
+            &release,
         ];
         writer.as_mut().write(&row).await.db()?;
         let created = json!(item).to_string();

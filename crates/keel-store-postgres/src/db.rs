@@ -31,6 +31,12 @@ pub fn map_pg(e: tokio_postgres::Error) -> StoreError {
         if *db.code() == SqlState::FOREIGN_KEY_VIOLATION {
             return StoreError::NotFound;
         }
+        // Two transactions locking the same rows in opposite orders: one is cancelled and may
+        // simply be tried again.
+        if *db.code() == SqlState::T_R_DEADLOCK_DETECTED || *db.code() == SqlState::T_R_SERIALIZATION_FAILURE
+        {
+            return StoreError::Conflict("a concurrent change got in the way; try again".to_string());
+        }
     }
     StoreError::other(e)
 }

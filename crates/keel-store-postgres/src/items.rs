@@ -13,12 +13,13 @@ use async_trait::async_trait;
 use deadpool_postgres::GenericClient;
 use keel_domain::event::ObjectKind;
 use keel_domain::item::{
-    check_parent, number_criteria, Criterion, Item, ItemKind, ItemLink, ItemPatch, LinkKind, NewItem,
+    check_parent, number_criteria, Acceptance, Criterion, Item, ItemKind, ItemLink, ItemPatch, LinkKind,
+    NewItem,
 };
 use keel_domain::proposal::Position;
 use keel_domain::rank::{self, RankKey};
-use keel_domain::{ItemId, LinkId, ProductId, UserId};
-use keel_store::{BulkItem, ItemFilter, ItemStore, Page, StoreError, StoreResult, WriteCtx};
+use keel_domain::{ItemId, LinkId, ProductId, RecordId, UserId};
+use keel_store::{Blocker, BulkItem, ItemFilter, ItemStore, Page, StoreError, StoreResult, WriteCtx};
 use serde_json::{json, Value};
 
 /// An item by id, read on `c`; `lock` takes its row lock for the rest of the transaction.
@@ -259,6 +260,16 @@ impl Filter {
         if let Some(p) = f.parent {
             w.int("i.parent_id = ", p.0);
         }
+        match f.sprint {
+            Some(Some(sp)) => w.int("i.sprint_id = ", sp.0),
+            Some(None) => w.sql.push_str(" AND i.sprint_id IS NULL"),
+            None => {}
+        }
+        match f.release {
+            Some(Some(r)) => w.int("i.release_id = ", r.0),
+            Some(None) => w.sql.push_str(" AND i.release_id IS NULL"),
+            None => {}
+        }
         if let Some(q) = &f.q {
             let tsq = ts_query(q)?;
             w.text("i.search @@ to_tsquery('simple', ", tsq);
@@ -298,6 +309,377 @@ fn link_json(id: i64, kind: LinkKind, from_key: &str, to_key: &str) -> Value {
     json!({ "id": id, "kind": kind, "from": from_key, "to": to_key })
 }
 
+/// Checks that an item may be put into `sprint`: a sprint record that is not closed.
+async fn check_sprint<C: GenericClient>(c: &C, sprint: Option<RecordId>) -> StoreResult<()> {
+    let Some(id) = sprint else { return Ok(()) };
+    let row = opt(c, "SELECT state FROM records WHERE id = $1 AND kind = 'sprint'", &[&id.0]).await?;
+    match row {
+        None => Err(StoreError::invalid("sprint", "does not exist")),
+        Some(r) if col::<&str>(&r, 0)? == "closed" => Err(StoreError::invalid("sprint", "is closed")),
+        Some(_) => Ok(()),
+    }
+}
+
+/// Checks that an item of `product` may ship in `release`: a release record of that product.
+async fn check_release<C: GenericClient>(
+    c: &C,
+    product: ProductId,
+    release: Option<RecordId>,
+) -> StoreResult<()> {
+    let Some(id) = release else { return Ok(()) };
+    let row = opt(c, "SELECT product_id FROM records WHERE id = $1 AND kind = 'release'", &[&id.0]).await?;
+    match row {
+        None => Err(StoreError::invalid("release", "does not exist")),
+        Some(r) if col::<Option<i64>>(&r, 0)? != Some(product.0) => {
+            Err(StoreError::invalid("release", "must be a release of the same product"))
+        }
+        Some(_) => Ok(()),
+    }
+}
+
+/// Creates an item inside the caller's transaction, adding its events to `ev` (see
+/// [`ItemStore::create_item`]).
+pub async fn create_item_tx<C: GenericClient>(
+    tx: &C,
+    ctx: &WriteCtx,
+    ev: &mut Events,
+    product: ProductId,
+    item: NewItem,
+    position: &Position,
+) -> StoreResult<Item> {
+    // The row lock on the product serialises numbering and ranking within the product.
+    let row = one(
+        tx,
+        "UPDATE products SET next_item_number = next_item_number + 1 WHERE id = $1 RETURNING next_item_number, key",
+        &[&product.0],
+    )
+    .await?;
+    let number: i64 = col(&row, 0)?;
+    let pkey: String = col(&row, 1)?;
+    let parent = match item.parent_id {
+        Some(p) => Some(checked_parent(tx, p, item.kind, product).await?),
+        None => None,
+    };
+    if let Some(u) = item.assignee_id {
+        check_assignee(tx, product, u).await?;
+    }
+    check_sprint(tx, item.sprint_id).await?;
+    check_release(tx, product, item.release_id).await?;
+    let wf = load_workflow(tx, product).await?;
+    let state = match item.status_id {
+        Some(s) => wf
+            .state(s)
+            .ok_or_else(|| StoreError::invalid("status", "is not a state of this product's workflow"))?,
+        None => wf.initial().ok_or_else(|| StoreError::invalid("status", "the product has no workflow"))?,
+    };
+    let criteria = numbered(item.criteria)?;
+    let labels = dedup_labels(&item.labels);
+    let rank = rank_for(tx, product, position, None).await?;
+    let mut created = Item {
+        id: ItemId(0),
+        product_id: product,
+        key: format!("{pkey}-{number}"),
+        number,
+        kind: item.kind,
+        parent_id: item.parent_id,
+        parent_key: parent.map(|p| p.key),
+        title: item.title,
+        description: item.description,
+        story: item.story,
+        criteria,
+        estimate: item.estimate,
+        labels,
+        assignee_id: item.assignee_id,
+        status_id: state.id,
+        category: state.category,
+        rank,
+        sprint_id: item.sprint_id,
+        release_id: item.release_id,
+        acceptance: Acceptance::default(),
+        dod: vec![],
+        dor: vec![],
+        created_by: ctx.actor,
+        created_at: ctx.at,
+        updated_at: ctx.at,
+        version: 1,
+    };
+    let row = one(
+        tx,
+        "INSERT INTO items (product_id, number, kind, parent_id, title, description, as_a, i_want, so_that,
+             criteria, estimate, labels, assignee_id, status_id, category, rank, created_by, created_at,
+             updated_at, version, sprint_id, release_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $18, 1, $19, $20)
+         RETURNING id",
+        &[
+            &product.0,
+            &number,
+            &created.kind.as_str(),
+            &created.parent_id.map(|p| p.0),
+            &created.title,
+            &created.description,
+            &created.story.as_a,
+            &created.story.i_want,
+            &created.story.so_that,
+            &criteria_json(&created.criteria)?,
+            &created.estimate.map(|e| e.value()),
+            &labels_json(&created.labels)?,
+            &created.assignee_id.map(|u| u.0),
+            &created.status_id.0,
+            &(created.category.code() as i32),
+            &created.rank.as_str(),
+            &ctx.actor.map(|u| u.0),
+            &ctx.at.0,
+            &created.sprint_id.map(|s| s.0),
+            &created.release_id.map(|r| r.0),
+        ],
+    )
+    .await?;
+    created.id = ItemId(col(&row, 0)?);
+    if !created.labels.is_empty() {
+        exec(
+            tx,
+            "INSERT INTO item_labels (item_id, product_id, label) SELECT $1, $2, unnest($3::text[])",
+            &[&created.id.0, &product.0, &created.labels],
+        )
+        .await?;
+    }
+    if created.rank.is_long() {
+        rebalance(tx, product, ev).await?;
+        let r = one(tx, "SELECT rank FROM items WHERE id = $1", &[&created.id.0]).await?;
+        created.rank = RankKey::from_trusted(col(&r, 0)?);
+    }
+    ev.push(Some(product), ObjectKind::Item, created.id.0, "created", &Value::Null, &json!(created));
+    Ok(created)
+}
+
+/// Changes an item inside the caller's transaction, adding its events to `ev` (see
+/// [`ItemStore::update_item`]); `expected_version: None` takes whatever version is current.
+pub async fn update_item_tx<C: GenericClient>(
+    tx: &C,
+    ctx: &WriteCtx,
+    ev: &mut Events,
+    id: ItemId,
+    expected_version: Option<i64>,
+    mut patch: ItemPatch,
+) -> StoreResult<Item> {
+    let old = load_item(tx, id, true).await?.ok_or(StoreError::NotFound)?;
+    if expected_version.is_some_and(|v| v != old.version) {
+        return Err(StoreError::StaleVersion { current: old.version });
+    }
+    // Normalise first, so the recorded changes hold what is stored.
+    if let Some(cr) = patch.criteria.take() {
+        patch.criteria = Some(numbered(cr)?);
+    }
+    if let Some(l) = patch.labels.take() {
+        patch.labels = Some(dedup_labels(&l));
+    }
+    let (mut new, changes) = patch.apply(&old);
+    if changes.is_empty() {
+        return Ok(old);
+    }
+    let product = old.product_id;
+    if new.kind != old.kind || new.parent_id != old.parent_id {
+        if let Some(p) = new.parent_id {
+            if p == id {
+                return Err(StoreError::invalid("parent", "cannot be the item itself"));
+            }
+            let parent = checked_parent(tx, p, new.kind, product).await?;
+            // Levels already forbid cycles in valid data; the walk guards against any that
+            // slipped in, so a write can never close a loop.
+            let cycle = opt(
+                tx,
+                "WITH RECURSIVE anc(id, parent_id) AS (
+                     SELECT id, parent_id FROM items WHERE id = $1
+                     UNION SELECT i.id, i.parent_id FROM items i JOIN anc ON i.id = anc.parent_id)
+                 SELECT 1 FROM anc WHERE id = $2 LIMIT 1",
+                &[&p.0, &id.0],
+            )
+            .await?;
+            if cycle.is_some() {
+                return Err(StoreError::invalid("parent", "would make the item its own ancestor"));
+            }
+            new.parent_key = Some(parent.key);
+        } else {
+            new.parent_key = None;
+        }
+        if new.kind != old.kind {
+            let kids = all(tx, "SELECT kind FROM items WHERE parent_id = $1", &[&id.0]).await?;
+            for k in &kids {
+                let kind: &str = col(k, 0)?;
+                let kind = ItemKind::parse("kind", kind).map_err(crate::db::corrupt)?;
+                if kind.level() <= new.kind.level() {
+                    return Err(StoreError::invalid(
+                        "kind",
+                        format!(
+                            "a {} cannot be the parent of its {} children",
+                            new.kind.as_str(),
+                            kind.as_str()
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+    if new.assignee_id != old.assignee_id {
+        if let Some(u) = new.assignee_id {
+            check_assignee(tx, product, u).await?;
+        }
+    }
+    if new.status_id != old.status_id {
+        let st = opt(
+            tx,
+            "SELECT category FROM workflow_states WHERE id = $1 AND product_id = $2",
+            &[&new.status_id.0, &product.0],
+        )
+        .await?;
+        let Some(st) = st else {
+            return Err(StoreError::invalid("status", "is not a state of this product's workflow"));
+        };
+        new.category = keel_domain::workflow::Category::from_code(i64::from(col::<i32>(&st, 0)?));
+    }
+    if new.sprint_id != old.sprint_id {
+        check_sprint(tx, new.sprint_id).await?;
+    }
+    if new.release_id != old.release_id {
+        check_release(tx, product, new.release_id).await?;
+    }
+    new.version = old.version + 1;
+    new.updated_at = ctx.at;
+    exec(
+        tx,
+        "UPDATE items SET kind = $2, parent_id = $3, title = $4, description = $5, as_a = $6, i_want = $7,
+             so_that = $8, criteria = $9, estimate = $10, labels = $11, assignee_id = $12, status_id = $13,
+             category = $14, updated_at = $15, version = $16, sprint_id = $17, release_id = $18,
+             acceptance = $19, acceptance_note = $20, dod = $21, dor = $22
+         WHERE id = $1",
+        &[
+            &id.0,
+            &new.kind.as_str(),
+            &new.parent_id.map(|p| p.0),
+            &new.title,
+            &new.description,
+            &new.story.as_a,
+            &new.story.i_want,
+            &new.story.so_that,
+            &criteria_json(&new.criteria)?,
+            &new.estimate.map(|e| e.value()),
+            &labels_json(&new.labels)?,
+            &new.assignee_id.map(|u| u.0),
+            &new.status_id.0,
+            &(new.category.code() as i32),
+            &ctx.at.0,
+            &new.version,
+            &new.sprint_id.map(|s| s.0),
+            &new.release_id.map(|r| r.0),
+            &new.acceptance.state.as_str(),
+            &new.acceptance.note,
+            &serde_json::to_string(&new.dod).map_err(StoreError::other)?,
+            &serde_json::to_string(&new.dor).map_err(StoreError::other)?,
+        ],
+    )
+    .await?;
+    if new.labels != old.labels {
+        exec(tx, "DELETE FROM item_labels WHERE item_id = $1", &[&id.0]).await?;
+        if !new.labels.is_empty() {
+            exec(
+                tx,
+                "INSERT INTO item_labels (item_id, product_id, label) SELECT $1, $2, unnest($3::text[])",
+                &[&id.0, &product.0, &new.labels],
+            )
+            .await?;
+        }
+    }
+    ev.changes(Some(product), ObjectKind::Item, id.0, &changes);
+    Ok(new)
+}
+
+/// Moves an item inside the caller's transaction, adding its events to `ev` (see
+/// [`ItemStore::move_item`]).
+pub async fn move_item_tx<C: GenericClient>(
+    tx: &C,
+    ctx: &WriteCtx,
+    ev: &mut Events,
+    id: ItemId,
+    position: &Position,
+) -> StoreResult<Item> {
+    let row = one(tx, "SELECT product_id FROM items WHERE id = $1", &[&id.0]).await?;
+    let product = ProductId(col(&row, 0)?);
+    // Product first, then item: the same lock order as creation, so no deadlock.
+    lock_product(tx, product).await?;
+    let mut item = load_item(tx, id, true).await?.ok_or(StoreError::NotFound)?;
+    let key = rank_for(tx, product, position, Some(id)).await?;
+    let old_rank = item.rank.clone();
+    exec(
+        tx,
+        "UPDATE items SET rank = $2, version = version + 1, updated_at = $3 WHERE id = $1",
+        &[&id.0, &key.as_str(), &ctx.at.0],
+    )
+    .await?;
+    item.version += 1;
+    item.updated_at = ctx.at;
+    item.rank = key;
+    ev.push(
+        Some(product),
+        ObjectKind::Item,
+        id.0,
+        "rank",
+        &json!({ "rank": old_rank }),
+        &json!({ "rank": item.rank }),
+    );
+    if item.rank.is_long() {
+        rebalance(tx, product, ev).await?;
+        let r = one(tx, "SELECT rank FROM items WHERE id = $1", &[&id.0]).await?;
+        item.rank = RankKey::from_trusted(col(&r, 0)?);
+    }
+    Ok(item)
+}
+
+/// Links two items inside the caller's transaction, adding its events to `ev` (see
+/// [`ItemStore::add_link`]).
+pub async fn add_link_tx<C: GenericClient>(
+    tx: &C,
+    ev: &mut Events,
+    from: ItemId,
+    to: ItemId,
+    kind: LinkKind,
+) -> StoreResult<ItemLink> {
+    if from == to {
+        return Err(StoreError::invalid("to", "cannot link an item to itself"));
+    }
+    let ends = all(
+        tx,
+        "SELECT i.id, i.product_id, p.key || '-' || i.number, i.title FROM items i
+         JOIN products p ON p.id = i.product_id WHERE i.id = ANY($1)",
+        &[&vec![from.0, to.0]],
+    )
+    .await?;
+    let find = |id: ItemId| -> StoreResult<Option<(i64, String, String)>> {
+        for r in &ends {
+            if col::<i64>(r, 0)? == id.0 {
+                return Ok(Some((col(r, 1)?, col(r, 2)?, col(r, 3)?)));
+            }
+        }
+        Ok(None)
+    };
+    let (product, from_key, _) = find(from)?.ok_or(StoreError::NotFound)?;
+    let (to_product, to_key, to_title) =
+        find(to)?.ok_or_else(|| StoreError::invalid("to", "does not exist"))?;
+    if product != to_product {
+        return Err(StoreError::invalid("to", "must be an item of the same product"));
+    }
+    let row = one(
+        tx,
+        "INSERT INTO item_links (product_id, from_id, to_id, kind) VALUES ($1, $2, $3, $4) RETURNING id",
+        &[&product, &from.0, &to.0, &kind.as_str()],
+    )
+    .await?;
+    let id: i64 = col(&row, 0)?;
+    let link = link_json(id, kind, &from_key, &to_key);
+    ev.push(Some(ProductId(product)), ObjectKind::Item, from.0, "links", &Value::Null, &link);
+    ev.push(Some(ProductId(product)), ObjectKind::Item, to.0, "links", &Value::Null, &link);
+    Ok(ItemLink { id: LinkId(id), kind, from_id: from, from_key, to_id: to, to_key, other_title: to_title })
+}
+
 #[async_trait]
 impl ItemStore for PgStore {
     async fn create_item(
@@ -310,101 +692,7 @@ impl ItemStore for PgStore {
         let mut c = self.conn().await?;
         let tx = c.transaction().await.db()?;
         let mut ev = accept_proposal(&tx, ctx).await?;
-        // The row lock on the product serialises numbering and ranking within the product.
-        let row = one(
-            &tx,
-            "UPDATE products SET next_item_number = next_item_number + 1 WHERE id = $1 RETURNING next_item_number, key",
-            &[&product.0],
-        )
-        .await?;
-        let number: i64 = col(&row, 0)?;
-        let pkey: String = col(&row, 1)?;
-        let parent = match item.parent_id {
-            Some(p) => Some(checked_parent(&tx, p, item.kind, product).await?),
-            None => None,
-        };
-        if let Some(u) = item.assignee_id {
-            check_assignee(&tx, product, u).await?;
-        }
-        let wf = load_workflow(&tx, product).await?;
-        let state = match item.status_id {
-            Some(s) => wf
-                .state(s)
-                .ok_or_else(|| StoreError::invalid("status", "is not a state of this product's workflow"))?,
-            None => {
-                wf.initial().ok_or_else(|| StoreError::invalid("status", "the product has no workflow"))?
-            }
-        };
-        let criteria = numbered(item.criteria)?;
-        let labels = dedup_labels(&item.labels);
-        let rank = rank_for(&tx, product, position, None).await?;
-        let mut created = Item {
-            id: ItemId(0),
-            product_id: product,
-            key: format!("{pkey}-{number}"),
-            number,
-            kind: item.kind,
-            parent_id: item.parent_id,
-            parent_key: parent.map(|p| p.key),
-            title: item.title,
-            description: item.description,
-            story: item.story,
-            criteria,
-            estimate: item.estimate,
-            labels,
-            assignee_id: item.assignee_id,
-            status_id: state.id,
-            category: state.category,
-            rank,
-            created_by: ctx.actor,
-            created_at: ctx.at,
-            updated_at: ctx.at,
-            version: 1,
-        };
-        let row = one(
-            &tx,
-            "INSERT INTO items (product_id, number, kind, parent_id, title, description, as_a, i_want, so_that,
-                 criteria, estimate, labels, assignee_id, status_id, category, rank, created_by, created_at,
-                 updated_at, version)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $18, 1)
-             RETURNING id",
-            &[
-                &product.0,
-                &number,
-                &created.kind.as_str(),
-                &created.parent_id.map(|p| p.0),
-                &created.title,
-                &created.description,
-                &created.story.as_a,
-                &created.story.i_want,
-                &created.story.so_that,
-                &criteria_json(&created.criteria)?,
-                &created.estimate.map(|e| e.value()),
-                &labels_json(&created.labels)?,
-                &created.assignee_id.map(|u| u.0),
-                &created.status_id.0,
-                &(created.category.code() as i32),
-                &created.rank.as_str(),
-                &ctx.actor.map(|u| u.0),
-                &ctx.at.0,
-            ],
-        )
-        .await?;
-        created.id = ItemId(col(&row, 0)?);
-        if !created.labels.is_empty() {
-            exec(
-                &tx,
-                "INSERT INTO item_labels (item_id, product_id, label) SELECT $1, $2, unnest($3::text[])",
-                &[&created.id.0, &product.0, &created.labels],
-            )
-            .await?;
-        }
-        if created.rank.is_long() {
-            rebalance(&tx, product, &mut ev).await?;
-            let r = one(&tx, "SELECT rank FROM items WHERE id = $1", &[&created.id.0]).await?;
-            created.rank = RankKey::from_trusted(col(&r, 0)?);
-        }
-        ev.push(Some(product), ObjectKind::Item, created.id.0, "created", &Value::Null, &json!(created));
+        let created = create_item_tx(&tx, ctx, &mut ev, product, item, position).await?;
         ev.write(&tx, ctx).await?;
         tx.commit().await.db()?;
         Ok(created)
@@ -446,124 +734,7 @@ impl ItemStore for PgStore {
         let mut c = self.conn().await?;
         let tx = c.transaction().await.db()?;
         let mut ev = accept_proposal(&tx, ctx).await?;
-        let old = load_item(&tx, id, true).await?.ok_or(StoreError::NotFound)?;
-        if old.version != expected_version {
-            return Err(StoreError::StaleVersion { current: old.version });
-        }
-        // Normalise first, so the recorded changes hold what is stored.
-        let mut patch = patch.clone();
-        if let Some(cr) = patch.criteria.take() {
-            patch.criteria = Some(numbered(cr)?);
-        }
-        if let Some(l) = patch.labels.take() {
-            patch.labels = Some(dedup_labels(&l));
-        }
-        let (mut new, changes) = patch.apply(&old);
-        if changes.is_empty() {
-            ev.write(&tx, ctx).await?;
-            tx.commit().await.db()?; // keeps the proposal's acceptance, if any
-            return Ok(old);
-        }
-        let product = old.product_id;
-        if new.kind != old.kind || new.parent_id != old.parent_id {
-            if let Some(p) = new.parent_id {
-                if p == id {
-                    return Err(StoreError::invalid("parent", "cannot be the item itself"));
-                }
-                let parent = checked_parent(&tx, p, new.kind, product).await?;
-                // Levels already forbid cycles in valid data; the walk guards against any that
-                // slipped in, so a write can never close a loop.
-                let cycle = opt(
-                    &tx,
-                    "WITH RECURSIVE anc(id, parent_id) AS (
-                         SELECT id, parent_id FROM items WHERE id = $1
-                         UNION SELECT i.id, i.parent_id FROM items i JOIN anc ON i.id = anc.parent_id)
-                     SELECT 1 FROM anc WHERE id = $2 LIMIT 1",
-                    &[&p.0, &id.0],
-                )
-                .await?;
-                if cycle.is_some() {
-                    return Err(StoreError::invalid("parent", "would make the item its own ancestor"));
-                }
-                new.parent_key = Some(parent.key);
-            } else {
-                new.parent_key = None;
-            }
-            if new.kind != old.kind {
-                let kids = all(&tx, "SELECT kind FROM items WHERE parent_id = $1", &[&id.0]).await?;
-                for k in &kids {
-                    let kind: &str = col(k, 0)?;
-                    let kind = ItemKind::parse("kind", kind).map_err(crate::db::corrupt)?;
-                    if kind.level() <= new.kind.level() {
-                        return Err(StoreError::invalid(
-                            "kind",
-                            format!(
-                                "a {} cannot be the parent of its {} children",
-                                new.kind.as_str(),
-                                kind.as_str()
-                            ),
-                        ));
-                    }
-                }
-            }
-        }
-        if new.assignee_id != old.assignee_id {
-            if let Some(u) = new.assignee_id {
-                check_assignee(&tx, product, u).await?;
-            }
-        }
-        if new.status_id != old.status_id {
-            let st = opt(
-                &tx,
-                "SELECT category FROM workflow_states WHERE id = $1 AND product_id = $2",
-                &[&new.status_id.0, &product.0],
-            )
-            .await?;
-            let Some(st) = st else {
-                return Err(StoreError::invalid("status", "is not a state of this product's workflow"));
-            };
-            new.category = keel_domain::workflow::Category::from_code(i64::from(col::<i32>(&st, 0)?));
-        }
-        new.version = old.version + 1;
-        new.updated_at = ctx.at;
-        exec(
-            &tx,
-            "UPDATE items SET kind = $2, parent_id = $3, title = $4, description = $5, as_a = $6, i_want = $7,
-                 so_that = $8, criteria = $9, estimate = $10, labels = $11, assignee_id = $12, status_id = $13,
-                 category = $14, updated_at = $15, version = $16
-             WHERE id = $1",
-            &[
-                &id.0,
-                &new.kind.as_str(),
-                &new.parent_id.map(|p| p.0),
-                &new.title,
-                &new.description,
-                &new.story.as_a,
-                &new.story.i_want,
-                &new.story.so_that,
-                &criteria_json(&new.criteria)?,
-                &new.estimate.map(|e| e.value()),
-                &labels_json(&new.labels)?,
-                &new.assignee_id.map(|u| u.0),
-                &new.status_id.0,
-                &(new.category.code() as i32),
-                &ctx.at.0,
-                &new.version,
-            ],
-        )
-        .await?;
-        if new.labels != old.labels {
-            exec(&tx, "DELETE FROM item_labels WHERE item_id = $1", &[&id.0]).await?;
-            if !new.labels.is_empty() {
-                exec(
-                    &tx,
-                    "INSERT INTO item_labels (item_id, product_id, label) SELECT $1, $2, unnest($3::text[])",
-                    &[&id.0, &product.0, &new.labels],
-                )
-                .await?;
-            }
-        }
-        ev.changes(Some(product), ObjectKind::Item, id.0, &changes);
+        let new = update_item_tx(&tx, ctx, &mut ev, id, Some(expected_version), patch.clone()).await?;
         ev.write(&tx, ctx).await?;
         tx.commit().await.db()?;
         Ok(new)
@@ -573,35 +744,7 @@ impl ItemStore for PgStore {
         let mut c = self.conn().await?;
         let tx = c.transaction().await.db()?;
         let mut ev = accept_proposal(&tx, ctx).await?;
-        let row = one(&tx, "SELECT product_id FROM items WHERE id = $1", &[&id.0]).await?;
-        let product = ProductId(col(&row, 0)?);
-        // Product first, then item: the same lock order as creation, so no deadlock.
-        lock_product(&tx, product).await?;
-        let mut item = load_item(&tx, id, true).await?.ok_or(StoreError::NotFound)?;
-        let key = rank_for(&tx, product, position, Some(id)).await?;
-        let old_rank = item.rank.clone();
-        exec(
-            &tx,
-            "UPDATE items SET rank = $2, version = version + 1, updated_at = $3 WHERE id = $1",
-            &[&id.0, &key.as_str(), &ctx.at.0],
-        )
-        .await?;
-        item.version += 1;
-        item.updated_at = ctx.at;
-        item.rank = key;
-        ev.push(
-            Some(product),
-            ObjectKind::Item,
-            id.0,
-            "rank",
-            &json!({ "rank": old_rank }),
-            &json!({ "rank": item.rank }),
-        );
-        if item.rank.is_long() {
-            rebalance(&tx, product, &mut ev).await?;
-            let r = one(&tx, "SELECT rank FROM items WHERE id = $1", &[&id.0]).await?;
-            item.rank = RankKey::from_trusted(col(&r, 0)?);
-        }
+        let item = move_item_tx(&tx, ctx, &mut ev, id, position).await?;
         ev.write(&tx, ctx).await?;
         tx.commit().await.db()?;
         Ok(item)
@@ -680,54 +823,13 @@ impl ItemStore for PgStore {
         kind: LinkKind,
         ctx: &WriteCtx,
     ) -> StoreResult<ItemLink> {
-        if from == to {
-            return Err(StoreError::invalid("to", "cannot link an item to itself"));
-        }
         let mut c = self.conn().await?;
         let tx = c.transaction().await.db()?;
         let mut ev = accept_proposal(&tx, ctx).await?;
-        let ends = all(
-            &tx,
-            "SELECT i.id, i.product_id, p.key || '-' || i.number, i.title FROM items i
-             JOIN products p ON p.id = i.product_id WHERE i.id = ANY($1)",
-            &[&vec![from.0, to.0]],
-        )
-        .await?;
-        let find = |id: ItemId| -> StoreResult<Option<(i64, String, String)>> {
-            for r in &ends {
-                if col::<i64>(r, 0)? == id.0 {
-                    return Ok(Some((col(r, 1)?, col(r, 2)?, col(r, 3)?)));
-                }
-            }
-            Ok(None)
-        };
-        let (product, from_key, _) = find(from)?.ok_or(StoreError::NotFound)?;
-        let (to_product, to_key, to_title) =
-            find(to)?.ok_or_else(|| StoreError::invalid("to", "does not exist"))?;
-        if product != to_product {
-            return Err(StoreError::invalid("to", "must be an item of the same product"));
-        }
-        let row = one(
-            &tx,
-            "INSERT INTO item_links (product_id, from_id, to_id, kind) VALUES ($1, $2, $3, $4) RETURNING id",
-            &[&product, &from.0, &to.0, &kind.as_str()],
-        )
-        .await?;
-        let id: i64 = col(&row, 0)?;
-        let link = link_json(id, kind, &from_key, &to_key);
-        ev.push(Some(ProductId(product)), ObjectKind::Item, from.0, "links", &Value::Null, &link);
-        ev.push(Some(ProductId(product)), ObjectKind::Item, to.0, "links", &Value::Null, &link);
+        let link = add_link_tx(&tx, &mut ev, from, to, kind).await?;
         ev.write(&tx, ctx).await?;
         tx.commit().await.db()?;
-        Ok(ItemLink {
-            id: LinkId(id),
-            kind,
-            from_id: from,
-            from_key,
-            to_id: to,
-            to_key,
-            other_title: to_title,
-        })
+        Ok(link)
     }
 
     async fn remove_link(&self, item: ItemId, link: LinkId, ctx: &WriteCtx) -> StoreResult<()> {
@@ -777,6 +879,27 @@ impl ItemStore for PgStore {
                     to_key: col(r, 5)?,
                     other_title: col(r, 6)?,
                 })
+            })
+            .collect()
+    }
+
+    async fn open_blockers(&self, items: &[ItemId]) -> StoreResult<Vec<(ItemId, Blocker)>> {
+        let ids: Vec<i64> = items.iter().map(|i| i.0).collect();
+        let c = self.conn().await?;
+        let rows = all(
+            &c,
+            "SELECT l.to_id, f.id, p.key || '-' || f.number, f.title
+             FROM item_links l JOIN items f ON f.id = l.from_id JOIN products p ON p.id = f.product_id
+             WHERE l.kind = 'blocks' AND f.category < 2 AND l.to_id = ANY($1) ORDER BY l.id",
+            &[&ids],
+        )
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    ItemId(col(r, 0)?),
+                    Blocker { id: ItemId(col(r, 1)?), key: col(r, 2)?, title: col(r, 3)? },
+                ))
             })
             .collect()
     }

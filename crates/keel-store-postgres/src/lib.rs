@@ -11,6 +11,7 @@ mod items;
 mod migrate;
 mod products;
 mod proposals;
+mod records;
 mod rows;
 mod users;
 

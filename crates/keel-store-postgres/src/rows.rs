@@ -3,13 +3,13 @@
 
 use crate::db::{col, corrupt, json_col};
 use keel_domain::event::{Event, ObjectKind};
-use keel_domain::item::{Item, ItemKind, Points, StoryFields};
+use keel_domain::item::{Acceptance, AcceptanceState, Item, ItemKind, Points, StoryFields};
 use keel_domain::product::{Product, ProductKey};
 use keel_domain::proposal::{Proposal, ProposalState};
 use keel_domain::rank::RankKey;
 use keel_domain::user::{ApiToken, Email, User};
 use keel_domain::workflow::{Category, Workflow, WorkflowState};
-use keel_domain::{ItemId, ProductId, ProposalId, StateId, Timestamp, TokenId, UserId};
+use keel_domain::{ItemId, ProductId, ProposalId, RecordId, StateId, Timestamp, TokenId, UserId};
 use keel_store::{Session, StoreResult};
 use tokio_postgres::Row;
 
@@ -107,7 +107,8 @@ pub fn workflow(rows: &[Row]) -> StoreResult<Workflow> {
 /// parent `pp` (always of the same product, so `p.key` makes both keys).
 pub const ITEM_SELECT: &str = "SELECT i.id, i.product_id, p.key, i.number, i.kind, i.parent_id, pp.number, \
      i.title, i.description, i.as_a, i.i_want, i.so_that, i.criteria, i.estimate, i.labels, i.assignee_id, \
-     i.status_id, i.category, i.rank, i.created_by, i.created_at, i.updated_at, i.version \
+     i.status_id, i.category, i.rank, i.created_by, i.created_at, i.updated_at, i.version, i.sprint_id, \
+     i.release_id, i.acceptance, i.acceptance_note, i.dod, i.dor \
      FROM items i JOIN products p ON p.id = i.product_id LEFT JOIN items pp ON pp.id = i.parent_id";
 
 /// An item from a row of [`ITEM_SELECT`].
@@ -140,6 +141,14 @@ pub fn item(row: &Row) -> StoreResult<Item> {
         created_at: Timestamp(col(row, 20)?),
         updated_at: Timestamp(col(row, 21)?),
         version: col(row, 22)?,
+        sprint_id: col::<Option<i64>>(row, 23)?.map(RecordId),
+        release_id: col::<Option<i64>>(row, 24)?.map(RecordId),
+        acceptance: Acceptance {
+            state: AcceptanceState::parse("acceptance", col(row, 25)?).map_err(corrupt)?,
+            note: col(row, 26)?,
+        },
+        dod: serde_json::from_str(col(row, 27)?).map_err(corrupt)?,
+        dor: serde_json::from_str(col(row, 28)?).map_err(corrupt)?,
     })
 }
 

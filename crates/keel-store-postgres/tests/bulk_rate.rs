@@ -60,6 +60,8 @@ async fn bulk_insert_rate() {
                         labels: vec![],
                         assignee_id: None,
                         status_id: Some(wf.states[n % 4].id),
+                        sprint_id: None,
+                        release_id: None,
                     },
                     created_at: Timestamp(n as i64),
                     created_by: None,
@@ -112,6 +114,8 @@ async fn bulk_insert_rate() {
             labels: vec![],
             assignee_id: None,
             status_id: None,
+            sprint_id: None,
+            release_id: None,
         };
         s.create_item(pid, it, &Position::Top, &ctx).await.expect("create")
     });

@@ -76,6 +76,8 @@ fn new_item(title: &str) -> NewItem {
         labels: vec![],
         assignee_id: None,
         status_id: None,
+        sprint_id: None,
+        release_id: None,
     }
 }
 

@@ -9,14 +9,14 @@ use crate::{accept_proposal, conv, event, Error, Res, SqliteStore};
 use async_trait::async_trait;
 use keel_domain::event::ObjectKind;
 use keel_domain::item::{
-    check_parent, number_criteria, Item, ItemKind, ItemLink, ItemPatch, LinkKind, NewItem, Points,
-    StoryFields,
+    check_parent, number_criteria, Acceptance, AcceptanceState, Item, ItemKind, ItemLink, ItemPatch,
+    LinkKind, NewItem, Points, StoryFields,
 };
 use keel_domain::proposal::Position;
 use keel_domain::rank::{self, RankKey};
 use keel_domain::workflow::Category;
-use keel_domain::{ItemId, LinkId, ProductId, StateId, Timestamp, UserId, ValidationError};
-use keel_store::{BulkItem, ItemFilter, ItemStore, Page, StoreError, StoreResult, WriteCtx};
+use keel_domain::{ItemId, LinkId, ProductId, RecordId, StateId, Timestamp, UserId, ValidationError};
+use keel_store::{Blocker, BulkItem, ItemFilter, ItemStore, Page, StoreError, StoreResult, WriteCtx};
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row};
 use serde_json::{json, Value};
@@ -30,7 +30,8 @@ macro_rules! item_select {
     () => {
         "SELECT i.id, i.product_id, p.key, i.number, i.kind, i.parent_id, pp.number, i.title, i.description,
                 i.as_a, i.i_want, i.so_that, i.criteria, i.estimate, i.labels, i.assignee_id, i.status_id,
-                i.category, i.rank, i.created_by, i.created_at, i.updated_at, i.version
+                i.category, i.rank, i.created_by, i.created_at, i.updated_at, i.version, i.sprint_id, i.release_id,
+                i.acceptance, i.acceptance_note, i.dod, i.dor
          FROM items i JOIN products p ON p.id = i.product_id LEFT JOIN items pp ON pp.id = i.parent_id"
     };
 }
@@ -64,6 +65,14 @@ fn item_row(r: &Row<'_>) -> rusqlite::Result<Item> {
         created_at: Timestamp(r.get(20)?),
         updated_at: Timestamp(r.get(21)?),
         version: r.get(22)?,
+        sprint_id: r.get::<_, Option<i64>>(23)?.map(RecordId),
+        release_id: r.get::<_, Option<i64>>(24)?.map(RecordId),
+        acceptance: Acceptance {
+            state: AcceptanceState::parse("acceptance", r.get_ref(25)?.as_str()?).map_err(|e| conv(25, e))?,
+            note: r.get(26)?,
+        },
+        dod: serde_json::from_str(r.get_ref(27)?.as_str()?).map_err(|e| conv(27, e))?,
+        dor: serde_json::from_str(r.get_ref(28)?.as_str()?).map_err(|e| conv(28, e))?,
     })
 }
 
@@ -105,6 +114,34 @@ fn check_assignee(c: &Connection, product: ProductId, user: Option<UserId>) -> R
             Err(invalid("assignee", "must be a member of the product"))
         }
         _ => Ok(()),
+    }
+}
+
+/// Checks that an item may be put into `sprint`: a sprint record that is not closed.
+fn check_sprint(c: &Connection, sprint: Option<RecordId>) -> Res<()> {
+    let Some(id) = sprint else { return Ok(()) };
+    let state: Option<String> = c
+        .prepare_cached("SELECT state FROM records WHERE id = ?1 AND kind = 'sprint'")?
+        .query_row([id.0], |r| r.get(0))
+        .optional()?;
+    match state.as_deref() {
+        None => Err(invalid("sprint", "does not exist")),
+        Some("closed") => Err(invalid("sprint", "is closed")),
+        Some(_) => Ok(()),
+    }
+}
+
+/// Checks that an item of `product` may ship in `release`: a release record of that product.
+fn check_release(c: &Connection, product: ProductId, release: Option<RecordId>) -> Res<()> {
+    let Some(id) = release else { return Ok(()) };
+    let p: Option<Option<i64>> = c
+        .prepare_cached("SELECT product_id FROM records WHERE id = ?1 AND kind = 'release'")?
+        .query_row([id.0], |r| r.get(0))
+        .optional()?;
+    match p {
+        None => Err(invalid("release", "does not exist")),
+        Some(p) if p != Some(product.0) => Err(invalid("release", "must be a release of the same product")),
+        Some(_) => Ok(()),
     }
 }
 
@@ -271,6 +308,22 @@ fn where_clause(
         sql.push_str(" AND i.parent_id = ?");
         args.push(SqlValue::Integer(p.0));
     }
+    match filter.sprint {
+        Some(Some(sp)) => {
+            sql.push_str(" AND i.sprint_id = ?");
+            args.push(SqlValue::Integer(sp.0));
+        }
+        Some(None) => sql.push_str(" AND i.sprint_id IS NULL"),
+        None => {}
+    }
+    match filter.release {
+        Some(Some(r)) => {
+            sql.push_str(" AND i.release_id = ?");
+            args.push(SqlValue::Integer(r.0));
+        }
+        Some(None) => sql.push_str(" AND i.release_id IS NULL"),
+        None => {}
+    }
     if let Some(l) = &filter.label {
         sql.push_str(" AND i.id IN (SELECT item_id FROM item_labels WHERE product_id = ? AND label = ?)");
         args.push(SqlValue::Integer(product.0));
@@ -297,6 +350,288 @@ fn item_brief(c: &Connection, id: ItemId) -> Res<(i64, String, String)> {
     .query_row([id.0], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?)
 }
 
+/// Creates an item inside the caller's transaction (see [`ItemStore::create_item`]).
+pub(crate) fn create_item_tx(
+    tx: &Connection,
+    ctx: &WriteCtx,
+    product: ProductId,
+    item: NewItem,
+    position: &Position,
+) -> Res<Item> {
+    // Taking the number first holds it under the write lock: gapless, since a failure
+    // below rolls the increment back with everything else.
+    let (number, pkey): (i64, String) = tx
+        .prepare_cached(
+            "UPDATE products SET next_item_number = next_item_number + 1 WHERE id = ?1
+                 RETURNING next_item_number, key",
+        )?
+        .query_row([product.0], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    let parent_key = match item.parent_id {
+        Some(pid) => {
+            let parent = parent_item(tx, pid)?;
+            check_parent(item.kind, product, &parent)?;
+            Some(parent.key)
+        }
+        None => None,
+    };
+    check_assignee(tx, product, item.assignee_id)?;
+    check_sprint(tx, item.sprint_id)?;
+    check_release(tx, product, item.release_id)?;
+    let (status_id, category) = match item.status_id {
+        Some(s) => (s, state_category(tx, product, s)?),
+        None => initial_state(tx, product)?,
+    };
+    let rank = rank_for(tx, product, position, None)?;
+    let criteria = numbered_criteria(item.criteria)?;
+    let id: i64 = tx
+            .prepare_cached(
+                "INSERT INTO items (product_id, number, kind, parent_id, title, description, as_a, i_want, so_that,
+                    criteria, estimate, labels, assignee_id, status_id, category, rank, created_by, created_at,
+                    updated_at, version, sprint_id, release_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?18, 1, ?19, ?20)
+                 RETURNING id",
+            )?
+            .query_row(
+                params![
+                    product.0,
+                    number,
+                    item.kind.as_str(),
+                    item.parent_id.map(|p| p.0),
+                    item.title,
+                    item.description,
+                    item.story.as_a,
+                    item.story.i_want,
+                    item.story.so_that,
+                    serde_json::to_string(&criteria)?,
+                    item.estimate.map(|e| e.value()),
+                    serde_json::to_string(&item.labels)?,
+                    item.assignee_id.map(|u| u.0),
+                    status_id.0,
+                    category.code(),
+                    rank.as_str(),
+                    ctx.actor.map(|u| u.0),
+                    ctx.at.0,
+                    item.sprint_id.map(|s| s.0),
+                    item.release_id.map(|r| r.0),
+                ],
+                |r| r.get(0),
+            )?;
+    insert_labels(tx, id, product, &item.labels)?;
+    let mut it = Item {
+        id: ItemId(id),
+        product_id: product,
+        key: format!("{pkey}-{number}"),
+        number,
+        kind: item.kind,
+        parent_id: item.parent_id,
+        parent_key,
+        title: item.title,
+        description: item.description,
+        story: item.story,
+        criteria,
+        estimate: item.estimate,
+        labels: item.labels,
+        assignee_id: item.assignee_id,
+        status_id,
+        category,
+        rank,
+        sprint_id: item.sprint_id,
+        release_id: item.release_id,
+        acceptance: Acceptance::default(),
+        dod: vec![],
+        dor: vec![],
+        created_by: ctx.actor,
+        created_at: ctx.at,
+        updated_at: ctx.at,
+        version: 1,
+    };
+    item_event(tx, ctx, &it, "created", &Value::Null, &serde_json::to_value(&it)?)?;
+    if it.rank.is_long() {
+        rebalance(tx, ctx, product)?;
+        it = load_item(tx, it.id)?;
+    }
+    Ok(it)
+}
+
+/// Changes an item inside the caller's transaction (see [`ItemStore::update_item`]);
+/// `expected_version: None` applies the patch to whatever version is current.
+pub(crate) fn update_item_tx(
+    tx: &Connection,
+    ctx: &WriteCtx,
+    id: ItemId,
+    expected_version: Option<i64>,
+    mut patch: ItemPatch,
+) -> Res<Item> {
+    let old = load_item(tx, id)?;
+    if expected_version.is_some_and(|v| v != old.version) {
+        return Err(StoreError::StaleVersion { current: old.version }.into());
+    }
+    if let Some(list) = patch.criteria.take() {
+        patch.criteria = Some(numbered_criteria(list)?);
+    }
+    let (mut new, changes) = patch.apply(&old);
+    if changes.is_empty() {
+        return Ok(old);
+    }
+    let changed = |f: &str| changes.iter().any(|c| c.field == f);
+    if changed("kind") || changed("parent") {
+        if let Some(pid) = new.parent_id {
+            let parent = parent_item(tx, pid)?;
+            check_parent(new.kind, new.product_id, &parent)?;
+            // Levels already forbid cycles between kinds; this walk keeps the guarantee
+            // even for data written before a rule changed.
+            let mut cur = Some(pid);
+            let mut depth = 0;
+            let mut up = tx.prepare_cached("SELECT parent_id FROM items WHERE id = ?1")?;
+            while let Some(a) = cur {
+                if a == id || depth > MAX_DEPTH {
+                    return Err(invalid("parent", "would create a cycle"));
+                }
+                cur = up.query_row([a.0], |r| r.get::<_, Option<i64>>(0)).optional()?.flatten().map(ItemId);
+                depth += 1;
+            }
+            new.parent_key = Some(parent.key);
+        } else {
+            new.parent_key = None;
+        }
+        if changed("kind") {
+            let kinds = tx
+                .prepare_cached("SELECT DISTINCT kind FROM items WHERE parent_id = ?1")?
+                .query_map([id.0], |r| r.get::<_, String>(0))?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            for k in kinds {
+                let k = ItemKind::parse("kind", &k)?;
+                if k.level() <= new.kind.level() {
+                    return Err(invalid(
+                        "kind",
+                        format!(
+                            "a {} cannot be the parent of its {} children",
+                            new.kind.as_str(),
+                            k.as_str()
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+    if changed("assignee") {
+        check_assignee(tx, new.product_id, new.assignee_id)?;
+    }
+    if changed("sprint") {
+        check_sprint(tx, new.sprint_id)?;
+    }
+    if changed("release") {
+        check_release(tx, new.product_id, new.release_id)?;
+    }
+    if changed("status") {
+        // The category comes from the workflow, whatever the caller resolved.
+        new.category = state_category(tx, new.product_id, new.status_id)?;
+    }
+    if changed("labels") {
+        tx.prepare_cached("DELETE FROM item_labels WHERE item_id = ?1")?.execute([id.0])?;
+        insert_labels(tx, id.0, new.product_id, &new.labels)?;
+    }
+    new.version = old.version + 1;
+    new.updated_at = ctx.at;
+    tx.prepare_cached(
+            "UPDATE items SET kind = ?2, parent_id = ?3, as_a = ?4, i_want = ?5, so_that = ?6, criteria = ?7,
+                estimate = ?8, labels = ?9, assignee_id = ?10, status_id = ?11, category = ?12, updated_at = ?13,
+                version = ?14, sprint_id = ?15, release_id = ?16, acceptance = ?17, acceptance_note = ?18, dod = ?19,
+                dor = ?20 WHERE id = ?1",
+        )?
+        .execute(params![
+            id.0,
+            new.kind.as_str(),
+            new.parent_id.map(|p| p.0),
+            new.story.as_a,
+            new.story.i_want,
+            new.story.so_that,
+            serde_json::to_string(&new.criteria)?,
+            new.estimate.map(|e| e.value()),
+            serde_json::to_string(&new.labels)?,
+            new.assignee_id.map(|u| u.0),
+            new.status_id.0,
+            new.category.code(),
+            new.updated_at.0,
+            new.version,
+            new.sprint_id.map(|s| s.0),
+            new.release_id.map(|r| r.0),
+            new.acceptance.state.as_str(),
+            new.acceptance.note,
+            serde_json::to_string(&new.dod)?,
+            serde_json::to_string(&new.dor)?,
+        ])?;
+    // A separate statement for the text, so the full-text trigger (UPDATE OF title,
+    // description) only reindexes when the text really changed.
+    if changed("title") || changed("description") {
+        tx.prepare_cached("UPDATE items SET title = ?2, description = ?3 WHERE id = ?1")?
+            .execute(params![id.0, new.title, new.description])?;
+    }
+    for c in &changes {
+        item_event(tx, ctx, &new, c.field, &c.old, &c.new)?;
+    }
+    Ok(new)
+}
+
+/// Moves an item inside the caller's transaction (see [`ItemStore::move_item`]).
+pub(crate) fn move_item_tx(tx: &Connection, ctx: &WriteCtx, id: ItemId, position: &Position) -> Res<Item> {
+    let mut item = load_item(tx, id)?;
+    let key = rank_for(tx, item.product_id, position, Some(id))?;
+    if key == item.rank {
+        return Ok(item);
+    }
+    tx.prepare_cached("UPDATE items SET rank = ?2, version = version + 1, updated_at = ?3 WHERE id = ?1")?
+        .execute(params![id.0, key.as_str(), ctx.at.0])?;
+    item_event(tx, ctx, &item, "rank", &json!({ "rank": item.rank }), &json!({ "rank": key }))?;
+    item.rank = key;
+    item.version += 1;
+    item.updated_at = ctx.at;
+    if item.rank.is_long() {
+        rebalance(tx, ctx, item.product_id)?;
+        item = load_item(tx, id)?;
+    }
+    Ok(item)
+}
+
+/// Links two items inside the caller's transaction (see [`ItemStore::add_link`]).
+pub(crate) fn add_link_tx(
+    tx: &Connection,
+    ctx: &WriteCtx,
+    from: ItemId,
+    to: ItemId,
+    kind: LinkKind,
+) -> Res<ItemLink> {
+    if from == to {
+        return Err(invalid("to", "must be another item"));
+    }
+    let (fp, fkey, _) = item_brief(tx, from)?;
+    let (tp, tkey, ttitle) = match item_brief(tx, to) {
+        Err(Error(StoreError::NotFound)) => return Err(invalid("to", "does not exist")),
+        r => r?,
+    };
+    if fp != tp {
+        return Err(invalid("to", "must be an item of the same product"));
+    }
+    let id: i64 = tx
+        .prepare_cached(
+            "INSERT INTO item_links (product_id, from_id, to_id, kind) VALUES (?1, ?2, ?3, ?4) RETURNING id",
+        )?
+        .query_row(params![fp, from.0, to.0, kind.as_str()], |r| r.get(0))?;
+    let j = link_json(id, kind, &fkey, &tkey);
+    let product = Some(ProductId(fp));
+    event(tx, ctx, product, (ObjectKind::Item, from.0), "links", &Value::Null, &j)?;
+    event(tx, ctx, product, (ObjectKind::Item, to.0), "links", &Value::Null, &j)?;
+    Ok(ItemLink {
+        id: LinkId(id),
+        kind,
+        from_id: from,
+        from_key: fkey,
+        to_id: to,
+        to_key: tkey,
+        other_title: ttitle,
+    })
+}
+
 #[async_trait]
 impl ItemStore for SqliteStore {
     async fn create_item(
@@ -309,90 +644,7 @@ impl ItemStore for SqliteStore {
         let (ctx, position) = (*ctx, position.clone());
         self.write(move |tx| {
             accept_proposal(tx, &ctx)?;
-            // Taking the number first holds it under the write lock: gapless, since a failure
-            // below rolls the increment back with everything else.
-            let (number, pkey): (i64, String) = tx
-                .prepare_cached(
-                    "UPDATE products SET next_item_number = next_item_number + 1 WHERE id = ?1
-                     RETURNING next_item_number, key",
-                )?
-                .query_row([product.0], |r| Ok((r.get(0)?, r.get(1)?)))?;
-            let parent_key = match item.parent_id {
-                Some(pid) => {
-                    let parent = parent_item(tx, pid)?;
-                    check_parent(item.kind, product, &parent)?;
-                    Some(parent.key)
-                }
-                None => None,
-            };
-            check_assignee(tx, product, item.assignee_id)?;
-            let (status_id, category) = match item.status_id {
-                Some(s) => (s, state_category(tx, product, s)?),
-                None => initial_state(tx, product)?,
-            };
-            let rank = rank_for(tx, product, &position, None)?;
-            let criteria = numbered_criteria(item.criteria)?;
-            let id: i64 = tx
-                .prepare_cached(
-                    "INSERT INTO items (product_id, number, kind, parent_id, title, description, as_a, i_want, so_that,
-                        criteria, estimate, labels, assignee_id, status_id, category, rank, created_by, created_at,
-                        updated_at, version)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?18, 1)
-                     RETURNING id",
-                )?
-                .query_row(
-                    params![
-                        product.0,
-                        number,
-                        item.kind.as_str(),
-                        item.parent_id.map(|p| p.0),
-                        item.title,
-                        item.description,
-                        item.story.as_a,
-                        item.story.i_want,
-                        item.story.so_that,
-                        serde_json::to_string(&criteria)?,
-                        item.estimate.map(|e| e.value()),
-                        serde_json::to_string(&item.labels)?,
-                        item.assignee_id.map(|u| u.0),
-                        status_id.0,
-                        category.code(),
-                        rank.as_str(),
-                        ctx.actor.map(|u| u.0),
-                        ctx.at.0,
-                    ],
-                    |r| r.get(0),
-                )?;
-            insert_labels(tx, id, product, &item.labels)?;
-            let mut it = Item {
-                id: ItemId(id),
-                product_id: product,
-                key: format!("{pkey}-{number}"),
-                number,
-                kind: item.kind,
-                parent_id: item.parent_id,
-                parent_key,
-                title: item.title,
-                description: item.description,
-                story: item.story,
-                criteria,
-                estimate: item.estimate,
-                labels: item.labels,
-                assignee_id: item.assignee_id,
-                status_id,
-                category,
-                rank,
-                created_by: ctx.actor,
-                created_at: ctx.at,
-                updated_at: ctx.at,
-                version: 1,
-            };
-            item_event(tx, &ctx, &it, "created", &Value::Null, &serde_json::to_value(&it)?)?;
-            if it.rank.is_long() {
-                rebalance(tx, &ctx, product)?;
-                it = load_item(tx, it.id)?;
-            }
-            Ok(it)
+            create_item_tx(tx, &ctx, product, item, &position)
         })
         .await
     }
@@ -428,8 +680,8 @@ impl ItemStore for SqliteStore {
             let mut insert = tx.prepare_cached(
                 "INSERT INTO items (product_id, number, kind, parent_id, title, description, as_a, i_want, so_that,
                     criteria, estimate, labels, assignee_id, status_id, category, rank, created_by, created_at,
-                    updated_at, version)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
+                    updated_at, version, sprint_id, release_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)",
             )?;
             let mut label_st =
                 tx.prepare_cached("INSERT OR IGNORE INTO item_labels (item_id, product_id, label) VALUES (?1, ?2, ?3)")?;
@@ -506,6 +758,8 @@ impl ItemStore for SqliteStore {
                     b.created_at.0,
                     updated_at.0,
                     version,
+                    it.sprint_id.map(|s| s.0),
+                    it.release_id.map(|r| r.0),
                 ])?;
                 let id = tx.last_insert_rowid();
                 first_id.get_or_insert(id);
@@ -530,6 +784,11 @@ impl ItemStore for SqliteStore {
                     status_id,
                     category,
                     rank,
+                    sprint_id: it.sprint_id,
+                    release_id: it.release_id,
+                    acceptance: Acceptance::default(),
+                    dod: vec![],
+                    dor: vec![],
                     created_by: b.created_by,
                     created_at: b.created_at,
                     updated_at,
@@ -591,101 +850,10 @@ impl ItemStore for SqliteStore {
         patch: &ItemPatch,
         ctx: &WriteCtx,
     ) -> StoreResult<Item> {
-        let (ctx, mut patch) = (*ctx, patch.clone());
+        let (ctx, patch) = (*ctx, patch.clone());
         self.write(move |tx| {
             accept_proposal(tx, &ctx)?;
-            let old = load_item(tx, id)?;
-            if old.version != expected_version {
-                return Err(StoreError::StaleVersion { current: old.version }.into());
-            }
-            if let Some(list) = patch.criteria.take() {
-                patch.criteria = Some(numbered_criteria(list)?);
-            }
-            let (mut new, changes) = patch.apply(&old);
-            if changes.is_empty() {
-                return Ok(old);
-            }
-            let changed = |f: &str| changes.iter().any(|c| c.field == f);
-            if changed("kind") || changed("parent") {
-                if let Some(pid) = new.parent_id {
-                    let parent = parent_item(tx, pid)?;
-                    check_parent(new.kind, new.product_id, &parent)?;
-                    // Levels already forbid cycles between kinds; this walk keeps the guarantee
-                    // even for data written before a rule changed.
-                    let mut cur = Some(pid);
-                    let mut depth = 0;
-                    let mut up = tx.prepare_cached("SELECT parent_id FROM items WHERE id = ?1")?;
-                    while let Some(a) = cur {
-                        if a == id || depth > MAX_DEPTH {
-                            return Err(invalid("parent", "would create a cycle"));
-                        }
-                        cur = up.query_row([a.0], |r| r.get::<_, Option<i64>>(0)).optional()?.flatten().map(ItemId);
-                        depth += 1;
-                    }
-                    new.parent_key = Some(parent.key);
-                } else {
-                    new.parent_key = None;
-                }
-                if changed("kind") {
-                    let kinds = tx
-                        .prepare_cached("SELECT DISTINCT kind FROM items WHERE parent_id = ?1")?
-                        .query_map([id.0], |r| r.get::<_, String>(0))?
-                        .collect::<rusqlite::Result<Vec<_>>>()?;
-                    for k in kinds {
-                        let k = ItemKind::parse("kind", &k)?;
-                        if k.level() <= new.kind.level() {
-                            return Err(invalid(
-                                "kind",
-                                format!("a {} cannot be the parent of its {} children", new.kind.as_str(), k.as_str()),
-                            ));
-                        }
-                    }
-                }
-            }
-            if changed("assignee") {
-                check_assignee(tx, new.product_id, new.assignee_id)?;
-            }
-            if changed("status") {
-                // The category comes from the workflow, whatever the caller resolved.
-                new.category = state_category(tx, new.product_id, new.status_id)?;
-            }
-            if changed("labels") {
-                tx.prepare_cached("DELETE FROM item_labels WHERE item_id = ?1")?.execute([id.0])?;
-                insert_labels(tx, id.0, new.product_id, &new.labels)?;
-            }
-            new.version = old.version + 1;
-            new.updated_at = ctx.at;
-            tx.prepare_cached(
-                "UPDATE items SET kind = ?2, parent_id = ?3, as_a = ?4, i_want = ?5, so_that = ?6, criteria = ?7,
-                    estimate = ?8, labels = ?9, assignee_id = ?10, status_id = ?11, category = ?12, updated_at = ?13,
-                    version = ?14 WHERE id = ?1",
-            )?
-            .execute(params![
-                id.0,
-                new.kind.as_str(),
-                new.parent_id.map(|p| p.0),
-                new.story.as_a,
-                new.story.i_want,
-                new.story.so_that,
-                serde_json::to_string(&new.criteria)?,
-                new.estimate.map(|e| e.value()),
-                serde_json::to_string(&new.labels)?,
-                new.assignee_id.map(|u| u.0),
-                new.status_id.0,
-                new.category.code(),
-                new.updated_at.0,
-                new.version,
-            ])?;
-            // A separate statement for the text, so the full-text trigger (UPDATE OF title,
-            // description) only reindexes when the text really changed.
-            if changed("title") || changed("description") {
-                tx.prepare_cached("UPDATE items SET title = ?2, description = ?3 WHERE id = ?1")?
-                    .execute(params![id.0, new.title, new.description])?;
-            }
-            for c in &changes {
-                item_event(tx, &ctx, &new, c.field, &c.old, &c.new)?;
-            }
-            Ok(new)
+            update_item_tx(tx, &ctx, id, Some(expected_version), patch)
         })
         .await
     }
@@ -694,24 +862,7 @@ impl ItemStore for SqliteStore {
         let (ctx, position) = (*ctx, position.clone());
         self.write(move |tx| {
             accept_proposal(tx, &ctx)?;
-            let mut item = load_item(tx, id)?;
-            let key = rank_for(tx, item.product_id, &position, Some(id))?;
-            if key == item.rank {
-                return Ok(item);
-            }
-            tx.prepare_cached(
-                "UPDATE items SET rank = ?2, version = version + 1, updated_at = ?3 WHERE id = ?1",
-            )?
-            .execute(params![id.0, key.as_str(), ctx.at.0])?;
-            item_event(tx, &ctx, &item, "rank", &json!({ "rank": item.rank }), &json!({ "rank": key }))?;
-            item.rank = key;
-            item.version += 1;
-            item.updated_at = ctx.at;
-            if item.rank.is_long() {
-                rebalance(tx, &ctx, item.product_id)?;
-                item = load_item(tx, id)?;
-            }
-            Ok(item)
+            move_item_tx(tx, &ctx, id, &position)
         })
         .await
     }
@@ -815,35 +966,7 @@ impl ItemStore for SqliteStore {
         let ctx = *ctx;
         self.write(move |tx| {
             accept_proposal(tx, &ctx)?;
-            if from == to {
-                return Err(invalid("to", "must be another item"));
-            }
-            let (fp, fkey, _) = item_brief(tx, from)?;
-            let (tp, tkey, ttitle) = match item_brief(tx, to) {
-                Err(Error(StoreError::NotFound)) => return Err(invalid("to", "does not exist")),
-                r => r?,
-            };
-            if fp != tp {
-                return Err(invalid("to", "must be an item of the same product"));
-            }
-            let id: i64 = tx
-                .prepare_cached(
-                    "INSERT INTO item_links (product_id, from_id, to_id, kind) VALUES (?1, ?2, ?3, ?4) RETURNING id",
-                )?
-                .query_row(params![fp, from.0, to.0, kind.as_str()], |r| r.get(0))?;
-            let j = link_json(id, kind, &fkey, &tkey);
-            let product = Some(ProductId(fp));
-            event(tx, &ctx, product, (ObjectKind::Item, from.0), "links", &Value::Null, &j)?;
-            event(tx, &ctx, product, (ObjectKind::Item, to.0), "links", &Value::Null, &j)?;
-            Ok(ItemLink {
-                id: LinkId(id),
-                kind,
-                from_id: from,
-                from_key: fkey,
-                to_id: to,
-                to_key: tkey,
-                other_title: ttitle,
-            })
+            add_link_tx(tx, &ctx, from, to, kind)
         })
         .await
     }
@@ -894,6 +1017,33 @@ impl ItemStore for SqliteStore {
                 })
             })?;
             Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+        .await
+    }
+
+    async fn open_blockers(&self, items: &[ItemId]) -> StoreResult<Vec<(ItemId, Blocker)>> {
+        let ids: Vec<i64> = items.iter().map(|i| i.0).collect();
+        self.read_blocking(move |c| {
+            let mut out = Vec::new();
+            for chunk in ids.chunks(500) {
+                let marks = vec!["?"; chunk.len()].join(",");
+                let sql = format!(
+                    "SELECT l.to_id, f.id, p.key || '-' || f.number, f.title
+                     FROM item_links l JOIN items f ON f.id = l.from_id JOIN products p ON p.id = f.product_id
+                     WHERE l.kind = 'blocks' AND f.category < 2 AND l.to_id IN ({marks}) ORDER BY l.id"
+                );
+                let mut st = c.prepare_cached(&sql)?;
+                let rows = st.query_map(params_from_iter(chunk.iter()), |r| {
+                    Ok((
+                        ItemId(r.get(0)?),
+                        Blocker { id: ItemId(r.get(1)?), key: r.get(2)?, title: r.get(3)? },
+                    ))
+                })?;
+                for row in rows {
+                    out.push(row?);
+                }
+            }
+            Ok(out)
         })
         .await
     }

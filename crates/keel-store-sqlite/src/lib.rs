@@ -15,6 +15,7 @@
 mod items;
 mod products;
 mod proposals;
+mod records;
 mod users;
 
 use async_trait::async_trait;
@@ -30,6 +31,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 const MIGRATIONS: &[(&str, &str)] = &[
     ("0001_init.sql", include_str!("../migrations/0001_init.sql")),
     ("0002_fts_bulk.sql", include_str!("../migrations/0002_fts_bulk.sql")),
+    ("0003_records_sprints.sql", include_str!("../migrations/0003_records_sprints.sql")),
 ];
 
 /// Reader connections opened up front.

@@ -43,6 +43,8 @@ async fn bulk_insert_rate() {
                         labels: vec![format!("l{}", n % 7)],
                         assignee_id: None,
                         status_id: None,
+                        sprint_id: None,
+                        release_id: None,
                     },
                     created_at: Timestamp(n as i64),
                     created_by: None,

@@ -20,6 +20,9 @@ use keel_store::{
 use serde_json::json;
 use std::sync::Arc;
 
+mod records;
+pub use records::*;
+
 // ---- helpers -------------------------------------------------------------------------------
 
 fn at(actor: Option<UserId>, ms: i64) -> WriteCtx {
@@ -65,6 +68,8 @@ fn new_item(kind: ItemKind, title: &str) -> NewItem {
         labels: vec![],
         assignee_id: None,
         status_id: None,
+        sprint_id: None,
+        release_id: None,
     }
 }
 

@@ -31,4 +31,10 @@ keel_testkit::store_tests!(
     proposals_accept_through_write,
     history_order_and_atomicity,
     bulk_create_items,
+    records_create_read_list,
+    records_unique_keys,
+    records_update_guard_delete,
+    batches_are_atomic_and_refer_back,
+    items_sprints_releases_acceptance,
+    open_blockers_and_field_events,
 );

@@ -159,7 +159,7 @@ impl Driver {
 }
 
 impl Drop for Driver {
-    pub fn drop(&mut self) {
+    fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }

@@ -1,0 +1,303 @@
+//! Records (objects without a table of their own) and atomic batches of writes.
+
+use crate::db::{accept_proposal, all, col, corrupt, exec, one, opt, DbResult, Events};
+use crate::items::{add_link_tx, create_item_tx, move_item_tx, update_item_tx};
+use crate::rows::{self, EVENT_COLS};
+use crate::PgStore;
+use async_trait::async_trait;
+use deadpool_postgres::GenericClient;
+use keel_domain::event::{Event, ObjectKind};
+use keel_domain::{ItemId, ProductId, RecordId, Timestamp, UserId};
+use keel_store::{
+    NewRecord, Page, Record, RecordFilter, RecordStore, Ref, StoreError, StoreResult, WriteCtx, WriteOp,
+    Written,
+};
+use serde_json::{json, Value};
+use tokio_postgres::types::ToSql;
+use tokio_postgres::Row;
+
+const RECORD_COLS: &str =
+    "id, kind, product_id, parent_id, state, unique_key, data, version, created_by, created_at, updated_at";
+
+fn record(r: &Row) -> StoreResult<Record> {
+    let kind: &str = col(r, 1)?;
+    let data: &str = col(r, 6)?;
+    Ok(Record {
+        id: RecordId(col(r, 0)?),
+        kind: ObjectKind::parse(kind).ok_or_else(|| corrupt(format!("record kind {kind}")))?,
+        product_id: col::<Option<i64>>(r, 2)?.map(ProductId),
+        parent_id: col(r, 3)?,
+        state: col(r, 4)?,
+        unique_key: col(r, 5)?,
+        data: serde_json::from_str(data).map_err(corrupt)?,
+        version: col(r, 7)?,
+        created_by: col::<Option<i64>>(r, 8)?.map(UserId),
+        created_at: Timestamp(col(r, 9)?),
+        updated_at: Timestamp(col(r, 10)?),
+    })
+}
+
+async fn load_record<C: GenericClient>(c: &C, id: RecordId, lock: bool) -> StoreResult<Record> {
+    let sql = if lock {
+        format!("SELECT {RECORD_COLS} FROM records WHERE id = $1 FOR UPDATE")
+    } else {
+        format!("SELECT {RECORD_COLS} FROM records WHERE id = $1")
+    };
+    record(&opt(c, &sql, &[&id.0]).await?.ok_or(StoreError::NotFound)?)
+}
+
+fn check_data(data: &Value) -> StoreResult<()> {
+    if data.is_object() {
+        Ok(())
+    } else {
+        Err(StoreError::invalid("data", "must be a JSON object"))
+    }
+}
+
+fn stale_check(rec: &Record, expected: Option<i64>) -> StoreResult<()> {
+    match expected {
+        Some(v) if v != rec.version => Err(StoreError::StaleVersion { current: rec.version }),
+        _ => Ok(()),
+    }
+}
+
+async fn create_record_tx<C: GenericClient>(
+    c: &C,
+    ctx: &WriteCtx,
+    ev: &mut Events,
+    r: NewRecord,
+) -> StoreResult<Record> {
+    check_data(&r.data)?;
+    let row = one(
+        c,
+        "INSERT INTO records (kind, product_id, parent_id, state, unique_key, data, version, created_by,
+             created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, 1, $7, $8, $8) RETURNING id",
+        &[
+            &r.kind.as_str(),
+            &r.product_id.map(|p| p.0),
+            &r.parent_id,
+            &r.state,
+            &r.unique_key,
+            &r.data.to_string(),
+            &ctx.actor.map(|u| u.0),
+            &ctx.at.0,
+        ],
+    )
+    .await?;
+    let rec = Record {
+        id: RecordId(col(&row, 0)?),
+        kind: r.kind,
+        product_id: r.product_id,
+        parent_id: r.parent_id,
+        state: r.state,
+        unique_key: r.unique_key,
+        data: r.data,
+        version: 1,
+        created_by: ctx.actor,
+        created_at: ctx.at,
+        updated_at: ctx.at,
+    };
+    let created = json!({ "state": rec.state, "parent_id": rec.parent_id, "data": rec.data });
+    ev.push(rec.product_id, rec.kind, rec.id.0, "created", &Value::Null, &created);
+    Ok(rec)
+}
+
+async fn update_record_tx<C: GenericClient>(
+    c: &C,
+    ctx: &WriteCtx,
+    ev: &mut Events,
+    id: RecordId,
+    expected: Option<i64>,
+    state: Option<String>,
+    data: Value,
+) -> StoreResult<Record> {
+    check_data(&data)?;
+    let mut rec = load_record(c, id, true).await?;
+    stale_check(&rec, expected)?;
+    let empty = serde_json::Map::new();
+    let old = rec.data.as_object().unwrap_or(&empty);
+    let new = data.as_object().unwrap_or(&empty);
+    let mut keys: Vec<&String> = old.keys().chain(new.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    let mut changes = Vec::new();
+    for k in keys {
+        let (o, n) = (old.get(k).unwrap_or(&Value::Null), new.get(k).unwrap_or(&Value::Null));
+        if o != n {
+            changes.push((k.clone(), o.clone(), n.clone()));
+        }
+    }
+    let new_state = state.unwrap_or_else(|| rec.state.clone());
+    if new_state != rec.state {
+        changes.push(("state".to_string(), json!(rec.state), json!(new_state)));
+    }
+    if changes.is_empty() {
+        return Ok(rec);
+    }
+    rec.version += 1;
+    rec.updated_at = ctx.at;
+    exec(
+        c,
+        "UPDATE records SET state = $2, data = $3, version = $4, updated_at = $5 WHERE id = $1",
+        &[&id.0, &new_state, &data.to_string(), &rec.version, &ctx.at.0],
+    )
+    .await?;
+    for (field, o, n) in &changes {
+        ev.push(rec.product_id, rec.kind, id.0, field, o, n);
+    }
+    rec.state = new_state;
+    rec.data = data;
+    Ok(rec)
+}
+
+fn resolve(out: &[Written], r: Ref) -> StoreResult<i64> {
+    match r {
+        Ref::Id(id) => Ok(id),
+        Ref::Created(k) => match out.get(k) {
+            Some(Written::Record(rec)) => Ok(rec.id.0),
+            Some(Written::Item(item)) => Ok(item.id.0),
+            Some(Written::Link(l)) => Ok(l.id.0),
+            _ => Err(StoreError::invalid("ops", format!("operation {k} created nothing to refer to"))),
+        },
+    }
+}
+
+async fn apply_op<C: GenericClient>(
+    c: &C,
+    ctx: &WriteCtx,
+    ev: &mut Events,
+    out: &[Written],
+    op: WriteOp,
+) -> StoreResult<Written> {
+    Ok(match op {
+        WriteOp::CreateRecord(r) => Written::Record(create_record_tx(c, ctx, ev, r).await?),
+        WriteOp::UpdateRecord { id, expected_version, state, mut data, refs } => {
+            for (key, r) in refs {
+                let v = resolve(out, r)?;
+                if let Some(o) = data.as_object_mut() {
+                    o.insert(key, json!(v));
+                }
+            }
+            Written::Record(update_record_tx(c, ctx, ev, id, expected_version, state, data).await?)
+        }
+        WriteOp::Guard { id, expected_version } => {
+            let mut rec = load_record(c, id, true).await?;
+            stale_check(&rec, Some(expected_version))?;
+            rec.version += 1;
+            exec(c, "UPDATE records SET version = $2 WHERE id = $1", &[&id.0, &rec.version]).await?;
+            Written::Record(rec)
+        }
+        WriteOp::DeleteRecord { id, expected_version } => {
+            let rec = load_record(c, id, true).await?;
+            stale_check(&rec, expected_version)?;
+            exec(c, "DELETE FROM records WHERE id = $1", &[&id.0]).await?;
+            let old = json!({ "state": rec.state, "parent_id": rec.parent_id, "data": rec.data });
+            ev.push(rec.product_id, rec.kind, id.0, "deleted", &old, &Value::Null);
+            Written::Deleted
+        }
+        WriteOp::CreateItem { product, item, position } => {
+            Written::Item(Box::new(create_item_tx(c, ctx, ev, product, item, &position).await?))
+        }
+        WriteOp::UpdateItem { id, expected_version, patch } => {
+            let id = ItemId(resolve(out, id)?);
+            Written::Item(Box::new(update_item_tx(c, ctx, ev, id, expected_version, patch).await?))
+        }
+        WriteOp::MoveItem { id, position } => {
+            Written::Item(Box::new(move_item_tx(c, ctx, ev, id, &position).await?))
+        }
+        WriteOp::AddLink { from, to, kind } => {
+            let from = ItemId(resolve(out, from)?);
+            Written::Link(add_link_tx(c, ev, from, to, kind).await?)
+        }
+    })
+}
+
+#[async_trait]
+impl RecordStore for PgStore {
+    async fn record(&self, id: RecordId) -> StoreResult<Record> {
+        let c = self.conn().await?;
+        load_record(&c, id, false).await
+    }
+
+    async fn record_by_key(&self, kind: ObjectKind, unique_key: &str) -> StoreResult<Record> {
+        let c = self.conn().await?;
+        let row = opt(
+            &c,
+            &format!("SELECT {RECORD_COLS} FROM records WHERE kind = $1 AND unique_key = $2"),
+            &[&kind.as_str(), &unique_key],
+        )
+        .await?;
+        record(&row.ok_or(StoreError::NotFound)?)
+    }
+
+    async fn records(&self, filter: &RecordFilter, page: &Page) -> StoreResult<Vec<Record>> {
+        let after: i64 = match &page.after {
+            Some(a) => {
+                a.parse().map_err(|_| StoreError::invalid("cursor", "is not a cursor of this list"))?
+            }
+            None => 0,
+        };
+        let kind = filter.kind.as_str();
+        let product = filter.product.map(|p| p.0);
+        let limit = i64::from(page.limit);
+        let mut sql = format!("SELECT {RECORD_COLS} FROM records WHERE kind = $1 AND id > $2");
+        let mut params: Vec<&(dyn ToSql + Sync)> = vec![&kind, &after];
+        if let Some(p) = &product {
+            params.push(p);
+            sql.push_str(&format!(" AND product_id = ${}", params.len()));
+        }
+        if let Some(p) = &filter.parent {
+            params.push(p);
+            sql.push_str(&format!(" AND parent_id = ${}", params.len()));
+        }
+        if !filter.states.is_empty() {
+            params.push(&filter.states);
+            sql.push_str(&format!(" AND state = ANY(${})", params.len()));
+        }
+        params.push(&limit);
+        sql.push_str(&format!(" ORDER BY id LIMIT ${}", params.len()));
+        let c = self.conn().await?;
+        all(&c, &sql, &params).await?.iter().map(record).collect()
+    }
+
+    async fn write_batch(&self, ops: Vec<WriteOp>, ctx: &WriteCtx) -> StoreResult<Vec<Written>> {
+        let mut c = self.conn().await?;
+        let tx = c.transaction().await.db()?;
+        let mut ev = accept_proposal(&tx, ctx).await?;
+        let mut out = Vec::with_capacity(ops.len());
+        for op in ops {
+            let w = apply_op(&tx, ctx, &mut ev, &out, op).await?;
+            out.push(w);
+        }
+        ev.write(&tx, ctx).await?;
+        tx.commit().await.db()?;
+        Ok(out)
+    }
+
+    async fn product_events_of(
+        &self,
+        product: ProductId,
+        objects: &[ObjectKind],
+        fields: &[&str],
+        since: Timestamp,
+        limit: u32,
+    ) -> StoreResult<Vec<Event>> {
+        let objects: Vec<&str> = objects.iter().map(|o| o.as_str()).collect();
+        let fields: Vec<&str> = fields.to_vec();
+        let limit = i64::from(limit);
+        let c = self.conn().await?;
+        let rows = all(
+            &c,
+            &format!(
+                "SELECT {EVENT_COLS} FROM events WHERE product_id = $1
+                   AND (cardinality($2::text[]) = 0 OR object = ANY($2))
+                   AND (cardinality($3::text[]) = 0 OR field = ANY($3))
+                   AND at >= $4 ORDER BY id LIMIT $5"
+            ),
+            &[&product.0, &objects, &fields, &since.0, &limit],
+        )
+        .await?;
+        rows.iter().map(rows::event).collect()
+    }
+}
