@@ -186,7 +186,8 @@ pub struct CardPatch {
 }
 
 fn points_of(items: &[Item]) -> f64 {
-    items.iter().filter_map(|i| i.estimate).map(|p| p.value()).sum()
+    // Folded from +0.0: an empty `sum()` of floats is -0.0, which would print as "-0".
+    items.iter().filter_map(|i| i.estimate).fold(0.0, |acc, p| acc + p.value())
 }
 
 impl App {
