@@ -631,8 +631,8 @@ impl App {
             match self.write_card(vec![op], user).await {
                 Err(AppError::StaleVersion { .. }) if attempt + 1 < VOTE_ATTEMPTS => {
                     attempt += 1;
-                    let jitter =
-                        u64::from(attempt) * 3 + (keel_domain::Timestamp::millis(crate::now()) % 5) as u64;
+                    // A little spread, so that racing voters do not collide again in step.
+                    let jitter = u64::from(attempt) * 3 + (crate::now().0 % 5) as u64;
                     tokio::time::sleep(std::time::Duration::from_millis(jitter)).await;
                     card = self.get_record::<RetroCard>(id).await?;
                 }

@@ -44,6 +44,7 @@ api_tests!(
     retro_cards_and_their_validation,
     retro_votes_toggle_and_concurrent_votes_count,
     retro_actions_become_backlog_items_once,
+    pages_and_forms_work_without_script,
 );
 
 /// A request with a bearer token; returns status and JSON body (Null when empty).
@@ -361,6 +362,19 @@ async fn retro_cards_and_their_validation(db: TestDb) {
     let (_, sh_token) = t.member(&shop, "stake@keel.test", &[Role::Stakeholder]).await;
     let (_, sprint) = team_and_sprint(&t, &shop, &[&alice], "closed").await;
     let cards = format!("/api/v1/sprints/{sprint}/retro/cards");
+    let doc: Value =
+        Client::new().get(t.url("/api/v1/openapi.json")).send().await.unwrap().json().await.unwrap();
+    for p in [
+        "/api/v1/teams/{id}/standup",
+        "/api/v1/sprints/{id}/review",
+        "/api/v1/sprints/{id}/retro",
+        "/api/v1/sprints/{id}/retro/cards",
+        "/api/v1/retro-cards/{id}",
+        "/api/v1/retro-cards/{id}/vote",
+        "/api/v1/retro-cards/{id}/to-item",
+    ] {
+        assert!(doc["paths"].get(p).is_some(), "{p} is documented");
+    }
 
     let (s, c) =
         post(&t, &alice_token, &cards, json!({"column": "went_well", "text": "  Pairing on checkout  "}))
@@ -557,4 +571,109 @@ async fn retro_actions_become_backlog_items_once(db: TestDb) {
         post(&t, &alice_token, &cards, json!({"column": "went_well", "text": "Demo went well"})).await;
     let (s, _) = post(&t, a, &format!("/api/v1/retro-cards/{}/to-item", c3["id"]), json!({})).await;
     assert_eq!(s, StatusCode::CONFLICT);
+}
+
+/// A browser-like client signed in as `email`, not following redirects, and its CSRF token.
+async fn session(t: &TestApp, email: &str, password: &str) -> (Client, String) {
+    let c = Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let r = c
+        .post(t.url("/api/v1/session"))
+        .json(&json!({"email": email, "password": password}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let me: Value = r.json().await.unwrap();
+    (c, me["csrf_token"].as_str().unwrap().to_string())
+}
+
+async fn form(c: &Client, t: &TestApp, path: &str, fields: &[(&str, &str)]) -> (StatusCode, String) {
+    let r = c.post(t.url(path)).form(fields).send().await.unwrap();
+    let loc = r.headers().get("location").map(|l| l.to_str().unwrap().to_string()).unwrap_or_default();
+    (r.status(), loc)
+}
+
+async fn page(c: &Client, t: &TestApp, path: &str) -> (StatusCode, String) {
+    let r = c.get(t.url(path)).send().await.unwrap();
+    (r.status(), r.text().await.unwrap())
+}
+
+async fn pages_and_forms_work_without_script(db: TestDb) {
+    use keel_testkit::app::{ADMIN_EMAIL, ADMIN_PASSWORD, MEMBER_PASSWORD};
+    let t = spawn_app(db).await;
+    let shop = t.product("SHOP").await;
+    let (alice, _) = t.member(&shop, "alice@keel.test", &[Role::Team]).await;
+    t.member(&shop, "stake@keel.test", &[Role::Stakeholder]).await;
+    let (team, sprint) = team_and_sprint(&t, &shop, &[&alice], "active").await;
+    let (c, csrf) = session(&t, "alice@keel.test", MEMBER_PASSWORD).await;
+    let retro = format!("/sprints/{sprint}/retro");
+
+    let (s, html) = page(&c, &t, &retro).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(html.contains("id=\"retro-board\"") && html.contains("id=\"add-actions\""), "{html}");
+    assert!(html.contains("/assets/ceremonies."), "the page loads its script");
+
+    // Adding a card: a 303 back to the card; a bad column comes back with the error, and a form
+    // without the CSRF token is refused; neither creates anything.
+    let cards = format!("{retro}/cards");
+    let (s, loc) =
+        form(&c, &t, &cards, &[("csrf", &csrf), ("column", "actions"), ("text", "Automate <b>notes</b>")])
+            .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    assert!(loc.starts_with(&format!("{retro}#card-")), "{loc}");
+    let card: i64 = loc.rsplit('-').next().unwrap().parse().unwrap();
+    let (s, loc) = form(&c, &t, &cards, &[("csrf", &csrf), ("column", "later"), ("text", "x")]).await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    assert!(loc.contains("error=Column"), "{loc}");
+    let (s, _) = form(&c, &t, &cards, &[("column", "actions"), ("text", "x")]).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    assert_eq!(card_count(&t, sprint).await, 1);
+    let (_, html) = page(&c, &t, &retro).await;
+    assert!(html.contains("notes") && !html.contains("<b>notes</b>"), "card text is escaped");
+
+    // Voting through the form.
+    let (s, loc) = form(&c, &t, &format!("/retro-cards/{card}/vote"), &[("csrf", &csrf)]).await;
+    assert_eq!((s, loc), (StatusCode::SEE_OTHER, format!("{retro}#card-{card}")));
+    let (_, board) = get(&t, &t.admin_token, &format!("/api/v1{retro}")).await;
+    assert_eq!(board["columns"][2]["cards"][0]["votes"], 1, "{board}");
+
+    // The Product Owner makes the action a backlog item; the page then shows its key.
+    let (po, po_csrf) = session(&t, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let (s, loc) =
+        form(&po, &t, &format!("/retro-cards/{card}/to-item"), &[("csrf", &po_csrf), ("kind", "story")])
+            .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    assert!(loc.contains("notice=Created%20SHOP-1"), "{loc}");
+    let (_, html) = page(&c, &t, &retro).await;
+    assert!(html.contains("data-item=\"SHOP-1\""), "{html}");
+    let (_, item) = get(&t, &t.admin_token, "/api/v1/items/SHOP-1").await;
+    assert_eq!(item["kind"], "story");
+
+    // The stand-up page, its day in the URL; a bad day is a 422 page.
+    let (s, html) = page(&c, &t, &format!("/teams/{team}/standup?date=2026-11-23")).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(html.contains("moves since Friday 2026-11-20"), "{html}");
+    assert!(html.contains("date=2026-11-22") && html.contains("date=2026-11-24"), "previous and next links");
+    let (s, _) = page(&c, &t, &format!("/teams/{team}/standup?date=someday")).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+
+    // The review: the Product Owner publishes through the form; Markdown is rendered and
+    // sanitised; stakeholders read it without a form.
+    let review = format!("/sprints/{sprint}/review");
+    let summary = "Shipped **checkout**. <script>alert(1)</script>";
+    let (s, loc) =
+        form(&po, &t, &review, &[("csrf", &po_csrf), ("summary", summary), ("publish", "1")]).await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    assert!(loc.contains("notice=Published"), "{loc}");
+    let (sh, _) = session(&t, "stake@keel.test", MEMBER_PASSWORD).await;
+    let (s, html) = page(&sh, &t, &review).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(html.contains("<strong>checkout</strong>"), "{html}");
+    assert!(!html.contains("<script>alert"), "sanitised");
+    assert!(!html.contains("name=\"summary\""), "stakeholders get no form");
+    let (s, loc) = form(&c, &t, &review, &[("csrf", &csrf), ("summary", "mine"), ("publish", "1")]).await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    assert!(loc.contains("error="), "a team member may not publish: {loc}");
+    let (_, html) = page(&sh, &t, &retro).await;
+    assert!(!html.contains("retro-add"), "stakeholders read the board only");
 }

@@ -199,6 +199,7 @@ async fn standup(
 #[template(path = "ceremony_review.html")]
 struct ReviewPage {
     l: Layout,
+    team_id: i64,
     sprint_id: i64,
     sprint_name: String,
     state: String,
@@ -251,6 +252,7 @@ async fn review(
         let lines = |v: &[Item]| v.iter().map(|i| line(i, &rv.states)).collect();
         render(&ReviewPage {
             l,
+            team_id: rv.team.id.0,
             sprint_id: rv.sprint.id.0,
             sprint_name: rv.sprint.data.name.clone(),
             state: rv.sprint.state.clone(),
@@ -332,6 +334,7 @@ struct ColumnUi {
 struct RetroPage {
     l: Layout,
     js: &'static str,
+    team_id: i64,
     sprint_id: i64,
     sprint_name: String,
     team_name: String,
@@ -400,6 +403,7 @@ async fn retro(
         render(&RetroPage {
             l,
             js: ceremonies_js_url(),
+            team_id: b.team.id.0,
             sprint_id: b.sprint.id.0,
             sprint_name: b.sprint.data.name.clone(),
             team_name: b.team.data.name.clone(),
