@@ -205,8 +205,10 @@ pub struct RetroCardOut {
     pub voted: bool,
     /// The backlog item made from it (its key).
     pub item: Option<String>,
-    /// A pending proposal to make an item from it.
+    /// The proposal to make an item from it, if one was made.
     pub proposal_id: Option<i64>,
+    /// Where that proposal stands: `pending`, `accepted`, `declined` or `stale`.
+    pub proposal_state: Option<String>,
     /// Version.
     pub version: i64,
     /// Created (RFC 3339).

@@ -11,7 +11,7 @@ use crate::{App, AppError, AppResult, Outcome, ProductAccess};
 use keel_domain::event::ObjectKind;
 use keel_domain::item::{Item, ItemKind, NewItem, StoryFields};
 use keel_domain::product::Role;
-use keel_domain::proposal::{Change, NewItemSpec, Position};
+use keel_domain::proposal::{Change, NewItemSpec, Position, ProposalState};
 use keel_domain::retro::{by_votes, parse_card_text, parse_summary, RetroCard, RetroColumn, SprintReview};
 use keel_domain::rights::{Action, Decision};
 use keel_domain::sprint::{Sprint, SprintState, Team};
@@ -19,7 +19,7 @@ use keel_domain::standup::{moved_for, window, StatusChange};
 use keel_domain::time::Date;
 use keel_domain::user::User;
 use keel_domain::workflow::Category;
-use keel_domain::{ItemId, ProductId, RecordId, StateId, Timestamp, UserId};
+use keel_domain::{ItemId, ProductId, ProposalId, RecordId, StateId, Timestamp, UserId};
 use keel_store::{Blocker, ItemFilter, Page, RecordFilter, Ref, StoreError, WriteOp, Written};
 use std::collections::{HashMap, HashSet};
 
@@ -151,6 +151,8 @@ pub struct CardView {
     pub author_name: String,
     /// The key of the item made from it.
     pub item_key: Option<String>,
+    /// Where the proposal to make an item from it stands, if there is one.
+    pub proposal_state: Option<ProposalState>,
     /// Whether the caller voted for it.
     pub voted: bool,
     /// Whether the caller may change or delete it.
@@ -490,10 +492,16 @@ impl App {
         let may_moderate = self.decide(&access, Action::ManageSprint) == Decision::Allow;
         let can_write = self.decide(&access, Action::Retrospective) == Decision::Allow;
         let mut keys = HashMap::new();
+        let mut proposals = HashMap::new();
         for c in &cards {
-            if let Some(i) = c.data.item {
+            if let Some(p) = c.data.proposal.filter(|_| c.data.item.is_none()) {
+                let (state, item) = self.proposal_outcome(p).await?;
+                proposals.insert(c.id, (state, item));
+            }
+            let item = c.data.item.or_else(|| proposals.get(&c.id).and_then(|(_, i)| *i));
+            if let Some(i) = item {
                 if let Ok(item) = self.store.item(i).await {
-                    keys.insert(i, item.key);
+                    keys.insert(c.id, item.key);
                 }
             }
         }
@@ -504,7 +512,8 @@ impl App {
             let view = CardView {
                 column,
                 author_name: names.get(&card.data.author).cloned().unwrap_or_default(),
-                item_key: card.data.item.and_then(|i| keys.get(&i).cloned()),
+                item_key: keys.get(&card.id).cloned(),
+                proposal_state: proposals.get(&card.id).map(|(s, _)| *s),
                 voted: card.data.voted_by(user.id),
                 can_edit: can_write && (card.data.author == user.id || may_moderate),
                 card,
@@ -518,6 +527,24 @@ impl App {
         }
         let make_items = self.decide(&access, Action::CreateItem);
         Ok(RetroBoard { sprint, team, access, columns, can_write, make_items })
+    }
+
+    /// Where a proposal to make an item from a card stands and, once accepted, the item it
+    /// created (found by the proposal's id on the item's `created` event).
+    async fn proposal_outcome(&self, id: ProposalId) -> AppResult<(ProposalState, Option<ItemId>)> {
+        let p = match self.store.proposal(id).await {
+            Ok(p) => p,
+            Err(StoreError::NotFound) => return Ok((ProposalState::Stale, None)),
+            Err(e) => return Err(e.into()),
+        };
+        if p.state != ProposalState::Accepted {
+            return Ok((p.state, None));
+        }
+        let since = p.decided_at.unwrap_or(p.created_at);
+        let events =
+            self.store.product_events_of(p.product_id, &[ObjectKind::Item], &["created"], since, 500).await?;
+        let item = events.iter().find(|e| e.proposal_id == Some(id)).map(|e| ItemId(e.object_id));
+        Ok((p.state, item))
     }
 
     /// Adds a card to the retrospective of sprint `id`.
@@ -666,8 +693,17 @@ impl App {
         if card.data.item.is_some() {
             return Err(AppError::Conflict("this card already has a backlog item".into()));
         }
-        if card.data.proposal.is_some() {
-            return Err(AppError::Conflict("a backlog item for this card is already proposed".into()));
+        if let Some(p) = card.data.proposal {
+            // A declined or stale proposal may be made again; a pending or accepted one not.
+            match self.proposal_outcome(p).await?.0 {
+                ProposalState::Pending => {
+                    return Err(AppError::Conflict("a backlog item for this card is already proposed".into()))
+                }
+                ProposalState::Accepted => {
+                    return Err(AppError::Conflict("this card already has a backlog item".into()))
+                }
+                ProposalState::Declined | ProposalState::Stale => {}
+            }
         }
         let retro_url = format!("/sprints/{}/retro", sprint.id.0);
         let new = NewItem {
@@ -686,13 +722,15 @@ impl App {
         };
         match self.decide(&access, Action::CreateItem) {
             Decision::Allow => {
+                let mut data = card.data.clone();
+                data.proposal = None;
                 let ops = vec![
                     WriteOp::CreateItem { product: access.product.id, item: new, position: Position::Top },
                     WriteOp::UpdateRecord {
                         id: card.id,
                         expected_version: Some(card.version),
                         state: None,
-                        data: to_data(&card.data)?,
+                        data: to_data(&data)?,
                         refs: vec![("item".to_string(), Ref::Created(0))],
                     },
                 ];

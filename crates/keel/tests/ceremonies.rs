@@ -565,6 +565,32 @@ async fn retro_actions_become_backlog_items_once(db: TestDb) {
     assert_eq!(s, StatusCode::CONFLICT);
     let (_, after) = get(&t, a, "/api/v1/products/SHOP/items?limit=500").await;
     assert_eq!(after["items"].as_array().unwrap().len(), 2, "a proposal creates nothing yet");
+    // Once the Product Owner accepts it, the board names the item it created.
+    let (s, v) = call(&t, a, Method::POST, &format!("/api/v1/proposals/{}/accept", p["id"]), None).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (_, board) = get(&t, &alice_token, &format!("/api/v1/sprints/{sprint}/retro")).await;
+    let actions = board["columns"].as_array().unwrap().iter().find(|c| c["column"] == "actions").unwrap();
+    let noted = actions["cards"].as_array().unwrap().iter().find(|c| c["id"] == c2["id"]).unwrap();
+    assert_eq!(
+        (noted["proposal_state"].as_str(), noted["item"].as_str()),
+        (Some("accepted"), Some("SHOP-3")),
+        "{noted}"
+    );
+    let (s, _) = post(&t, a, &path2, json!({})).await;
+    assert_eq!(s, StatusCode::CONFLICT);
+
+    // A declined proposal may be made again.
+    let (_, c4) =
+        post(&t, &alice_token, &cards, json!({"column": "actions", "text": "Rotate the on-call"})).await;
+    let path4 = format!("/api/v1/retro-cards/{}/to-item", c4["id"]);
+    let (s, p4) = post(&t, &alice_token, &path4, json!({})).await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{p4}");
+    let (s, v) =
+        post(&t, a, &format!("/api/v1/proposals/{}/decline", p4["id"]), json!({"reason": "Not now"})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (s, v) = post(&t, a, &path4, json!({})).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!(v["card"]["item"], "SHOP-4");
 
     // Cards outside the actions column do not become items.
     let (_, c3) =

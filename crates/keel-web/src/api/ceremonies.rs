@@ -216,6 +216,7 @@ pub(crate) fn card_out(v: &CardView) -> RetroCardOut {
         voted: v.voted,
         item: v.item_key.clone(),
         proposal_id: v.card.data.proposal.map(|p| p.0),
+        proposal_state: v.proposal_state.map(|s| s.as_str().to_string()),
         version: v.card.version,
         created_at: rfc3339(v.card.created_at),
     }
@@ -228,6 +229,7 @@ fn plain_card(c: &Stored<RetroCard>, viewer: &ApiUser, item_key: Option<String>)
         column,
         author_name: String::new(),
         item_key,
+        proposal_state: None,
         voted: c.data.voted_by(viewer.user.id),
         can_edit: false,
     })

@@ -19,6 +19,7 @@ use axum::Router;
 use keel_app::ceremonies::{CardPatch, StateNames};
 use keel_app::{AppError, Outcome};
 use keel_domain::item::Item;
+use keel_domain::proposal::ProposalState;
 use keel_domain::retro::{RetroCard, RetroColumn};
 use keel_domain::rights::Decision;
 use keel_domain::time::Date;
@@ -316,6 +317,7 @@ struct CardUi {
     votes: usize,
     voted: bool,
     item_key: Option<String>,
+    /// A pending proposal to make an item from it.
     proposal: Option<i64>,
     can_edit: bool,
 }
@@ -393,7 +395,12 @@ async fn retro(
                             votes: v.card.data.votes.len(),
                             voted: v.voted,
                             item_key: v.item_key.clone(),
-                            proposal: v.card.data.proposal.map(|p| p.0),
+                            proposal: v
+                                .card
+                                .data
+                                .proposal
+                                .filter(|_| v.proposal_state == Some(ProposalState::Pending))
+                                .map(|p| p.0),
                             can_edit: v.can_edit,
                         })
                         .collect(),
