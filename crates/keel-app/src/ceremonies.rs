@@ -391,14 +391,29 @@ impl App {
             .items_of(&products, &ItemFilter { sprint: Some(Some(sprint.id)), ..Default::default() })
             .await?;
         use keel_domain::item::AcceptanceState;
-        let (done, unfinished): (Vec<Item>, Vec<Item>) =
+        let (done, mut unfinished): (Vec<Item>, Vec<Item>) =
             items.into_iter().partition(|i| i.category == Category::Done);
+        // A closed sprint's unfinished items have moved on (to the backlog or the next sprint);
+        // its summary still names them.
+        if let Some(summary) = &sprint.data.summary {
+            for (id, _) in &summary.carried_over {
+                if unfinished.iter().any(|i| i.id == *id) {
+                    continue;
+                }
+                match self.store.item(*id).await {
+                    Ok(i) if products.contains(&i.product_id) => unfinished.push(i),
+                    Ok(_) | Err(StoreError::NotFound) => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        }
         let (accepted, waiting): (Vec<Item>, Vec<Item>) =
             done.into_iter().partition(|i| i.acceptance.state == AcceptanceState::Accepted);
         let points_done = points_of(&accepted) + points_of(&waiting);
-        let (points_committed, committed_frozen) = match &sprint.data.commitment {
-            Some(c) => (c.points, true),
-            None => (points_done + points_of(&unfinished), false),
+        let (points_committed, committed_frozen) = match (&sprint.data.summary, &sprint.data.commitment) {
+            (Some(s), _) => (s.committed, true),
+            (None, Some(c)) => (c.points, true),
+            (None, None) => (points_done + points_of(&unfinished), false),
         };
         let summary = self.review_record(sprint.id).await?;
         let can_write = self.decide(&access, Action::ManageSprint) == Decision::Allow;

@@ -7,7 +7,7 @@
 use keel_app::records::new_record;
 use keel_domain::item::{Acceptance, AcceptanceState, ItemPatch};
 use keel_domain::product::{Product, Role};
-use keel_domain::sprint::{Sprint, Team, TeamMember};
+use keel_domain::sprint::{Commitment, Sprint, SprintSummary, Team, TeamMember};
 use keel_domain::time::Date;
 use keel_domain::user::User;
 use keel_domain::ItemId;
@@ -341,6 +341,37 @@ async fn review_splits_accepted_and_waiting_and_publishes(db: TestDb) {
     assert!(v["summary"].get("draft").is_none(), "{v}");
     let (_, v) = get(&t, &alice_token, &path).await;
     assert_eq!(v["summary"]["draft"], "Next draft");
+
+    // A closed sprint: its unfinished items have moved on, its summary names them, and the
+    // commitment frozen at its start is what it is measured against.
+    let team_id = t.app.store().record(keel_domain::RecordId(sprint)).await.unwrap().parent_id;
+    let today = Date::of(keel_app::now());
+    let closed = Sprint {
+        name: "Sprint 0".into(),
+        goal: String::new(),
+        start: today.plus_days(-20),
+        end: today.plus_days(-7),
+        capacity: Vec::new(),
+        commitment: Some(Commitment { at: keel_app::now(), items: Vec::new(), points: 12.0 }),
+        summary: Some(SprintSummary {
+            at: keel_app::now(),
+            committed: 12.0,
+            completed: 0.0,
+            added: 0.0,
+            removed: 0.0,
+            completed_items: Vec::new(),
+            carried_over: vec![(ItemId(open["id"].as_i64().unwrap()), "backlog".into())],
+        }),
+    };
+    let old = record(&t, new_record(Some(shop.id), team_id, "closed", None, &closed).unwrap()).await;
+    let (s, r) = get(&t, &sh_token, &format!("/api/v1/sprints/{old}/review")).await;
+    assert_eq!(s, StatusCode::OK, "{r}");
+    assert_eq!(keys(&r["unfinished"]), vec![open["key"].as_str().unwrap()]);
+    assert_eq!(
+        (r["points_committed"].as_f64(), r["committed_from"].as_str()),
+        (Some(12.0), Some("commitment"))
+    );
+    assert_eq!(r["points_done"].as_f64(), Some(0.0));
 
     let (s, _) = get(&t, a, "/api/v1/sprints/999999/review").await;
     assert_eq!(s, StatusCode::NOT_FOUND);
