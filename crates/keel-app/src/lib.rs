@@ -11,6 +11,7 @@ pub mod board;
 mod cache;
 pub mod ceremonies;
 pub mod demo;
+mod demo_plan;
 pub mod error;
 pub mod items;
 pub mod poker;

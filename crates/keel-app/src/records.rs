@@ -122,4 +122,13 @@ impl App {
             page.after = last;
         }
     }
+
+    /// The teams serving `product` (created in it or serving it as well), by id.
+    pub async fn teams_serving(&self, product: ProductId) -> AppResult<Vec<Stored<Team>>> {
+        let all = self.list_records::<Team>(RecordFilter::of(ObjectKind::Team)).await?;
+        Ok(all
+            .into_iter()
+            .filter(|t| t.product_id == Some(product) || t.data.products.contains(&product))
+            .collect())
+    }
 }

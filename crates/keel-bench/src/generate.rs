@@ -379,6 +379,126 @@ async fn open(target: &Target, force: bool) -> Result<Arc<dyn Store>> {
 }
 
 /// Runs `generate`.
+/// Cards on the benchmark board: the active sprint's items.
+pub const BOARD_ITEMS: usize = 500;
+/// Items in each sprint made for the sprint-close benchmark.
+pub const CLOSE_ITEMS: usize = 300;
+/// Sprints made for the sprint-close benchmark.
+pub const CLOSE_SPRINTS: usize = 4;
+
+/// The team and sprints made in BENCH.
+pub struct SprintPlan {
+    /// The team's record id.
+    pub team: i64,
+    /// The active sprint (the board's cards).
+    pub active: i64,
+    /// Active sprints (one per team) full of open items, to be closed by the benchmark.
+    pub to_close: Vec<i64>,
+}
+
+/// Gives BENCH a team with an active sprint of [`BOARD_ITEMS`] open items (its board) and
+/// [`CLOSE_SPRINTS`] more teams, each with an active sprint of [`CLOSE_ITEMS`] open items for the
+/// sprint-close benchmark; items from the top of the backlog, all written through the store's
+/// batch path as the application would.
+async fn plan_sprints(store: &Arc<dyn Store>, product: &Product, admin: &User) -> Result<SprintPlan> {
+    use keel_domain::event::ObjectKind;
+    use keel_domain::item::ItemPatch;
+    use keel_domain::sprint::{Commitment, Sprint, SprintState, Team, TeamMember};
+    use keel_domain::{Date, RecordId};
+    use keel_store::{ItemFilter, NewRecord, Page, Ref, WriteOp, Written};
+    let e = |e: keel_store::StoreError| anyhow!("{e}");
+    let ctx = WriteCtx { actor: Some(admin.id), at: Timestamp(BASE_MS), proposal: None };
+    let team = Team {
+        name: "Bench team".into(),
+        products: vec![product.id],
+        members: vec![TeamMember { user_id: admin.id, points: Some(40.0), days: Some(10.0) }],
+        board: Default::default(),
+    };
+    let rec = |kind, parent: Option<i64>, state: &str, key: Option<String>, data: serde_json::Value| {
+        WriteOp::CreateRecord(NewRecord {
+            kind,
+            product_id: Some(product.id),
+            parent_id: parent,
+            state: state.into(),
+            unique_key: key,
+            data,
+        })
+    };
+    let mut team_ids = Vec::new();
+    for n in 0..=CLOSE_SPRINTS {
+        let mut t = team.clone();
+        if n > 0 {
+            t.name = format!("Close team {n}");
+        }
+        let key = Some(format!("team:{}:{}", product.id, t.name.to_lowercase()));
+        let w = store
+            .write_batch(vec![rec(ObjectKind::Team, None, "", key, serde_json::to_value(&t)?)], &ctx)
+            .await
+            .map_err(e)?;
+        let Some(Written::Record(team_rec)) = w.first() else { bail!("no team record") };
+        team_ids.push(team_rec.id.0);
+    }
+    let team_id = team_ids[0];
+    let open = ItemFilter { open_only: true, kind: Some(ItemKind::Story), ..Default::default() };
+    let need = BOARD_ITEMS + CLOSE_SPRINTS * CLOSE_ITEMS;
+    let mut picked = Vec::with_capacity(need);
+    let mut page = Page::first(500);
+    while picked.len() < need {
+        let got = store.list_items(product.id, &open, &page).await.map_err(e)?;
+        let Some(last) = got.last() else { break };
+        page.after = Some(last.rank.as_str().to_string());
+        picked.extend(got.into_iter().map(|i| (i.id, i.estimate.map_or(0.0, |p| p.value()))));
+    }
+    picked.truncate(need);
+    let start = Date::of(Timestamp(BASE_MS));
+    let mut sprint_ids = Vec::new();
+    for (n, chunk) in std::iter::once(&picked[..BOARD_ITEMS.min(picked.len())])
+        .chain(picked[BOARD_ITEMS.min(picked.len())..].chunks(CLOSE_ITEMS))
+        .enumerate()
+    {
+        let sprint = Sprint {
+            name: if n == 0 { "Board sprint".into() } else { format!("Close sprint {n}") },
+            goal: String::new(),
+            start,
+            end: start.plus_days(13),
+            capacity: vec![],
+            commitment: Some(Commitment {
+                at: Timestamp(BASE_MS),
+                items: chunk.to_vec(),
+                points: chunk.iter().map(|(_, p)| p).sum(),
+            }),
+            summary: None,
+        };
+        let state = SprintState::Active;
+        let mut ops = vec![rec(
+            ObjectKind::Sprint,
+            Some(team_ids[n]),
+            state.as_str(),
+            None,
+            serde_json::to_value(&sprint)?,
+        )];
+        for (id, _) in chunk {
+            ops.push(WriteOp::UpdateItem {
+                id: Ref::Id(id.0),
+                expected_version: None,
+                patch: ItemPatch { sprint_id: Some(Some(RecordId(0))), ..Default::default() },
+            });
+        }
+        // The sprint's id is known only once created: create it alone, then plan its items.
+        let first = store.write_batch(ops.drain(..1).collect(), &ctx).await.map_err(e)?;
+        let Some(Written::Record(sr)) = first.first() else { bail!("no sprint record") };
+        for op in &mut ops {
+            if let WriteOp::UpdateItem { patch, .. } = op {
+                patch.sprint_id = Some(Some(sr.id));
+            }
+        }
+        store.write_batch(ops, &ctx).await.map_err(e)?;
+        sprint_ids.push(sr.id.0);
+    }
+    let (active, to_close) = sprint_ids.split_first().ok_or_else(|| anyhow!("no sprints made"))?;
+    Ok(SprintPlan { team: team_id, active: *active, to_close: to_close.to_vec() })
+}
+
 pub async fn run(o: GenOptions) -> Result<()> {
     let t0 = Instant::now();
     let store = open(&o.target, o.force).await?;
@@ -412,6 +532,16 @@ pub async fn run(o: GenOptions) -> Result<()> {
         items as f64 / bench_secs,
         events as f64 / bench_secs + items as f64 / bench_secs
     );
+    let ts = Instant::now();
+    let plan = plan_sprints(&store, &bench, &admin).await?;
+    eprintln!(
+        "{BENCH_KEY}: team {} with an active sprint of {} items and {} more teams with active sprints of {} in {:.1} s",
+        plan.team,
+        BOARD_ITEMS,
+        plan.to_close.len(),
+        CLOSE_ITEMS,
+        ts.elapsed().as_secs_f64()
+    );
     if o.small_products > 0 && o.small_items > 0 {
         eprintln!("writing {} small products of {} items", o.small_products, o.small_items);
     }
@@ -440,6 +570,19 @@ pub async fn run(o: GenOptions) -> Result<()> {
         std::fs::write(&f, format!("{}\n", token.token))
             .with_context(|| format!("while writing {}", f.display()))?;
         println!("API token written to {}", f.display());
+        let f = dir.join("bench-sprints");
+        let closes: Vec<String> = plan.to_close.iter().map(|i| i.to_string()).collect();
+        std::fs::write(
+            &f,
+            format!(
+                "team={}\nactive_sprint={}\nclose_sprints={}\n",
+                plan.team,
+                plan.active,
+                closes.join(",")
+            ),
+        )
+        .with_context(|| format!("while writing {}", f.display()))?;
+        println!("team and sprint ids written to {}", f.display());
     }
     if o.print_token || matches!(o.target, Target::Postgres(_)) {
         println!("token: {}", token.token);
