@@ -411,8 +411,9 @@ impl App {
             done.into_iter().partition(|i| i.acceptance.state == AcceptanceState::Accepted);
         let points_done = points_of(&accepted) + points_of(&waiting);
         let (points_committed, committed_frozen) = match (&sprint.data.summary, &sprint.data.commitment) {
-            (Some(s), _) => (s.committed, true),
-            (None, Some(c)) => (c.points, true),
+            // `+ 0.0` turns a stored -0.0 into 0.
+            (Some(s), _) => (s.committed + 0.0, true),
+            (None, Some(c)) => (c.points + 0.0, true),
             (None, None) => (points_done + points_of(&unfinished), false),
         };
         let summary = self.review_record(sprint.id).await?;

@@ -237,11 +237,12 @@ async fn review(
             &st,
             &s,
             format!("Review · {}", rv.sprint.data.name),
-            "review",
+            "sprints",
             Some(&rv.access.product),
         )
         .await
         .crumb(format!("/products/{}/backlog", rv.access.product.key), rv.access.product.name.clone())
+        .crumb(format!("/products/{}/sprints", rv.access.product.key), "Sprints")
         .flash(&flash);
         let summary = rv.summary.as_ref();
         let published = summary.and_then(|x| x.data.published.as_deref());
@@ -368,11 +369,12 @@ async fn retro(
             &st,
             &s,
             format!("Retrospective · {}", b.sprint.data.name),
-            "retro",
+            "sprints",
             Some(&b.access.product),
         )
         .await
         .crumb(format!("/products/{}/backlog", b.access.product.key), b.access.product.name.clone())
+        .crumb(format!("/products/{}/sprints", b.access.product.key), "Sprints")
         .flash(&flash);
         let total = b.columns.iter().map(|(_, c)| c.len()).sum();
         let columns = b
