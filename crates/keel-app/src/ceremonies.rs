@@ -199,11 +199,32 @@ impl App {
         self.access(user, &p.key.to_string()).await
     }
 
-    /// A team and the caller's access through its home product.
+    /// The caller's access through `home`, or else through the first other product of `team`
+    /// they are a member of (a team may serve several products); 404 when none.
+    async fn team_product_access(
+        &self,
+        user: &User,
+        team: &Team,
+        home: ProductId,
+    ) -> AppResult<ProductAccess> {
+        match self.access_by_id(user, home).await {
+            Err(AppError::NotFound) => {}
+            r => return r,
+        }
+        for p in team.products.iter().filter(|p| **p != home) {
+            match self.access_by_id(user, *p).await {
+                Err(AppError::NotFound) => {}
+                r => return r,
+            }
+        }
+        Err(AppError::NotFound)
+    }
+
+    /// A team and the caller's access through its home product (or another it serves).
     pub async fn team_access(&self, user: &User, team: RecordId) -> AppResult<(Stored<Team>, ProductAccess)> {
         let t = self.get_record::<Team>(team).await?;
         let home = t.product_id.or_else(|| t.data.products.first().copied()).ok_or(AppError::NotFound)?;
-        let access = self.access_by_id(user, home).await?;
+        let access = self.team_product_access(user, &t.data, home).await?;
         Ok((t, access))
     }
 
@@ -217,11 +238,11 @@ impl App {
         let team_id = s.parent_id.ok_or(AppError::NotFound)?;
         let t = self.get_record::<Team>(RecordId(team_id)).await?;
         let home = s.product_id.or_else(|| t.data.products.first().copied()).ok_or(AppError::NotFound)?;
-        let access = self.access_by_id(user, home).await?;
+        let access = self.team_product_access(user, &t.data, home).await?;
         Ok((s, t, access))
     }
 
-    /// The products of `team` the caller may read, home product first.
+    /// The products of `team` the caller may read, the one they came through first.
     async fn readable_products(&self, user: &User, team: &Stored<Team>, home: ProductId) -> Vec<ProductId> {
         let mut out = vec![home];
         for p in &team.data.products {

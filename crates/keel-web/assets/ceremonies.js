@@ -17,6 +17,18 @@
     toast.timer = setTimeout(function () { t.hidden = true; }, isError ? 7000 : 4000);
   }
 
+  // Stand-up: the arrow keys page through the days, as the meeting's screen is often driven
+  // from across the room.
+  var standup = document.getElementById("standup-prev");
+  if (standup) {
+    document.addEventListener("keydown", function (ev) {
+      var t = ev.target;
+      if (ev.altKey || ev.ctrlKey || ev.metaKey || (t && (t.tagName === "INPUT" || t.tagName === "TEXTAREA" || t.tagName === "SELECT"))) return;
+      var link = ev.key === "ArrowLeft" ? "standup-prev" : ev.key === "ArrowRight" ? "standup-next" : null;
+      if (link) { ev.preventDefault(); window.location.href = document.getElementById(link).href; }
+    });
+  }
+
   var board = document.getElementById("retro-board");
   if (!board) return;
 

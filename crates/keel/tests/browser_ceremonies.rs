@@ -17,6 +17,9 @@ use serde_json::json;
 mod support;
 use support::browser::*;
 
+/// WebDriver's key code for the right arrow.
+const ARROW_RIGHT: &str = "\u{E014}";
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ceremonies_sqlite() {
     let Some(driver) = Driver::start().await else { return };
@@ -159,6 +162,10 @@ async fn run(driver: &Driver, db: TestDb, backend: &str) {
     shots.take(&b, "standup").await;
     b.click(&b.wait_css("#standup-prev").await).await;
     b.wait_url_contains(&format!("date={}", today.plus_days(-1))).await;
+    b.wait_css("#standup section.person").await;
+    // The right arrow key pages to the next day.
+    b.keys(&[ARROW_RIGHT], &[ARROW_RIGHT]).await;
+    b.wait_url_contains(&format!("date={today}")).await;
     b.wait_css("#standup section.person").await;
     b.goto(&t.url(&format!("/teams/{team_id}/standup"))).await;
     b.post("/window/rect", json!({"width": 390, "height": 844})).await;

@@ -45,6 +45,7 @@ api_tests!(
     retro_votes_toggle_and_concurrent_votes_count,
     retro_actions_become_backlog_items_once,
     pages_and_forms_work_without_script,
+    members_of_any_product_the_team_serves_take_part,
 );
 
 /// A request with a bearer token; returns status and JSON body (Null when empty).
@@ -733,4 +734,49 @@ async fn pages_and_forms_work_without_script(db: TestDb) {
     assert!(loc.contains("error="), "a team member may not publish: {loc}");
     let (_, html) = page(&sh, &t, &retro).await;
     assert!(!html.contains("retro-add"), "stakeholders read the board only");
+}
+
+async fn members_of_any_product_the_team_serves_take_part(db: TestDb) {
+    let t = spawn_app(db).await;
+    let shop = t.product("SHOP").await;
+    let two = t.product("TWO").await;
+    let (carol, carol_token) = t.member(&two, "carol@keel.test", &[Role::Team]).await;
+    let team = Team {
+        name: "Shared".into(),
+        products: vec![shop.id, two.id],
+        members: vec![TeamMember { user_id: carol.id, points: None, days: None }],
+        board: Default::default(),
+    };
+    let team_id = record(&t, new_record(Some(shop.id), None, "", None, &team).unwrap()).await;
+    let today = Date::of(keel_app::now());
+    let sprint = Sprint {
+        name: "Shared 1".into(),
+        goal: String::new(),
+        start: today,
+        end: today.plus_days(9),
+        capacity: Vec::new(),
+        commitment: None,
+        summary: None,
+    };
+    let sprint_id =
+        record(&t, new_record(Some(shop.id), Some(team_id), "active", None, &sprint).unwrap()).await;
+    // Carol is a member of TWO only: she still holds the team's stand-up, review and retro.
+    let (s, v) = get(&t, &carol_token, &format!("/api/v1/teams/{team_id}/standup")).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (s, v) = get(&t, &carol_token, &format!("/api/v1/sprints/{sprint_id}/review")).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (s, c) = post(
+        &t,
+        &carol_token,
+        &format!("/api/v1/sprints/{sprint_id}/retro/cards"),
+        json!({"column": "actions", "text": "Share fixtures"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{c}");
+    let (s, v) = post(&t, &carol_token, &format!("/api/v1/retro-cards/{}/vote", c["id"]), json!({})).await;
+    assert_eq!((s, v["votes"].as_u64()), (StatusCode::OK, Some(1)), "{v}");
+    let other = t.product("OTHER").await;
+    let (_, outsider) = t.member(&other, "out@keel.test", &[Role::Team]).await;
+    let (s, _) = get(&t, &outsider, &format!("/api/v1/sprints/{sprint_id}/retro")).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
 }

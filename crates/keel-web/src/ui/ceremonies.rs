@@ -94,6 +94,7 @@ struct Person {
 #[template(path = "ceremony_standup.html")]
 struct StandupPage {
     l: Layout,
+    js: &'static str,
     team_id: i64,
     team_name: String,
     date: String,
@@ -177,6 +178,7 @@ async fn standup(
         .crumb(format!("/products/{}/backlog", su.access.product.key), su.access.product.name.clone());
         render(&StandupPage {
             l,
+            js: ceremonies_js_url(),
             team_id: su.team.id.0,
             team_name: su.team.data.name.clone(),
             date: su.date.to_string(),
