@@ -14,7 +14,7 @@ use keel_domain::product::Role;
 use keel_domain::proposal::{Change, NewItemSpec, Position, ProposalState};
 use keel_domain::retro::{by_votes, parse_card_text, parse_summary, RetroCard, RetroColumn, SprintReview};
 use keel_domain::rights::{Action, Decision};
-use keel_domain::sprint::{Sprint, SprintState, Team};
+use keel_domain::sprint::{Sprint, Team};
 use keel_domain::standup::{moved_for, window, StatusChange};
 use keel_domain::time::Date;
 use keel_domain::user::User;
@@ -193,12 +193,6 @@ fn points_of(items: &[Item]) -> f64 {
 }
 
 impl App {
-    /// The caller's access to a product by id (404 when not a member).
-    async fn access_by_id(&self, user: &User, product: ProductId) -> AppResult<ProductAccess> {
-        let p = self.store.product(product).await?;
-        self.access(user, &p.key.to_string()).await
-    }
-
     /// The caller's access through `home`, or else through the first other product of `team`
     /// they are a member of (a team may serve several products); 404 when none.
     async fn team_product_access(
@@ -220,8 +214,13 @@ impl App {
         Err(AppError::NotFound)
     }
 
-    /// A team and the caller's access through its home product (or another it serves).
-    pub async fn team_access(&self, user: &User, team: RecordId) -> AppResult<(Stored<Team>, ProductAccess)> {
+    /// A team and the caller's access through its home product or, for members of another
+    /// product it serves only, through that one.
+    pub async fn served_team_access(
+        &self,
+        user: &User,
+        team: RecordId,
+    ) -> AppResult<(Stored<Team>, ProductAccess)> {
         let t = self.get_record::<Team>(team).await?;
         let home = t.product_id.or_else(|| t.data.products.first().copied()).ok_or(AppError::NotFound)?;
         let access = self.team_product_access(user, &t.data, home).await?;
@@ -281,12 +280,6 @@ impl App {
         out
     }
 
-    /// The active sprint of a team, if one is running.
-    pub async fn active_sprint(&self, team: RecordId) -> AppResult<Option<Stored<Sprint>>> {
-        let f = RecordFilter::of(ObjectKind::Sprint).parent(team.0).states(&[SprintState::Active.as_str()]);
-        Ok(self.list_records::<Sprint>(f).await?.into_iter().next())
-    }
-
     async fn items_of(&self, products: &[ProductId], filter: &ItemFilter) -> AppResult<Vec<Item>> {
         let mut out = Vec::new();
         for p in products {
@@ -297,7 +290,7 @@ impl App {
 
     /// The stand-up of `team` on `date`.
     pub async fn standup(&self, user: &User, team: RecordId, date: Date) -> AppResult<Standup> {
-        let (team, access) = self.team_access(user, team).await?;
+        let (team, access) = self.served_team_access(user, team).await?;
         let products = self.readable_products(user, &team, access.product.id).await;
         let sprint = self.active_sprint(team.id).await?;
         let (since, until) = window(date);
