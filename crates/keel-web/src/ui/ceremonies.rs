@@ -339,6 +339,7 @@ struct ColumnUi {
 struct RetroPage {
     l: Layout,
     js: &'static str,
+    product_key: String,
     team_id: i64,
     sprint_id: i64,
     sprint_name: String,
@@ -414,6 +415,7 @@ async fn retro(
         render(&RetroPage {
             l,
             js: ceremonies_js_url(),
+            product_key: b.access.product.key.to_string(),
             team_id: b.team.id.0,
             sprint_id: b.sprint.id.0,
             sprint_name: b.sprint.data.name.clone(),
