@@ -36,7 +36,7 @@ const EVENTS_MAX: u32 = 2_000;
 /// Most items listed per product and list.
 const ITEMS_MAX: u32 = 500;
 /// Most attempts of a vote that meets concurrent votes.
-const VOTE_ATTEMPTS: u32 = 8;
+const VOTE_ATTEMPTS: u32 = 20;
 
 /// A workflow state's name and category, across the products of a team.
 #[derive(Debug, Clone, Default)]

@@ -624,6 +624,28 @@ async fn retro_actions_become_backlog_items_once(db: TestDb) {
     assert_eq!(s, StatusCode::CREATED, "{v}");
     assert_eq!(v["card"]["item"], "SHOP-4");
 
+    // Two people making an item of one card at the same moment: one item, one conflict; the
+    // loser's item is rolled back with its batch.
+    let (_, c5) =
+        post(&t, &alice_token, &cards, json!({"column": "actions", "text": "Pair on reviews"})).await;
+    let (_, before) = get(&t, a, "/api/v1/products/SHOP/items?limit=500").await;
+    let mut handles = Vec::new();
+    for _ in 0..2 {
+        let url = t.url(&format!("/api/v1/retro-cards/{}/to-item", c5["id"]));
+        let tok = t.admin_token.clone();
+        handles.push(tokio::spawn(async move {
+            Client::new().post(url).bearer_auth(tok).send().await.expect("to-item").status()
+        }));
+    }
+    let mut statuses = Vec::new();
+    for h in handles {
+        statuses.push(h.await.unwrap().as_u16());
+    }
+    statuses.sort();
+    assert_eq!(statuses, vec![201, 409]);
+    let (_, after) = get(&t, a, "/api/v1/products/SHOP/items?limit=500").await;
+    assert_eq!(after["items"].as_array().unwrap().len(), before["items"].as_array().unwrap().len() + 1);
+
     // Cards outside the actions column do not become items.
     let (_, c3) =
         post(&t, &alice_token, &cards, json!({"column": "went_well", "text": "Demo went well"})).await;
