@@ -38,6 +38,8 @@ pub enum ObjectKind {
     Question,
     /// A product setting kept as a record (Definition of Ready, Definition of Done).
     Setting,
+    /// The review of a sprint: the summary published to stakeholders.
+    Review,
 }
 
 impl ObjectKind {
@@ -58,6 +60,7 @@ impl ObjectKind {
             ObjectKind::Poker => "poker",
             ObjectKind::Question => "question",
             ObjectKind::Setting => "setting",
+            ObjectKind::Review => "review",
         }
     }
 
@@ -78,6 +81,7 @@ impl ObjectKind {
             "poker" => ObjectKind::Poker,
             "question" => ObjectKind::Question,
             "setting" => ObjectKind::Setting,
+            "review" => ObjectKind::Review,
             _ => return None,
         })
     }

@@ -57,6 +57,8 @@ pub enum Action {
     ReleaseGoNoGo,
     /// Run planning poker: open a round, reveal the cards, call a re-vote, close a round.
     RunPoker,
+    /// Take part in a retrospective: add, change and vote on cards.
+    Retrospective,
 }
 
 /// The answer to "may I?".
@@ -73,7 +75,7 @@ pub enum Decision {
 
 impl Action {
     /// Every action, for the matrix tests and the rights page.
-    pub const ALL: [Action; 23] = [
+    pub const ALL: [Action; 24] = [
         Action::ReadProduct,
         Action::EditProduct,
         Action::ManageMembers,
@@ -97,6 +99,7 @@ impl Action {
         Action::ManageSprint,
         Action::ReleaseGoNoGo,
         Action::RunPoker,
+        Action::Retrospective,
     ];
 
     /// Wire name.
@@ -125,6 +128,7 @@ impl Action {
             Action::ManageSprint => "manage_sprint",
             Action::ReleaseGoNoGo => "release_go_no_go",
             Action::RunPoker => "run_poker",
+            Action::Retrospective => "retrospective",
         }
     }
 
@@ -154,6 +158,7 @@ impl Action {
             Action::ManageSprint => "change sprint scope, start or close sprints",
             Action::ReleaseGoNoGo => "decide a release's go / no-go",
             Action::RunPoker => "run planning poker rounds",
+            Action::Retrospective => "take part in retrospectives",
         }
     }
 }
@@ -195,6 +200,7 @@ impl Default for RightsTable {
             (Action::ManageSprint, [D, A, P, D]),
             (Action::ReleaseGoNoGo, [A, P, D, D]),
             (Action::RunPoker, [D, A, A, D]),
+            (Action::Retrospective, [A, A, A, D]),
         ];
         RightsTable { rows }
     }

@@ -9,12 +9,13 @@ use axum::response::{IntoResponse, Response};
 use std::sync::OnceLock;
 
 /// (stem, extension, content type, content): every asset, in the order of [`urls`].
-const ASSETS: [(&str, &str, &str, &str); 6] = [
+const ASSETS: [(&str, &str, &str, &str); 7] = [
     ("app", "css", "text/css; charset=utf-8", include_str!("../../assets/app.css")),
     ("app", "js", "text/javascript; charset=utf-8", include_str!("../../assets/app.js")),
     ("icon", "svg", "image/svg+xml", include_str!("../../assets/icon.svg")),
     ("sprints", "js", "text/javascript; charset=utf-8", include_str!("../../assets/sprints.js")),
     ("poker", "js", "text/javascript; charset=utf-8", include_str!("../../assets/poker.js")),
+    ("ceremonies", "js", "text/javascript; charset=utf-8", include_str!("../../assets/ceremonies.js")),
     ("readiness", "js", "text/javascript; charset=utf-8", include_str!("../../assets/readiness.js")),
 ];
 
@@ -65,9 +66,14 @@ pub(crate) fn poker_js_url() -> &'static str {
     &urls()[4]
 }
 
+/// The ceremonies' script (in-place retrospective votes).
+pub(crate) fn ceremonies_js_url() -> &'static str {
+    &urls()[5]
+}
+
 /// The backlog's bulk-selection script.
 pub(crate) fn readiness_js_url() -> &'static str {
-    &urls()[5]
+    &urls()[6]
 }
 
 /// Serves an asset by its hashed name; an old hash is a 404, so a stale page never gets a
