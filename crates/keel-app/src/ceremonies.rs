@@ -118,7 +118,7 @@ pub struct Review {
     pub access: ProductAccess,
     /// Done and accepted.
     pub accepted: Vec<Item>,
-    /// Done, waiting for acceptance.
+    /// Put forward as ready (or done) and not yet accepted by the Product Owner.
     pub waiting: Vec<Item>,
     /// Not done.
     pub unfinished: Vec<Item>,
@@ -421,15 +421,21 @@ impl App {
                 }
             }
         }
-        let (accepted, waiting): (Vec<Item>, Vec<Item>) =
+        let (accepted, mut waiting): (Vec<Item>, Vec<Item>) =
             done.into_iter().partition(|i| i.acceptance.state == AcceptanceState::Accepted);
         let points_done = points_of(&accepted) + points_of(&waiting);
+
         let (points_committed, committed_frozen) = match (&sprint.data.summary, &sprint.data.commitment) {
             // `+ 0.0` turns a stored -0.0 into 0.
             (Some(s), _) => (s.committed + 0.0, true),
             (None, Some(c)) => (c.points + 0.0, true),
             (None, None) => (points_done + points_of(&unfinished), false),
         };
+        // Stories are accepted as they reach done; what waits for the Product Owner is what the
+        // team has put forward as ready, and anything done without an acceptance.
+        let (ready, unfinished): (Vec<Item>, Vec<Item>) =
+            unfinished.into_iter().partition(|i| i.acceptance.state == AcceptanceState::Ready);
+        waiting.extend(ready);
         let summary = self.review_record(sprint.id).await?;
         let can_write = self.decide(&access, Action::ManageSprint) == Decision::Allow;
         let can_read_draft = self.decide(&access, Action::Retrospective) == Decision::Allow;

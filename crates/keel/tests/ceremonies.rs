@@ -128,6 +128,18 @@ async fn create(t: &TestApp, token: &str, product: &str, body: Value) -> Value {
 
 async fn set_status(t: &TestApp, token: &str, item: &Value, status: &str) -> Value {
     let key = item["key"].as_str().unwrap();
+    if status == "Done" {
+        // A story is done once accepted: its Definition of Done ticked first (criteria too).
+        let (s, v) = call(
+            t,
+            token,
+            Method::PUT,
+            &format!("/api/v1/items/{key}/checks"),
+            Some(json!({"dod": [1, 2, 3]})),
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+    }
     let (_, cur) = get(t, token, &format!("/api/v1/items/{key}")).await;
     let (s, v) = patch(
         t,
@@ -293,15 +305,24 @@ async fn review_splits_accepted_and_waiting_and_publishes(db: TestDb) {
         assert_eq!(s, StatusCode::OK, "{v}");
     }
     set_status(&t, a, &acc, "Done").await;
-    set_status(&t, a, &wait, "Done").await;
     accept(&t, &acc).await;
+    // The team puts the second story forward; it waits for the Product Owner.
+    set_status(&t, a, &wait, "In Review").await;
+    let (s, v) = post(
+        &t,
+        &alice_token,
+        &format!("/api/v1/items/{}/acceptance", wait["key"].as_str().unwrap()),
+        json!({"action": "ready"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
 
     let (s, r) = get(&t, a, &format!("/api/v1/sprints/{sprint}/review")).await;
     assert_eq!(s, StatusCode::OK, "{r}");
     assert_eq!(keys(&r["accepted"]), vec![acc["key"].as_str().unwrap()]);
     assert_eq!(keys(&r["waiting"]), vec![wait["key"].as_str().unwrap()]);
     assert_eq!(keys(&r["unfinished"]), vec![open["key"].as_str().unwrap()]);
-    assert_eq!((r["points_done"].as_f64(), r["points_accepted"].as_f64()), (Some(8.0), Some(5.0)));
+    assert_eq!((r["points_done"].as_f64(), r["points_accepted"].as_f64()), (Some(5.0), Some(5.0)));
     assert_eq!((r["points_committed"].as_f64(), r["committed_from"].as_str()), (Some(10.0), Some("scope")));
     assert!(r["summary"].is_null());
     assert_eq!(r["can_write"], true);

@@ -135,6 +135,8 @@ struct ItemPage {
     release: Option<(i64, String)>,
     /// What splitting makes (`stories`, `tasks`), if the item can be split and the user may.
     split_into: Option<&'static str>,
+    /// The planning-poker round and the questions to the Product Owner (rendered HTML).
+    poker_panel: String,
 }
 
 fn names_of(members: &[(keel_domain::user::User, keel_domain::product::Roles)]) -> HashMap<i64, String> {
@@ -299,7 +301,9 @@ pub(crate) async fn page(
             .crumb(format!("/products/{}/backlog", a.product.key), a.product.name.clone())
             .crumb(format!("/products/{}/backlog", a.product.key), "Backlog")
             .flash(&f);
+        let poker_panel = super::poker::item_panel(&st, &s, &a, &item).await?;
         let page = ItemPage {
+            poker_panel,
             l,
             pkey: a.product.key.to_string(),
             here: format!("/items/{}", item.key),

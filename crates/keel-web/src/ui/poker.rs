@@ -491,9 +491,6 @@ struct Panel {
 
 /// The item page's panel: the poker round running on `item` (with a link to the room) and the
 /// item's questions to the Product Owner with their answers, and the forms to ask and answer.
-// Embedded by the item page (ui/items.rs), which the lead owns; until then only the room uses
-// the questions part through `panel`.
-#[allow(dead_code)]
 pub(crate) async fn item_panel(
     st: &AppState,
     s: &UiSession,
