@@ -257,19 +257,6 @@ fn lane_key(s: Swimlanes, c: &Card) -> Option<i64> {
 }
 
 impl App {
-    /// A team and the caller's access to its home product (404 for non-members).
-    pub async fn team_access(&self, user: &User, team: i64) -> AppResult<(Stored<Team>, ProductAccess)> {
-        let t = self.get_record::<Team>(RecordId(team)).await?;
-        let home = *t.data.products.first().ok_or(AppError::NotFound)?;
-        let access = self.access_by_id(user, home).await?;
-        Ok((t, access))
-    }
-
-    async fn access_by_id(&self, user: &User, product: ProductId) -> AppResult<ProductAccess> {
-        let p = self.store.product(product).await?;
-        self.access(user, p.key.as_str()).await
-    }
-
     /// Whether the caller may change the workflow and board layouts: the Product Owner, or an
     /// administrator (who manages products).
     pub fn may_edit_workflow(&self, access: &ProductAccess) -> bool {
@@ -284,19 +271,13 @@ impl App {
         }
     }
 
-    /// The team's active sprint, if any.
-    pub async fn active_sprint(&self, team: RecordId) -> AppResult<Option<Stored<Sprint>>> {
-        let f = RecordFilter::of(ObjectKind::Sprint).parent(team.0).states(&["active"]);
-        Ok(self.list_records::<Sprint>(f).await?.into_iter().next())
-    }
-
     /// A team's board.
     pub async fn board(&self, user: &User, team: i64, q: &BoardQuery) -> AppResult<Board> {
         let mode = BoardMode::parse("mode", q.mode.as_deref().unwrap_or(""))?;
         let swimlanes = Swimlanes::parse("swimlanes", q.swimlanes.as_deref().unwrap_or(""))?;
         let filter = QuickFilter::parse("filter", q.filter.as_deref().unwrap_or(""))?;
         let label = q.label.as_deref().map(str::trim).filter(|l| !l.is_empty()).map(str::to_string);
-        let (team, access) = self.team_access(user, team).await?;
+        let (team, access) = self.team_access(user, RecordId(team)).await?;
         let mut b = self.board_of(team, access, mode).await?;
         b.swimlanes = swimlanes;
         b.filter = filter;
@@ -352,8 +333,11 @@ impl App {
         let mut names: HashMap<UserId, String> = HashMap::new();
         let mut epics: HashMap<ItemId, (String, String, Option<ItemId>)> = HashMap::new();
         let now = crate::now();
-        for (n, pid) in team.data.products.iter().enumerate() {
-            let pa = if n == 0 {
+        let mut products = vec![access.product.id];
+        products.extend(team.data.products.iter().copied().filter(|p| *p != access.product.id));
+        for pid in &products {
+            let home_product = *pid == access.product.id;
+            let pa = if home_product {
                 access.clone()
             } else {
                 match self.access_by_id(&access.user, *pid).await {
@@ -362,7 +346,7 @@ impl App {
                     Err(e) => return Err(e),
                 }
             };
-            let wf = if n == 0 { home.clone() } else { self.workflow(&pa).await? };
+            let wf = if home_product { home.clone() } else { self.workflow(&pa).await? };
             let list = match (mode, &sprint) {
                 (BoardMode::Scrum, None) => Vec::new(),
                 (BoardMode::Scrum, Some(s)) => {
@@ -561,7 +545,7 @@ impl App {
         columns: &[ColumnInput],
         expected_version: Option<i64>,
     ) -> AppResult<Stored<Team>> {
-        let (t, access) = self.team_access(user, team).await?;
+        let (t, access) = self.team_access(user, RecordId(team)).await?;
         self.require_workflow_edit(&access)?;
         if let Some(v) = expected_version {
             if v != t.version {
@@ -608,7 +592,7 @@ impl App {
     /// done state is a proposal). Into a column at its WIP limit only with a reason, recorded as
     /// a WIP breach in the same transaction.
     pub async fn move_card(&self, user: &User, team: i64, m: &MoveInput) -> AppResult<Outcome<MoveDone>> {
-        let (t, home_access) = self.team_access(user, team).await?;
+        let (t, home_access) = self.team_access(user, RecordId(team)).await?;
         let key = ItemKey::parse("key", m.key.trim())?;
         let access = if key.product == home_access.product.key {
             home_access.clone()
@@ -642,9 +626,10 @@ impl App {
         let own = self.workflow(&access).await?;
         let col = &b.columns[ci];
         let from = own.state(item.status_id).cloned();
-        let already = from
-            .as_ref()
-            .is_some_and(|s| board::column_of(std::slice::from_ref(&col.column), &home, s).is_some());
+        // Already shown in that column (by the whole layout: a state's column is decided among
+        // all columns, so a same-category fallback must not count).
+        let layout: Vec<BoardColumn> = b.columns.iter().map(|c| c.column.clone()).collect();
+        let already = from.as_ref().is_some_and(|s| board::column_of(&layout, &home, s) == Some(ci));
         let target =
             if already { from.clone() } else { board::target_state(&col.column, &home, &own).cloned() };
         let Some(target) = target else {
@@ -655,6 +640,8 @@ impl App {
             let others = b.cards.iter().filter(|c| c.column == ci && c.item.id != item.id).count() as u32;
             let breach = board::wip_check(&col.column, others, m.reason.as_deref())?;
             let patch = ItemPatch { status: Some((target.id, target.category)), ..Default::default() };
+            // Into or out of done: a story's criteria and Definition of Done, and its acceptance.
+            let patch = self.acceptance_rule(&access, &item, patch).await?;
             let action = if item.category == Category::Done || target.category == Category::Done {
                 Action::Accept
             } else {
@@ -718,7 +705,7 @@ impl App {
 
     /// The WIP breaches recorded on a team's board, newest first.
     pub async fn wip_breaches(&self, user: &User, team: i64) -> AppResult<Vec<Stored<BreachRecord>>> {
-        let (t, _) = self.team_access(user, team).await?;
+        let (t, _) = self.team_access(user, RecordId(team)).await?;
         let mut v =
             self.list_records::<BreachRecord>(RecordFilter::of(ObjectKind::WipBreach).parent(t.id.0)).await?;
         v.reverse();

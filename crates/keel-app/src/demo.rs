@@ -5,9 +5,12 @@
 
 use crate::auth::{hash_password, random_password};
 use crate::{now, App, AppResult};
-use keel_domain::item::{Criterion, ItemKind, ItemPatch, NewItem, Points, StoryFields};
+use keel_domain::item::{
+    Acceptance, AcceptanceState, Criterion, ItemKind, ItemPatch, NewItem, Points, StoryFields,
+};
 use keel_domain::product::{ProductKey, Role, Roles};
 use keel_domain::proposal::Position;
+use keel_domain::readiness::DefinitionOfDone;
 use keel_domain::user::{Email, NewUser, User};
 use keel_domain::workflow::Category;
 use keel_domain::{Timestamp, UserId};
@@ -228,13 +231,20 @@ pub async fn seed(app: &App, admin: Option<&User>) -> AppResult<Option<DemoInfo>
             };
             let item = store.create_item(product.id, new, &Position::Bottom, &sys(created, Some(po))).await?;
             count += 1;
-            // Estimated by the team in refinement a day later.
+            // Estimated by the team in refinement a day later; the last story of each epic is
+            // still waiting for its estimate, so the refinement view has work to show.
             let dev = team[(seq % 2) as usize];
-            let est =
-                ItemPatch { estimate: Some(Some(Points::parse("estimate", *pts)?)), ..Default::default() };
-            let item = store
-                .update_item(item.id, item.version, &est, &sys(created.plus_secs(DAY), Some(dev)))
-                .await?;
+            let item = if s + 1 == stories.len() {
+                item
+            } else {
+                let est = ItemPatch {
+                    estimate: Some(Some(Points::parse("estimate", *pts)?)),
+                    ..Default::default()
+                };
+                store
+                    .update_item(item.id, item.version, &est, &sys(created.plus_secs(DAY), Some(dev)))
+                    .await?
+            };
             // Earlier stories of each epic are further along: a realistic spread of states.
             let (progress, checked) = match s {
                 0..=3 => (3, true),
@@ -256,16 +266,25 @@ pub async fn seed(app: &App, admin: Option<&User>) -> AppResult<Option<DemoInfo>
                 t_at = t_at.plus_secs(DAY * (1 + seq % 4));
                 let mut crit = item.criteria.clone();
                 crit.iter_mut().for_each(|c| c.checked = checked);
+                // Finished work has the Definition of Done ticked; the team asks for acceptance.
+                let all_dod: Vec<i64> = DefinitionOfDone::default().checks.iter().map(|c| c.id).collect();
                 let p = ItemPatch {
                     criteria: Some(crit),
                     status: state(Category::InProgress, 1),
+                    dod: checked.then_some(all_dod),
+                    acceptance: checked
+                        .then(|| Acceptance { state: AcceptanceState::Ready, note: String::new() }),
                     ..Default::default()
                 };
                 item = store.update_item(item.id, item.version, &p, &sys(t_at, Some(dev))).await?;
             }
             if progress >= 3 {
                 t_at = t_at.plus_secs(DAY);
-                let p = ItemPatch { status: state(Category::Done, 0), ..Default::default() };
+                let p = ItemPatch {
+                    status: state(Category::Done, 0),
+                    acceptance: Some(Acceptance { state: AcceptanceState::Accepted, note: String::new() }),
+                    ..Default::default()
+                };
                 store.update_item(item.id, item.version, &p, &sys(t_at, Some(po))).await?;
             }
         }

@@ -153,7 +153,7 @@ fn create_actions(kind: ItemKind, estimated: bool, assigned: bool, done: bool) -
 }
 
 /// The actions a change needs, from the fields that really change.
-fn actions_for(old: &Item, new: &Item, changes: &[FieldChange]) -> Vec<Action> {
+pub(crate) fn actions_for(old: &Item, new: &Item, changes: &[FieldChange]) -> Vec<Action> {
     let mut out = Vec::new();
     for c in changes {
         let a = match c.field {
@@ -176,7 +176,7 @@ fn actions_for(old: &Item, new: &Item, changes: &[FieldChange]) -> Vec<Action> {
             "acceptance" => {
                 use keel_domain::item::AcceptanceState as S;
                 if matches!(new.acceptance.state, S::Accepted | S::Rejected)
-                    || matches!(old.acceptance.state, S::Accepted | S::Rejected)
+                    || old.acceptance.state == S::Accepted
                 {
                     Action::Accept
                 } else {
@@ -201,7 +201,11 @@ fn actions_for(old: &Item, new: &Item, changes: &[FieldChange]) -> Vec<Action> {
 
 impl App {
     /// The decision over several actions: the weakest wins. Returns the action that limited it.
-    fn decide_all(&self, access: &ProductAccess, actions: &[Action]) -> (Decision, Option<Action>) {
+    pub(crate) fn decide_all(
+        &self,
+        access: &ProductAccess,
+        actions: &[Action],
+    ) -> (Decision, Option<Action>) {
         let mut worst = (Decision::Allow, None);
         for a in actions {
             let d = self.decide(access, *a);
@@ -223,7 +227,12 @@ impl App {
 
     /// Resolves an item key within the product of `access`; a key of another product or an
     /// unknown one is an error on `field`.
-    async fn resolve_key(&self, access: &ProductAccess, field: &str, key: &str) -> AppResult<Item> {
+    pub(crate) async fn resolve_key(
+        &self,
+        access: &ProductAccess,
+        field: &str,
+        key: &str,
+    ) -> AppResult<Item> {
         let k = ItemKey::parse(field, key)?;
         if k.product != access.product.key {
             return Err(AppError::invalid(field, "must be an item of the same product"));
@@ -235,7 +244,7 @@ impl App {
         }
     }
 
-    async fn resolve_user(&self, field: &str, s: &str) -> AppResult<UserId> {
+    pub(crate) async fn resolve_user(&self, field: &str, s: &str) -> AppResult<UserId> {
         let r = if let Ok(id) = s.parse::<i64>() {
             self.store.user(UserId(id)).await
         } else {
@@ -483,7 +492,7 @@ impl App {
         self.apply_patch_as(access, old, patch, reason, Mode::Auto).await
     }
 
-    async fn apply_patch_as(
+    pub(crate) async fn apply_patch_as(
         &self,
         access: &ProductAccess,
         old: Item,
@@ -491,6 +500,7 @@ impl App {
         reason: Option<&str>,
         mode: Mode,
     ) -> AppResult<Outcome<Item>> {
+        let patch = self.acceptance_rule(access, &old, patch).await?;
         let (new, changes) = patch.apply(&old);
         if changes.is_empty() {
             return Ok(Outcome::Done(old));
@@ -836,6 +846,11 @@ impl App {
             Change::MoveItem { .. } => vec![Action::Reorder],
             Change::DeleteItem { .. } => vec![Action::DeleteItem],
             Change::AddLink { .. } | Change::RemoveLink { .. } => vec![Action::EditItem],
+            Change::StartSprint { .. } | Change::CloseSprint { .. } => vec![Action::ManageSprint],
+            Change::ShipRelease { .. } => vec![Action::ReleaseGoNoGo],
+            Change::SetDefinitionOfReady { .. } | Change::SetDefinitionOfDone { .. } => {
+                vec![Action::EditItem]
+            }
         })
     }
 }

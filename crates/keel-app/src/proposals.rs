@@ -86,7 +86,30 @@ impl App {
         if let Some(a) = actions.iter().find(|a| self.decide(access, **a) != Decision::Allow) {
             return Err(self.forbidden(*a));
         }
+        match &p.change {
+            Change::ShipRelease { release_id, open_items } => {
+                return self.accept_ship_proposal(access, &p, *release_id, *open_items).await;
+            }
+            Change::SetDefinitionOfReady { definition } => {
+                return self.accept_setting_proposal(access, &p, definition.clone()).await;
+            }
+            Change::SetDefinitionOfDone { definition } => {
+                return self.accept_setting_proposal(access, &p, definition.clone()).await;
+            }
+            _ => {}
+        }
         let ctx = self.ctx_for_proposal(&access.user, p.id);
+        if let Some(r) = self.accept_sprint_change(access, &p.change, &ctx).await {
+            return match r {
+                Ok(()) => Ok(Accepted { proposal: self.store.proposal(p.id).await?, item: None }),
+                Err(
+                    AppError::Conflict(why)
+                    | AppError::Invalid(keel_domain::ValidationError { message: why, .. }),
+                ) => Err(self.stale(access, &p, &why).await),
+                Err(AppError::NotFound) => Err(self.stale(access, &p, "the sprint no longer exists").await),
+                Err(e) => Err(e),
+            };
+        }
         let s = &self.store;
         let result = match &p.change {
             Change::CreateItem { item } => s
@@ -103,6 +126,11 @@ impl App {
             Change::RemoveLink { item_id, link_id } => {
                 s.remove_link(*item_id, *link_id, &ctx).await.map(|_| None)
             }
+            // Carried out above.
+            Change::StartSprint { .. } | Change::CloseSprint { .. } => Err(StoreError::NotFound),
+            Change::ShipRelease { .. }
+            | Change::SetDefinitionOfReady { .. }
+            | Change::SetDefinitionOfDone { .. } => Ok(None),
         };
         match result {
             Ok(item) => Ok(Accepted { proposal: self.store.proposal(p.id).await?, item }),
@@ -113,7 +141,7 @@ impl App {
     }
 
     /// Marks a proposal that can no longer be applied as stale; returns the 409 to answer.
-    async fn stale(&self, access: &ProductAccess, p: &Proposal, why: &str) -> AppError {
+    pub(crate) async fn stale(&self, access: &ProductAccess, p: &Proposal, why: &str) -> AppError {
         let reason = format!("could not be applied: {why}");
         match self.store.close_proposal(p.id, ProposalState::Stale, &reason, &self.ctx(&access.user)).await {
             Ok(_) => AppError::Conflict(format!("the proposal {reason}")),

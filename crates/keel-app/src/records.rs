@@ -1,8 +1,9 @@
 //! Typed access to records: each record kind's data is a domain type, read and written as JSON.
 
-use crate::{App, AppError, AppResult};
+use crate::{App, AppError, AppResult, ProductAccess};
 use keel_domain::event::ObjectKind;
 use keel_domain::sprint::{Release, Sprint, Team};
+use keel_domain::user::User;
 use keel_domain::{ProductId, RecordId, Timestamp, UserId};
 use keel_store::{NewRecord, Page, Record, RecordFilter};
 use serde::de::DeserializeOwned;
@@ -121,5 +122,35 @@ impl App {
             }
             page.after = last;
         }
+    }
+
+    /// The teams serving `product` (created in it or serving it as well), by id.
+    pub async fn teams_serving(&self, product: ProductId) -> AppResult<Vec<Stored<Team>>> {
+        let all = self.list_records::<Team>(RecordFilter::of(ObjectKind::Team)).await?;
+        Ok(all
+            .into_iter()
+            .filter(|t| t.product_id == Some(product) || t.data.products.contains(&product))
+            .collect())
+    }
+
+    /// The caller's access to a product given by id (404 for non-members, as [`App::access`]).
+    pub async fn access_by_id(&self, user: &User, product: ProductId) -> AppResult<ProductAccess> {
+        let p = self.store.product(product).await?;
+        self.access(user, p.key.as_str()).await
+    }
+
+    /// A team and the caller's access through its home product (404 when the caller is no
+    /// member of it).
+    pub async fn team_access(&self, user: &User, team: RecordId) -> AppResult<(Stored<Team>, ProductAccess)> {
+        let t = self.get_record::<Team>(team).await?;
+        let home = t.product_id.or_else(|| t.data.products.first().copied()).ok_or(AppError::NotFound)?;
+        let access = self.access_by_id(user, home).await?;
+        Ok((t, access))
+    }
+
+    /// The team's active sprint, if any.
+    pub async fn active_sprint(&self, team: RecordId) -> AppResult<Option<Stored<Sprint>>> {
+        let f = RecordFilter::of(ObjectKind::Sprint).parent(team.0).states(&["active"]);
+        Ok(self.list_records::<Sprint>(f).await?.into_iter().next())
     }
 }

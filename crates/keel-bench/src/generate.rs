@@ -392,13 +392,14 @@ pub struct SprintPlan {
     pub team: i64,
     /// The active sprint (the board's cards).
     pub active: i64,
-    /// Planned sprints full of open items, to be closed by the benchmark.
+    /// Active sprints (one per team) full of open items, to be closed by the benchmark.
     pub to_close: Vec<i64>,
 }
 
 /// Gives BENCH a team with an active sprint of [`BOARD_ITEMS`] open items (its board) and
-/// [`CLOSE_SPRINTS`] planned sprints of [`CLOSE_ITEMS`] open items each, taken from the top of
-/// the backlog, all written through the store's batch path as the application would.
+/// [`CLOSE_SPRINTS`] more teams, each with an active sprint of [`CLOSE_ITEMS`] open items for the
+/// sprint-close benchmark; items from the top of the backlog, all written through the store's
+/// batch path as the application would.
 async fn plan_sprints(store: &Arc<dyn Store>, product: &Product, admin: &User) -> Result<SprintPlan> {
     use keel_domain::event::ObjectKind;
     use keel_domain::item::ItemPatch;
@@ -423,21 +424,21 @@ async fn plan_sprints(store: &Arc<dyn Store>, product: &Product, admin: &User) -
             data,
         })
     };
-    let w = store
-        .write_batch(
-            vec![rec(
-                ObjectKind::Team,
-                None,
-                "",
-                Some(format!("team:{}:bench team", product.id)),
-                serde_json::to_value(&team)?,
-            )],
-            &ctx,
-        )
-        .await
-        .map_err(e)?;
-    let Some(Written::Record(team_rec)) = w.first() else { bail!("no team record") };
-    let team_id = team_rec.id.0;
+    let mut team_ids = Vec::new();
+    for n in 0..=CLOSE_SPRINTS {
+        let mut t = team.clone();
+        if n > 0 {
+            t.name = format!("Close team {n}");
+        }
+        let key = Some(format!("team:{}:{}", product.id, t.name.to_lowercase()));
+        let w = store
+            .write_batch(vec![rec(ObjectKind::Team, None, "", key, serde_json::to_value(&t)?)], &ctx)
+            .await
+            .map_err(e)?;
+        let Some(Written::Record(team_rec)) = w.first() else { bail!("no team record") };
+        team_ids.push(team_rec.id.0);
+    }
+    let team_id = team_ids[0];
     let open = ItemFilter { open_only: true, kind: Some(ItemKind::Story), ..Default::default() };
     let need = BOARD_ITEMS + CLOSE_SPRINTS * CLOSE_ITEMS;
     let mut picked = Vec::with_capacity(need);
@@ -455,24 +456,23 @@ async fn plan_sprints(store: &Arc<dyn Store>, product: &Product, admin: &User) -
         .chain(picked[BOARD_ITEMS.min(picked.len())..].chunks(CLOSE_ITEMS))
         .enumerate()
     {
-        let active = n == 0;
         let sprint = Sprint {
-            name: if active { "Board sprint".into() } else { format!("Close sprint {n}") },
+            name: if n == 0 { "Board sprint".into() } else { format!("Close sprint {n}") },
             goal: String::new(),
-            start: start.plus_days(14 * n as i32),
-            end: start.plus_days(14 * n as i32 + 13),
+            start,
+            end: start.plus_days(13),
             capacity: vec![],
-            commitment: active.then(|| Commitment {
+            commitment: Some(Commitment {
                 at: Timestamp(BASE_MS),
                 items: chunk.to_vec(),
                 points: chunk.iter().map(|(_, p)| p).sum(),
             }),
             summary: None,
         };
-        let state = if active { SprintState::Active } else { SprintState::Planned };
+        let state = SprintState::Active;
         let mut ops = vec![rec(
             ObjectKind::Sprint,
-            Some(team_id),
+            Some(team_ids[n]),
             state.as_str(),
             None,
             serde_json::to_value(&sprint)?,
@@ -535,7 +535,7 @@ pub async fn run(o: GenOptions) -> Result<()> {
     let ts = Instant::now();
     let plan = plan_sprints(&store, &bench, &admin).await?;
     eprintln!(
-        "{BENCH_KEY}: team {} with an active sprint of {} items and {} planned sprints of {} in {:.1} s",
+        "{BENCH_KEY}: team {} with an active sprint of {} items and {} more teams with active sprints of {} in {:.1} s",
         plan.team,
         BOARD_ITEMS,
         plan.to_close.len(),

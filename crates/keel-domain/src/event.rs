@@ -38,6 +38,8 @@ pub enum ObjectKind {
     Question,
     /// A product setting kept as a record (Definition of Ready, Definition of Done).
     Setting,
+    /// The review of a sprint: the summary published to stakeholders.
+    Review,
     /// A card moved into a board column at its WIP limit, with the reason given.
     WipBreach,
 }
@@ -60,6 +62,7 @@ impl ObjectKind {
             ObjectKind::Poker => "poker",
             ObjectKind::Question => "question",
             ObjectKind::Setting => "setting",
+            ObjectKind::Review => "review",
             ObjectKind::WipBreach => "wip_breach",
         }
     }
@@ -81,6 +84,7 @@ impl ObjectKind {
             "poker" => ObjectKind::Poker,
             "question" => ObjectKind::Question,
             "setting" => ObjectKind::Setting,
+            "review" => ObjectKind::Review,
             "wip_breach" => ObjectKind::WipBreach,
             _ => return None,
         })

@@ -18,6 +18,7 @@ pub mod readiness;
 pub mod retro;
 pub mod rights;
 pub mod sprint;
+pub mod standup;
 pub mod time;
 pub mod user;
 pub mod workflow;

@@ -63,6 +63,38 @@ pub enum Change {
         /// The link.
         link_id: crate::LinkId,
     },
+    /// Start a sprint (freezing its commitment).
+    StartSprint {
+        /// The sprint.
+        sprint_id: crate::RecordId,
+    },
+    /// Close a sprint, sending its unfinished items to the backlog or the next sprint.
+    CloseSprint {
+        /// The sprint.
+        sprint_id: crate::RecordId,
+        /// Where unfinished items go: `backlog` or `next`.
+        destination: crate::sprint::Destination,
+        /// Choices per item key, overriding `destination`.
+        #[serde(default)]
+        items: Vec<(String, crate::sprint::Destination)>,
+    },
+    /// Replace the product's Definition of Ready.
+    SetDefinitionOfReady {
+        /// The new definition.
+        definition: crate::readiness::DefinitionOfReady,
+    },
+    /// Replace the product's Definition of Done.
+    SetDefinitionOfDone {
+        /// The new definition.
+        definition: crate::readiness::DefinitionOfDone,
+    },
+    /// Release a release (the go / no-go), doing `open_items` with its open items.
+    ShipRelease {
+        /// The release.
+        release_id: crate::RecordId,
+        /// What to do with its open items, if any.
+        open_items: Option<crate::readiness::OpenItems>,
+    },
 }
 
 /// A [`NewItem`] in a form that can be stored inside a proposal.
@@ -148,7 +180,12 @@ impl Change {
     /// The item the change concerns, if it concerns an existing one.
     pub fn item_id(&self) -> Option<ItemId> {
         match self {
-            Change::CreateItem { .. } => None,
+            Change::CreateItem { .. }
+            | Change::StartSprint { .. }
+            | Change::CloseSprint { .. }
+            | Change::ShipRelease { .. }
+            | Change::SetDefinitionOfReady { .. }
+            | Change::SetDefinitionOfDone { .. } => None,
             Change::UpdateItem { item_id, .. }
             | Change::MoveItem { item_id, .. }
             | Change::DeleteItem { item_id }

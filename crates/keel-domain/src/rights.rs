@@ -55,6 +55,10 @@ pub enum Action {
     ManageSprint,
     /// Decide a release's go / no-go and its launch checklist.
     ReleaseGoNoGo,
+    /// Run planning poker: open a round, reveal the cards, call a re-vote, close a round.
+    RunPoker,
+    /// Take part in a retrospective: add, change and vote on cards.
+    Retrospective,
     /// Change the workflow's states and the teams' board layouts.
     EditWorkflow,
 }
@@ -73,7 +77,7 @@ pub enum Decision {
 
 impl Action {
     /// Every action, for the matrix tests and the rights page.
-    pub const ALL: [Action; 23] = [
+    pub const ALL: [Action; 25] = [
         Action::ReadProduct,
         Action::EditProduct,
         Action::ManageMembers,
@@ -96,6 +100,8 @@ impl Action {
         Action::SendFeedback,
         Action::ManageSprint,
         Action::ReleaseGoNoGo,
+        Action::RunPoker,
+        Action::Retrospective,
         Action::EditWorkflow,
     ];
 
@@ -124,6 +130,8 @@ impl Action {
             Action::SendFeedback => "send_feedback",
             Action::ManageSprint => "manage_sprint",
             Action::ReleaseGoNoGo => "release_go_no_go",
+            Action::RunPoker => "run_poker",
+            Action::Retrospective => "retrospective",
             Action::EditWorkflow => "edit_workflow",
         }
     }
@@ -153,6 +161,8 @@ impl Action {
             Action::SendFeedback => "send feedback",
             Action::ManageSprint => "change sprint scope, start or close sprints",
             Action::ReleaseGoNoGo => "decide a release's go / no-go",
+            Action::RunPoker => "run planning poker rounds",
+            Action::Retrospective => "take part in retrospectives",
             Action::EditWorkflow => "change the workflow and board layouts",
         }
     }
@@ -194,6 +204,8 @@ impl Default for RightsTable {
             (Action::SendFeedback, [A, A, A, A]),
             (Action::ManageSprint, [D, A, P, D]),
             (Action::ReleaseGoNoGo, [A, P, D, D]),
+            (Action::RunPoker, [D, A, A, D]),
+            (Action::Retrospective, [A, A, A, D]),
             (Action::EditWorkflow, [D, A, D, D]),
         ];
         RightsTable { rows }

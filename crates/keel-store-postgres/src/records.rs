@@ -7,6 +7,8 @@ use crate::PgStore;
 use async_trait::async_trait;
 use deadpool_postgres::GenericClient;
 use keel_domain::event::{Event, ObjectKind};
+use keel_domain::proposal::Position;
+use keel_domain::rank::{self, RankKey};
 use keel_domain::{ItemId, ProductId, RecordId, Timestamp, UserId};
 use keel_store::{
     NewRecord, Page, Record, RecordFilter, RecordStore, Ref, StoreError, StoreResult, WriteCtx, WriteOp,
@@ -210,7 +212,137 @@ async fn apply_op<C: GenericClient>(
             let from = ItemId(resolve(out, from)?);
             Written::Link(add_link_tx(c, ev, from, to, kind).await?)
         }
+        WriteOp::SetSprint { ids, sprint } => Written::Count(set_sprint_tx(c, ctx, ev, &ids, sprint).await?),
+        WriteOp::MoveItems { ids, position } => {
+            Written::Count(move_items_tx(c, ctx, ev, &ids, &position).await?)
+        }
     })
+}
+
+/// [`WriteOp::SetSprint`] in three statements whatever the number of items.
+async fn set_sprint_tx<C: GenericClient>(
+    c: &C,
+    ctx: &WriteCtx,
+    ev: &mut Events,
+    ids: &[ItemId],
+    sprint: Option<RecordId>,
+) -> StoreResult<u64> {
+    check_sprint(c, sprint).await?;
+    let ids: Vec<i64> = ids.iter().map(|i| i.0).collect();
+    let rows = all(
+        c,
+        "SELECT id, product_id, sprint_id FROM items WHERE id = ANY($1) ORDER BY id FOR UPDATE",
+        &[&ids],
+    )
+    .await?;
+    let mut found = std::collections::HashSet::new();
+    let mut changed = Vec::new();
+    let new = sprint.map(|s| s.0);
+    for r in &rows {
+        let (id, product, old): (i64, i64, Option<i64>) = (col(r, 0)?, col(r, 1)?, col(r, 2)?);
+        found.insert(id);
+        if old != new {
+            changed.push(id);
+            ev.push(Some(ProductId(product)), ObjectKind::Item, id, "sprint", &json!(old), &json!(new));
+        }
+    }
+    if found.len() != ids.iter().collect::<std::collections::HashSet<_>>().len() {
+        return Err(StoreError::NotFound);
+    }
+    if !changed.is_empty() {
+        exec(
+            c,
+            "UPDATE items SET sprint_id = $2, version = version + 1, updated_at = $3 WHERE id = ANY($1)",
+            &[&changed, &new, &ctx.at.0],
+        )
+        .await?;
+    }
+    Ok(changed.len() as u64)
+}
+
+/// [`WriteOp::MoveItems`]: new keys for all the items at one end of the backlog, written with
+/// one statement.
+async fn move_items_tx<C: GenericClient>(
+    c: &C,
+    ctx: &WriteCtx,
+    ev: &mut Events,
+    ids: &[ItemId],
+    position: &Position,
+) -> StoreResult<u64> {
+    let top = match position {
+        Position::Top => true,
+        Position::Bottom => false,
+        _ => return Err(StoreError::invalid("position", "must be top or bottom")),
+    };
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    let id_list: Vec<i64> = ids.iter().map(|i| i.0).collect();
+    let products = all(c, "SELECT DISTINCT product_id FROM items WHERE id = ANY($1)", &[&id_list]).await?;
+    let product = match products.as_slice() {
+        [one] => ProductId(col(one, 0)?),
+        [] => return Err(StoreError::NotFound),
+        _ => return Err(StoreError::invalid("ids", "must be items of one product")),
+    };
+    // The product row lock serialises ranking, as for single moves.
+    one(c, "SELECT 1 FROM products WHERE id = $1 FOR UPDATE", &[&product.0]).await?;
+    let old = all(c, "SELECT id, rank FROM items WHERE id = ANY($1) FOR UPDATE", &[&id_list]).await?;
+    if old.len() != id_list.iter().collect::<std::collections::HashSet<_>>().len() {
+        return Err(StoreError::NotFound);
+    }
+    let mut old_rank = std::collections::HashMap::new();
+    for r in &old {
+        old_rank.insert(col::<i64>(r, 0)?, col::<String>(r, 1)?);
+    }
+    let bound_sql = if top {
+        "SELECT rank FROM items WHERE product_id = $1 AND id <> ALL($2) ORDER BY rank LIMIT 1"
+    } else {
+        "SELECT rank FROM items WHERE product_id = $1 AND id <> ALL($2) ORDER BY rank DESC LIMIT 1"
+    };
+    let bound = match opt(c, bound_sql, &[&product.0, &id_list]).await? {
+        Some(r) => Some(RankKey::from_trusted(col(&r, 0)?)),
+        None => None,
+    };
+    // Keys from the far end inwards: before the first remaining item (top), or after the last.
+    let mut keys: Vec<RankKey> = Vec::with_capacity(ids.len());
+    let mut edge = bound;
+    for _ in 0..ids.len() {
+        let k = if top { rank::between(None, edge.as_ref()) } else { rank::between(edge.as_ref(), None) };
+        keys.push(k.clone());
+        edge = Some(k);
+    }
+    if top {
+        keys.reverse();
+    }
+    let key_text: Vec<String> = keys.iter().map(|k| k.as_str().to_string()).collect();
+    c.batch_execute("SET CONSTRAINTS items_rank DEFERRED").await.db()?;
+    exec(
+        c,
+        "UPDATE items SET rank = v.r, version = version + 1, updated_at = $3
+         FROM unnest($1::bigint[], $2::text[]) AS v(id, r) WHERE items.id = v.id",
+        &[&id_list, &key_text, &ctx.at.0],
+    )
+    .await?;
+    c.batch_execute("SET CONSTRAINTS items_rank IMMEDIATE").await.db()?;
+    for (id, k) in id_list.iter().zip(&keys) {
+        let was = old_rank.get(id).cloned().unwrap_or_default();
+        ev.push(Some(product), ObjectKind::Item, *id, "rank", &json!({ "rank": was }), &json!({ "rank": k }));
+    }
+    if keys.iter().any(RankKey::is_long) {
+        crate::items::rebalance(c, product, ev).await?;
+    }
+    Ok(ids.len() as u64)
+}
+
+/// Checks that items may be put into `sprint`: a sprint record that is not closed.
+async fn check_sprint<C: GenericClient>(c: &C, sprint: Option<RecordId>) -> StoreResult<()> {
+    let Some(id) = sprint else { return Ok(()) };
+    let row = opt(c, "SELECT state FROM records WHERE id = $1 AND kind = 'sprint'", &[&id.0]).await?;
+    match row {
+        None => Err(StoreError::invalid("sprint", "does not exist")),
+        Some(r) if col::<&str>(&r, 0)? == "closed" => Err(StoreError::invalid("sprint", "is closed")),
+        Some(_) => Ok(()),
+    }
 }
 
 #[async_trait]

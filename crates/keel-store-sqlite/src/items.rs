@@ -80,6 +80,11 @@ fn load_item(c: &Connection, id: ItemId) -> Res<Item> {
     Ok(c.prepare_cached(concat!(item_select!(), " WHERE i.id = ?1"))?.query_row([id.0], item_row)?)
 }
 
+/// An item's current version.
+pub(crate) fn item_version(c: &Connection, id: ItemId) -> Res<i64> {
+    Ok(c.prepare_cached("SELECT version FROM items WHERE id = ?1")?.query_row([id.0], |r| r.get(0))?)
+}
+
 fn invalid(field: &str, message: impl Into<String>) -> Error {
     Error(StoreError::invalid(field, message))
 }

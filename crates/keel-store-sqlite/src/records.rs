@@ -4,6 +4,8 @@ use crate::items::{add_link_tx, create_item_tx, move_item_tx, update_item_tx};
 use crate::{accept_proposal, conv, event, event_cols, event_row, Error, Res, SqliteStore};
 use async_trait::async_trait;
 use keel_domain::event::{Event, ObjectKind};
+use keel_domain::item::ItemPatch;
+use keel_domain::proposal::Position;
 use keel_domain::{ItemId, ProductId, RecordId, Timestamp, UserId};
 use keel_store::{
     NewRecord, Page, Record, RecordFilter, RecordStore, Ref, StoreError, StoreResult, WriteCtx, WriteOp,
@@ -190,6 +192,31 @@ fn apply_op(c: &Connection, ctx: &WriteCtx, out: &[Written], op: WriteOp) -> Res
         WriteOp::AddLink { from, to, kind } => {
             let from = ItemId(resolve(out, from)?);
             Written::Link(add_link_tx(c, ctx, from, to, kind)?)
+        }
+        WriteOp::SetSprint { ids, sprint } => {
+            let mut n = 0;
+            for id in ids {
+                let patch = ItemPatch { sprint_id: Some(sprint), ..Default::default() };
+                let before = crate::items::item_version(c, id)?;
+                if update_item_tx(c, ctx, id, None, patch)?.version != before {
+                    n += 1;
+                }
+            }
+            Written::Count(n)
+        }
+        WriteOp::MoveItems { ids, position } => {
+            if !matches!(position, Position::Top | Position::Bottom) {
+                return Err(Error(StoreError::invalid("position", "must be top or bottom")));
+            }
+            // Each move to the top puts the item first, so the last one moved ends first: move
+            // in reverse for the top, in order for the bottom.
+            let n = ids.len() as u64;
+            let order: Vec<ItemId> =
+                if position == Position::Top { ids.into_iter().rev().collect() } else { ids };
+            for id in order {
+                move_item_tx(c, ctx, id, &position)?;
+            }
+            Written::Count(n)
         }
     })
 }

@@ -355,6 +355,23 @@ pub enum WriteOp {
         /// Where to.
         position: Position,
     },
+    /// Puts many items into `sprint` (or into none) at once, whatever their versions: the
+    /// set-based form of [`WriteOp::UpdateItem`] with only a sprint, for closing sprints and
+    /// planning in bulk. One `sprint` event per item that changes.
+    SetSprint {
+        /// The items.
+        ids: Vec<ItemId>,
+        /// The sprint.
+        sprint: Option<RecordId>,
+    },
+    /// Moves many items of one product to the top or the bottom of its backlog, keeping the
+    /// order given: the set-based form of [`WriteOp::MoveItem`]. `Before`/`After` are refused.
+    MoveItems {
+        /// The items, in the order they are to stand.
+        ids: Vec<ItemId>,
+        /// `Top` or `Bottom`.
+        position: Position,
+    },
     /// Links two items, as [`ItemStore::add_link`].
     AddLink {
         /// Source (or one created earlier in the batch).
@@ -377,6 +394,8 @@ pub enum Written {
     Link(ItemLink),
     /// Something deleted.
     Deleted,
+    /// How many items a set-based operation changed.
+    Count(u64),
 }
 
 /// Records, and batches of writes that must land together.

@@ -37,6 +37,7 @@ keel_testkit::store_tests!(
     batches_are_atomic_and_refer_back,
     items_sprints_releases_acceptance,
     open_blockers_and_field_events,
+    set_sprint_and_move_items,
     workflow_replace_moves_items_and_records_history,
     workflow_recategorise_updates_items,
     workflow_replace_refusals_change_nothing,

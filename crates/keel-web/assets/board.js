@@ -87,6 +87,13 @@
       closeDialog(v);
     });
     document.getElementById("bd-reason-cancel").addEventListener("click", function () { closeDialog(null); });
+    // Enter gives the reason; Shift+Enter starts a new line.
+    reasonText.addEventListener("keydown", function (e) {
+      if (e.key === "Enter" && !e.shiftKey) {
+        e.preventDefault();
+        document.getElementById("bd-reason-form").requestSubmit();
+      }
+    });
     dialog.addEventListener("cancel", function (e) { e.preventDefault(); closeDialog(null); });
   }
 

@@ -340,8 +340,11 @@ async fn items_are_created_read_and_changed(db: TestDb) {
     assert_eq!(v["items"][0]["key"], "SHOP-2");
     let (_, v) = get(&t, tok, "/api/v1/products/SHOP/items?status=In%20Progress").await;
     assert_eq!(v["items"].as_array().unwrap().len(), 1);
-    // Done items leave the backlog.
-    call(&t, tok, Method::PATCH, "/api/v1/items/SHOP-3", Some(json!({"status": "Done"}))).await;
+    // Done items leave the backlog (a story is done once its Definition of Done is ticked).
+    let dod = json!({"dod": [1, 2, 3]});
+    assert_eq!(call(&t, tok, Method::PUT, "/api/v1/items/SHOP-3/checks", Some(dod)).await.0, StatusCode::OK);
+    let (s, v) = call(&t, tok, Method::PATCH, "/api/v1/items/SHOP-3", Some(json!({"status": "Done"}))).await;
+    assert_eq!((s, v["acceptance"].as_str()), (StatusCode::OK, Some("accepted")), "{v}");
     assert_eq!(backlog_keys(&t, "SHOP").await, ["SHOP-1", "SHOP-2"]);
     assert_eq!(call(&t, tok, Method::DELETE, "/api/v1/items/SHOP-1", None).await.0, StatusCode::NO_CONTENT);
     assert_eq!(get(&t, tok, "/api/v1/items/SHOP-1").await.0, StatusCode::NOT_FOUND);
@@ -540,7 +543,12 @@ async fn decision_rights_and_proposals(db: TestDb) {
         post(&t, &po, &format!("/api/v1/proposals/{id}/decline"), json!({"reason": "Keep it"})).await;
     assert_eq!((s, &v["state"]), (StatusCode::OK, &json!("declined")));
     assert_eq!(get(&t, &po, "/api/v1/items/SHOP-1").await.1["title"], "Story 1");
-    // Accepting into done: the team proposes, the PO decides.
+    // Accepting into done: the team proposes, the PO decides (once the Definition of Done is ticked).
+    let dod = json!({"dod": [1, 2, 3]});
+    assert_eq!(
+        call(&t, &team, Method::PUT, "/api/v1/items/SHOP-2/checks", Some(dod)).await.0,
+        StatusCode::OK
+    );
     let (s, _) =
         call(&t, &team, Method::PATCH, "/api/v1/items/SHOP-2", Some(json!({"status": "In Review"}))).await;
     assert_eq!(s, StatusCode::OK);

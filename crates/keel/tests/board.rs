@@ -250,7 +250,7 @@ async fn kanban_board_shows_flow_outside_sprints(db: TestDb) {
         item(&t, json!({ "title": "Sprint work", "sprint": sprint.unwrap(), "status": "In Progress" })).await;
     let doing = item(&t, json!({ "title": "Flowing", "status": "In Review" })).await;
     let todo = item(&t, json!({ "title": "Next up" })).await;
-    let done = item(&t, json!({ "title": "Shipped" })).await;
+    let done = item(&t, json!({ "title": "Shipped", "kind": "task" })).await;
     let (s, _) =
         patch(&t, &t.admin_token, &format!("/api/v1/items/{done}"), json!({ "status": "Done" })).await;
     assert_eq!(s, StatusCode::OK);
@@ -337,8 +337,9 @@ async fn wip_limits_ask_for_a_reason_and_record_it(db: TestDb) {
         { "name": "Done", "states": ["Done"] }
     ]});
     assert_eq!(put(&t, &t.admin_token, &path, layout).await.0, StatusCode::OK);
-    let a = item(&t, json!({ "title": "A", "sprint": sprint })).await;
-    let b = item(&t, json!({ "title": "B", "sprint": sprint })).await;
+    let a = item(&t, json!({ "title": "A", "kind": "task", "sprint": sprint })).await;
+    let b = item(&t, json!({ "title": "B", "kind": "task", "sprint": sprint })).await;
+    let story = item(&t, json!({ "title": "Story", "sprint": sprint })).await;
     let moves = format!("{path}/moves");
 
     // Into an empty limited column: fine, by a team member.
@@ -384,6 +385,14 @@ async fn wip_limits_ask_for_a_reason_and_record_it(db: TestDb) {
     assert_eq!(events.len(), 1);
     assert!(events[0].new.to_string().contains("Production hotfix"), "{:?}", events[0].new);
     assert_eq!(events[0].actor_id, Some(dev.id));
+    let (s, log) = get(&t, &t.admin_token, "/api/v1/products/SHOP/decisions?kind=wip").await;
+    assert_eq!(s, StatusCode::OK, "{log}");
+    let d = &log["decisions"][0];
+    assert_eq!(
+        (d["why"].clone(), d["item"].clone()),
+        (json!("Production hotfix"), json!(b.clone())),
+        "{log}"
+    );
     let (_, v) = get(&t, &t.admin_token, &path).await;
     assert_eq!(
         (v["columns"][1]["count"].clone(), v["columns"][1]["over_limit"].clone()),
@@ -399,6 +408,11 @@ async fn wip_limits_ask_for_a_reason_and_record_it(db: TestDb) {
     let (s, v) = post(&t, &t.admin_token, &moves, json!({ "key": a, "column": "Done" })).await;
     assert_eq!((s, v["status"].clone()), (StatusCode::OK, json!("Done")));
 
+    // A story reaches done only with its Definition of Done ticked, on the board as anywhere.
+    let (s, v) = post(&t, &t.admin_token, &moves, json!({ "key": story, "column": "Done" })).await;
+    assert_eq!((s, v["field"].clone()), (StatusCode::UNPROCESSABLE_ENTITY, json!("acceptance")), "{v}");
+    assert_eq!(status_of(&t, &story).await, "To Do");
+
     // Bad moves.
     for (body, status, field) in [
         (json!({ "key": b, "column": "Nowhere" }), StatusCode::UNPROCESSABLE_ENTITY, "column"),
@@ -410,6 +424,13 @@ async fn wip_limits_ask_for_a_reason_and_record_it(db: TestDb) {
         assert_eq!((s, v["field"].clone()), (status, json!(field)), "{body}: {v}");
     }
     assert_eq!(status_of(&t, &b).await, "In Progress");
+
+    // Between two columns of states of one category: a real move each way.
+    assert_eq!(put(&t, &t.admin_token, &path, json!({ "columns": [] })).await.0, StatusCode::OK);
+    let (s, v) = post(&t, &t.admin_token, &moves, json!({ "key": b, "column": "In Review" })).await;
+    assert_eq!((s, v["status"].clone()), (StatusCode::OK, json!("In Review")), "{v}");
+    let (s, v) = post(&t, &t.admin_token, &moves, json!({ "key": b, "column": "In Progress" })).await;
+    assert_eq!((s, v["status"].clone()), (StatusCode::OK, json!("In Progress")), "{v}");
 }
 
 async fn workflow_edit_moves_items_of_removed_states(db: TestDb) {

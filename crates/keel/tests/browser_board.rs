@@ -16,6 +16,7 @@ use support::browser::*;
 
 const SHIFT: &str = "\u{E008}";
 const ARROW_RIGHT: &str = "\u{E014}";
+const ARROW_LEFT: &str = "\u{E012}";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn browser_board_sqlite() {
@@ -150,11 +151,20 @@ async fn run(driver: &Driver, db: TestDb, backend: &str) {
     b.wait_css(".bd-head.over").await;
     shots.take(&b, "over-limit").await;
 
-    // Keyboard: Shift+ArrowRight moves the focused card to the next column.
+    // Keyboard: Shift+ArrowLeft moves the focused card to the previous column, full as well.
+    b.js(&format!("document.getElementById('card-{first}').focus()"), json!([])).await;
+    b.keys(&[SHIFT, ARROW_LEFT], &[ARROW_LEFT, SHIFT]).await;
+    b.wait_css("#bd-reason[open]").await;
+    b.type_text(&b.wait_css("#bd-reason-text").await, "Back for a fix").await;
+    b.keys(&[ENTER], &[ENTER]).await;
+    b.wait_js("return document.getElementById('board').dataset.moves === '3'").await;
+    let toast = b.js("return document.getElementById('toast').textContent", json!([])).await;
+    assert_eq!(status_of(&t, &first).await, "In Progress", "{toast}");
+    // Plain arrows move the focus between cards, Shift+ArrowRight moves a card on.
     b.js(&format!("document.getElementById('card-{first}').focus()"), json!([])).await;
     b.keys(&[SHIFT, ARROW_RIGHT], &[ARROW_RIGHT, SHIFT]).await;
-    b.wait_js("return document.getElementById('board').dataset.moves === '3'").await;
-    assert_eq!(status_of(&t, &first).await, "Done");
+    b.wait_js("return document.getElementById('board').dataset.moves === '4'").await;
+    assert_eq!(status_of(&t, &first).await, "In Review");
 
     // After a reload the page shows what the server holds.
     b.refresh().await;
@@ -163,6 +173,7 @@ async fn run(driver: &Driver, db: TestDb, backend: &str) {
         .js("return Array.from(document.querySelectorAll(\".bd-cell[data-col='1'] .bd-card\")).map(c => c.dataset.key)", json!([]))
         .await;
     assert!(in_doing.to_string().contains(&second), "{in_doing}");
+    assert!(!in_doing.to_string().contains(&first), "{in_doing}");
 
     // The settings and workflow pages render.
     for (name, path) in [

@@ -315,3 +315,62 @@ pub async fn open_blockers_and_field_events(store: Arc<dyn Store>) {
     let any = store.product_events_of(p.id, &[ObjectKind::Product], &[], Timestamp(0), 10).await.unwrap();
     assert_eq!(any.iter().map(|e| e.field.as_str()).collect::<Vec<_>>(), vec!["created"]);
 }
+
+/// Set-based planning: many items into a sprint at once, and many moved to either end of the
+/// backlog in the order given.
+pub async fn set_sprint_and_move_items(store: Arc<dyn Store>) {
+    let p = mk_product(&store, "SHOP").await;
+    let sprint = create(&store, rec(ObjectKind::Sprint, Some(p.id), Some(1), "active", json!({}))).await;
+    let closed = create(&store, rec(ObjectKind::Sprint, Some(p.id), Some(1), "closed", json!({}))).await;
+    let mut items = Vec::new();
+    for i in 0..6 {
+        items.push(mk_item(&store, p.id, &format!("i{i}")).await);
+    }
+    let ids: Vec<_> = items.iter().map(|i| i.id).collect();
+    let w = store
+        .write_batch(vec![WriteOp::SetSprint { ids: ids[..4].to_vec(), sprint: Some(sprint.id) }], &sys())
+        .await
+        .unwrap();
+    assert_eq!(w, vec![Written::Count(4)]);
+    let w = store
+        .write_batch(vec![WriteOp::SetSprint { ids: ids[..5].to_vec(), sprint: Some(sprint.id) }], &sys())
+        .await
+        .unwrap();
+    assert_eq!(w, vec![Written::Count(1)], "only the item not yet in it changes");
+    let one = store.item(ids[0]).await.unwrap();
+    assert_eq!((one.sprint_id, one.version), (Some(sprint.id), 2));
+    let h = store.history(ObjectKind::Item, ids[4].0, None, 5).await.unwrap();
+    assert_eq!((h[0].field.as_str(), h[0].new.clone()), ("sprint", json!(sprint.id.0)));
+    let bad = vec![WriteOp::SetSprint { ids: ids.clone(), sprint: Some(closed.id) }];
+    assert_eq!(field_of(store.write_batch(bad, &sys()).await.unwrap_err()), "sprint");
+    let missing = vec![WriteOp::SetSprint { ids: vec![ids[5], keel_domain::ItemId(987_654)], sprint: None }];
+    assert!(matches!(store.write_batch(missing, &sys()).await, Err(StoreError::NotFound)));
+    let out = vec![WriteOp::SetSprint { ids: ids[..2].to_vec(), sprint: None }];
+    assert_eq!(store.write_batch(out, &sys()).await.unwrap(), vec![Written::Count(2)]);
+    assert_eq!(store.item(ids[0]).await.unwrap().sprint_id, None);
+
+    // Move i4, i2 to the top in that order, then i0, i5 to the bottom.
+    let top = vec![WriteOp::MoveItems { ids: vec![ids[4], ids[2]], position: Position::Top }];
+    assert_eq!(store.write_batch(top, &sys()).await.unwrap(), vec![Written::Count(2)]);
+    let order: Vec<_> = super::all(&store, p.id, &ItemFilter::default()).await.iter().map(|i| i.id).collect();
+    assert_eq!(order, vec![ids[4], ids[2], ids[0], ids[1], ids[3], ids[5]]);
+    let bottom = vec![WriteOp::MoveItems { ids: vec![ids[0], ids[5]], position: Position::Bottom }];
+    store.write_batch(bottom, &sys()).await.unwrap();
+    let order: Vec<_> = super::all(&store, p.id, &ItemFilter::default()).await.iter().map(|i| i.id).collect();
+    assert_eq!(order, vec![ids[4], ids[2], ids[1], ids[3], ids[0], ids[5]]);
+    let h = store.history(ObjectKind::Item, ids[2].0, None, 1).await.unwrap();
+    assert_eq!(h[0].field, "rank");
+    let bad = vec![WriteOp::MoveItems { ids: vec![ids[1]], position: Position::Before(ids[0]) }];
+    assert_eq!(field_of(store.write_batch(bad, &sys()).await.unwrap_err()), "position");
+    // Many at once keep their order and stay distinct.
+    let mut many = Vec::new();
+    for i in 0..120 {
+        many.push(mk_item(&store, p.id, &format!("m{i}")).await.id);
+    }
+    store
+        .write_batch(vec![WriteOp::MoveItems { ids: many.clone(), position: Position::Top }], &sys())
+        .await
+        .unwrap();
+    let order: Vec<_> = super::all(&store, p.id, &ItemFilter::default()).await.iter().map(|i| i.id).collect();
+    assert_eq!(order[..120], many[..]);
+}

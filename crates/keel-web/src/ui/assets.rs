@@ -1,18 +1,26 @@
-//! The stylesheet, the script and the icon, embedded in the binary and served under a URL that
+//! The stylesheet, the scripts and the icon, embedded in the binary and served under a URL that
 //! carries a hash of their content, so browsers may cache them for a year and still get a new
-//! version the moment it changes.
+//! version the moment it changes. Each page loads the shared script and at most one script of
+//! its own.
 
 use axum::extract::Path;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use std::sync::OnceLock;
 
-const CSS: &str = include_str!("../../assets/app.css");
-const JS: &str = include_str!("../../assets/app.js");
-const ICON: &str = include_str!("../../assets/icon.svg");
-const BOARD_JS: &str = include_str!("../../assets/board.js");
+/// (stem, extension, content type, content): every asset, in the order of [`urls`].
+const ASSETS: [(&str, &str, &str, &str); 8] = [
+    ("app", "css", "text/css; charset=utf-8", include_str!("../../assets/app.css")),
+    ("app", "js", "text/javascript; charset=utf-8", include_str!("../../assets/app.js")),
+    ("icon", "svg", "image/svg+xml", include_str!("../../assets/icon.svg")),
+    ("sprints", "js", "text/javascript; charset=utf-8", include_str!("../../assets/sprints.js")),
+    ("poker", "js", "text/javascript; charset=utf-8", include_str!("../../assets/poker.js")),
+    ("ceremonies", "js", "text/javascript; charset=utf-8", include_str!("../../assets/ceremonies.js")),
+    ("readiness", "js", "text/javascript; charset=utf-8", include_str!("../../assets/readiness.js")),
+    ("board", "js", "text/javascript; charset=utf-8", include_str!("../../assets/board.js")),
+];
 
-/// FNV-1a over the bytes, at compile time: a short, stable fingerprint of an asset.
+/// FNV-1a over the bytes: a short, stable fingerprint of an asset.
 const fn fnv1a(bytes: &[u8]) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     let mut i = 0;
@@ -24,25 +32,13 @@ const fn fnv1a(bytes: &[u8]) -> u64 {
     h
 }
 
-const CSS_HASH: u64 = fnv1a(CSS.as_bytes());
-const JS_HASH: u64 = fnv1a(JS.as_bytes());
-const ICON_HASH: u64 = fnv1a(ICON.as_bytes());
-const BOARD_JS_HASH: u64 = fnv1a(BOARD_JS.as_bytes());
-
-fn name(stem: &str, hash: u64, ext: &str) -> String {
-    // Eight hex digits are plenty to tell versions of one file apart.
-    format!("{stem}.{:08x}.{ext}", (hash >> 32) as u32)
-}
-
-fn urls() -> &'static [String; 4] {
-    static URLS: OnceLock<[String; 4]> = OnceLock::new();
+fn urls() -> &'static [String; ASSETS.len()] {
+    static URLS: OnceLock<[String; ASSETS.len()]> = OnceLock::new();
     URLS.get_or_init(|| {
-        [
-            format!("/assets/{}", name("app", CSS_HASH, "css")),
-            format!("/assets/{}", name("app", JS_HASH, "js")),
-            format!("/assets/{}", name("icon", ICON_HASH, "svg")),
-            format!("/assets/{}", name("board", BOARD_JS_HASH, "js")),
-        ]
+        ASSETS.map(|(stem, ext, _, body)| {
+            // Eight hex digits are plenty to tell versions of one file apart.
+            format!("/assets/{stem}.{:08x}.{ext}", (fnv1a(body.as_bytes()) >> 32) as u32)
+        })
     })
 }
 
@@ -51,7 +47,7 @@ pub(crate) fn css_url() -> &'static str {
     &urls()[0]
 }
 
-/// The script's URL.
+/// The shared script's URL.
 pub(crate) fn js_url() -> &'static str {
     &urls()[1]
 }
@@ -61,26 +57,39 @@ pub(crate) fn icon_url() -> &'static str {
     &urls()[2]
 }
 
-/// The board's script.
-pub(crate) fn board_js_url() -> &'static str {
+/// The sprint pages' script (drag and drop of sprint planning).
+pub(crate) fn sprints_js_url() -> &'static str {
     &urls()[3]
+}
+
+/// The poker room's script (live updates).
+pub(crate) fn poker_js_url() -> &'static str {
+    &urls()[4]
+}
+
+/// The ceremonies' script (in-place retrospective votes).
+pub(crate) fn ceremonies_js_url() -> &'static str {
+    &urls()[5]
+}
+
+/// The backlog's bulk-selection script.
+pub(crate) fn readiness_js_url() -> &'static str {
+    &urls()[6]
+}
+
+/// The team board's script (drag and drop, keyboard moves, the WIP reason dialog).
+pub(crate) fn board_js_url() -> &'static str {
+    &urls()[7]
 }
 
 /// Serves an asset by its hashed name; an old hash is a 404, so a stale page never gets a
 /// mismatched script.
 pub(crate) async fn serve(Path(file): Path<String>) -> Response {
     let path = format!("/assets/{file}");
-    let (body, ct) = if path == css_url() {
-        (CSS, "text/css; charset=utf-8")
-    } else if path == js_url() {
-        (JS, "text/javascript; charset=utf-8")
-    } else if path == icon_url() {
-        (ICON, "image/svg+xml")
-    } else if path == board_js_url() {
-        (BOARD_JS, "text/javascript; charset=utf-8")
-    } else {
+    let Some(i) = urls().iter().position(|u| *u == path) else {
         return (StatusCode::NOT_FOUND, "no such asset").into_response();
     };
+    let (_, _, ct, body) = ASSETS[i];
     let mut res = body.into_response();
     let h = res.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(ct));
@@ -97,5 +106,8 @@ mod tests {
         assert!(css_url().starts_with("/assets/app.") && css_url().ends_with(".css"));
         assert_ne!(css_url(), "/assets/app.css");
         assert!(js_url().ends_with(".js"));
+        let mut all: Vec<&String> = urls().iter().collect();
+        all.dedup();
+        assert_eq!(all.len(), ASSETS.len(), "every asset has its own URL");
     }
 }

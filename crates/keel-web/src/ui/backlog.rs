@@ -13,6 +13,7 @@ use axum::response::Response;
 use keel_app::items::{FilterInput, ItemInput, PositionInput};
 use keel_app::{AppError, Outcome};
 use keel_domain::item::ItemKind;
+use keel_domain::readiness::DefinitionOfReady;
 use keel_domain::rights::{Action, Decision};
 use serde::Deserialize;
 use std::collections::HashMap;
@@ -79,6 +80,10 @@ pub(crate) struct Row {
     prev: Option<String>,
     /// The key of the row below (for "move down"), if on this page.
     next: Option<String>,
+    /// Whether it meets the Definition of Ready (`None`: the definition does not apply).
+    ready: Option<bool>,
+    /// The checks it fails, for the marker's title.
+    failed: String,
 }
 
 /// A select option: (value, label).
@@ -110,6 +115,12 @@ struct Backlog {
     reorder: &'static str,
     /// Whether the user may add items (directly or as a proposal).
     can_add: bool,
+    /// Every workflow state, for the bulk bar.
+    all_statuses: Vec<Opt>,
+    /// Sprints that take items, for the bulk bar.
+    sprints: Vec<Opt>,
+    /// The bulk bar's script.
+    bulk_js: &'static str,
 }
 
 fn decision_name(d: Decision) -> &'static str {
@@ -164,10 +175,14 @@ pub(crate) async fn page(
         };
         let names: HashMap<i64, &str> = members.iter().map(|(u, _)| (u.id.0, u.name.as_str())).collect();
         let keys: Vec<String> = items.iter().map(|i| i.key.clone()).collect();
+        let readiness = st.app.readiness(&a, &items).await?;
         let rows = items
             .into_iter()
+            .zip(readiness)
             .enumerate()
-            .map(|(n, i)| Row {
+            .map(|(n, (i, failed))| Row {
+                ready: DefinitionOfReady::applies_to(i.kind).then_some(failed.is_empty()),
+                failed: failed.join("; "),
                 status: workflow.state(i.status_id).map_or_else(String::new, |s| s.name.clone()),
                 cat: category_class(i.category),
                 kind: i.kind.as_str(),
@@ -226,6 +241,15 @@ pub(crate) async fn page(
                 .map(|s| (s.name.clone(), s.name.clone()))
                 .collect(),
             kinds: ItemKind::ALL.iter().map(|k| k.as_str()).collect(),
+            all_statuses: workflow.states.iter().map(|s| (s.name.clone(), s.name.clone())).collect(),
+            sprints: st
+                .app
+                .sprint_choices(&a, None)
+                .await?
+                .into_iter()
+                .map(|(id, n)| (id.to_string(), n))
+                .collect(),
+            bulk_js: super::assets::readiness_js_url(),
             people,
             reorder,
             can_add,

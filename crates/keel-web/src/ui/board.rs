@@ -313,7 +313,7 @@ pub(crate) async fn settings(
     Query(flash): Query<Flash>,
 ) -> Response {
     let r = async {
-        let (t, a) = st.app.team_access(&s.user, id).await?;
+        let (t, a) = st.app.team_access(&s.user, keel_domain::RecordId(id)).await?;
         if !st.app.may_edit_workflow(&a) {
             return Err(st.app.forbidden(keel_domain::rights::Action::EditWorkflow).into());
         }
@@ -466,7 +466,7 @@ pub(crate) async fn workflow_page(
                 items_hint: false,
             });
         }
-        let l = Layout::new(&st, &s, "Workflow", "workflow", Some(&a.product))
+        let l = Layout::new(&st, &s, "Workflow", "settings", Some(&a.product))
             .await
             .crumb(format!("/products/{}/backlog", a.product.key), a.product.name.clone())
             .flash(&flash);

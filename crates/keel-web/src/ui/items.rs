@@ -16,8 +16,10 @@ use keel_app::items::ItemInput;
 use keel_app::{AppError, Outcome, ProductAccess};
 use keel_domain::event::Event;
 use keel_domain::item::{Item, ItemKind};
+use keel_domain::readiness::{DefinitionOfDone, DefinitionOfReady, ReadyRule};
 use keel_domain::rights::{Action, Decision};
-use keel_domain::workflow::Workflow;
+use keel_domain::sprint::{Release, Sprint};
+use keel_domain::workflow::{Category, Workflow};
 use keel_domain::LinkId;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -61,6 +63,19 @@ struct HistRow {
     proposal: Option<i64>,
 }
 
+struct Tick {
+    id: i64,
+    text: String,
+    ticked: bool,
+}
+
+struct DorRow {
+    id: i64,
+    text: String,
+    ok: bool,
+    manual: bool,
+}
+
 struct PropRow {
     id: i64,
     summary: String,
@@ -100,6 +115,28 @@ struct ItemPage {
     can_edit_criteria: bool,
     can_check: bool,
     can_link: bool,
+    /// `none`, `ready`, `accepted` or `rejected`.
+    acceptance: &'static str,
+    acceptance_note: String,
+    is_done: bool,
+    /// Whether the Definitions of Ready and Done apply (stories, bugs, spikes).
+    refinable: bool,
+    dor: Vec<DorRow>,
+    ready: bool,
+    dod: Vec<Tick>,
+    dod_done: usize,
+    /// Unticked criteria and Definition-of-Done checks.
+    blockers: Vec<String>,
+    can_ready: bool,
+    /// `allow` or `propose`; empty when the user may not accept.
+    accept: &'static str,
+    can_tick_dor: bool,
+    sprint: Option<(i64, String)>,
+    release: Option<(i64, String)>,
+    /// What splitting makes (`stories`, `tasks`), if the item can be split and the user may.
+    split_into: Option<&'static str>,
+    /// The planning-poker round and the questions to the Product Owner (rendered HTML).
+    poker_panel: String,
 }
 
 fn names_of(members: &[(keel_domain::user::User, keel_domain::product::Roles)]) -> HashMap<i64, String> {
@@ -129,6 +166,21 @@ fn show_value(field: &str, v: &Value, wf: &Workflow, names: &HashMap<i64, String
             n.as_i64().and_then(|id| names.get(&id)).cloned().unwrap_or_else(|| "a former member".to_string())
         }
         ("parent", Value::Number(_)) => "an item".to_string(),
+        ("sprint", Value::Number(n)) => format!("sprint #{n}"),
+        ("release", Value::Number(n)) => format!("release #{n}"),
+        ("acceptance", Value::Object(o)) => {
+            let state = match o.get("state").and_then(Value::as_str).unwrap_or("none") {
+                "ready" => "ready for acceptance",
+                "accepted" => "accepted",
+                "rejected" => "rejected",
+                _ => "not put forward",
+            };
+            match o.get("note").and_then(Value::as_str).filter(|n| !n.is_empty()) {
+                Some(n) => format!("{state} (“{}”)", cut(n, 60)),
+                None => state.to_string(),
+            }
+        }
+        ("dod" | "dor", Value::Array(a)) => format!("{} ticked", a.len()),
         ("criteria", Value::Array(a)) => {
             let checked =
                 a.iter().filter(|c| c.get("checked").and_then(Value::as_bool) == Some(true)).count();
@@ -172,7 +224,12 @@ fn hist_row(e: &Event, wf: &Workflow, names: &HashMap<i64, String>) -> HistRow {
         "rank" => ("moved it in the backlog".to_string(), String::new(), String::new()),
         "deleted" => ("deleted the item".to_string(), String::new(), String::new()),
         f => {
-            (super::view::field_label(f), show_value(f, &e.old, wf, names), show_value(f, &e.new, wf, names))
+            let label = match f {
+                "dod" => "Definition of Done".to_string(),
+                "dor" => "Definition of Ready (by hand)".to_string(),
+                _ => super::view::field_label(f),
+            };
+            (label, show_value(f, &e.old, wf, names), show_value(f, &e.new, wf, names))
         }
     };
     HistRow {
@@ -216,12 +273,37 @@ pub(crate) async fn page(
         }
         let status = wf.state(item.status_id).map_or_else(String::new, |s| s.name.clone());
         let decide = |act| st.app.decide(&a, act) != Decision::Deny;
+        let (dor_def, _) = st.app.setting::<DefinitionOfReady>(a.product.id).await?;
+        let (dod_def, _) = st.app.setting::<DefinitionOfDone>(a.product.id).await?;
+        let failed = st.app.readiness(&a, std::slice::from_ref(&item)).await?.pop().unwrap_or_default();
+        let blockers = st.app.acceptance_blockers(&a, &item).await?;
+        let sprint = match item.sprint_id {
+            Some(id) => st.app.get_record::<Sprint>(id).await.ok().map(|r| (id.0, r.data.name)),
+            None => None,
+        };
+        let release = match item.release_id {
+            Some(id) => st.app.get_record::<Release>(id).await.ok().map(|r| (id.0, r.data.name)),
+            None => None,
+        };
+        let split_into = match item.kind {
+            ItemKind::Epic => Some("stories"),
+            ItemKind::Story | ItemKind::Bug | ItemKind::Spike => Some("tasks"),
+            ItemKind::Task => None,
+        }
+        .filter(|_| decide(Action::CreateItem));
+        let accept = match st.app.decide(&a, Action::Accept) {
+            Decision::Allow => "allow",
+            Decision::Propose => "propose",
+            Decision::Deny => "",
+        };
         let l = Layout::new(&st, &s, item.key.clone(), "backlog", Some(&a.product))
             .await
             .crumb(format!("/products/{}/backlog", a.product.key), a.product.name.clone())
             .crumb(format!("/products/{}/backlog", a.product.key), "Backlog")
             .flash(&f);
+        let poker_panel = super::poker::item_panel(&st, &s, &a, &item).await?;
         let page = ItemPage {
+            poker_panel,
             l,
             pkey: a.product.key.to_string(),
             here: format!("/items/{}", item.key),
@@ -272,6 +354,37 @@ pub(crate) async fn page(
             can_edit_criteria: decide(Action::EditCriteria),
             can_check: decide(Action::CheckCriterion),
             can_link: decide(Action::EditItem),
+            acceptance: item.acceptance.state.as_str(),
+            acceptance_note: item.acceptance.note.clone(),
+            is_done: item.category == Category::Done,
+            refinable: DefinitionOfReady::applies_to(item.kind),
+            ready: failed.is_empty(),
+            dor: dor_def
+                .checks
+                .iter()
+                .map(|c| {
+                    let text = c.rule.describe();
+                    DorRow {
+                        id: c.id,
+                        ok: !failed.contains(&text),
+                        manual: matches!(c.rule, ReadyRule::Manual { .. }),
+                        text,
+                    }
+                })
+                .collect(),
+            dod_done: dod_def.checks.iter().filter(|c| item.dod.contains(&c.id)).count(),
+            dod: dod_def
+                .checks
+                .iter()
+                .map(|c| Tick { id: c.id, text: c.text.clone(), ticked: item.dod.contains(&c.id) })
+                .collect(),
+            blockers,
+            can_ready: st.app.decide(&a, Action::Transition) == Decision::Allow,
+            accept,
+            can_tick_dor: decide(Action::EditItem),
+            sprint,
+            release,
+            split_into,
             key: item.key,
         };
         render(&page)
@@ -294,6 +407,8 @@ struct Values {
     so_that: String,
     description: String,
     reason: String,
+    sprint: String,
+    release: String,
 }
 
 impl Values {
@@ -311,6 +426,8 @@ impl Values {
             so_that: item.story.so_that.clone(),
             description: item.description.clone(),
             reason: String::new(),
+            sprint: item.sprint_id.map(|s| s.0.to_string()).unwrap_or_default(),
+            release: item.release_id.map(|r| r.0.to_string()).unwrap_or_default(),
         }
     }
 
@@ -330,7 +447,30 @@ impl Values {
             // Browsers send CRLF from a textarea; the stored text has LF.
             description: f.get("description").replace("\r\n", "\n"),
             reason: g("reason"),
+            sprint: g("sprint"),
+            release: g("release"),
         }
+    }
+
+    /// The input for the form's values; `item` is the item edited, whose sprint and release are
+    /// only sent when they change (a closed sprint would refuse the whole save otherwise).
+    fn input_for(&self, item: &Item) -> Result<ItemInput, AppError> {
+        let mut input = self.input()?;
+        let id = |s: &str, f: &str| -> Result<Option<i64>, AppError> {
+            match s.trim() {
+                "" => Ok(None),
+                v => v.parse::<i64>().map(Some).map_err(|_| AppError::invalid(f, "choose one of the list")),
+            }
+        };
+        let sprint = id(&self.sprint, "sprint")?;
+        if sprint != item.sprint_id.map(|s| s.0) {
+            input.sprint = Some(sprint);
+        }
+        let release = id(&self.release, "release")?;
+        if release != item.release_id.map(|r| r.0) {
+            input.release = Some(release);
+        }
+        Ok(input)
     }
 
     fn input(&self) -> Result<ItemInput, AppError> {
@@ -375,6 +515,8 @@ struct EditPage {
     people: Vec<(String, String)>,
     /// Fields the user may only propose changes to, for the hint above the form.
     proposes: bool,
+    sprints: Vec<(String, String)>,
+    releases: Vec<(String, String)>,
 }
 
 async fn edit_form(
@@ -408,6 +550,20 @@ async fn edit_form(
         statuses: wf.states.iter().map(|s| (s.name.clone(), category_class(s.category))).collect(),
         people,
         proposes,
+        sprints: st
+            .app
+            .sprint_choices(a, item.sprint_id)
+            .await?
+            .into_iter()
+            .map(|(id, n)| (id.to_string(), n))
+            .collect(),
+        releases: st
+            .app
+            .release_choices(a, item.release_id)
+            .await?
+            .into_iter()
+            .map(|(id, n)| (id.to_string(), n))
+            .collect(),
     };
     render_status(status, &page)
 }
@@ -435,7 +591,7 @@ pub(crate) async fn edit_submit(
         let values = Values::from_form(&form);
         let version = form.get("version").parse::<i64>().ok();
         let reason = Some(values.reason.as_str()).filter(|r| !r.trim().is_empty());
-        let result = match values.input() {
+        let result = match values.input_for(&item) {
             Ok(input) => st.app.update_item(&a, &key, &input, version, reason).await,
             Err(e) => Err(e),
         };
@@ -559,5 +715,8 @@ mod tests {
         assert_eq!(show_value("estimate", &serde_json::json!(3.0), &wf, &names), "3");
         assert_eq!(show_value("labels", &serde_json::json!(["a", "b"]), &wf, &names), "a, b");
         assert_eq!(show_value("assignee", &Value::Null, &wf, &names), "—");
+        let acc = serde_json::json!({"state": "rejected", "note": "No refund mail"});
+        assert_eq!(show_value("acceptance", &acc, &wf, &names), "rejected (“No refund mail”)");
+        assert_eq!(show_value("dod", &serde_json::json!([1, 2]), &wf, &names), "2 ticked");
     }
 }

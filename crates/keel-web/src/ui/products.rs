@@ -9,6 +9,7 @@ use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use keel_app::AppError;
 use keel_domain::product::{Role, Roles};
+use keel_domain::readiness::{DefinitionOfDone, DefinitionOfReady};
 use keel_domain::UserId;
 use keel_store::Page;
 
@@ -71,6 +72,95 @@ pub(crate) async fn show(State(st): State<AppState>, s: UiSession, Path(key): Pa
     let r: UiResult = async {
         let a = st.app.access(&s.user, &key).await?;
         Ok(Redirect::to(&format!("/products/{}/backlog", a.product.key)).into_response())
+    }
+    .await;
+    finish(&st, &s, r).await
+}
+
+/// `/products/{key}/board`: the first team's board (see [`team_page`]).
+pub(crate) async fn team_board(
+    State(st): State<AppState>,
+    s: UiSession,
+    Path(key): Path<String>,
+) -> Response {
+    team_page(st, s, key, "board").await
+}
+
+/// `/products/{key}/standup`: the first team's stand-up (see [`team_page`]).
+pub(crate) async fn team_standup(
+    State(st): State<AppState>,
+    s: UiSession,
+    Path(key): Path<String>,
+) -> Response {
+    team_page(st, s, key, "standup").await
+}
+
+/// The page of the product's first team,
+/// or the sprints page (where teams are made) when it has none.
+async fn team_page(st: AppState, s: UiSession, key: String, page: &str) -> Response {
+    let r: UiResult = async {
+        let a = st.app.access(&s.user, &key).await?;
+        let teams = st.app.teams_serving(a.product.id).await?;
+        let to = match teams.first() {
+            Some(t) => format!("/teams/{}/{page}", t.id),
+            None => format!(
+                "/products/{}/sprints?notice={}",
+                a.product.key,
+                super::view::url_encode("Create a team first: boards and stand-ups belong to teams.")
+            ),
+        };
+        Ok(Redirect::to(&to).into_response())
+    }
+    .await;
+    finish(&st, &s, r).await
+}
+
+#[derive(Template)]
+#[template(path = "settings.html")]
+struct SettingsPage {
+    l: Layout,
+    key: String,
+    product_name: String,
+    states: Vec<(String, &'static str)>,
+    ready: Vec<String>,
+    done: Vec<String>,
+    teams: Vec<(i64, String, usize)>,
+    member_count: usize,
+}
+
+/// GET /products/{key}/settings: the product's workflow, definitions, teams and members at a
+/// glance, each with the way to change it.
+pub(crate) async fn settings(
+    State(st): State<AppState>,
+    s: UiSession,
+    Path(key): Path<String>,
+    Query(f): Query<Flash>,
+) -> Response {
+    let r = async {
+        let a = st.app.access(&s.user, &key).await?;
+        let workflow = st.app.workflow(&a).await?;
+        let (dor, _) = st.app.setting::<DefinitionOfReady>(a.product.id).await?;
+        let (dod, _) = st.app.setting::<DefinitionOfDone>(a.product.id).await?;
+        let teams = st.app.teams_serving(a.product.id).await?;
+        let member_count = st.app.members(&a).await?.len();
+        let l = Layout::new(&st, &s, "Settings", "settings", Some(&a.product))
+            .await
+            .crumb(format!("/products/{}/backlog", a.product.key), a.product.name.clone())
+            .flash(&f);
+        render(&SettingsPage {
+            l,
+            key: a.product.key.to_string(),
+            product_name: a.product.name.clone(),
+            states: workflow
+                .states
+                .iter()
+                .map(|s| (s.name.clone(), super::view::category_class(s.category)))
+                .collect(),
+            ready: dor.checks.iter().map(|c| c.rule.describe()).collect(),
+            done: dod.checks.iter().map(|c| c.text.clone()).collect(),
+            teams: teams.into_iter().map(|t| (t.id.0, t.data.name, t.data.members.len())).collect(),
+            member_count,
+        })
     }
     .await;
     finish(&st, &s, r).await

@@ -1,0 +1,91 @@
+// Ceremonies: the retrospective board votes in place (through the JSON API) instead of
+// reloading the page. Without this script the vote forms post and come back, so the page works
+// the same; behaviour hangs off data-* attributes, as the Content-Security-Policy forbids inline
+// code.
+(function () {
+  "use strict";
+  var csrfMeta = document.querySelector('meta[name="csrf-token"]');
+  var csrf = csrfMeta ? csrfMeta.getAttribute("content") : "";
+
+  function toast(text, isError) {
+    var t = document.getElementById("toast");
+    if (!t) return;
+    t.textContent = text;
+    t.classList.toggle("error", !!isError);
+    t.hidden = false;
+    clearTimeout(toast.timer);
+    toast.timer = setTimeout(function () { t.hidden = true; }, isError ? 7000 : 4000);
+  }
+
+  // Stand-up: the arrow keys page through the days, as the meeting's screen is often driven
+  // from across the room.
+  var standup = document.getElementById("standup-prev");
+  if (standup) {
+    document.addEventListener("keydown", function (ev) {
+      var t = ev.target;
+      if (ev.altKey || ev.ctrlKey || ev.metaKey || (t && (t.tagName === "INPUT" || t.tagName === "TEXTAREA" || t.tagName === "SELECT"))) return;
+      var link = ev.key === "ArrowLeft" ? "standup-prev" : ev.key === "ArrowRight" ? "standup-next" : null;
+      if (link) { ev.preventDefault(); window.location.href = document.getElementById(link).href; }
+    });
+  }
+
+  var board = document.getElementById("retro-board");
+  if (!board) return;
+
+  // Reorders one column's cards by votes (most first), keeping creation order among equals.
+  function resort(list) {
+    var cards = Array.prototype.slice.call(list.querySelectorAll(":scope > li[data-card]"));
+    cards.sort(function (a, b) {
+      var d = Number(b.dataset.votes) - Number(a.dataset.votes);
+      return d !== 0 ? d : Number(a.dataset.card) - Number(b.dataset.card);
+    });
+    cards.forEach(function (c) { list.appendChild(c); });
+  }
+
+  board.addEventListener("submit", function (ev) {
+    var form = ev.target;
+    if (!form.matches || !form.matches("form[data-vote]")) return;
+    ev.preventDefault();
+    var card = form.closest("li[data-card]");
+    var button = form.querySelector("button");
+    if (!card || !button || button.disabled) return;
+    button.disabled = true;
+    fetch("/api/v1/retro-cards/" + encodeURIComponent(card.dataset.card) + "/vote", {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Accept": "application/json", "X-CSRF-Token": csrf }
+    }).then(function (res) {
+      return res.json().then(function (body) { return { status: res.status, body: body }; }, function () {
+        return { status: res.status, body: null };
+      });
+    }).then(function (r) {
+      button.disabled = false;
+      if (r.status !== 200 || !r.body) {
+        toast((r.body && (r.body.detail || r.body.title)) || ("The vote failed (" + r.status + ")."), true);
+        return;
+      }
+      card.dataset.votes = String(r.body.votes);
+      var count = button.querySelector("[data-count]");
+      if (count) count.textContent = String(r.body.votes);
+      button.setAttribute("aria-pressed", r.body.voted ? "true" : "false");
+      button.classList.toggle("voted", !!r.body.voted);
+      var label = r.body.voted ? "Take back your vote" : "Vote for this card";
+      button.setAttribute("title", label);
+      board.dataset.votes = String(Number(board.dataset.votes || "0") + 1);
+      resort(card.parentNode);
+      button.focus();
+    }, function () {
+      button.disabled = false;
+      toast("The vote could not be sent; check your connection.", true);
+    });
+  });
+
+  // Ctrl+Enter in a card's text box adds the card.
+  board.addEventListener("keydown", function (ev) {
+    if (ev.key === "Enter" && (ev.ctrlKey || ev.metaKey) && ev.target.tagName === "TEXTAREA") {
+      ev.preventDefault();
+      var f = ev.target.form;
+      if (f) { if (f.requestSubmit) f.requestSubmit(); else f.submit(); }
+    }
+  });
+})();
