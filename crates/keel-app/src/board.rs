@@ -509,7 +509,7 @@ impl App {
             .into_iter()
             .filter(|i| i.category == Category::Done && i.sprint_id.is_none() && i.product_id == product)
             .collect();
-        done.sort_by(|a, b| b.updated_at.cmp(&a.updated_at));
+        done.sort_by_key(|i| std::cmp::Reverse(i.updated_at));
         done.truncate(KANBAN_DONE_MAX);
         done.sort_by(|a, b| a.rank.cmp(&b.rank));
         out.extend(done);

@@ -177,6 +177,8 @@ async fn run(driver: &Driver, db: TestDb, backend: &str) {
 
     // The settings and workflow pages render.
     for (name, path) in [
+        ("lanes", format!("/teams/{team}/board?swimlanes=assignee")),
+        ("kanban", format!("/teams/{team}/board?mode=kanban&swimlanes=epic")),
         ("settings", format!("/teams/{team}/board/settings")),
         ("workflow", "/products/SHOP/workflow".to_string()),
     ] {
