@@ -192,6 +192,15 @@ async fn sprint_board_columns_cards_lanes_and_filters(db: TestDb) {
     assert_eq!(card(&v, &c)["blocked"], false);
     assert_eq!(v["lanes"].as_array().unwrap().len(), 1);
     assert_eq!(v["lanes"][0]["columns"][0], json!([a.clone(), d.clone()]));
+    // Within a column, `before` orders the cards (the backlog order, for those who may reorder).
+    let moves = format!("/api/v1/teams/{team}/board/moves");
+    let (s, v) = post(&t, &t.admin_token, &moves, json!({ "key": d, "column": "To Do", "before": a })).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (_, v) = get(&t, &t.admin_token, &format!("/api/v1/teams/{team}/board")).await;
+    assert_eq!(v["lanes"][0]["columns"][0], json!([d.clone(), a.clone()]));
+    let (s, v) =
+        post(&t, &t.admin_token, &moves, json!({ "key": d, "column": "To Do", "before": "SHOP-999" })).await;
+    assert_eq!((s, v["field"].clone()), (StatusCode::UNPROCESSABLE_ENTITY, json!("before")), "{v}");
 
     // Swimlanes by assignee: the developer's lane first, unassigned last.
     let (_, v) = get(&t, &t.admin_token, &format!("/api/v1/teams/{team}/board?swimlanes=assignee")).await;
@@ -206,7 +215,7 @@ async fn sprint_board_columns_cards_lanes_and_filters(db: TestDb) {
     let (_, v) = get(&t, &t.admin_token, &format!("/api/v1/teams/{team}/board?swimlanes=epic")).await;
     let lanes = v["lanes"].as_array().unwrap();
     assert_eq!(lanes[0]["key"], format!("epic:{epic}"));
-    assert_eq!(lanes[0]["columns"][0], json!([a.clone(), d.clone()]));
+    assert_eq!(lanes[0]["columns"][0], json!([d.clone(), a.clone()]));
     assert_eq!(lanes[1]["title"], "No epic");
 
     // Quick filters: counts stay what the WIP limit counts.
