@@ -253,7 +253,9 @@ pub async fn seed(app: &App, admin: Option<&User>) -> AppResult<Option<DemoInfo>
                 _ => (0, false),
             };
             let mut item = item;
-            let mut t_at = created.plus_secs(DAY * (2 + (seq % 5)));
+            // The team takes the epics on one after another, a week apart, so the six weeks of
+            // history fill the sprints evenly.
+            let mut t_at = created.plus_secs(DAY * (2 + (seq % 5) + 7 * e as i64));
             if progress >= 1 {
                 let p = ItemPatch {
                     assignee_id: Some(Some(dev)),

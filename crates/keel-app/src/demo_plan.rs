@@ -51,7 +51,7 @@ pub(crate) async fn seed(
         products: vec![product.id],
         members: team
             .iter()
-            .map(|u| TeamMember { user_id: u.id, points: Some(13.0), days: Some(10.0) })
+            .map(|u| TeamMember { user_id: u.id, points: Some(20.0), days: Some(10.0) })
             .collect(),
         board: Default::default(),
     };
@@ -130,7 +130,7 @@ pub(crate) async fn seed(
                 .iter()
                 .map(|u| SprintCapacity {
                     user_id: u.id,
-                    points: Some(13.0),
+                    points: Some(20.0),
                     days: Some(10.0),
                     days_off: 0.0,
                 })

@@ -845,24 +845,24 @@ impl App {
             let v = sprints.iter().find(|x| x.id == n).map_or(0, |x| x.version);
             ops.push(WriteOp::Guard { id: n, expected_version: v });
         }
-        let patch = |to: Option<RecordId>| ItemPatch { sprint_id: Some(to), ..Default::default() };
-        for i in &plan.to_next {
-            ops.push(WriteOp::UpdateItem {
-                id: keel_store::Ref::Id(i.0),
-                expected_version: None,
-                patch: patch(next),
-            });
+        // Set-based: a few statements whatever the number of items.
+        if !plan.to_next.is_empty() {
+            ops.push(WriteOp::SetSprint { ids: plan.to_next.clone(), sprint: next });
         }
-        for i in &plan.to_backlog {
-            ops.push(WriteOp::UpdateItem {
-                id: keel_store::Ref::Id(i.0),
-                expected_version: None,
-                patch: patch(None),
-            });
-        }
-        // Moved to the top one by one from the last, so they keep their order above the rest.
-        for i in plan.to_backlog.iter().rev() {
-            ops.push(WriteOp::MoveItem { id: *i, position: Position::Top });
+        if !plan.to_backlog.is_empty() {
+            ops.push(WriteOp::SetSprint { ids: plan.to_backlog.clone(), sprint: None });
+            // To the top of each product's backlog, in the sprint's order.
+            let mut by_product: Vec<(keel_domain::ProductId, Vec<keel_domain::ItemId>)> = Vec::new();
+            for id in &plan.to_backlog {
+                let Some(p) = items.iter().find(|i| i.id == *id).map(|i| i.product_id) else { continue };
+                match by_product.iter_mut().find(|(q, _)| *q == p) {
+                    Some((_, v)) => v.push(*id),
+                    None => by_product.push((p, vec![*id])),
+                }
+            }
+            for (_, ids) in by_product {
+                ops.push(WriteOp::MoveItems { ids, position: Position::Top });
+            }
         }
         Ok(ops)
     }

@@ -405,6 +405,9 @@ async fn close_sends_items_to_the_backlog_top_and_the_next_sprint(db: TestDb) {
     ok(&t, &t.admin_token, Method::DELETE, &format!("/api/v1/sprints/{s1}/items/{}", k[3]), None).await;
     // One and Three are done.
     for key in [&k[0], &k[2]] {
+        // Done means accepted: the Definition of Done is ticked first.
+        let checks = format!("/api/v1/items/{key}/checks");
+        ok(&t, &t.admin_token, Method::PUT, &checks, Some(json!({"dod": [1, 2, 3]}))).await;
         ok(
             &t,
             &t.admin_token,
@@ -743,6 +746,14 @@ async fn the_pages_and_their_forms_work_without_javascript(db: TestDb) {
     let html = page(&t, &c, &format!("/sprints/{s1}")).await;
     assert!(html.contains("Start sprint"));
     form(&t, &c, &format!("/sprints/{s1}/start"), &[("csrf", csrf)]).await;
+    ok(
+        &t,
+        &t.admin_token,
+        Method::PUT,
+        &format!("/api/v1/items/{a}/checks"),
+        Some(json!({"dod": [1, 2, 3]})),
+    )
+    .await;
     ok(&t, &t.admin_token, Method::PATCH, &format!("/api/v1/items/{a}"), Some(json!({"status": "Done"})))
         .await;
     let html = page(&t, &c, &format!("/sprints/{s1}")).await;
