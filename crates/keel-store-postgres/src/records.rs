@@ -418,18 +418,22 @@ impl RecordStore for PgStore {
         let objects: Vec<&str> = objects.iter().map(|o| o.as_str()).collect();
         let fields: Vec<&str> = fields.to_vec();
         let limit = i64::from(limit);
+        // Conditions only for what is named, so the planner can use the (product, field, time)
+        // index with the fields' values.
+        let mut sql = format!("SELECT {EVENT_COLS} FROM events WHERE product_id = $1 AND at >= $2");
+        let mut params: Vec<&(dyn ToSql + Sync)> = vec![&product.0, &since.0];
+        if !fields.is_empty() {
+            params.push(&fields);
+            sql.push_str(&format!(" AND field = ANY(${})", params.len()));
+        }
+        if !objects.is_empty() {
+            params.push(&objects);
+            sql.push_str(&format!(" AND object = ANY(${})", params.len()));
+        }
+        params.push(&limit);
+        sql.push_str(&format!(" ORDER BY id LIMIT ${}", params.len()));
         let c = self.conn().await?;
-        let rows = all(
-            &c,
-            &format!(
-                "SELECT {EVENT_COLS} FROM events WHERE product_id = $1
-                   AND (cardinality($2::text[]) = 0 OR object = ANY($2))
-                   AND (cardinality($3::text[]) = 0 OR field = ANY($3))
-                   AND at >= $4 ORDER BY id LIMIT $5"
-            ),
-            &[&product.0, &objects, &fields, &since.0, &limit],
-        )
-        .await?;
+        let rows = all(&c, &sql, &params).await?;
         rows.iter().map(rows::event).collect()
     }
 }

@@ -294,7 +294,11 @@ impl RecordStore for SqliteStore {
         let objects: Vec<String> = objects.iter().map(|o| o.as_str().to_string()).collect();
         let fields: Vec<String> = fields.iter().map(|f| f.to_string()).collect();
         self.read_blocking(move |c| {
-            let mut sql = format!("SELECT {} FROM events WHERE product_id = ?", event_cols!());
+            // With fields named, the (product, field, time) index reads only the matching events;
+            // left to itself the planner may prefer walking the product's whole history in id
+            // order to save a sort (measured: 0.8 s instead of 1 ms at 3.5 M events).
+            let index = if fields.is_empty() { "" } else { " INDEXED BY events_product_field" };
+            let mut sql = format!("SELECT {} FROM events{index} WHERE product_id = ?", event_cols!());
             let mut args = vec![SqlValue::Integer(product.0)];
             if !fields.is_empty() {
                 sql.push_str(&format!(" AND field IN ({})", vec!["?"; fields.len()].join(",")));
