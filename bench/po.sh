@@ -3,12 +3,15 @@
 # product of N items (page and JSON), and sprint close with 300 items.
 #
 # usage: bench/po.sh [--items N] [--work DIR] [--port P] [--skip-build] [--reuse]
+#                    [--database-url postgres://…/DB]
 #
 #   --items N      items in BENCH (default 1000000)
 #   --work DIR     where the dataset and results go (default $BENCH_WORK or /tmp/keel-bench-po)
 #   --port P       Keel's port (default 7979)
 #   --skip-build   use the binaries already built
 #   --reuse        keep a dataset that already exists
+#   --database-url  run on PostgreSQL: the database is dropped and made anew (its server must let
+#                  the user create databases); the default is SQLite under --work
 #
 # `keel-bench generate` gives BENCH a team whose active sprint holds 500 open items, and four more
 # teams whose active sprints hold 300 open items each (their ids in DIR/bench-sprints). Measured:
@@ -23,7 +26,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 ITEMS=1000000
 WORK=${BENCH_WORK:-/tmp/keel-bench-po}
 PORT=${KEEL_PORT:-7979}
-BUILD=1 REUSE=0
+BUILD=1 REUSE=0 PGURL=""
 while [ $# -gt 0 ]; do
   case $1 in
     --items) ITEMS=$2; shift 2;;
@@ -31,7 +34,8 @@ while [ $# -gt 0 ]; do
     --port) PORT=$2; shift 2;;
     --skip-build) BUILD=0; shift;;
     --reuse) REUSE=1; shift;;
-    -h|--help) sed -n '2,20p' "$0"; exit 0;;
+    --database-url) PGURL=$2; shift 2;;
+    -h|--help) sed -n '2,24p' "$0"; exit 0;;
     *) echo "unknown option $1" >&2; exit 2;;
   esac
 done
@@ -46,15 +50,29 @@ DIR=$WORK/data
 mkdir -p "$OUT" "$DIR"
 log() { echo "[$(date +%H:%M:%S)] $*" >&2; }
 [ $BUILD = 1 ] && (cd "$ROOT" && cargo build --release -p keel -p keel-bench)
-if [ $REUSE = 0 ] || [ ! -f "$DIR/keel.db" ]; then
-  log "dataset: $ITEMS items in $DIR"
-  "$KB" generate --data-dir "$DIR" --items "$ITEMS" --small-products 0 --force | tee "$OUT/gen.txt" >&2
+if [ -n "$PGURL" ]; then
+  command -v psql > /dev/null || { echo "po.sh --database-url needs psql" >&2; exit 1; }
+  db=${PGURL##*/}; admin_url=${PGURL%/*}/postgres
+  if [ $REUSE = 0 ] || [ ! -f "$OUT/gen.txt" ]; then
+    psql -q "$admin_url" -c "DROP DATABASE IF EXISTS \"$db\"" -c "CREATE DATABASE \"$db\""
+    log "dataset: $ITEMS items in PostgreSQL $db"
+    "$KB" generate --database-url "$PGURL" --items "$ITEMS" --small-products 0 | tee "$OUT/gen.txt" >&2
+  fi
+  TOKEN=$(awk '/^token: / {print $2}' "$OUT/gen.txt")
+  eval "$(awk '/^sprints: / {print $2; print $3; print $4}' "$OUT/gen.txt")"
+  SERVE=(--database-url "$PGURL")
+else
+  if [ $REUSE = 0 ] || [ ! -f "$DIR/keel.db" ]; then
+    log "dataset: $ITEMS items in $DIR"
+    "$KB" generate --data-dir "$DIR" --items "$ITEMS" --small-products 0 --force | tee "$OUT/gen.txt" >&2
+  fi
+  # shellcheck disable=SC1091
+  . "$DIR/bench-sprints"
+  TOKEN=$(cat "$DIR/bench-token")
+  SERVE=(--data-dir "$DIR")
 fi
-# shellcheck disable=SC1091
-. "$DIR/bench-sprints"
-TOKEN=$(cat "$DIR/bench-token")
 BASE=http://127.0.0.1:$PORT
-(cd "$WORK" && exec "$KEEL" serve --data-dir "$DIR" --bind "127.0.0.1:$PORT") 2> "$OUT/server.log" &
+(cd "$WORK" && exec "$KEEL" serve "${SERVE[@]}" --bind "127.0.0.1:$PORT") 2> "$OUT/server.log" &
 SPID=$!
 trap 'kill $SPID 2> /dev/null || true' EXIT
 until curl -sf -o /dev/null "$BASE/readyz"; do

@@ -557,6 +557,7 @@ pub async fn run(o: GenOptions) -> Result<()> {
             events += b;
         }
     }
+    store.refresh_statistics().await.map_err(|e| anyhow!("{e}"))?;
     let token = app.create_token(&admin, "bench").await.map_err(err)?;
     let secs = t0.elapsed().as_secs_f64();
     println!(
@@ -586,6 +587,13 @@ pub async fn run(o: GenOptions) -> Result<()> {
     }
     if o.print_token || matches!(o.target, Target::Postgres(_)) {
         println!("token: {}", token.token);
+        let closes: Vec<String> = plan.to_close.iter().map(|i| i.to_string()).collect();
+        println!(
+            "sprints: team={} active_sprint={} close_sprints={}",
+            plan.team,
+            plan.active,
+            closes.join(",")
+        );
     }
     Ok(())
 }

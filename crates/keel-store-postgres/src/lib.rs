@@ -73,6 +73,15 @@ impl Store for PgStore {
         migrate::run(&mut c).await
     }
 
+    async fn refresh_statistics(&self) -> StoreResult<()> {
+        // Autovacuum would get there within minutes; until then a freshly loaded table is planned
+        // as if nearly empty (measured: a 500-card board read the whole product index, 60 ms
+        // instead of 0.4 ms).
+        let c = self.conn().await?;
+        c.batch_execute("ANALYZE items; ANALYZE events; ANALYZE records; ANALYZE item_labels").await.db()?;
+        Ok(())
+    }
+
     async fn ping(&self) -> StoreResult<()> {
         let c = self.conn().await?;
         db::one(&c, "SELECT 1", &[]).await?;

@@ -372,6 +372,12 @@ impl Store for SqliteStore {
             .map_err(|e| e.0)
     }
 
+    async fn refresh_statistics(&self) -> StoreResult<()> {
+        // Nothing to do: SQLite plans from the schema here (no ANALYZE statistics are kept), and
+        // the queries that need a particular index name it, so a bulk load cannot mislead it.
+        Ok(())
+    }
+
     async fn ping(&self) -> StoreResult<()> {
         self.read(|c| Ok(c.prepare_cached("SELECT 1")?.query_row([], |r| r.get::<_, i64>(0)).map(|_| ())?))
     }

@@ -689,6 +689,9 @@ pub trait Store:
     async fn migrate(&self) -> StoreResult<Vec<String>>;
     /// Checks that the database answers.
     async fn ping(&self) -> StoreResult<()>;
+    /// Refreshes the query planner's statistics after a bulk load (imports, generated datasets),
+    /// so that the first queries after it do not plan on a picture of an empty table.
+    async fn refresh_statistics(&self) -> StoreResult<()>;
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
 }

@@ -139,6 +139,7 @@ pub async fn pings(store: Arc<dyn Store>) {
     store.ping().await.expect("ping");
     assert!(["sqlite", "postgres"].contains(&store.backend()));
     assert_eq!(store.migrate().await.expect("migrate"), Vec::<String>::new());
+    store.refresh_statistics().await.expect("statistics refreshed");
 }
 
 // ---- users ---------------------------------------------------------------------------------
