@@ -6,10 +6,14 @@
 
 pub mod board;
 pub mod ceremonies;
+pub mod discovery;
+pub mod market;
 pub mod poker;
 pub mod problem;
 pub mod readiness;
+pub mod roadmap;
 pub mod sprints;
+pub mod vision;
 pub mod wire;
 
 pub use problem::Problem;

@@ -12,15 +12,19 @@ mod cache;
 pub mod ceremonies;
 pub mod demo;
 mod demo_plan;
+pub mod discovery;
 pub mod error;
 pub mod items;
+pub mod market;
 pub mod poker;
 pub mod products;
 pub mod proposals;
 pub mod readiness;
 pub mod records;
+pub mod roadmap;
 pub mod sprints;
 pub mod users;
+pub mod vision;
 
 pub use error::{AppError, AppResult};
 

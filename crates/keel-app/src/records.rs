@@ -27,6 +27,14 @@ impl RecordKind for Release {
     const KIND: ObjectKind = ObjectKind::Release;
 }
 
+impl RecordKind for keel_domain::pm::Goal {
+    const KIND: ObjectKind = ObjectKind::Goal;
+}
+
+impl RecordKind for keel_domain::pm::Initiative {
+    const KIND: ObjectKind = ObjectKind::Initiative;
+}
+
 /// A record read back with its data typed.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Stored<T> {

@@ -24,6 +24,18 @@ pub enum ObjectKind {
     Proposal,
     /// An API token.
     Token,
+    /// A product's vision board (one record, versions as events and data).
+    Vision,
+    /// A goal of a product.
+    Goal,
+    /// A KPI and its measurements.
+    Kpi,
+    /// An initiative on the roadmap.
+    Initiative,
+    /// A piece of customer feedback.
+    Feedback,
+    /// An opportunity: a problem worth solving.
+    Opportunity,
     /// A team.
     Team,
     /// A sprint of a team.
@@ -55,6 +67,12 @@ impl ObjectKind {
             ObjectKind::Link => "link",
             ObjectKind::Proposal => "proposal",
             ObjectKind::Token => "token",
+            ObjectKind::Vision => "vision",
+            ObjectKind::Goal => "goal",
+            ObjectKind::Kpi => "kpi",
+            ObjectKind::Initiative => "initiative",
+            ObjectKind::Feedback => "feedback",
+            ObjectKind::Opportunity => "opportunity",
             ObjectKind::Team => "team",
             ObjectKind::Sprint => "sprint",
             ObjectKind::Release => "release",
@@ -77,6 +95,12 @@ impl ObjectKind {
             "link" => ObjectKind::Link,
             "proposal" => ObjectKind::Proposal,
             "token" => ObjectKind::Token,
+            "vision" => ObjectKind::Vision,
+            "goal" => ObjectKind::Goal,
+            "kpi" => ObjectKind::Kpi,
+            "initiative" => ObjectKind::Initiative,
+            "feedback" => ObjectKind::Feedback,
+            "opportunity" => ObjectKind::Opportunity,
             "team" => ObjectKind::Team,
             "sprint" => ObjectKind::Sprint,
             "release" => ObjectKind::Release,

@@ -2,15 +2,19 @@
 
 pub mod board;
 pub mod ceremonies;
+pub mod discovery;
 pub mod health;
 pub mod items;
+pub mod market;
 pub mod poker;
 pub mod products;
 pub mod proposals;
 pub mod readiness;
+pub mod roadmap;
 pub mod session;
 pub mod sprints;
 pub mod users;
+pub mod vision;
 
 use crate::error::{ApiError, ApiResult};
 use crate::AppState;
@@ -38,6 +42,10 @@ pub fn routes() -> Router<AppState> {
         .merge(poker::routes())
         .merge(readiness::routes())
         .merge(ceremonies::routes())
+        .merge(vision::routes())
+        .merge(roadmap::routes())
+        .merge(discovery::routes())
+        .merge(market::routes())
         .route("/api/v1/openapi.json", get(openapi_json))
 }
 
@@ -113,6 +121,10 @@ pub fn document() -> utoipa::openapi::OpenApi {
         poker::Doc::openapi(),
         readiness::Doc::openapi(),
         ceremonies::Doc::openapi(),
+        vision::Doc::openapi(),
+        roadmap::Doc::openapi(),
+        discovery::Doc::openapi(),
+        market::Doc::openapi(),
     ] {
         doc.merge(part);
     }

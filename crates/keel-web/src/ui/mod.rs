@@ -12,15 +12,19 @@ mod auth;
 mod backlog;
 mod board;
 mod ceremonies;
+mod discovery;
 mod form;
 mod items;
+mod market;
 mod poker;
 mod products;
 mod proposals;
 mod readiness;
+mod roadmap;
 mod sprints;
 mod tokens;
 mod view;
+mod vision;
 
 use crate::extract::UiSession;
 use crate::AppState;
@@ -66,6 +70,10 @@ pub fn routes() -> Router<AppState> {
         .merge(poker::routes())
         .merge(readiness::routes())
         .merge(ceremonies::routes())
+        .merge(vision::routes())
+        .merge(roadmap::routes())
+        .merge(discovery::routes())
+        .merge(market::routes())
 }
 
 /// The 404 page for any path no route answers, for the application's fallback: in the layout

@@ -1,0 +1,1 @@
+//! Wire types: customer feedback, the feedback widget, opportunities and their scores.

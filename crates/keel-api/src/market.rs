@@ -1,0 +1,1 @@
+//! Wire types: competitors, stakeholders and their updates, go-to-market, PRDs, the portfolio.

@@ -1,0 +1,1 @@
+//! Wire types: initiatives and the roadmap, published roadmaps.

@@ -1,0 +1,1 @@
+//! Wire types: vision board, goals, key results and KPIs.

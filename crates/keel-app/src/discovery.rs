@@ -1,0 +1,1 @@
+//! Customer feedback, the feedback widget, opportunities and their scores.

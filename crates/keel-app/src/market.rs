@@ -1,0 +1,1 @@
+//! Competitors, stakeholders and their updates, go-to-market, PRDs, the portfolio.

@@ -1,0 +1,1 @@
+//! Initiatives and the roadmap, published roadmaps.

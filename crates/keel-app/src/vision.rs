@@ -1,0 +1,1 @@
+//! Vision board, goals, key results and KPIs.
