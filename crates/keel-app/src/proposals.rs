@@ -90,6 +90,9 @@ impl App {
             Change::ShipRelease { release_id, open_items } => {
                 return self.accept_ship_proposal(access, &p, *release_id, *open_items).await;
             }
+            Change::SetInitiative { initiative_id, initiative, status } => {
+                return self.accept_initiative_proposal(access, &p, *initiative_id, initiative, *status).await;
+            }
             Change::SetDefinitionOfReady { definition } => {
                 return self.accept_setting_proposal(access, &p, definition.clone()).await;
             }
@@ -129,6 +132,7 @@ impl App {
             // Carried out above.
             Change::StartSprint { .. } | Change::CloseSprint { .. } => Err(StoreError::NotFound),
             Change::ShipRelease { .. }
+            | Change::SetInitiative { .. }
             | Change::SetDefinitionOfReady { .. }
             | Change::SetDefinitionOfDone { .. } => Ok(None),
         };

@@ -95,6 +95,15 @@ pub enum Change {
         /// What to do with its open items, if any.
         open_items: Option<crate::readiness::OpenItems>,
     },
+    /// Create an initiative (no id) or replace one's fields and status.
+    SetInitiative {
+        /// The initiative, or none to create one.
+        initiative_id: Option<crate::RecordId>,
+        /// Its fields.
+        initiative: Box<crate::pm::Initiative>,
+        /// Its status.
+        status: crate::pm::InitiativeStatus,
+    },
 }
 
 /// A [`NewItem`] in a form that can be stored inside a proposal.
@@ -184,6 +193,7 @@ impl Change {
             | Change::StartSprint { .. }
             | Change::CloseSprint { .. }
             | Change::ShipRelease { .. }
+            | Change::SetInitiative { .. }
             | Change::SetDefinitionOfReady { .. }
             | Change::SetDefinitionOfDone { .. } => None,
             Change::UpdateItem { item_id, .. }
