@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use std::sync::OnceLock;
 
 /// (stem, extension, content type, content): every asset, in the order of [`urls`].
-const ASSETS: [(&str, &str, &str, &str); 8] = [
+const ASSETS: [(&str, &str, &str, &str); 9] = [
     ("app", "css", "text/css; charset=utf-8", include_str!("../../assets/app.css")),
     ("app", "js", "text/javascript; charset=utf-8", include_str!("../../assets/app.js")),
     ("icon", "svg", "image/svg+xml", include_str!("../../assets/icon.svg")),
@@ -18,6 +18,7 @@ const ASSETS: [(&str, &str, &str, &str); 8] = [
     ("ceremonies", "js", "text/javascript; charset=utf-8", include_str!("../../assets/ceremonies.js")),
     ("readiness", "js", "text/javascript; charset=utf-8", include_str!("../../assets/readiness.js")),
     ("board", "js", "text/javascript; charset=utf-8", include_str!("../../assets/board.js")),
+    ("roadmap", "js", "text/javascript; charset=utf-8", include_str!("../../assets/roadmap.js")),
 ];
 
 /// FNV-1a over the bytes: a short, stable fingerprint of an asset.
@@ -80,6 +81,11 @@ pub(crate) fn readiness_js_url() -> &'static str {
 /// The team board's script (drag and drop, keyboard moves, the WIP reason dialog).
 pub(crate) fn board_js_url() -> &'static str {
     &urls()[7]
+}
+
+/// The roadmap's script (drag and drop between lanes and in time).
+pub(crate) fn roadmap_js_url() -> &'static str {
+    &urls()[8]
 }
 
 /// Serves an asset by its hashed name; an old hash is a 404, so a stale page never gets a

@@ -1,0 +1,112 @@
+// The roadmap: drag an initiative between the now / next / later lanes, or along the timeline
+// to move it by whole quarters. A move is a PATCH of the JSON API (/api/v1/initiatives/{id});
+// the Product Owner's becomes a proposal. Without this script each card's small forms do the
+// same, and they are reachable from the keyboard.
+// No inline code: the Content-Security-Policy forbids it, so behaviour hangs off data-* attributes.
+(function () {
+  "use strict";
+  var root = document.getElementById("roadmap");
+  if (!root || root.dataset.edit !== "1") return;
+  var csrfMeta = document.querySelector('meta[name="csrf-token"]');
+  var csrf = csrfMeta ? csrfMeta.getAttribute("content") : "";
+  var busy = false;
+
+  function reload(kind, text) {
+    var url = window.location.pathname + "?" + kind + "=" + encodeURIComponent(text);
+    window.location.assign(url);
+  }
+
+  function patch(card, body) {
+    if (busy) return;
+    busy = true;
+    body.version = parseInt(card.dataset.version, 10);
+    card.classList.add("rm-saving");
+    fetch("/api/v1/initiatives/" + encodeURIComponent(card.dataset.id), {
+      method: "PATCH",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "Accept": "application/json", "X-CSRF-Token": csrf },
+      body: JSON.stringify(body)
+    }).then(function (res) {
+      return res.json().catch(function () { return {}; }).then(function (p) {
+        if (res.status === 200) {
+          if (p.warnings && p.warnings.length) {
+            reload("error", "Moved, but " + p.title + " " + p.warnings.join("; ") + ".");
+          } else {
+            reload("notice", "Moved " + p.title + ".");
+          }
+        } else if (res.status === 202) {
+          reload("notice", "Proposed: waiting for the Product Manager. Proposal #" + p.id + ": " + p.summary + ".");
+        } else {
+          reload("error", (p && (p.detail || p.title)) || "The move failed.");
+        }
+      });
+    }).catch(function () {
+      busy = false;
+      card.classList.remove("rm-saving");
+    });
+  }
+
+  function pad(n) { return (n < 10 ? "0" : "") + n; }
+  function parse(s) { var p = s.split("-"); return new Date(Date.UTC(+p[0], +p[1] - 1, +p[2])); }
+  function fmt(d) { return d.getUTCFullYear() + "-" + pad(d.getUTCMonth() + 1) + "-" + pad(d.getUTCDate()); }
+  function lastOfMonth(y, m) { return new Date(Date.UTC(y, m + 1, 0)).getUTCDate(); }
+  // Moves a date by n quarters; a quarter's last day stays a quarter's last day.
+  function shift(s, n, isEnd) {
+    var d = parse(s);
+    var y = d.getUTCFullYear(), m = d.getUTCMonth(), day = d.getUTCDate();
+    var qEnd = (m % 3 === 2) && day === lastOfMonth(y, m);
+    var qs = Math.floor(m / 3) * 3;
+    var start = Date.UTC(y, qs, 1);
+    var offset = Math.round((d.getTime() - start) / 86400000);
+    var idx = y * 4 + qs / 3 + n;
+    var ny = Math.floor(idx / 4), nq = ((idx % 4) + 4) % 4;
+    var nStart = Date.UTC(ny, nq * 3, 1), nEnd = Date.UTC(ny, nq * 3 + 3, 0);
+    if (isEnd && qEnd) return fmt(new Date(nEnd));
+    return fmt(new Date(Math.min(nStart + offset * 86400000, nEnd)));
+  }
+
+  var drag = null;
+  root.addEventListener("pointerdown", function (e) {
+    var card = e.target.closest("[data-drag]");
+    if (!card || e.button !== 0 || e.target.closest("button, a, input, select, summary, form")) return;
+    drag = { card: card, x: e.clientX, y: e.clientY, moved: false };
+    card.setPointerCapture(e.pointerId);
+  });
+  root.addEventListener("pointermove", function (e) {
+    if (!drag) return;
+    var dx = e.clientX - drag.x, dy = e.clientY - drag.y;
+    if (!drag.moved && Math.abs(dx) + Math.abs(dy) < 6) return;
+    drag.moved = true;
+    drag.card.classList.add("rm-dragging");
+    drag.card.style.transform = "translate(" + dx + "px," + dy + "px)";
+    var over = document.elementsFromPoint(e.clientX, e.clientY);
+    root.querySelectorAll(".rm-over").forEach(function (x) { x.classList.remove("rm-over"); });
+    for (var i = 0; i < over.length; i++) {
+      var lane = over[i].closest && over[i].closest("[data-lane-drop]");
+      if (lane) { lane.classList.add("rm-over"); break; }
+    }
+  });
+  function end(e) {
+    if (!drag) return;
+    var d = drag;
+    drag = null;
+    d.card.classList.remove("rm-dragging");
+    d.card.style.transform = "";
+    root.querySelectorAll(".rm-over").forEach(function (x) { x.classList.remove("rm-over"); });
+    if (!d.moved || e.type === "pointercancel") return;
+    if (d.card.dataset.drag === "lane") {
+      var over = document.elementsFromPoint(e.clientX, e.clientY), lane = null;
+      for (var i = 0; i < over.length && !lane; i++) lane = over[i].closest && over[i].closest("[data-lane-drop]");
+      if (lane && lane.dataset.laneDrop !== d.card.dataset.lane) patch(d.card, { lane: lane.dataset.laneDrop });
+    } else if (d.card.dataset.drag === "time") {
+      var col = root.querySelector(".rm-qhead");
+      var w = col ? col.getBoundingClientRect().width : 120;
+      var n = Math.round((e.clientX - d.x) / w);
+      if (n !== 0 && d.card.dataset.start && d.card.dataset.end) {
+        patch(d.card, { start: shift(d.card.dataset.start, n, false), end: shift(d.card.dataset.end, n, true) });
+      }
+    }
+  }
+  root.addEventListener("pointerup", end);
+  root.addEventListener("pointercancel", end);
+})();
