@@ -65,6 +65,16 @@
     return fmt(new Date(Math.min(nStart + offset * 86400000, nEnd)));
   }
 
+  // The lane under the pointer, looking past the dragged card itself.
+  function laneAt(over, card) {
+    for (var i = 0; i < over.length; i++) {
+      if (card.contains(over[i])) continue;
+      var lane = over[i].closest && over[i].closest("[data-lane-drop]");
+      if (lane) return lane;
+    }
+    return null;
+  }
+
   var drag = null;
   root.addEventListener("pointerdown", function (e) {
     var card = e.target.closest("[data-drag]");
@@ -81,10 +91,8 @@
     drag.card.style.transform = "translate(" + dx + "px," + dy + "px)";
     var over = document.elementsFromPoint(e.clientX, e.clientY);
     root.querySelectorAll(".rm-over").forEach(function (x) { x.classList.remove("rm-over"); });
-    for (var i = 0; i < over.length; i++) {
-      var lane = over[i].closest && over[i].closest("[data-lane-drop]");
-      if (lane) { lane.classList.add("rm-over"); break; }
-    }
+    var lane = laneAt(over, drag.card);
+    if (lane) lane.classList.add("rm-over");
   });
   function end(e) {
     if (!drag) return;
@@ -95,8 +103,7 @@
     root.querySelectorAll(".rm-over").forEach(function (x) { x.classList.remove("rm-over"); });
     if (!d.moved || e.type === "pointercancel") return;
     if (d.card.dataset.drag === "lane") {
-      var over = document.elementsFromPoint(e.clientX, e.clientY), lane = null;
-      for (var i = 0; i < over.length && !lane; i++) lane = over[i].closest && over[i].closest("[data-lane-drop]");
+      var lane = laneAt(document.elementsFromPoint(e.clientX, e.clientY), d.card);
       if (lane && lane.dataset.laneDrop !== d.card.dataset.lane) patch(d.card, { lane: lane.dataset.laneDrop });
     } else if (d.card.dataset.drag === "time") {
       var col = root.querySelector(".rm-qhead");

@@ -25,6 +25,7 @@ pub fn routes() -> Router<AppState> {
         .route("/products/{key}/roadmap", get(lanes_page))
         .route("/products/{key}/roadmap/timeline", get(timeline_page))
         .route("/products/{key}/roadmap/initiatives", post(create))
+        .route("/products/{key}/roadmap/initiatives/{id}", get(edit_page).post(edit_save))
         .route("/products/{key}/roadmap/initiatives/{id}/move", post(move_initiative))
         .route("/products/{key}/roadmap/publish", post(publish))
         .route("/products/{key}/roadmap/unpublish", post(unpublish))
@@ -428,6 +429,206 @@ async fn unpublish(State(st): State<AppState>, s: UiSession, Path(key): Path<Str
         match st.app.unpublish_roadmap(&a).await {
             Ok(()) => Ok(redirect_with(&back, "notice", "The published link no longer works.")),
             Err(e @ AppError::Internal(_)) => Err(e.into()),
+            Err(e) => Ok(redirect_with(&back, "error", &message(&e))),
+        }
+    }
+    .await;
+    finish(&st, &s, r).await
+}
+
+#[derive(Template)]
+#[template(path = "roadmap_edit.html")]
+struct EditPage {
+    l: Layout,
+    key: String,
+    id: i64,
+    version: i64,
+    title: String,
+    description: String,
+    lane: &'static str,
+    status: &'static str,
+    start: String,
+    end: String,
+    budget_planned: String,
+    budget_spent: String,
+    confidence: String,
+    public: bool,
+    public_title: String,
+    public_description: String,
+    epics: String,
+    goals: Vec<(i64, String, bool)>,
+    owner: String,
+    members: Vec<(i64, String)>,
+    lanes: Vec<(&'static str, &'static str)>,
+    statuses: Vec<(&'static str, &'static str)>,
+    can_edit: bool,
+    proposes: bool,
+    progress: String,
+    warnings: Vec<String>,
+}
+
+fn num(v: Option<f64>) -> String {
+    v.map(|x| if x.fract() == 0.0 { format!("{x:.0}") } else { x.to_string() }).unwrap_or_default()
+}
+
+/// GET /products/{key}/roadmap/initiatives/{id}: an initiative's details, editable.
+async fn edit_page(
+    State(st): State<AppState>,
+    s: UiSession,
+    Path((key, id)): Path<(String, String)>,
+    Query(f): Query<Flash>,
+) -> Response {
+    let r = async {
+        let a = st.app.access(&s.user, &key).await?;
+        let id = id.parse::<i64>().map_err(|_| AppError::NotFound)?;
+        let (ia, cur) = st.app.initiative(&s.user, RecordId(id)).await?;
+        if ia.product.id != a.product.id || public_only(&a) {
+            return Err(AppError::NotFound.into());
+        }
+        let decision = st.app.decide(&a, Action::EditRoadmap);
+        let goals = st
+            .app
+            .list_records::<keel_domain::pm::Goal>(
+                keel_store::RecordFilter::of(keel_domain::event::ObjectKind::Goal).product(a.product.id),
+            )
+            .await?;
+        let members = st.app.members(&a).await?;
+        let v = st.app.initiative_view(a.product.id, cur).await?;
+        let i = &v.stored.data;
+        let l = Layout::new(&st, &s, i.title.clone(), "roadmap", Some(&a.product))
+            .await
+            .crumb(format!("/products/{}/roadmap", a.product.key), "Roadmap")
+            .flash(&f);
+        render(&EditPage {
+            key: a.product.key.to_string(),
+            id,
+            version: v.stored.version,
+            title: i.title.clone(),
+            description: i.description.clone(),
+            lane: i.lane.as_str(),
+            status: v.status.as_str(),
+            start: i.start.map(|d| d.to_string()).unwrap_or_default(),
+            end: i.end.map(|d| d.to_string()).unwrap_or_default(),
+            budget_planned: num(i.plan.budget_planned),
+            budget_spent: num(i.plan.budget_spent),
+            confidence: i.plan.confidence.map(|c| c.to_string()).unwrap_or_default(),
+            public: i.plan.public,
+            public_title: i.plan.public_title.clone(),
+            public_description: i.plan.public_description.clone(),
+            epics: v.epic_keys.join(", "),
+            goals: goals.iter().map(|g| (g.id.0, g.data.title.clone(), i.goals.contains(&g.id))).collect(),
+            owner: i.owner.map(|o| o.0.to_string()).unwrap_or_default(),
+            members: members.iter().map(|(u, _)| (u.id.0, u.name.clone())).collect(),
+            lanes: Lane::ALL.iter().map(|x| (x.as_str(), lane_title(*x))).collect(),
+            statuses: InitiativeStatus::ALL.iter().map(|x| (x.as_str(), status_label(*x))).collect(),
+            can_edit: decision != Decision::Deny,
+            proposes: decision == Decision::Propose,
+            progress: if v.progress.total_points > 0.0 {
+                format!(
+                    "{} % delivered: {} of {} points done",
+                    v.progress.percent(),
+                    super::view::points(v.progress.done_points),
+                    super::view::points(v.progress.total_points)
+                )
+            } else {
+                "No estimated stories in its epics yet.".to_string()
+            },
+            warnings: v.warnings.clone(),
+            l,
+        })
+    }
+    .await;
+    finish(&st, &s, r).await
+}
+
+fn lane_title(l: Lane) -> &'static str {
+    match l {
+        Lane::Now => "Now",
+        Lane::Next => "Next",
+        Lane::Later => "Later",
+    }
+}
+
+/// A number field: empty clears it; anything else must be a number.
+fn num_field(form: &FormData, name: &str) -> Result<Option<f64>, AppError> {
+    let v = form.get(name).trim();
+    if v.is_empty() {
+        return Ok(None);
+    }
+    v.parse::<f64>().map(Some).map_err(|_| AppError::invalid(name, "must be a number"))
+}
+
+/// POST /products/{key}/roadmap/initiatives/{id}: saves the details form.
+async fn edit_save(
+    State(st): State<AppState>,
+    s: UiSession,
+    Path((key, id)): Path<(String, String)>,
+    form: FormData,
+) -> Response {
+    let r: UiResult = async {
+        s.check_csrf(form.get("csrf"))?;
+        let a = st.app.access(&s.user, &key).await?;
+        let id = id.parse::<i64>().map_err(|_| AppError::NotFound)?;
+        let back = format!("/products/{}/roadmap/initiatives/{id}", a.product.key);
+        let (ia, cur) = st.app.initiative(&s.user, RecordId(id)).await?;
+        if ia.product.id != a.product.id {
+            return Err(AppError::NotFound.into());
+        }
+        let parsed = (|| -> Result<InitiativeInput, AppError> {
+            let confidence = match num_field(&form, "confidence")? {
+                Some(c) if c.fract() == 0.0 => Some(c as i64),
+                Some(_) => return Err(AppError::invalid("confidence", "must be a whole number from 0 to 100")),
+                None => None,
+            };
+            let owner = match form.get("owner").trim() {
+                "" => None,
+                o => Some(o.parse::<i64>().map_err(|_| AppError::invalid("owner", "is not a user"))?),
+            };
+            Ok(InitiativeInput {
+                title: Some(form.get("title").to_string()),
+                description: Some(form.get("description").to_string()),
+                owner: Some(owner),
+                lane: Some(form.get("lane").to_string()),
+                status: Some(form.get("status").to_string()),
+                start: Some(opt(&form, "start")),
+                end: Some(opt(&form, "end")),
+                goals: Some(form.all("goal").iter().filter_map(|g| g.parse().ok()).collect()),
+                epics: Some(
+                    form.get("epics")
+                        .split([',', ' ', '\n'])
+                        .map(str::trim)
+                        .filter(|k| !k.is_empty())
+                        .map(str::to_string)
+                        .collect(),
+                ),
+                budget_planned: Some(num_field(&form, "budget_planned")?),
+                budget_spent: Some(num_field(&form, "budget_spent")?),
+                confidence: Some(confidence),
+                public: Some(form.get("public") == "on"),
+                public_title: Some(form.get("public_title").to_string()),
+                public_description: Some(form.get("public_description").to_string()),
+                quarter: None,
+            })
+        })();
+        let input = match parsed {
+            Ok(i) => i,
+            Err(e) => return Ok(redirect_with(&back, "error", &message(&e))),
+        };
+        let version = form.get("version").parse::<i64>().ok();
+        match st.app.update_initiative(&a, &cur, &input, version, opt(&form, "reason").as_deref()).await {
+            Ok(Outcome::Done(new)) => {
+                let w = st.app.initiative_warnings(&new.data).await?;
+                if w.is_empty() {
+                    Ok(redirect_with(&back, "notice", "Saved."))
+                } else {
+                    Ok(redirect_with(&back, "error", &format!("Saved, but it {}.", w.join("; "))))
+                }
+            }
+            Ok(o) => {
+                let (k, m) = done_message(&st, &o, "");
+                Ok(redirect_with(&back, k, &m))
+            }
+            Err(e @ (AppError::Internal(_) | AppError::NotFound)) => Err(e.into()),
             Err(e) => Ok(redirect_with(&back, "error", &message(&e))),
         }
     }
