@@ -91,7 +91,9 @@ impl App {
                 return self.accept_ship_proposal(access, &p, *release_id, *open_items).await;
             }
             Change::SetInitiative { initiative_id, initiative, status } => {
-                return self.accept_initiative_proposal(access, &p, *initiative_id, initiative, *status).await;
+                return self
+                    .accept_initiative_proposal(access, &p, *initiative_id, initiative, *status)
+                    .await;
             }
             Change::SetDefinitionOfReady { definition } => {
                 return self.accept_setting_proposal(access, &p, definition.clone()).await;

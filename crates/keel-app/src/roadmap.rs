@@ -195,7 +195,9 @@ impl App {
                             out.push(it.id);
                         }
                     }
-                    _ => return Err(AppError::invalid("epics", format!("{k} is not an epic of this product"))),
+                    _ => {
+                        return Err(AppError::invalid("epics", format!("{k} is not an epic of this product")))
+                    }
                 }
             }
             i.epics = out;
@@ -243,7 +245,9 @@ impl App {
             let change = Change::SetInitiative { initiative_id: None, initiative: Box::new(i), status };
             return self.propose(access, Action::EditRoadmap, change, summary, reason).await;
         }
-        self.write_initiative(access, None, &i, status, None, &self.ctx(&access.user)).await.map(Outcome::Done)
+        self.write_initiative(access, None, &i, status, None, &self.ctx(&access.user))
+            .await
+            .map(Outcome::Done)
     }
 
     /// Changes an initiative (the same rights as creating one); a stale `expected_version` is a
@@ -266,7 +270,8 @@ impl App {
         let (i, status) = self.initiative_apply(access, cur.data.clone(), status_of(cur), input).await?;
         if decision == Decision::Propose {
             let summary = format!("Change the initiative {}", cur.data.title);
-            let change = Change::SetInitiative { initiative_id: Some(cur.id), initiative: Box::new(i), status };
+            let change =
+                Change::SetInitiative { initiative_id: Some(cur.id), initiative: Box::new(i), status };
             return self.propose(access, Action::EditRoadmap, change, summary, reason).await;
         }
         self.write_initiative(access, Some(cur.id), &i, status, Some(cur.version), &self.ctx(&access.user))
@@ -292,7 +297,9 @@ impl App {
         ctx: &keel_store::WriteCtx,
     ) -> AppResult<Stored<Initiative>> {
         let op = match id {
-            None => WriteOp::CreateRecord(new_record(Some(access.product.id), None, status.as_str(), None, i)?),
+            None => {
+                WriteOp::CreateRecord(new_record(Some(access.product.id), None, status.as_str(), None, i)?)
+            }
             Some(id) => WriteOp::UpdateRecord {
                 id,
                 expected_version,
@@ -329,10 +336,8 @@ impl App {
             }
         }
         // The links are checked again: a goal or epic may have gone since.
-        let input = InitiativeInput {
-            goals: Some(i.goals.iter().map(|g| g.0).collect()),
-            ..Default::default()
-        };
+        let input =
+            InitiativeInput { goals: Some(i.goals.iter().map(|g| g.0).collect()), ..Default::default() };
         if let Err(AppError::Invalid(v)) = self.initiative_apply(access, i.clone(), status, &input).await {
             return Err(self.stale(access, p, &v.to_string()).await);
         }
@@ -377,7 +382,11 @@ impl App {
     }
 
     /// An initiative with its progress, warnings and epic keys.
-    pub async fn initiative_view(&self, product: ProductId, stored: Stored<Initiative>) -> AppResult<InitiativeView> {
+    pub async fn initiative_view(
+        &self,
+        product: ProductId,
+        stored: Stored<Initiative>,
+    ) -> AppResult<InitiativeView> {
         let progress = self.initiative_progress(product, &stored.data).await?;
         let warnings = self.initiative_warnings(&stored.data).await?;
         let mut epic_keys = Vec::new();
@@ -401,7 +410,9 @@ impl App {
         for s in self.list_records::<Initiative>(filter).await? {
             list.push(self.initiative_view(product, s).await?);
         }
-        list.sort_by_key(|v| (Lane::ALL.iter().position(|l| *l == v.stored.data.lane), v.stored.data.start, v.stored.id));
+        list.sort_by_key(|v| {
+            (Lane::ALL.iter().position(|l| *l == v.stored.data.lane), v.stored.data.start, v.stored.id)
+        });
         let today = Date::of(crate::now());
         let dates: Vec<Date> =
             list.iter().flat_map(|v| [v.stored.data.start, v.stored.data.end]).flatten().collect();
@@ -437,9 +448,13 @@ impl App {
     /// The product's current published link token, if any.
     pub async fn publication(&self, access: &ProductAccess) -> AppResult<Option<Stored<RoadmapPublication>>> {
         let all = self
-            .list_records::<RoadmapPublication>(RecordFilter::of(ObjectKind::Setting).product(access.product.id))
+            .list_records::<RoadmapPublication>(
+                RecordFilter::of(ObjectKind::Setting).product(access.product.id),
+            )
             .await?;
-        Ok(all.into_iter().find(|r| r.unique_key.as_deref().is_some_and(|k| k.starts_with(PUBLICATION_PREFIX))))
+        Ok(all
+            .into_iter()
+            .find(|r| r.unique_key.as_deref().is_some_and(|k| k.starts_with(PUBLICATION_PREFIX))))
     }
 
     /// Publishes the roadmap at a new unguessable link, revoking the old one (the Product
@@ -483,10 +498,8 @@ impl App {
         if token.is_empty() || token.len() > 100 {
             return Err(AppError::NotFound);
         }
-        let rec = self
-            .store
-            .record_by_key(ObjectKind::Setting, &format!("{PUBLICATION_PREFIX}{token}"))
-            .await?;
+        let rec =
+            self.store.record_by_key(ObjectKind::Setting, &format!("{PUBLICATION_PREFIX}{token}")).await?;
         let product = self.store.product(rec.product_id.ok_or(AppError::NotFound)?).await?;
         let roadmap = Self::public_roadmap(self.roadmap_of(product.id).await?);
         Ok(PublishedRoadmap { product, roadmap })

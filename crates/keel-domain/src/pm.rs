@@ -300,7 +300,8 @@ pub fn timeline_warnings(end: Option<Date>, goals: &[(String, Option<Date>)]) ->
         .iter()
         .filter_map(|(title, due)| {
             let due = (*due)?;
-            (end > due).then(|| format!("ends on {end}, after the goal \u{201c}{title}\u{201d} is due on {due}"))
+            (end > due)
+                .then(|| format!("ends on {end}, after the goal \u{201c}{title}\u{201d} is due on {due}"))
         })
         .collect()
 }

@@ -24,7 +24,13 @@ async fn browser_roadmap_postgres() {
     run(&driver, db, "postgres").await;
 }
 
-async fn api(t: &TestApp, token: &str, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+async fn api(
+    t: &TestApp,
+    token: &str,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
     let mut r = reqwest::Client::new().request(method, t.url(path)).bearer_auth(token);
     if let Some(b) = body {
         r = r.json(&b);
@@ -39,7 +45,8 @@ async fn run(driver: &Driver, db: TestDb, backend: &str) {
     let shop = t.product("SHOP").await;
     let (_, pm) = t.member(&shop, "pm@keel.test", &[Role::Pm]).await;
     let list = "/api/v1/products/SHOP/initiatives";
-    let (s, a) = api(&t, &pm, reqwest::Method::POST, list, Some(json!({"title": "Wallets", "lane": "later"}))).await;
+    let (s, a) =
+        api(&t, &pm, reqwest::Method::POST, list, Some(json!({"title": "Wallets", "lane": "later"}))).await;
     assert_eq!(s, 201, "{a}");
     let body = json!({"title": "Internal codename", "lane": "next", "public": true, "public_title": "Faster checkout"});
     let (s, b2) = api(&t, &pm, reqwest::Method::POST, list, Some(body)).await;

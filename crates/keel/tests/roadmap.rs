@@ -42,7 +42,13 @@ api_tests!(
 );
 
 /// A request with a bearer token (none when empty); returns status and JSON body.
-async fn call(t: &TestApp, token: &str, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+async fn call(
+    t: &TestApp,
+    token: &str,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
     let c = Client::new();
     let mut r = c.request(method, t.url(path));
     if !token.is_empty() {
@@ -54,7 +60,11 @@ async fn call(t: &TestApp, token: &str, method: Method, path: &str, body: Option
     let res = r.send().await.expect("request");
     let status = res.status();
     let text = res.text().await.expect("body");
-    let v = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+    let v = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or(Value::String(text))
+    };
     (status, v)
 }
 
@@ -82,9 +92,11 @@ async fn item_as(t: &TestApp, token: &str, key: &str, body: Value) -> String {
 
 /// A goal record made directly (goals' own API belongs to another part).
 async fn goal(t: &TestApp, product: &keel_domain::product::Product, title: &str, due: Option<&str>) -> i64 {
-    let g = Goal { title: title.into(), due: due.map(|d| Date::parse("due", d).unwrap()), ..Default::default() };
+    let g =
+        Goal { title: title.into(), due: due.map(|d| Date::parse("due", d).unwrap()), ..Default::default() };
     let rec = new_record(Some(product.id), None, "", None, &g).unwrap();
-    let mut w = t.app.store().write_batch(vec![WriteOp::CreateRecord(rec)], &t.app.system_ctx()).await.unwrap();
+    let mut w =
+        t.app.store().write_batch(vec![WriteOp::CreateRecord(rec)], &t.app.system_ctx()).await.unwrap();
     match w.remove(0) {
         Written::Record(r) => r.id.0,
         other => panic!("{other:?}"),
@@ -94,7 +106,9 @@ async fn goal(t: &TestApp, product: &keel_domain::product::Product, title: &str,
 /// Ticks the default Definition of Done and moves the story to Done.
 async fn finish(t: &TestApp, key: &str) {
     let tok = &t.admin_token;
-    let (s, v) = call(t, tok, Method::PUT, &format!("/api/v1/items/{key}/checks"), Some(json!({"dod": [1, 2, 3]}))).await;
+    let (s, v) =
+        call(t, tok, Method::PUT, &format!("/api/v1/items/{key}/checks"), Some(json!({"dod": [1, 2, 3]})))
+            .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     let (s, v) = patch(t, tok, &format!("/api/v1/items/{key}"), json!({"status": "Done"})).await;
     assert_eq!(s, StatusCode::OK, "{v}");
@@ -125,7 +139,10 @@ async fn initiatives_crud_and_links(db: TestDb) {
     let id = v["id"].as_i64().unwrap();
     assert_eq!((v["start"].as_str(), v["end"].as_str()), (Some("2026-07-01"), Some("2026-09-30")));
     assert_eq!((&v["lane"], &v["status"], &v["confidence"]), (&json!("next"), &json!("planned"), &json!(70)));
-    assert_eq!((&v["epics"], &v["goals"], &v["quarters"]), (&json!([epic]), &json!([g]), &json!(["2026-Q3"])));
+    assert_eq!(
+        (&v["epics"], &v["goals"], &v["quarters"]),
+        (&json!([epic]), &json!([g]), &json!(["2026-Q3"]))
+    );
     assert_eq!(v["budget_spent"], json!(1200.5));
     let path = format!("/api/v1/initiatives/{id}");
     // Bad input: a clear 422 naming the field, nothing changed.
@@ -230,10 +247,14 @@ async fn progress_rolls_up_from_epics_stories(db: TestDb) {
     let _outside = item_as(&t, &team, "SHOP", json!({"title": "E", "estimate": 13})).await;
     finish(&t, &a).await;
     finish(&t, &c).await;
-    let (s, v) = post(&t, &pm, "/api/v1/products/SHOP/initiatives", json!({"title": "Pay", "epics": [e1, e2]})).await;
+    let (s, v) =
+        post(&t, &pm, "/api/v1/products/SHOP/initiatives", json!({"title": "Pay", "epics": [e1, e2]})).await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
     // Done 3 + 8 = 11 of 3 + 5 + 8 = 16 points: 68.75 % → 69; D has no estimate.
-    assert_eq!(v["progress"], json!({"done_points": 11.0, "total_points": 16.0, "unestimated": 1, "percent": 69}));
+    assert_eq!(
+        v["progress"],
+        json!({"done_points": 11.0, "total_points": 16.0, "unestimated": 1, "percent": 69})
+    );
     let (_, r) = get(&t, &pm, "/api/v1/products/SHOP/roadmap").await;
     assert_eq!(r["lanes"][2]["lane"], "later");
     assert_eq!(r["lanes"][2]["initiatives"][0]["progress"]["percent"], 69);
@@ -251,7 +272,10 @@ async fn moving_past_a_goal_due_date_warns(db: TestDb) {
     let (s, v) = patch(&t, &pm, &path, json!({"quarter": "2026-Q3"})).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["end"], "2026-09-30");
-    assert_eq!(v["warnings"], json!(["ends on 2026-09-30, after the goal \u{201c}Fast checkout\u{201d} is due on 2026-06-30"]));
+    assert_eq!(
+        v["warnings"],
+        json!(["ends on 2026-09-30, after the goal \u{201c}Fast checkout\u{201d} is due on 2026-06-30"])
+    );
     let (_, r) = get(&t, &pm, "/api/v1/products/SHOP/roadmap").await;
     assert_eq!(r["warnings"].as_array().unwrap().len(), 1, "{r}");
     let q3 = r["timeline"].as_array().unwrap().iter().find(|q| q["quarter"] == "2026-Q3").unwrap();
@@ -287,7 +311,8 @@ async fn published_roadmap_shows_only_public_wording(db: TestDb) {
     assert_eq!(v["lanes"][1]["initiatives"][0]["description"], "Pay in one step.");
     // A stakeholder member sees the same public view.
     let (_, r) = get(&t, &sh, "/api/v1/products/SHOP/roadmap").await;
-    let n: usize = r["lanes"].as_array().unwrap().iter().map(|l| l["initiatives"].as_array().unwrap().len()).sum();
+    let n: usize =
+        r["lanes"].as_array().unwrap().iter().map(|l| l["initiatives"].as_array().unwrap().len()).sum();
     assert_eq!(n, 1, "{r}");
     let (s, _) = get(&t, "", "/api/v1/roadmaps/published/not-a-token").await;
     assert_eq!(s, StatusCode::NOT_FOUND);

@@ -121,7 +121,8 @@ pub fn initiative_json(v: &InitiativeView) -> InitiativeOut {
 /// The public wording of an initiative.
 pub fn public_json(v: &InitiativeView) -> PublicInitiativeOut {
     let i = &v.stored.data;
-    let title = if i.plan.public_title.trim().is_empty() { i.title.clone() } else { i.plan.public_title.clone() };
+    let title =
+        if i.plan.public_title.trim().is_empty() { i.title.clone() } else { i.plan.public_title.clone() };
     PublicInitiativeOut {
         id: v.stored.id.0,
         title,
@@ -140,7 +141,12 @@ pub fn roadmap_json(key: &str, r: &Roadmap) -> RoadmapOut {
         .iter()
         .map(|l| LaneOut {
             lane: l.as_str().to_string(),
-            initiatives: r.initiatives.iter().filter(|v| v.stored.data.lane == *l).map(initiative_json).collect(),
+            initiatives: r
+                .initiatives
+                .iter()
+                .filter(|v| v.stored.data.lane == *l)
+                .map(initiative_json)
+                .collect(),
         })
         .collect();
     let timeline = r
@@ -178,7 +184,11 @@ pub fn published_json(product: &str, r: &Roadmap) -> PublishedRoadmapOut {
     PublishedRoadmapOut { product: product.to_string(), lanes }
 }
 
-async fn view(app: &App, a: &ProductAccess, s: keel_app::records::Stored<keel_domain::pm::Initiative>) -> ApiResult<InitiativeOut> {
+async fn view(
+    app: &App,
+    a: &ProductAccess,
+    s: keel_app::records::Stored<keel_domain::pm::Initiative>,
+) -> ApiResult<InitiativeOut> {
     Ok(initiative_json(&app.initiative_view(a.product.id, s).await?))
 }
 
@@ -241,7 +251,11 @@ async fn scoped(
 #[utoipa::path(get, path = "/api/v1/initiatives/{id}", tag = "roadmap",
     params(("id" = i64, Path, description = "Initiative id")),
     responses((status = 200, body = InitiativeOut), (status = 404, body = Problem)))]
-pub async fn get_initiative(State(s): State<AppState>, u: ApiUser, Path(id): Path<i64>) -> ApiResult<Json<InitiativeOut>> {
+pub async fn get_initiative(
+    State(s): State<AppState>,
+    u: ApiUser,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<InitiativeOut>> {
     let (a, st) = scoped(&s, &u, id).await?;
     Ok(Json(view(&s.app, &a, st).await?))
 }
@@ -275,7 +289,11 @@ pub async fn patch_initiative(
     params(("id" = i64, Path, description = "Initiative id")),
     responses((status = 204, description = "Deleted"), (status = 403, body = Problem), (status = 404, body = Problem),
         (status = 409, body = Problem)))]
-pub async fn delete_initiative(State(s): State<AppState>, u: ApiUser, Path(id): Path<i64>) -> ApiResult<StatusCode> {
+pub async fn delete_initiative(
+    State(s): State<AppState>,
+    u: ApiUser,
+    Path(id): Path<i64>,
+) -> ApiResult<StatusCode> {
     let (a, st) = scoped(&s, &u, id).await?;
     s.app.delete_initiative(&a, &st).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -286,7 +304,11 @@ pub async fn delete_initiative(State(s): State<AppState>, u: ApiUser, Path(id): 
 #[utoipa::path(get, path = "/api/v1/products/{product}/roadmap", tag = "roadmap",
     params(("product" = String, Path, description = "Product key")),
     responses((status = 200, body = RoadmapOut), (status = 404, body = Problem)))]
-pub async fn get_roadmap(State(s): State<AppState>, u: ApiUser, Path(key): Path<String>) -> ApiResult<Json<RoadmapOut>> {
+pub async fn get_roadmap(
+    State(s): State<AppState>,
+    u: ApiUser,
+    Path(key): Path<String>,
+) -> ApiResult<Json<RoadmapOut>> {
     let a = s.app.access(&u.user, &key).await?;
     let mut r = s.app.roadmap(&a).await?;
     if public_only(&a) {
@@ -315,7 +337,11 @@ pub async fn publish(State(s): State<AppState>, u: ApiUser, Path(key): Path<Stri
 #[utoipa::path(delete, path = "/api/v1/products/{product}/roadmap/publish", tag = "roadmap",
     params(("product" = String, Path, description = "Product key")),
     responses((status = 204, description = "Revoked"), (status = 403, body = Problem), (status = 404, body = Problem)))]
-pub async fn unpublish(State(s): State<AppState>, u: ApiUser, Path(key): Path<String>) -> ApiResult<StatusCode> {
+pub async fn unpublish(
+    State(s): State<AppState>,
+    u: ApiUser,
+    Path(key): Path<String>,
+) -> ApiResult<StatusCode> {
     let a = s.app.access(&u.user, &key).await?;
     s.app.unpublish_roadmap(&a).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -325,7 +351,10 @@ pub async fn unpublish(State(s): State<AppState>, u: ApiUser, Path(key): Path<St
 #[utoipa::path(get, path = "/api/v1/roadmaps/published/{token}", tag = "roadmap",
     params(("token" = String, Path, description = "The published link's token")),
     responses((status = 200, body = PublishedRoadmapOut), (status = 404, body = Problem)))]
-pub async fn get_published(State(s): State<AppState>, Path(token): Path<String>) -> ApiResult<Json<PublishedRoadmapOut>> {
+pub async fn get_published(
+    State(s): State<AppState>,
+    Path(token): Path<String>,
+) -> ApiResult<Json<PublishedRoadmapOut>> {
     let p = s.app.published_roadmap(&token).await?;
     Ok(Json(published_json(&p.product.name, &p.roadmap)))
 }

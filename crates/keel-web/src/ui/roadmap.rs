@@ -85,7 +85,11 @@ fn card(v: &InitiativeView, quarters: &[Quarter], public: bool) -> Card {
         (Some(s), Some(e)) => {
             let (a, b) = (Quarter::of(s), Quarter::of(e));
             if s == a.start() && e == b.end() {
-                if a == b { a.label() } else { format!("{} – {}", a.label(), b.label()) }
+                if a == b {
+                    a.label()
+                } else {
+                    format!("{} – {}", a.label(), b.label())
+                }
             } else {
                 format!("{s} – {e}")
             }
@@ -94,13 +98,16 @@ fn card(v: &InitiativeView, quarters: &[Quarter], public: bool) -> Card {
         (None, Some(e)) => format!("until {e}"),
         (None, None) => String::new(),
     };
-    let pos = |d: Option<keel_domain::time::Date>| d.and_then(|d| quarters.iter().position(|q| *q == Quarter::of(d)));
+    let pos = |d: Option<keel_domain::time::Date>| {
+        d.and_then(|d| quarters.iter().position(|q| *q == Quarter::of(d)))
+    };
     let (from, to) = match (pos(i.start).or(pos(i.end)), pos(i.end).or(pos(i.start))) {
         (Some(a), Some(b)) => (a + 1, b + 1),
         _ => (0, 0),
     };
     let (title, description) = if public {
-        let t = if i.plan.public_title.trim().is_empty() { i.title.clone() } else { i.plan.public_title.clone() };
+        let t =
+            if i.plan.public_title.trim().is_empty() { i.title.clone() } else { i.plan.public_title.clone() };
         (t, i.plan.public_description.clone())
     } else {
         (i.title.clone(), i.description.clone())
@@ -218,7 +225,11 @@ async fn lanes_page(
         let (r, public_view) = roadmap_for(&st, &a).await?;
         let decision = st.app.decide(&a, Action::EditRoadmap);
         let is_pm = decision == Decision::Allow;
-        let link = if is_pm { st.app.publication(&a).await?.map(|p| format!("/roadmaps/{}", p.data.token)) } else { None };
+        let link = if is_pm {
+            st.app.publication(&a).await?.map(|p| format!("/roadmaps/{}", p.data.token))
+        } else {
+            None
+        };
         let l = Layout::new(&st, &s, "Roadmap", "roadmap", Some(&a.product))
             .await
             .crumb(format!("/products/{}/backlog", a.product.key), a.product.name.clone())
@@ -294,7 +305,11 @@ fn opt(form: &FormData, name: &str) -> Option<String> {
 }
 
 /// What a change did, as a message for the redirect.
-fn done_message(st: &AppState, o: &Outcome<keel_app::records::Stored<keel_domain::pm::Initiative>>, what: &str) -> (&'static str, String) {
+fn done_message(
+    st: &AppState,
+    o: &Outcome<keel_app::records::Stored<keel_domain::pm::Initiative>>,
+    what: &str,
+) -> (&'static str, String) {
     match o {
         Outcome::Proposed(p) => ("notice", proposed_notice(st, p)),
         Outcome::Done(_) => ("notice", what.to_string()),
@@ -302,7 +317,12 @@ fn done_message(st: &AppState, o: &Outcome<keel_app::records::Stored<keel_domain
 }
 
 /// POST /products/{key}/roadmap/initiatives (title, lane, quarter, public, public_title)
-async fn create(State(st): State<AppState>, s: UiSession, Path(key): Path<String>, form: FormData) -> Response {
+async fn create(
+    State(st): State<AppState>,
+    s: UiSession,
+    Path(key): Path<String>,
+    form: FormData,
+) -> Response {
     let r: UiResult = async {
         s.check_csrf(form.get("csrf"))?;
         let a = st.app.access(&s.user, &key).await?;
@@ -345,14 +365,19 @@ async fn move_initiative(
         if ia.product.id != a.product.id {
             return Err(AppError::NotFound.into());
         }
-        let mut input = InitiativeInput { lane: opt(&form, "lane"), status: opt(&form, "status"), ..Default::default() };
+        let mut input =
+            InitiativeInput { lane: opt(&form, "lane"), status: opt(&form, "status"), ..Default::default() };
         if let Some(shift) = opt(&form, "shift") {
             let n: i32 = match shift.parse() {
                 Ok(n) if (-40..=40).contains(&n) => n,
                 _ => return Ok(redirect_with(&back, "error", "Shift: must be a whole number of quarters.")),
             };
             let (Some(start), Some(end)) = (cur.data.start, cur.data.end) else {
-                return Ok(redirect_with(&back, "error", "Give the initiative a timeframe before moving it in time."));
+                return Ok(redirect_with(
+                    &back,
+                    "error",
+                    "Give the initiative a timeframe before moving it in time.",
+                ));
             };
             input.start = Some(Some(shift_quarters(start, n).to_string()));
             input.end = Some(Some(shift_quarters_end(end, n).to_string()));
@@ -405,13 +430,22 @@ fn nth_quarter(q: Quarter, n: i32) -> Quarter {
 }
 
 /// POST /products/{key}/roadmap/publish
-async fn publish(State(st): State<AppState>, s: UiSession, Path(key): Path<String>, form: FormData) -> Response {
+async fn publish(
+    State(st): State<AppState>,
+    s: UiSession,
+    Path(key): Path<String>,
+    form: FormData,
+) -> Response {
     let r: UiResult = async {
         s.check_csrf(form.get("csrf"))?;
         let a = st.app.access(&s.user, &key).await?;
         let back = format!("/products/{}/roadmap", a.product.key);
         match st.app.publish_roadmap(&a).await {
-            Ok(_) => Ok(redirect_with(&back, "notice", "Published at a new link; any earlier link no longer works.")),
+            Ok(_) => Ok(redirect_with(
+                &back,
+                "notice",
+                "Published at a new link; any earlier link no longer works.",
+            )),
             Err(e @ (AppError::Internal(_) | AppError::NotFound)) => Err(e.into()),
             Err(e) => Ok(redirect_with(&back, "error", &message(&e))),
         }
@@ -421,7 +455,12 @@ async fn publish(State(st): State<AppState>, s: UiSession, Path(key): Path<Strin
 }
 
 /// POST /products/{key}/roadmap/unpublish
-async fn unpublish(State(st): State<AppState>, s: UiSession, Path(key): Path<String>, form: FormData) -> Response {
+async fn unpublish(
+    State(st): State<AppState>,
+    s: UiSession,
+    Path(key): Path<String>,
+    form: FormData,
+) -> Response {
     let r: UiResult = async {
         s.check_csrf(form.get("csrf"))?;
         let a = st.app.access(&s.user, &key).await?;
@@ -577,7 +616,9 @@ async fn edit_save(
         let parsed = (|| -> Result<InitiativeInput, AppError> {
             let confidence = match num_field(&form, "confidence")? {
                 Some(c) if c.fract() == 0.0 => Some(c as i64),
-                Some(_) => return Err(AppError::invalid("confidence", "must be a whole number from 0 to 100")),
+                Some(_) => {
+                    return Err(AppError::invalid("confidence", "must be a whole number from 0 to 100"))
+                }
                 None => None,
             };
             let owner = match form.get("owner").trim() {
@@ -658,7 +699,9 @@ async fn published_page(State(st): State<AppState>, Path(token): Path<String>) -
                 Err(_) => (StatusCode::INTERNAL_SERVER_ERROR, "error").into_response(),
             }
         }
-        Err(AppError::NotFound) => (StatusCode::NOT_FOUND, Html(super::view::plain_not_found())).into_response(),
+        Err(AppError::NotFound) => {
+            (StatusCode::NOT_FOUND, Html(super::view::plain_not_found())).into_response()
+        }
         Err(_) => (StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong on the server.").into_response(),
     }
 }
