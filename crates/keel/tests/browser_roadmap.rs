@@ -92,6 +92,35 @@ async fn run(driver: &Driver, db: TestDb, backend: &str) {
     assert_eq!(v["lane"], "later");
     shots.take(&b, "moved").await;
 
+    // The timeline: a quarter later with the bar's ▶ button, confirmed through the API.
+    let (s, v) = api(
+        &t,
+        &pm,
+        reqwest::Method::PATCH,
+        &format!("/api/v1/initiatives/{wallets}"),
+        Some(json!({"quarter": "2026-Q3"})),
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    b.goto(&t.url("/products/SHOP/roadmap/timeline")).await;
+    b.wait_css(&format!(".rm-tbar[data-id='{wallets}']")).await;
+    shots.take(&b, "timeline").await;
+    b.click(&b.wait_css(&format!(".rm-tbar[data-id='{wallets}'] button[value='1']")).await).await;
+    b.wait_url_contains("notice=").await;
+    let v = api_get(&t, &format!("/api/v1/initiatives/{wallets}")).await;
+    assert_eq!((v["start"].as_str(), v["end"].as_str()), (Some("2026-10-01"), Some("2026-12-31")), "{v}");
+
+    // The details page: confidence and public wording saved from the form.
+    b.goto(&t.url(&format!("/products/SHOP/roadmap/initiatives/{wallets}"))).await;
+    let conf = b.wait_css("input[name=confidence]").await;
+    b.clear(&conf).await;
+    b.type_text(&conf, "80").await;
+    b.click(&b.wait_css("form.rm-edit button[type=submit]").await).await;
+    b.wait_url_contains("notice=").await;
+    let v = api_get(&t, &format!("/api/v1/initiatives/{wallets}")).await;
+    assert_eq!(v["confidence"], 80, "{v}");
+    b.goto(&t.url("/products/SHOP/roadmap")).await;
+
     // Publish (the button on the page), then view the link signed out.
     b.click(&b.wait_css("form[action='/products/SHOP/roadmap/publish'] button").await).await;
     let link = b.wait_css(".rm-publish a.mono").await;

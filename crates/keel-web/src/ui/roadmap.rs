@@ -263,6 +263,7 @@ struct TimelinePage {
     cards: Vec<Card>,
     undated: Vec<Card>,
     can_edit: bool,
+    public_view: bool,
     warnings: Vec<String>,
 }
 
@@ -281,6 +282,7 @@ async fn timeline_page(
             r.initiatives.iter().map(|v| card(v, &r.quarters, public_view)).partition(|c| c.col_from > 0);
         let l = Layout::new(&st, &s, "Roadmap timeline", "roadmap", Some(&a.product))
             .await
+            .crumb(format!("/products/{}/backlog", a.product.key), a.product.name.clone())
             .crumb(format!("/products/{}/roadmap", a.product.key), "Roadmap")
             .flash(&f);
         render(&TimelinePage {
@@ -292,6 +294,7 @@ async fn timeline_page(
             cards,
             undated,
             can_edit: decision != Decision::Deny && !public_view,
+            public_view,
             warnings: if public_view { Vec::new() } else { all_warnings(&r) },
         })
     }
@@ -386,9 +389,13 @@ async fn move_initiative(
         match st.app.update_initiative(&a, &cur, &input, version, None).await {
             Ok(Outcome::Done(new)) => {
                 let warnings = st.app.initiative_warnings(&new.data).await?;
-                let status = status_label(status_of(&new));
+                let place = match (cur.data.lane != new.data.lane, new.data.start, new.data.end) {
+                    (true, _, _) => format!("to {}", lane_title(new.data.lane)),
+                    (false, Some(s), Some(e)) => format!("to {s} – {e}"),
+                    _ => format!("({})", status_label(status_of(&new))),
+                };
                 if warnings.is_empty() {
-                    Ok(redirect_with(&back, "notice", &format!("Moved {} ({status}).", new.data.title)))
+                    Ok(redirect_with(&back, "notice", &format!("Moved {} {place}.", new.data.title)))
                 } else {
                     let msg = format!("Moved, but {} {}.", new.data.title, warnings.join("; "));
                     Ok(redirect_with(&back, "error", &msg))
@@ -536,6 +543,7 @@ async fn edit_page(
         let i = &v.stored.data;
         let l = Layout::new(&st, &s, i.title.clone(), "roadmap", Some(&a.product))
             .await
+            .crumb(format!("/products/{}/backlog", a.product.key), a.product.name.clone())
             .crumb(format!("/products/{}/roadmap", a.product.key), "Roadmap")
             .flash(&f);
         render(&EditPage {
