@@ -126,12 +126,12 @@ impl App {
         if let Some(o) = input.owner {
             i.owner = match o {
                 Some(id) => {
-                    let u = self
-                        .store
-                        .user(UserId(id))
-                        .await
-                        .map_err(|_| AppError::invalid("owner", "is not a user"))?;
-                    Some(u.id)
+                    let members = self.members(access).await?;
+                    let u = members
+                        .iter()
+                        .find(|(u, _)| u.id == UserId(id))
+                        .ok_or_else(|| AppError::invalid("owner", "is not a member of this product"))?;
+                    Some(u.0.id)
                 }
                 None => None,
             };

@@ -118,7 +118,7 @@ async fn initiatives_crud_and_links(db: TestDb) {
     let t = spawn_app(db).await;
     let shop = t.product("SHOP").await;
     let other = t.product("OTHER").await;
-    let (_, pm) = t.member(&shop, "pm@keel.test", &[Role::Pm]).await;
+    let (pm_user, pm) = t.member(&shop, "pm@keel.test", &[Role::Pm]).await;
     let (_, team) = t.member(&shop, "team@keel.test", &[Role::Team]).await;
     let (_, sh) = t.member(&shop, "sh@keel.test", &[Role::Stakeholder]).await;
     let g = goal(&t, &shop, "Effortless checkout", None).await;
@@ -159,6 +159,7 @@ async fn initiatives_crud_and_links(db: TestDb) {
         (json!({"goals": [foreign]}), "goals"),
         (json!({"goals": [999999]}), "goals"),
         (json!({"title": ""}), "title"),
+        (json!({"owner": 999999}), "owner"),
     ];
     for (b, field) in bad {
         let (s, v) = patch(&t, &pm, &path, b.clone()).await;
@@ -171,8 +172,15 @@ async fn initiatives_crud_and_links(db: TestDb) {
     // A stale version is a 409.
     let (s, _) = patch(&t, &pm, &path, json!({"lane": "now", "version": 7})).await;
     assert_eq!(s, StatusCode::CONFLICT);
-    let (s, v) = patch(&t, &pm, &path, json!({"lane": "now", "version": 1, "confidence": null})).await;
+    let (s, v) = patch(
+        &t,
+        &pm,
+        &path,
+        json!({"lane": "now", "version": 1, "confidence": null, "owner": pm_user.id.0}),
+    )
+    .await;
     assert_eq!((s, &v["lane"], &v["confidence"]), (StatusCode::OK, &json!("now"), &Value::Null), "{v}");
+    assert_eq!(v["owner"], json!(pm_user.id.0));
     let (s, v) = get(&t, &team, list).await;
     assert_eq!((s, v.as_array().unwrap().len()), (StatusCode::OK, 1), "{v}");
     // A stakeholder does not see what is not public.
