@@ -848,6 +848,8 @@ impl App {
             Change::AddLink { .. } | Change::RemoveLink { .. } => vec![Action::EditItem],
             Change::StartSprint { .. } | Change::CloseSprint { .. } => vec![Action::ManageSprint],
             Change::ShipRelease { .. } => vec![Action::ReleaseGoNoGo],
+            Change::ScoreOpportunity { .. } => vec![Action::ScoreOpportunity],
+            Change::PromoteOpportunity { .. } => vec![Action::PromoteOpportunity],
             Change::SetDefinitionOfReady { .. } | Change::SetDefinitionOfDone { .. } => {
                 vec![Action::EditItem]
             }

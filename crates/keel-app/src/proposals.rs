@@ -96,6 +96,12 @@ impl App {
             Change::SetDefinitionOfDone { definition } => {
                 return self.accept_setting_proposal(access, &p, definition.clone()).await;
             }
+            Change::ScoreOpportunity { opportunity_id, scores } => {
+                return self.accept_score_proposal(access, &p, *opportunity_id, scores.clone()).await;
+            }
+            Change::PromoteOpportunity { opportunity_id, initiative_id } => {
+                return self.accept_promote_proposal(access, &p, *opportunity_id, *initiative_id).await;
+            }
             _ => {}
         }
         let ctx = self.ctx_for_proposal(&access.user, p.id);
@@ -130,7 +136,9 @@ impl App {
             Change::StartSprint { .. } | Change::CloseSprint { .. } => Err(StoreError::NotFound),
             Change::ShipRelease { .. }
             | Change::SetDefinitionOfReady { .. }
-            | Change::SetDefinitionOfDone { .. } => Ok(None),
+            | Change::SetDefinitionOfDone { .. }
+            | Change::ScoreOpportunity { .. }
+            | Change::PromoteOpportunity { .. } => Ok(None),
         };
         match result {
             Ok(item) => Ok(Accepted { proposal: self.store.proposal(p.id).await?, item }),

@@ -95,6 +95,20 @@ pub enum Change {
         /// What to do with its open items, if any.
         open_items: Option<crate::readiness::OpenItems>,
     },
+    /// Replace an opportunity's scores.
+    ScoreOpportunity {
+        /// The opportunity.
+        opportunity_id: crate::RecordId,
+        /// The new scores.
+        scores: crate::discovery::Scores,
+    },
+    /// Promote an opportunity to an epic, adding it to an initiative when given.
+    PromoteOpportunity {
+        /// The opportunity.
+        opportunity_id: crate::RecordId,
+        /// The initiative the epic joins.
+        initiative_id: Option<crate::RecordId>,
+    },
 }
 
 /// A [`NewItem`] in a form that can be stored inside a proposal.
@@ -185,7 +199,9 @@ impl Change {
             | Change::CloseSprint { .. }
             | Change::ShipRelease { .. }
             | Change::SetDefinitionOfReady { .. }
-            | Change::SetDefinitionOfDone { .. } => None,
+            | Change::SetDefinitionOfDone { .. }
+            | Change::ScoreOpportunity { .. }
+            | Change::PromoteOpportunity { .. } => None,
             Change::UpdateItem { item_id, .. }
             | Change::MoveItem { item_id, .. }
             | Change::DeleteItem { item_id }
