@@ -2,7 +2,9 @@
 
 use crate::rfc3339;
 use crate::wire::ItemOut;
-use keel_domain::discovery::{Framework, Ice, Kano, Moscow, Opportunity, Rice, Scores, ValueEffort, Wsjf};
+use keel_domain::discovery::{
+    Demand, Feedback, Framework, Ice, Kano, Moscow, Opportunity, Rice, Scores, ValueEffort, Wsjf,
+};
 use keel_domain::{Timestamp, ValidationError};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -172,6 +174,8 @@ pub struct OpportunityOut {
     pub parts: Vec<PartOut>,
     /// Key of the epic it was promoted to.
     pub epic: Option<String>,
+    /// The feedback and revenue behind it.
+    pub demand: DemandOut,
     /// Version.
     pub version: i64,
     /// When it was made (RFC 3339).
@@ -189,6 +193,7 @@ impl OpportunityOut {
         framework: Framework,
         rank: usize,
         epic: Option<String>,
+        demand: Demand,
         version: i64,
         created_at: Timestamp,
     ) -> Self {
@@ -209,6 +214,7 @@ impl OpportunityOut {
                 .map(|(n, v)| PartOut { name: n.to_string(), value: v })
                 .collect(),
             epic,
+            demand: DemandOut { feedback: demand.count, revenue: demand.revenue },
             version,
             created_at: rfc3339(created_at),
         }
@@ -251,4 +257,94 @@ pub struct PromotedOut {
     pub opportunity: OpportunityOut,
     /// The new epic.
     pub epic: ItemOut,
+}
+
+/// The demand behind an opportunity.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct DemandOut {
+    /// How much feedback is linked to it.
+    pub feedback: usize,
+    /// The revenue of the companies behind that feedback (each company once).
+    pub revenue: f64,
+}
+
+/// A piece of feedback to record.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FeedbackIn {
+    /// What the customer said (plain text; required).
+    pub text: String,
+    /// Who said it.
+    #[serde(default)]
+    pub person: Option<String>,
+    /// Their company.
+    #[serde(default)]
+    pub company: Option<String>,
+    /// The customer segment.
+    #[serde(default)]
+    pub segment: Option<String>,
+    /// The company's revenue weight (≥ 0).
+    #[serde(default)]
+    pub revenue: Option<f64>,
+    /// `api` (default), `manual`, `sales_call`, `import` or `widget`.
+    #[serde(default)]
+    pub source: Option<String>,
+    /// Ids of opportunities it is evidence for.
+    #[serde(default)]
+    pub opportunities: Vec<i64>,
+}
+
+/// A piece of feedback.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct FeedbackOut {
+    /// Id.
+    pub id: i64,
+    /// Product key.
+    pub product: String,
+    /// What the customer said (plain text: escape it when shown).
+    pub text: String,
+    /// Who said it.
+    pub person: String,
+    /// Their company.
+    pub company: String,
+    /// The customer segment.
+    pub segment: String,
+    /// The company's revenue weight.
+    pub revenue: f64,
+    /// Where it came from.
+    pub source: String,
+    /// Ids of the opportunities it is linked to.
+    pub opportunities: Vec<i64>,
+    /// Version.
+    pub version: i64,
+    /// When it arrived (RFC 3339).
+    pub created_at: String,
+}
+
+impl FeedbackOut {
+    /// From a stored piece of feedback.
+    pub fn new(id: i64, product: &str, f: &Feedback, version: i64, created_at: Timestamp) -> Self {
+        FeedbackOut {
+            id,
+            product: product.to_string(),
+            text: f.text.clone(),
+            person: f.person.clone(),
+            company: f.company.clone(),
+            segment: f.segment.clone(),
+            revenue: f.revenue,
+            source: f.source.as_str().to_string(),
+            opportunities: f.opportunities.iter().map(|o| o.0).collect(),
+            version,
+            created_at: rfc3339(created_at),
+        }
+    }
+}
+
+/// What an import recorded.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ImportOut {
+    /// How many rows were recorded.
+    pub imported: usize,
+    /// The new feedback, in file order.
+    pub feedback: Vec<FeedbackOut>,
 }

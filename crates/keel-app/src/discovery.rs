@@ -3,7 +3,7 @@
 
 use crate::records::{new_record, to_data, RecordKind, Stored};
 use crate::{App, AppError, AppResult, Outcome, ProductAccess};
-use keel_domain::discovery::{Framework, Opportunity, Ranking, Scores};
+use keel_domain::discovery::{demand, parse_csv, Demand, Feedback, Framework, Opportunity, Ranking, Scores, Source};
 use keel_domain::event::ObjectKind;
 use keel_domain::item::{Item, ItemKind, NewItem, StoryFields, DESCRIPTION_MAX, TITLE_MAX};
 use keel_domain::proposal::{Change, Position, Proposal};
@@ -14,6 +14,10 @@ use keel_store::{RecordFilter, Ref, StoreError, WriteOp, Written};
 
 impl RecordKind for Opportunity {
     const KIND: ObjectKind = ObjectKind::Opportunity;
+}
+
+impl RecordKind for Feedback {
+    const KIND: ObjectKind = ObjectKind::Feedback;
 }
 
 impl RecordKind for Ranking {
@@ -47,7 +51,25 @@ pub struct Ranked {
     pub score: Option<f64>,
     /// The score's parts.
     pub parts: Vec<(&'static str, String)>,
+    /// The feedback and revenue behind it.
+    pub demand: Demand,
 }
+
+/// Filters of the feedback inbox.
+#[derive(Debug, Clone, Default)]
+pub struct FeedbackFilter {
+    /// Only from this source.
+    pub source: Option<Source>,
+    /// Only linked to this opportunity.
+    pub opportunity: Option<RecordId>,
+    /// Only feedback linked to no opportunity.
+    pub unlinked: bool,
+    /// Only with this text in the text, person, company or segment (case-insensitive).
+    pub q: Option<String>,
+}
+
+/// Most rows one import takes.
+pub const IMPORT_MAX_ROWS: usize = 5_000;
 
 /// What promoting did.
 #[derive(Debug, Clone)]
@@ -112,6 +134,7 @@ impl App {
         let list = self
             .list_records::<Opportunity>(RecordFilter::of(ObjectKind::Opportunity).product(access.product.id))
             .await?;
+        let feedback = self.feedback_list(access, &FeedbackFilter::default()).await?;
         let ranked = keel_domain::discovery::rank(
             list.iter().enumerate().map(|(i, o)| (i, o.data.scores.score(f))).collect(),
         );
@@ -123,6 +146,7 @@ impl App {
                 rank: n + 1,
                 score,
                 parts: list[i].data.scores.parts(f),
+                demand: demand(list[i].id, feedback.iter().map(|x| &x.data)),
             })
             .collect();
         Ok((f, out))
@@ -388,5 +412,185 @@ impl App {
         };
         let done = self.promote_write(ops, &self.ctx_for_proposal(&access.user, p.id)).await?;
         Ok(crate::proposals::Accepted { proposal: self.store.proposal(p.id).await?, item: Some(done.epic) })
+    }
+
+    /// The product's feedback matching `f`, newest first.
+    pub async fn feedback_list(&self, access: &ProductAccess, f: &FeedbackFilter) -> AppResult<Vec<Stored<Feedback>>> {
+        let mut list = self
+            .list_records::<Feedback>(RecordFilter::of(ObjectKind::Feedback).product(access.product.id))
+            .await?;
+        let q = f.q.as_deref().map(|q| q.trim().to_lowercase()).filter(|q| !q.is_empty());
+        list.retain(|x| {
+            let d = &x.data;
+            f.source.is_none_or(|s| d.source == s)
+                && f.opportunity.is_none_or(|o| d.opportunities.contains(&o))
+                && (!f.unlinked || d.opportunities.is_empty())
+                && q.as_deref().is_none_or(|q| {
+                    [&d.text, &d.person, &d.company, &d.segment].iter().any(|t| t.to_lowercase().contains(q))
+                })
+        });
+        list.reverse();
+        Ok(list)
+    }
+
+    /// A piece of feedback and the caller's access to its product (404 for non-members).
+    pub async fn feedback_access(&self, user: &User, id: i64) -> AppResult<(ProductAccess, Stored<Feedback>)> {
+        let o = self.get_record::<Feedback>(RecordId(id)).await?;
+        let pid = o.product_id.ok_or(AppError::NotFound)?;
+        Ok((self.access_by_id(user, pid).await?, o))
+    }
+
+    /// Checks that each opportunity is one of the product's.
+    async fn check_opportunities(&self, access: &ProductAccess, ids: &[RecordId], field: &str) -> AppResult<()> {
+        for id in ids {
+            match self.get_record::<Opportunity>(*id).await {
+                Ok(o) if o.product_id == Some(access.product.id) => {}
+                Ok(_) | Err(AppError::NotFound) => {
+                    return Err(AppError::invalid(field, format!("{} is no opportunity of this product", id.0)))
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    /// Records a piece of feedback (anyone in the product: Action::SendFeedback).
+    pub async fn create_feedback(&self, access: &ProductAccess, fb: Feedback) -> AppResult<Stored<Feedback>> {
+        self.require(access, Action::SendFeedback)?;
+        let mut fb = fb.validate("")?;
+        fb.opportunities.dedup();
+        self.check_opportunities(access, &fb.opportunities, "opportunities").await?;
+        let op = WriteOp::CreateRecord(new_record(Some(access.product.id), None, "new", None, &fb)?);
+        match self.store.write_batch(vec![op], &self.ctx(&access.user)).await?.pop() {
+            Some(Written::Record(r)) => Stored::from_record(r),
+            _ => Err(AppError::Conflict("the feedback was not recorded".into())),
+        }
+    }
+
+    /// Imports feedback from CSV with a header row naming its columns (`text` required;
+    /// `person`, `company`, `segment`, `revenue` optional). Every row is checked first; any bad
+    /// row is one 422 on `csv` listing each problem by row number (the header is row 1), and
+    /// nothing is written. All rows land in one transaction.
+    pub async fn import_feedback(&self, access: &ProductAccess, csv: &str) -> AppResult<Vec<Stored<Feedback>>> {
+        self.require(access, Action::SendFeedback)?;
+        let rows = parse_csv(csv.trim_start_matches('\u{feff}'))?;
+        let Some((header, data)) = rows.split_first() else {
+            return Err(AppError::invalid("csv", "is empty: send a header row and at least one row"));
+        };
+        let cols: Vec<String> = header.iter().map(|h| h.trim().to_lowercase()).collect();
+        for c in &cols {
+            if !["person", "company", "segment", "revenue", "text"].contains(&c.as_str()) {
+                return Err(AppError::invalid(
+                    "csv",
+                    format!("row 1: unknown column {c:?} (use person, company, segment, revenue, text)"),
+                ));
+            }
+        }
+        let col = |name: &str| cols.iter().position(|c| c == name);
+        let Some(text_col) = col("text") else {
+            return Err(AppError::invalid("csv", "row 1: a text column is required"));
+        };
+        let data: Vec<(usize, &Vec<String>)> = data
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (i + 2, r))
+            .filter(|(_, r)| !r.iter().all(|f| f.trim().is_empty()))
+            .collect();
+        if data.is_empty() {
+            return Err(AppError::invalid("csv", "has no rows below the header"));
+        }
+        if data.len() > IMPORT_MAX_ROWS {
+            return Err(AppError::invalid("csv", format!("has more than {IMPORT_MAX_ROWS} rows")));
+        }
+        let mut errors = Vec::new();
+        let mut ops = Vec::new();
+        for (n, r) in data {
+            let get = |c: Option<usize>| c.and_then(|c| r.get(c)).map(|s| s.trim().to_string()).unwrap_or_default();
+            if r.len() > cols.len() {
+                errors.push(format!("row {n}: has {} fields, the header {}", r.len(), cols.len()));
+                continue;
+            }
+            let revenue = get(col("revenue"));
+            let revenue = if revenue.is_empty() {
+                0.0
+            } else {
+                match revenue.parse::<f64>() {
+                    Ok(v) => v,
+                    Err(_) => {
+                        errors.push(format!("row {n}: revenue must be a number"));
+                        continue;
+                    }
+                }
+            };
+            let fb = Feedback {
+                person: get(col("person")),
+                company: get(col("company")),
+                segment: get(col("segment")),
+                revenue,
+                source: Source::Import,
+                text: get(Some(text_col)),
+                opportunities: vec![],
+            };
+            match fb.validate("") {
+                Ok(fb) => ops.push(WriteOp::CreateRecord(new_record(Some(access.product.id), None, "new", None, &fb)?)),
+                Err(e) => errors.push(format!("row {n}: {} {}", e.field, e.message)),
+            }
+        }
+        if !errors.is_empty() {
+            return Err(AppError::invalid("csv", errors.join("; ")));
+        }
+        let written = self.store.write_batch(ops, &self.ctx(&access.user)).await?;
+        written
+            .into_iter()
+            .filter_map(|w| match w {
+                Written::Record(r) => Some(Stored::from_record(r)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Links a piece of feedback to an opportunity of its product, or unlinks it (the Product
+    /// Manager and the Product Owner).
+    pub async fn link_feedback(
+        &self,
+        access: &ProductAccess,
+        fb: &Stored<Feedback>,
+        opportunity: RecordId,
+        link: bool,
+    ) -> AppResult<Stored<Feedback>> {
+        if self.decide(access, Action::ScoreOpportunity) == Decision::Deny {
+            return Err(self.forbidden(Action::ScoreOpportunity));
+        }
+        let mut data = fb.data.clone();
+        if link {
+            self.check_opportunities(access, &[opportunity], "opportunity").await?;
+            if !data.opportunities.contains(&opportunity) {
+                data.opportunities.push(opportunity);
+            }
+        } else {
+            data.opportunities.retain(|o| *o != opportunity);
+        }
+        if data == fb.data {
+            return Ok(fb.clone());
+        }
+        let op = WriteOp::UpdateRecord {
+            id: fb.id,
+            expected_version: Some(fb.version),
+            state: None,
+            data: to_data(&data)?,
+            refs: vec![],
+        };
+        match self.store.write_batch(vec![op], &self.ctx(&access.user)).await?.pop() {
+            Some(Written::Record(r)) => Stored::from_record(r),
+            _ => Err(AppError::Conflict("the feedback was not changed".into())),
+        }
+    }
+
+    /// Deletes a piece of feedback (the Product Manager).
+    pub async fn delete_feedback(&self, access: &ProductAccess, fb: &Stored<Feedback>) -> AppResult<()> {
+        self.require(access, Action::ScoreOpportunity)?;
+        let op = WriteOp::DeleteRecord { id: fb.id, expected_version: None };
+        self.store.write_batch(vec![op], &self.ctx(&access.user)).await?;
+        Ok(())
     }
 }

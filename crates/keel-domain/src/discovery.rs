@@ -420,6 +420,168 @@ pub fn rank<T: Copy + Ord>(mut v: Vec<(T, Option<f64>)>) -> Vec<(T, Option<f64>)
     v
 }
 
+/// Where a piece of feedback came from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    /// The embeddable widget.
+    Widget,
+    /// The API.
+    #[default]
+    Api,
+    /// A CSV import.
+    Import,
+    /// Notes from a sales call.
+    SalesCall,
+    /// Typed in by hand.
+    Manual,
+}
+
+impl Source {
+    /// Every source.
+    pub const ALL: [Source; 5] = [Source::Widget, Source::Api, Source::Import, Source::SalesCall, Source::Manual];
+
+    /// Wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Widget => "widget",
+            Source::Api => "api",
+            Source::Import => "import",
+            Source::SalesCall => "sales_call",
+            Source::Manual => "manual",
+        }
+    }
+
+    /// Parses a wire name.
+    pub fn parse(field: &str, s: &str) -> crate::Invalid<Self> {
+        Self::ALL.into_iter().find(|x| x.as_str() == s).ok_or_else(|| {
+            ValidationError::new(field, "must be one of widget, api, import, sales_call, manual")
+        })
+    }
+}
+
+/// A piece of customer feedback. Its text is plain text (escaped wherever shown).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Feedback {
+    /// The person who gave it.
+    #[serde(default)]
+    pub person: String,
+    /// Their company.
+    #[serde(default)]
+    pub company: String,
+    /// The customer segment.
+    #[serde(default)]
+    pub segment: String,
+    /// The company's revenue weight (≥ 0, e.g. annual revenue).
+    #[serde(default)]
+    pub revenue: f64,
+    /// Where it came from.
+    #[serde(default)]
+    pub source: Source,
+    /// What they said.
+    pub text: String,
+    /// The opportunity records it is evidence for.
+    #[serde(default)]
+    pub opportunities: Vec<crate::RecordId>,
+}
+
+/// Longest feedback text.
+pub const FEEDBACK_TEXT_MAX: usize = 10_000;
+
+impl Feedback {
+    /// Checks and trims the customer fields and the text (fields named as given, after `prefix`).
+    pub fn validate(mut self, prefix: &str) -> crate::Invalid<Self> {
+        let f = |n: &str| format!("{prefix}{n}");
+        self.person = crate::error::text(&f("person"), &self.person, 0, 200, false)?;
+        self.company = crate::error::text(&f("company"), &self.company, 0, 200, false)?;
+        self.segment = crate::error::text(&f("segment"), &self.segment, 0, 100, false)?;
+        if !self.revenue.is_finite() || self.revenue < 0.0 {
+            return Err(ValidationError::new(f("revenue"), "must be a number of at least 0"));
+        }
+        self.text = crate::error::text(&f("text"), self.text.trim(), 1, FEEDBACK_TEXT_MAX, true)?;
+        Ok(self)
+    }
+}
+
+/// The demand behind an opportunity: how much feedback is linked, and the revenue of the
+/// companies behind it (each company counted once, at its highest weight; feedback without a
+/// company counts on its own).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Demand {
+    /// Linked feedback.
+    pub count: usize,
+    /// Revenue behind it.
+    pub revenue: f64,
+}
+
+/// The demand behind opportunity `id` from `feedback`.
+pub fn demand<'a>(id: crate::RecordId, feedback: impl IntoIterator<Item = &'a Feedback>) -> Demand {
+    let mut count = 0;
+    let mut companies: Vec<(String, f64)> = Vec::new();
+    let mut loose = 0.0;
+    for f in feedback.into_iter().filter(|f| f.opportunities.contains(&id)) {
+        count += 1;
+        let c = f.company.trim().to_lowercase();
+        if c.is_empty() {
+            loose += f.revenue;
+        } else if let Some(e) = companies.iter_mut().find(|e| e.0 == c) {
+            e.1 = e.1.max(f.revenue);
+        } else {
+            companies.push((c, f.revenue));
+        }
+    }
+    Demand { count, revenue: loose + companies.iter().map(|e| e.1).sum::<f64>() }
+}
+
+/// Parses CSV (RFC 4180: commas, double-quoted fields with `""` for a quote, CRLF or LF) into
+/// rows of fields; a quote left open is an error naming the row (from 1).
+pub fn parse_csv(src: &str) -> Result<Vec<Vec<String>>, ValidationError> {
+    let mut rows = Vec::new();
+    let mut row = Vec::new();
+    let mut field = String::new();
+    let mut quoted = false;
+    let mut chars = src.chars().peekable();
+    let mut line = 1;
+    let mut row_start = 1;
+    while let Some(c) = chars.next() {
+        if quoted {
+            match c {
+                '"' if chars.peek() == Some(&'"') => {
+                    chars.next();
+                    field.push('"');
+                }
+                '"' => quoted = false,
+                '\n' => {
+                    line += 1;
+                    field.push('\n');
+                }
+                _ => field.push(c),
+            }
+            continue;
+        }
+        match c {
+            '"' if field.is_empty() => quoted = true,
+            ',' => row.push(std::mem::take(&mut field)),
+            '\r' if chars.peek() == Some(&'\n') => {}
+            '\n' => {
+                row.push(std::mem::take(&mut field));
+                rows.push(std::mem::take(&mut row));
+                line += 1;
+                row_start = line;
+            }
+            _ => field.push(c),
+        }
+    }
+    if quoted {
+        return Err(ValidationError::new("csv", format!("row {row_start}: a quoted field is not closed")));
+    }
+    if !field.is_empty() || !row.is_empty() {
+        row.push(field);
+        rows.push(row);
+    }
+    Ok(rows)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -496,5 +658,47 @@ mod tests {
     fn ranking_puts_unscored_last() {
         let r = rank(vec![(1, None), (2, Some(3.0)), (3, Some(9.0)), (4, Some(3.0))]);
         assert_eq!(r.iter().map(|x| x.0).collect::<Vec<_>>(), vec![3, 2, 4, 1]);
+    }
+
+    #[test]
+    fn demand_counts_each_company_once() {
+        let o = crate::RecordId(7);
+        let fb = |company: &str, revenue: f64, linked: bool| Feedback {
+            company: company.into(),
+            revenue,
+            text: "x".into(),
+            opportunities: if linked { vec![o] } else { vec![] },
+            ..Default::default()
+        };
+        let all = [
+            fb("Acme", 100.0, true),
+            fb("acme ", 250.0, true),
+            fb("Globex", 40.0, true),
+            fb("", 5.0, true),
+            fb("Initech", 1000.0, false),
+        ];
+        // Acme once at 250 + Globex 40 + a loose 5 = 295, from 4 linked.
+        assert_eq!(demand(o, &all), Demand { count: 4, revenue: 295.0 });
+        assert_eq!(demand(crate::RecordId(8), &all), Demand::default());
+    }
+
+    #[test]
+    fn csv_rows_and_quotes() {
+        let rows = parse_csv("a,b,c\r\n\"x, y\",\"say \"\"hi\"\"\",\n\"two\nlines\",2,3").unwrap();
+        assert_eq!(rows[0], ["a", "b", "c"]);
+        assert_eq!(rows[1], ["x, y", "say \"hi\"", ""]);
+        assert_eq!(rows[2], ["two\nlines", "2", "3"]);
+        assert_eq!(rows.len(), 3);
+        assert_eq!(parse_csv("a\n\"open").unwrap_err().message, "row 2: a quoted field is not closed");
+        assert!(parse_csv("").unwrap().is_empty());
+    }
+
+    #[test]
+    fn feedback_is_checked() {
+        let ok = Feedback { text: " Too slow ".into(), revenue: 10.0, ..Default::default() };
+        assert_eq!(ok.clone().validate("").unwrap().text, "Too slow");
+        assert_eq!(Feedback { revenue: -1.0, ..ok.clone() }.validate("").unwrap_err().field, "revenue");
+        assert_eq!(Feedback { text: "  ".into(), ..ok }.validate("rows[2].").unwrap_err().field, "rows[2].text");
+        assert_eq!(Source::parse("source", "sales_call"), Ok(Source::SalesCall));
     }
 }

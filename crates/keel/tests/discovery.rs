@@ -35,6 +35,8 @@ api_tests!(
     product_owner_proposes_scores,
     promote_creates_a_linked_epic,
     product_owner_proposes_promotion,
+    feedback_links_and_demand,
+    feedback_import_is_all_or_nothing,
 );
 
 /// A request with a bearer token; returns status and JSON body (a string when not JSON).
@@ -326,4 +328,128 @@ async fn product_owner_proposes_promotion(db: TestDb) {
     assert_eq!(initiative_epics(&t, ini).await, vec![epic_id]);
     let (_, v) = get(&t, &t.admin_token, &format!("/api/v1/opportunities/{}", o["id"])).await;
     assert_eq!(v["state"], "promoted");
+}
+
+async fn feedback_links_and_demand(db: TestDb) {
+    let t = spawn_app(db).await;
+    let p = t.product("SHOP").await;
+    let (_, team) = t.member(&p, "dev@example.com", &[Role::Team]).await;
+    let (_, stakeholder) = t.member(&p, "sh@example.com", &[Role::Stakeholder]).await;
+    let o = opportunity(&t, json!({"title": "Faster search"})).await;
+    let oid = o["id"].as_i64().unwrap();
+    let fb = "/api/v1/products/SHOP/feedback";
+    // Automation with a token, linked at once.
+    let (s, a) = post(&t, &t.admin_token, fb, json!({"text": "Search takes ages", "person": "Ann", "company": "Acme",
+        "segment": "enterprise", "revenue": 250, "opportunities": [oid]})).await;
+    assert_eq!(s, StatusCode::CREATED, "{a}");
+    assert_eq!((a["source"].as_str(), a["opportunities"].clone()), (Some("api"), json!([oid])));
+    // Every member may send feedback; the text is kept as plain text.
+    let (s, b) = post(&t, &team, fb, json!({"text": "<b>Slow</b> search", "company": "ACME", "revenue": 100, "source": "sales_call"})).await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    assert_eq!(b["text"], "<b>Slow</b> search");
+    let (s, c) = post(&t, &stakeholder, fb, json!({"text": "Filters please", "company": "Globex", "revenue": 40, "source": "manual"})).await;
+    assert_eq!(s, StatusCode::CREATED, "{c}");
+    // Bad input names the field; nothing written.
+    for (body, field) in [
+        (json!({"text": "  "}), "text"),
+        (json!({"text": "x", "revenue": -1}), "revenue"),
+        (json!({"text": "x", "source": "fax"}), "source"),
+        (json!({"text": "x", "opportunities": [999999]}), "opportunities"),
+    ] {
+        let (s, v) = post(&t, &t.admin_token, fb, body).await;
+        assert_eq!((s, v["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some(field)), "{v}");
+    }
+    let (s, v) = post(&t, &t.admin_token, fb, json!({"text": "x", "colour": "red"})).await;
+    assert_eq!((s, v["field"].as_str()), (StatusCode::BAD_REQUEST, Some("colour")), "{v}");
+    let (_, all) = get(&t, &t.admin_token, fb).await;
+    assert_eq!(all.as_array().unwrap().len(), 3);
+    assert_eq!(all[0]["text"], "Filters please", "newest first");
+    // The team may not link; the PM links and unlinks.
+    let link = |id: &Value| format!("/api/v1/feedback/{id}/opportunities/{oid}");
+    let (s, _) = call(&t, &team, Method::PUT, &link(&b["id"]), None).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    for x in [&b, &c] {
+        let (s, v) = call(&t, &t.admin_token, Method::PUT, &link(&x["id"]), None).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+    }
+    // Demand: 3 pieces; Acme once at its highest weight (250) + Globex 40 = 290.
+    let (_, v) = get(&t, &t.admin_token, &format!("/api/v1/opportunities/{oid}")).await;
+    assert_eq!(v["demand"], json!({"feedback": 3, "revenue": 290.0}), "{v}");
+    let (s, v) = call(&t, &t.admin_token, Method::DELETE, &link(&c["id"]), None).await;
+    assert_eq!((s, v["opportunities"].clone()), (StatusCode::OK, json!([])));
+    let (_, v) = get(&t, &t.admin_token, "/api/v1/products/SHOP/opportunities").await;
+    assert_eq!(v["opportunities"][0]["demand"], json!({"feedback": 2, "revenue": 250.0}));
+    // Filters.
+    let (_, v) = get(&t, &t.admin_token, &format!("{fb}?opportunity={oid}")).await;
+    assert_eq!(v.as_array().unwrap().len(), 2);
+    let (_, v) = get(&t, &t.admin_token, &format!("{fb}?unlinked=true")).await;
+    assert_eq!(v[0]["text"], "Filters please");
+    let (_, v) = get(&t, &t.admin_token, &format!("{fb}?source=sales_call")).await;
+    assert_eq!(v.as_array().unwrap().len(), 1);
+    let (_, v) = get(&t, &t.admin_token, &format!("{fb}?q=acme")).await;
+    assert_eq!(v.as_array().unwrap().len(), 2);
+    let (s, v) = get(&t, &t.admin_token, &format!("{fb}?source=fax")).await;
+    assert_eq!((s, v["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("source")));
+    // Get and delete.
+    let (s, v) = get(&t, &t.admin_token, &format!("/api/v1/feedback/{}", a["id"])).await;
+    assert_eq!((s, v["person"].as_str()), (StatusCode::OK, Some("Ann")));
+    let (s, _) = call(&t, &team, Method::DELETE, &format!("/api/v1/feedback/{}", a["id"]), None).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _) = call(&t, &t.admin_token, Method::DELETE, &format!("/api/v1/feedback/{}", a["id"]), None).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, _) = get(&t, &t.admin_token, &format!("/api/v1/feedback/{}", a["id"])).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    // Another product's opportunity cannot be linked.
+    let other = t.product("OTHER").await;
+    let _ = other;
+    let (s, v) = post(&t, &t.admin_token, "/api/v1/products/OTHER/opportunities", json!({"title": "Elsewhere"})).await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (s, r) = call(&t, &t.admin_token, Method::PUT, &format!("/api/v1/feedback/{}/opportunities/{}", b["id"], v["id"]), None).await;
+    assert_eq!((s, r["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("opportunity")), "{r}");
+}
+
+async fn import(t: &TestApp, csv: &str) -> (StatusCode, Value) {
+    let res = Client::new()
+        .post(t.url("/api/v1/products/SHOP/feedback/import"))
+        .bearer_auth(&t.admin_token)
+        .header("content-type", "text/csv")
+        .body(csv.to_string())
+        .send()
+        .await
+        .unwrap();
+    let status = res.status();
+    (status, res.json().await.unwrap_or(Value::Null))
+}
+
+async fn feedback_import_is_all_or_nothing(db: TestDb) {
+    let t = spawn_app(db).await;
+    t.product("SHOP").await;
+    // Row 3 has no text and row 4 a revenue that is no number: both named, nothing written.
+    let bad = "person,company,revenue,text\nAnn,Acme,100,Too slow\nBob,Globex,20,\nCy,Initech,lots,Export\n";
+    let (s, v) = import(&t, bad).await;
+    assert_eq!((s, v["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("csv")), "{v}");
+    let detail = v["detail"].as_str().unwrap_or_default().to_string() + v["title"].as_str().unwrap_or_default();
+    assert!(detail.contains("row 3: text") && detail.contains("row 4: revenue"), "{v}");
+    let (_, all) = get(&t, &t.admin_token, "/api/v1/products/SHOP/feedback").await;
+    assert_eq!(all, json!([]));
+    for (csv, part) in [
+        ("name,text\nAnn,Hi\n", "unknown column"),
+        ("person,company\nAnn,Acme\n", "text column"),
+        ("text\n", "no rows"),
+        ("text\n\"open\n", "not closed"),
+    ] {
+        let (s, v) = import(&t, csv).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+        assert!(v.to_string().contains(part), "{part}: {v}");
+    }
+    // A good file: quoted fields with commas and new lines.
+    let good = "text,person,company,segment,revenue\r\n\"Slow, very slow\",Ann,Acme,enterprise,100\r\n\"Two\nlines\",,,,\r\n";
+    let (s, v) = import(&t, good).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!(v["imported"], 2);
+    assert_eq!(v["feedback"][0]["text"], "Slow, very slow");
+    assert_eq!(v["feedback"][0]["source"], "import");
+    assert_eq!(v["feedback"][1]["text"], "Two\nlines");
+    let (_, all) = get(&t, &t.admin_token, "/api/v1/products/SHOP/feedback").await;
+    assert_eq!(all.as_array().unwrap().len(), 2);
 }

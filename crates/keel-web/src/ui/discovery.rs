@@ -124,6 +124,7 @@ struct OpportunitiesPage {
     key: String,
     framework: &'static str,
     framework_label: &'static str,
+    is_chosen: bool,
     tabs: Vec<Tab>,
     rows: Vec<Row>,
     initiatives: Vec<(i64, String)>,
@@ -185,6 +186,7 @@ async fn page(
             key: a.product.key.to_string(),
             framework: f.as_str(),
             framework_label: f.label(),
+            is_chosen: f == chosen,
             tabs: Framework::ALL
                 .into_iter()
                 .map(|x| Tab { name: x.as_str(), label: x.label(), current: x == f, chosen: x == chosen })
