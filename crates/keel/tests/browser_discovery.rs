@@ -102,5 +102,32 @@ async fn run(driver: &Driver, db: TestDb, backend: &str) {
     assert_eq!((o["state"].as_str(), o["epic"].as_str()), (Some("promoted"), Some(epic.as_str())));
     let item = api_get(&t, &format!("/api/v1/items/{epic}")).await;
     assert_eq!(item["kind"], "epic");
+
+    // The feedback inbox: record a sales-call note, link it, see the demand.
+    b.goto(&t.url("/products/SHOP/feedback")).await;
+    b.wait_css("#fb-add").await;
+    b.type_text(&b.wait_css("#fb-add textarea[name='text']").await, "Wants carts <img src=x onerror=window.pwned=2>").await;
+    b.type_text(&b.wait_css("#fb-add input[name='company']").await, "Acme").await;
+    b.type_text(&b.wait_css("#fb-add input[name='revenue']").await, "120").await;
+    b.click(&b.wait_css("#fb-add button[type='submit']").await).await;
+    b.wait_url_contains("notice=").await;
+    let text = b.text(&b.wait_css("#feedback .fb-text").await).await;
+    assert_eq!(text, "Wants carts <img src=x onerror=window.pwned=2>");
+    assert_eq!(b.js("return window.pwned === undefined", json!([])).await, json!(true));
+    b.js(
+        "document.querySelector('#feedback .fb-link select').value = arguments[0]",
+        json!([big.to_string()]),
+    )
+    .await;
+    b.click(&b.wait_css("#feedback .fb-link button").await).await;
+    b.wait_url_contains("notice=").await;
+    let chip = b.text(&b.wait_css("#feedback .fb-chip a").await).await;
+    assert_eq!(chip, "Saved carts");
+    shots.take(&b, "inbox").await;
+    let o = api_get(&t, &format!("/api/v1/opportunities/{big}")).await;
+    assert_eq!(o["demand"], json!({"feedback": 1, "revenue": 120.0}), "{o}");
+    b.goto(&t.url("/products/SHOP/opportunities")).await;
+    let demand = b.text(&b.wait_css(&format!("#opp-{big} .dc-demand")).await).await;
+    assert!(demand.contains("1 fb") && demand.contains("120"), "{demand}");
     b.close().await;
 }

@@ -13,11 +13,11 @@ use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
-use keel_app::discovery::OpportunityInput;
+use keel_app::discovery::{FeedbackFilter, OpportunityInput};
 use keel_app::records::Stored;
 use keel_app::{AppError, Outcome};
 use keel_domain::discovery::{
-    num, Framework, Ice, Kano, Moscow, Opportunity, Rice, Scores, ValueEffort, Wsjf, RICE_IMPACTS,
+    num, Feedback, Framework, Ice, Kano, Moscow, Opportunity, Rice, Scores, Source, ValueEffort, Wsjf, RICE_IMPACTS,
 };
 use keel_domain::event::ObjectKind;
 use keel_domain::pm::Initiative;
@@ -32,6 +32,9 @@ pub fn routes() -> Router<AppState> {
         .route("/products/{key}/opportunities", get(page).post(create))
         .route("/products/{key}/ranking", post(set_ranking))
         .route("/opportunities/{id}", post(update))
+        .route("/products/{key}/feedback", get(inbox).post(feedback_create))
+        .route("/products/{key}/feedback/import", post(feedback_import))
+        .route("/feedback/{id}", post(feedback_update))
 }
 
 /// The page's query: messages and a one-off framework.
@@ -115,6 +118,8 @@ struct Row {
     epic: Option<String>,
     version: i64,
     form: ScoreForm,
+    demand_count: usize,
+    demand_revenue: String,
 }
 
 #[derive(Template)]
@@ -167,6 +172,8 @@ async fn page(
                 epic,
                 version: o.version,
                 form: ScoreForm::of(&o.data.scores),
+                demand_count: r.demand.count,
+                demand_revenue: num(r.demand.revenue),
             });
         }
         let initiatives = st
@@ -361,6 +368,197 @@ async fn update(State(st): State<AppState>, s: UiSession, Path(id): Path<i64>, f
         match result {
             Ok(msg) if form.get("op") == "delete" => Ok(redirect_with(&list, "notice", &msg)),
             Ok(msg) => Ok(redirect_with(&back, "notice", &msg)),
+            Err(e @ (AppError::Internal(_) | AppError::NotFound)) => Err(e.into()),
+            Err(e) => Ok(redirect_with(&back, "error", &message(&e))),
+        }
+    }
+    .await;
+    finish(&st, &s, r).await
+}
+
+/// The inbox's query: filters and messages.
+#[derive(Debug, Default, Deserialize)]
+struct InboxQuery {
+    #[serde(default)]
+    notice: Option<String>,
+    #[serde(default)]
+    error: Option<String>,
+    #[serde(default)]
+    source: Option<String>,
+    #[serde(default)]
+    opportunity: Option<String>,
+    #[serde(default)]
+    unlinked: Option<String>,
+    #[serde(default)]
+    q: Option<String>,
+}
+
+/// One piece of feedback as the inbox shows it (text escaped by the template).
+struct FbRow {
+    id: i64,
+    text: String,
+    person: String,
+    company: String,
+    segment: String,
+    revenue: String,
+    source: &'static str,
+    when: String,
+    linked: Vec<(i64, String)>,
+}
+
+#[derive(Template)]
+#[template(path = "discovery_feedback.html")]
+struct InboxPage {
+    l: Layout,
+    key: String,
+    rows: Vec<FbRow>,
+    opportunities: Vec<(i64, String)>,
+    sources: Vec<&'static str>,
+    f_source: String,
+    f_opportunity: i64,
+    f_unlinked: bool,
+    f_q: String,
+    filtered: bool,
+    may_link: bool,
+    may_delete: bool,
+}
+
+/// GET /products/{key}/feedback: the inbox.
+async fn inbox(
+    State(st): State<AppState>,
+    s: UiSession,
+    Path(key): Path<String>,
+    Query(q): Query<InboxQuery>,
+) -> Response {
+    let r = async {
+        let a = st.app.access(&s.user, &key).await?;
+        let source = q.source.as_deref().filter(|x| !x.is_empty()).and_then(|x| Source::parse("source", x).ok());
+        let opportunity = q.opportunity.as_deref().and_then(|x| x.parse::<i64>().ok());
+        let filter = FeedbackFilter {
+            source,
+            opportunity: opportunity.map(RecordId),
+            unlinked: q.unlinked.as_deref().is_some_and(|u| !u.is_empty()),
+            q: q.q.clone().filter(|x| !x.trim().is_empty()),
+        };
+        let list = st.app.feedback_list(&a, &filter).await?;
+        let opps: Vec<(i64, String)> = st
+            .app
+            .list_records::<Opportunity>(RecordFilter::of(ObjectKind::Opportunity).product(a.product.id))
+            .await?
+            .into_iter()
+            .map(|o| (o.id.0, o.data.title))
+            .collect();
+        let title_of = |id: RecordId| opps.iter().find(|o| o.0 == id.0).map(|o| o.1.clone());
+        let rows = list
+            .iter()
+            .map(|f| FbRow {
+                id: f.id.0,
+                text: f.data.text.clone(),
+                person: f.data.person.clone(),
+                company: f.data.company.clone(),
+                segment: f.data.segment.clone(),
+                revenue: if f.data.revenue > 0.0 { num(f.data.revenue) } else { String::new() },
+                source: f.data.source.as_str(),
+                when: super::view::ago(f.created_at),
+                linked: f.data.opportunities.iter().filter_map(|o| title_of(*o).map(|t| (o.0, t))).collect(),
+            })
+            .collect();
+        let l = Layout::new(&st, &s, "Feedback", "feedback", Some(&a.product))
+            .await
+            .crumb(format!("/products/{}/backlog", a.product.key), a.product.name.clone())
+            .flash(&Flash { notice: q.notice.clone(), error: q.error.clone() });
+        render(&InboxPage {
+            l,
+            key: a.product.key.to_string(),
+            rows,
+            opportunities: opps,
+            sources: Source::ALL.iter().map(|s| s.as_str()).collect(),
+            f_source: source.map(|s| s.as_str().to_string()).unwrap_or_default(),
+            f_opportunity: opportunity.unwrap_or(0),
+            f_unlinked: filter.unlinked,
+            f_q: q.q.clone().unwrap_or_default(),
+            filtered: filter.source.is_some() || filter.opportunity.is_some() || filter.unlinked || filter.q.is_some(),
+            may_link: st.app.decide(&a, Action::ScoreOpportunity) != Decision::Deny,
+            may_delete: st.app.decide(&a, Action::ScoreOpportunity) == Decision::Allow,
+        })
+    }
+    .await;
+    finish(&st, &s, r).await
+}
+
+/// POST /products/{key}/feedback: records notes (`text`, `person`, `company`, `segment`,
+/// `revenue`, `source` = manual or sales_call, `opportunity`).
+async fn feedback_create(State(st): State<AppState>, s: UiSession, Path(key): Path<String>, form: FormData) -> Response {
+    let r: UiResult = async {
+        s.check_csrf(form.get("csrf"))?;
+        let a = st.app.access(&s.user, &key).await?;
+        let back = format!("/products/{}/feedback", a.product.key);
+        let result = async {
+            let revenue = match form.get("revenue").trim() {
+                "" => 0.0,
+                v => v.parse::<f64>().map_err(|_| AppError::invalid("revenue", "must be a number"))?,
+            };
+            let source = match form.get("source") {
+                "sales_call" => Source::SalesCall,
+                _ => Source::Manual,
+            };
+            let fb = Feedback {
+                person: form.get("person").to_string(),
+                company: form.get("company").to_string(),
+                segment: form.get("segment").to_string(),
+                revenue,
+                source,
+                text: form.get("text").replace("\r\n", "\n"),
+                opportunities: form.get("opportunity").parse::<i64>().ok().map(RecordId).into_iter().collect(),
+            };
+            st.app.create_feedback(&a, fb).await
+        }
+        .await;
+        match result {
+            Ok(_) => Ok(redirect_with(&back, "notice", "Feedback recorded.")),
+            Err(e @ (AppError::Internal(_) | AppError::NotFound)) => Err(e.into()),
+            Err(e) => Ok(redirect_with(&back, "error", &message(&e))),
+        }
+    }
+    .await;
+    finish(&st, &s, r).await
+}
+
+/// POST /products/{key}/feedback/import: imports pasted CSV (`csv`).
+async fn feedback_import(State(st): State<AppState>, s: UiSession, Path(key): Path<String>, form: FormData) -> Response {
+    let r: UiResult = async {
+        s.check_csrf(form.get("csrf"))?;
+        let a = st.app.access(&s.user, &key).await?;
+        let back = format!("/products/{}/feedback", a.product.key);
+        match st.app.import_feedback(&a, form.get("csv")).await {
+            Ok(list) => Ok(redirect_with(&back, "notice", &format!("Imported {} pieces of feedback.", list.len()))),
+            Err(e @ (AppError::Internal(_) | AppError::NotFound)) => Err(e.into()),
+            Err(e) => Ok(redirect_with(&back, "error", &message(&e))),
+        }
+    }
+    .await;
+    finish(&st, &s, r).await
+}
+
+/// POST /feedback/{id}: `op` = `link` or `unlink` (`opportunity`), or `delete`.
+async fn feedback_update(State(st): State<AppState>, s: UiSession, Path(id): Path<i64>, form: FormData) -> Response {
+    let r: UiResult = async {
+        s.check_csrf(form.get("csrf"))?;
+        let (a, f) = st.app.feedback_access(&s.user, id).await?;
+        let back = match form.opt("back").filter(|b| b.starts_with(&format!("/products/{}/feedback", a.product.key))) {
+            Some(b) => b.to_string(),
+            None => format!("/products/{}/feedback", a.product.key),
+        };
+        let opp = form.get("opportunity").parse::<i64>().map(RecordId);
+        let result: Result<&str, AppError> = match (form.get("op"), opp) {
+            ("link", Ok(o)) => st.app.link_feedback(&a, &f, o, true).await.map(|_| "Linked."),
+            ("unlink", Ok(o)) => st.app.link_feedback(&a, &f, o, false).await.map(|_| "Unlinked."),
+            ("link" | "unlink", Err(_)) => Err(AppError::invalid("opportunity", "choose an opportunity")),
+            ("delete", _) => st.app.delete_feedback(&a, &f).await.map(|_| "Feedback deleted."),
+            _ => Err(AppError::invalid("op", "must be link, unlink or delete")),
+        };
+        match result {
+            Ok(msg) => Ok(redirect_with(&back, "notice", msg)),
             Err(e @ (AppError::Internal(_) | AppError::NotFound)) => Err(e.into()),
             Err(e) => Ok(redirect_with(&back, "error", &message(&e))),
         }
