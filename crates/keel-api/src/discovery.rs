@@ -348,3 +348,11 @@ pub struct ImportOut {
     /// The new feedback, in file order.
     pub feedback: Vec<FeedbackOut>,
 }
+
+/// Merge a duplicate opportunity into another.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MergeIn {
+    /// Id of the opportunity that stays.
+    pub into: i64,
+}

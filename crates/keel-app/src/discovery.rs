@@ -593,4 +593,50 @@ impl App {
         self.store.write_batch(vec![op], &self.ctx(&access.user)).await?;
         Ok(())
     }
+
+    /// Merges a duplicate opportunity into another of the product (the Product Manager): every
+    /// piece of feedback linked to the duplicate is linked to `into` instead, and the duplicate
+    /// is deleted, in one transaction. A promoted duplicate cannot be merged (409).
+    pub async fn merge_opportunity(
+        &self,
+        access: &ProductAccess,
+        dup: &Stored<Opportunity>,
+        into: RecordId,
+    ) -> AppResult<Stored<Opportunity>> {
+        self.require(access, Action::ScoreOpportunity)?;
+        if into == dup.id {
+            return Err(AppError::invalid("into", "must be another opportunity"));
+        }
+        let target = match self.get_record::<Opportunity>(into).await {
+            Ok(o) if o.product_id == Some(access.product.id) => o,
+            Ok(_) | Err(AppError::NotFound) => {
+                return Err(AppError::invalid("into", "is no opportunity of this product"))
+            }
+            Err(e) => return Err(e),
+        };
+        if dup.data.epic.is_some() {
+            return Err(AppError::Conflict("a promoted opportunity cannot be merged away".into()));
+        }
+        let filter = FeedbackFilter { opportunity: Some(dup.id), ..Default::default() };
+        let mut ops = vec![WriteOp::Guard { id: target.id, expected_version: target.version }];
+        for f in self.feedback_list(access, &filter).await? {
+            let mut data = f.data.clone();
+            data.opportunities.retain(|o| *o != dup.id);
+            if !data.opportunities.contains(&into) {
+                data.opportunities.push(into);
+            }
+            ops.push(WriteOp::UpdateRecord {
+                id: f.id,
+                expected_version: Some(f.version),
+                state: None,
+                data: to_data(&data)?,
+                refs: vec![],
+            });
+        }
+        ops.push(WriteOp::DeleteRecord { id: dup.id, expected_version: Some(dup.version) });
+        match self.store.write_batch(ops, &self.ctx(&access.user)).await?.into_iter().next() {
+            Some(Written::Record(r)) => Stored::from_record(r),
+            _ => Err(AppError::Conflict("the opportunities were not merged".into())),
+        }
+    }
 }

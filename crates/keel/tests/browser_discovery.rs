@@ -129,5 +129,28 @@ async fn run(driver: &Driver, db: TestDb, backend: &str) {
     b.goto(&t.url("/products/SHOP/opportunities")).await;
     let demand = b.text(&b.wait_css(&format!("#opp-{big} .dc-demand")).await).await;
     assert!(demand.contains("1 fb") && demand.contains("120"), "{demand}");
+
+    // Merge a duplicate carrying its own feedback into it: the link moves along.
+    let dup = opportunity(&t, json!({"title": "Keep carts for later"})).await;
+    let r = reqwest::Client::new()
+        .post(t.url("/api/v1/products/SHOP/feedback"))
+        .bearer_auth(&t.admin_token)
+        .json(&json!({"text": "Lost my cart", "company": "Globex", "revenue": 30, "opportunities": [dup]}))
+        .send()
+        .await
+        .expect("feedback");
+    assert_eq!(r.status(), reqwest::StatusCode::CREATED);
+    b.refresh().await;
+    b.click(&b.wait_css(&format!("#opp-{dup} summary")).await).await;
+    b.js(
+        "document.querySelector(arguments[0]).value = arguments[1]",
+        json!([format!("#opp-{dup} .dc-merge select"), big.to_string()]),
+    )
+    .await;
+    b.click(&b.wait_css(&format!("#opp-{dup} .dc-merge button")).await).await;
+    b.wait_url_contains("notice=").await;
+    let demand = b.text(&b.wait_css(&format!("#opp-{big} .dc-demand")).await).await;
+    assert!(demand.contains("2 fb") && demand.contains("150"), "{demand}");
+    assert_eq!(b.js("return document.getElementById(arguments[0])", json!([format!("opp-{dup}")])).await, json!(null));
     b.close().await;
 }

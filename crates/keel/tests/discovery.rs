@@ -37,6 +37,7 @@ api_tests!(
     product_owner_proposes_promotion,
     feedback_links_and_demand,
     feedback_import_is_all_or_nothing,
+    merge_keeps_feedback_links,
 );
 
 /// A request with a bearer token; returns status and JSON body (a string when not JSON).
@@ -452,4 +453,34 @@ async fn feedback_import_is_all_or_nothing(db: TestDb) {
     assert_eq!(v["feedback"][1]["text"], "Two\nlines");
     let (_, all) = get(&t, &t.admin_token, "/api/v1/products/SHOP/feedback").await;
     assert_eq!(all.as_array().unwrap().len(), 2);
+}
+
+async fn merge_keeps_feedback_links(db: TestDb) {
+    let t = spawn_app(db).await;
+    let p = t.product("SHOP").await;
+    let (_, po) = t.member(&p, "po@example.com", &[Role::Po]).await;
+    let keep = opportunity(&t, json!({"title": "Bulk export"})).await;
+    let dup = opportunity(&t, json!({"title": "Export everything"})).await;
+    let (k, d) = (keep["id"].as_i64().unwrap(), dup["id"].as_i64().unwrap());
+    let fb = "/api/v1/products/SHOP/feedback";
+    let (_, f1) = post(&t, &t.admin_token, fb, json!({"text": "CSV please", "company": "Acme", "revenue": 10, "opportunities": [d]})).await;
+    let (_, f2) = post(&t, &t.admin_token, fb, json!({"text": "Excel too", "company": "Globex", "revenue": 20, "opportunities": [k, d]})).await;
+    let (_, f3) = post(&t, &t.admin_token, fb, json!({"text": "Unrelated", "company": "Initech", "revenue": 30})).await;
+    let merge = format!("/api/v1/opportunities/{d}/merge");
+    // Only the PM merges; into itself or into nothing is a 422; nothing changes.
+    let (s, _) = post(&t, &po, &merge, json!({"into": k})).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    for (into, field) in [(json!(d), "into"), (json!(999999), "into")] {
+        let (s, v) = post(&t, &t.admin_token, &merge, json!({"into": into})).await;
+        assert_eq!((s, v["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some(field)), "{v}");
+    }
+    let (s, v) = post(&t, &t.admin_token, &merge, json!({"into": k})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!((v["id"].as_i64(), v["demand"].clone()), (Some(k), json!({"feedback": 2, "revenue": 30.0})));
+    let (s, _) = get(&t, &t.admin_token, &format!("/api/v1/opportunities/{d}")).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    for (f, want) in [(&f1, json!([k])), (&f2, json!([k])), (&f3, json!([]))] {
+        let (_, v) = get(&t, &t.admin_token, &format!("/api/v1/feedback/{}", f["id"])).await;
+        assert_eq!(v["opportunities"], want, "{v}");
+    }
 }

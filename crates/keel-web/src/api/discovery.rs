@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use keel_api::discovery::{
-    FeedbackIn, FeedbackOut, ImportOut, OpportunitiesOut, OpportunityIn, OpportunityOut, PromoteIn, PromotedOut,
+    FeedbackIn, FeedbackOut, ImportOut, MergeIn, OpportunitiesOut, OpportunityIn, OpportunityOut, PromoteIn, PromotedOut,
     RankingIo,
 };
 use keel_api::wire::{ItemOut, ProposalOut};
@@ -33,6 +33,7 @@ pub fn routes() -> Router<AppState> {
             get(get_opportunity).patch(patch_opportunity).delete(delete_opportunity),
         )
         .route("/api/v1/opportunities/{id}/promote", post(promote_opportunity))
+        .route("/api/v1/opportunities/{id}/merge", post(merge_opportunity))
         .route("/api/v1/products/{product}/feedback", get(list_feedback).post(create_feedback))
         .route("/api/v1/products/{product}/feedback/import", post(import_feedback))
         .route("/api/v1/feedback/{id}", get(get_feedback).delete(delete_feedback))
@@ -44,7 +45,7 @@ pub fn routes() -> Router<AppState> {
 #[openapi(
     paths(
         list_opportunities, create_opportunity, get_ranking, put_ranking, get_opportunity,
-        patch_opportunity, delete_opportunity, promote_opportunity, list_feedback, create_feedback,
+        patch_opportunity, delete_opportunity, promote_opportunity, merge_opportunity, list_feedback, create_feedback,
         import_feedback, get_feedback, delete_feedback, link_feedback, unlink_feedback,
     ),
     tags((name = "discovery", description = "Opportunities, their scores under RICE, WSJF, ICE, value ÷ effort, MoSCoW and Kano, ranking, and promotion to epics"))
@@ -400,4 +401,21 @@ pub async fn unlink_feedback(
     let (a, f) = s.app.feedback_access(&u.user, id).await?;
     let f = s.app.link_feedback(&a, &f, RecordId(opp), false).await?;
     Ok(Json(feedback_json(&a, &f)))
+}
+
+/// Merges a duplicate opportunity into `into` (the Product Manager): its feedback links move to
+/// `into` and the duplicate is deleted, in one transaction; answers the opportunity that stays.
+#[utoipa::path(post, path = "/api/v1/opportunities/{id}/merge", tag = "discovery",
+    params(("id" = i64, Path, description = "Id of the duplicate")), request_body = MergeIn,
+    responses((status = 200, body = OpportunityOut), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn merge_opportunity(
+    State(s): State<AppState>,
+    u: ApiUser,
+    Path(id): Path<i64>,
+    JsonIn(b): JsonIn<MergeIn>,
+) -> ApiResult<Json<OpportunityOut>> {
+    let (a, o) = s.app.opportunity_access(&u.user, id).await?;
+    let kept = s.app.merge_opportunity(&a, &o, RecordId(b.into)).await?;
+    Ok(Json(ranked_json(&s.app, &a, kept.id).await?))
 }

@@ -363,10 +363,18 @@ async fn update(State(st): State<AppState>, s: UiSession, Path(id): Path<i64>, f
                 }
             }
             "delete" => st.app.delete_opportunity(&a, &o).await.map(|_| "Opportunity deleted.".into()),
-            _ => Err(AppError::invalid("op", "must be score, edit, promote or delete")),
+            "merge" => match form.get("into").parse::<i64>() {
+                Ok(into) => st
+                    .app
+                    .merge_opportunity(&a, &o, RecordId(into))
+                    .await
+                    .map(|k| format!("Merged into {}; its feedback came along.", k.data.title)),
+                Err(_) => Err(AppError::invalid("into", "choose the opportunity to keep")),
+            },
+            _ => Err(AppError::invalid("op", "must be score, edit, promote, merge or delete")),
         };
         match result {
-            Ok(msg) if form.get("op") == "delete" => Ok(redirect_with(&list, "notice", &msg)),
+            Ok(msg) if matches!(form.get("op"), "delete" | "merge") => Ok(redirect_with(&list, "notice", &msg)),
             Ok(msg) => Ok(redirect_with(&back, "notice", &msg)),
             Err(e @ (AppError::Internal(_) | AppError::NotFound)) => Err(e.into()),
             Err(e) => Ok(redirect_with(&back, "error", &message(&e))),
