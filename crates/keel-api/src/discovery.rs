@@ -87,7 +87,12 @@ impl ScoresIo {
     /// The domain scores (categories parsed; scales are checked by the application).
     pub fn to_scores(&self) -> Result<Scores, ValidationError> {
         Ok(Scores {
-            rice: self.rice.map(|r| Rice { reach: r.reach, impact: r.impact, confidence: r.confidence, effort: r.effort }),
+            rice: self.rice.map(|r| Rice {
+                reach: r.reach,
+                impact: r.impact,
+                confidence: r.confidence,
+                effort: r.effort,
+            }),
             wsjf: self.wsjf.map(|w| Wsjf {
                 business_value: w.business_value,
                 time_criticality: w.time_criticality,
@@ -104,7 +109,12 @@ impl ScoresIo {
     /// From domain scores.
     pub fn of(s: &Scores) -> Self {
         ScoresIo {
-            rice: s.rice.map(|r| RiceIo { reach: r.reach, impact: r.impact, confidence: r.confidence, effort: r.effort }),
+            rice: s.rice.map(|r| RiceIo {
+                reach: r.reach,
+                impact: r.impact,
+                confidence: r.confidence,
+                effort: r.effort,
+            }),
             wsjf: s.wsjf.map(|w| WsjfIo {
                 business_value: w.business_value,
                 time_criticality: w.time_criticality,

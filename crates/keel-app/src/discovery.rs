@@ -3,7 +3,9 @@
 
 use crate::records::{new_record, to_data, RecordKind, Stored};
 use crate::{App, AppError, AppResult, Outcome, ProductAccess};
-use keel_domain::discovery::{demand, parse_csv, Demand, Feedback, Framework, Opportunity, Ranking, Scores, Source};
+use keel_domain::discovery::{
+    demand, parse_csv, Demand, Feedback, Framework, Opportunity, Ranking, Scores, Source,
+};
 use keel_domain::event::ObjectKind;
 use keel_domain::item::{Item, ItemKind, NewItem, StoryFields, DESCRIPTION_MAX, TITLE_MAX};
 use keel_domain::proposal::{Change, Position, Proposal};
@@ -268,7 +270,11 @@ impl App {
     }
 
     /// Deletes an opportunity (the Product Manager).
-    pub async fn delete_opportunity(&self, access: &ProductAccess, opp: &Stored<Opportunity>) -> AppResult<()> {
+    pub async fn delete_opportunity(
+        &self,
+        access: &ProductAccess,
+        opp: &Stored<Opportunity>,
+    ) -> AppResult<()> {
         self.require(access, Action::ScoreOpportunity)?;
         let op = WriteOp::DeleteRecord { id: opp.id, expected_version: None };
         self.store.write_batch(vec![op], &self.ctx(&access.user)).await?;
@@ -405,9 +411,10 @@ impl App {
         };
         let ops = match self.promote_plan(access, &opp, initiative).await {
             Ok(ops) => ops,
-            Err(AppError::Conflict(why) | AppError::Invalid(keel_domain::ValidationError { message: why, .. })) => {
-                return Err(self.stale(access, p, &why).await)
-            }
+            Err(
+                AppError::Conflict(why)
+                | AppError::Invalid(keel_domain::ValidationError { message: why, .. }),
+            ) => return Err(self.stale(access, p, &why).await),
             Err(e) => return Err(e),
         };
         let done = self.promote_write(ops, &self.ctx_for_proposal(&access.user, p.id)).await?;
@@ -415,7 +422,11 @@ impl App {
     }
 
     /// The product's feedback matching `f`, newest first.
-    pub async fn feedback_list(&self, access: &ProductAccess, f: &FeedbackFilter) -> AppResult<Vec<Stored<Feedback>>> {
+    pub async fn feedback_list(
+        &self,
+        access: &ProductAccess,
+        f: &FeedbackFilter,
+    ) -> AppResult<Vec<Stored<Feedback>>> {
         let mut list = self
             .list_records::<Feedback>(RecordFilter::of(ObjectKind::Feedback).product(access.product.id))
             .await?;
@@ -434,19 +445,31 @@ impl App {
     }
 
     /// A piece of feedback and the caller's access to its product (404 for non-members).
-    pub async fn feedback_access(&self, user: &User, id: i64) -> AppResult<(ProductAccess, Stored<Feedback>)> {
+    pub async fn feedback_access(
+        &self,
+        user: &User,
+        id: i64,
+    ) -> AppResult<(ProductAccess, Stored<Feedback>)> {
         let o = self.get_record::<Feedback>(RecordId(id)).await?;
         let pid = o.product_id.ok_or(AppError::NotFound)?;
         Ok((self.access_by_id(user, pid).await?, o))
     }
 
     /// Checks that each opportunity is one of the product's.
-    async fn check_opportunities(&self, access: &ProductAccess, ids: &[RecordId], field: &str) -> AppResult<()> {
+    async fn check_opportunities(
+        &self,
+        access: &ProductAccess,
+        ids: &[RecordId],
+        field: &str,
+    ) -> AppResult<()> {
         for id in ids {
             match self.get_record::<Opportunity>(*id).await {
                 Ok(o) if o.product_id == Some(access.product.id) => {}
                 Ok(_) | Err(AppError::NotFound) => {
-                    return Err(AppError::invalid(field, format!("{} is no opportunity of this product", id.0)))
+                    return Err(AppError::invalid(
+                        field,
+                        format!("{} is no opportunity of this product", id.0),
+                    ))
                 }
                 Err(e) => return Err(e),
             }
@@ -471,7 +494,11 @@ impl App {
     /// `person`, `company`, `segment`, `revenue` optional). Every row is checked first; any bad
     /// row is one 422 on `csv` listing each problem by row number (the header is row 1), and
     /// nothing is written. All rows land in one transaction.
-    pub async fn import_feedback(&self, access: &ProductAccess, csv: &str) -> AppResult<Vec<Stored<Feedback>>> {
+    pub async fn import_feedback(
+        &self,
+        access: &ProductAccess,
+        csv: &str,
+    ) -> AppResult<Vec<Stored<Feedback>>> {
         self.require(access, Action::SendFeedback)?;
         let rows = parse_csv(csv.trim_start_matches('\u{feff}'))?;
         let Some((header, data)) = rows.split_first() else {
@@ -505,7 +532,8 @@ impl App {
         let mut errors = Vec::new();
         let mut ops = Vec::new();
         for (n, r) in data {
-            let get = |c: Option<usize>| c.and_then(|c| r.get(c)).map(|s| s.trim().to_string()).unwrap_or_default();
+            let get =
+                |c: Option<usize>| c.and_then(|c| r.get(c)).map(|s| s.trim().to_string()).unwrap_or_default();
             if r.len() > cols.len() {
                 errors.push(format!("row {n}: has {} fields, the header {}", r.len(), cols.len()));
                 continue;
@@ -532,7 +560,13 @@ impl App {
                 opportunities: vec![],
             };
             match fb.validate("") {
-                Ok(fb) => ops.push(WriteOp::CreateRecord(new_record(Some(access.product.id), None, "new", None, &fb)?)),
+                Ok(fb) => ops.push(WriteOp::CreateRecord(new_record(
+                    Some(access.product.id),
+                    None,
+                    "new",
+                    None,
+                    &fb,
+                )?)),
                 Err(e) => errors.push(format!("row {n}: {} {}", e.field, e.message)),
             }
         }

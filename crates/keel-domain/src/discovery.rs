@@ -118,7 +118,8 @@ pub enum Kano {
 
 impl Kano {
     /// Every category, in ranking order.
-    pub const ALL: [Kano; 5] = [Kano::MustBe, Kano::Performance, Kano::Attractive, Kano::Indifferent, Kano::Reverse];
+    pub const ALL: [Kano; 5] =
+        [Kano::MustBe, Kano::Performance, Kano::Attractive, Kano::Indifferent, Kano::Reverse];
 
     /// Wire name.
     pub fn as_str(self) -> &'static str {
@@ -134,7 +135,10 @@ impl Kano {
     /// Parses a wire name.
     pub fn parse(field: &str, s: &str) -> crate::Invalid<Self> {
         Self::ALL.into_iter().find(|x| x.as_str() == s).ok_or_else(|| {
-            ValidationError::new(field, "must be one of must_be, performance, attractive, indifferent, reverse")
+            ValidationError::new(
+                field,
+                "must be one of must_be, performance, attractive, indifferent, reverse",
+            )
         })
     }
 
@@ -439,7 +443,8 @@ pub enum Source {
 
 impl Source {
     /// Every source.
-    pub const ALL: [Source; 5] = [Source::Widget, Source::Api, Source::Import, Source::SalesCall, Source::Manual];
+    pub const ALL: [Source; 5] =
+        [Source::Widget, Source::Api, Source::Import, Source::SalesCall, Source::Manual];
 
     /// Wire name.
     pub fn as_str(self) -> &'static str {
@@ -619,7 +624,10 @@ mod tests {
         assert_eq!(w.cost_of_delay(), 16.0);
         assert_eq!(w.score(), 4.0);
         assert_eq!(Wsjf { job_size: 0.0, ..w }.validate().unwrap_err().field, "scores.wsjf.job_size");
-        assert_eq!(Wsjf { business_value: 0.0, ..w }.validate().unwrap_err().field, "scores.wsjf.business_value");
+        assert_eq!(
+            Wsjf { business_value: 0.0, ..w }.validate().unwrap_err().field,
+            "scores.wsjf.business_value"
+        );
     }
 
     #[test]
@@ -645,7 +653,12 @@ mod tests {
         assert_eq!(s.score(Framework::Kano), Some(2.0));
         assert_eq!(s.score(Framework::Rice), None);
         let s = Scores {
-            wsjf: Some(Wsjf { business_value: 8.0, time_criticality: 5.0, risk_reduction: 3.0, job_size: 3.0 }),
+            wsjf: Some(Wsjf {
+                business_value: 8.0,
+                time_criticality: 5.0,
+                risk_reduction: 3.0,
+                job_size: 3.0,
+            }),
             ..Default::default()
         };
         assert_eq!(num(s.score(Framework::Wsjf).unwrap()), "5.33");
@@ -698,7 +711,10 @@ mod tests {
         let ok = Feedback { text: " Too slow ".into(), revenue: 10.0, ..Default::default() };
         assert_eq!(ok.clone().validate("").unwrap().text, "Too slow");
         assert_eq!(Feedback { revenue: -1.0, ..ok.clone() }.validate("").unwrap_err().field, "revenue");
-        assert_eq!(Feedback { text: "  ".into(), ..ok }.validate("rows[2].").unwrap_err().field, "rows[2].text");
+        assert_eq!(
+            Feedback { text: "  ".into(), ..ok }.validate("rows[2].").unwrap_err().field,
+            "rows[2].text"
+        );
         assert_eq!(Source::parse("source", "sales_call"), Ok(Source::SalesCall));
     }
 }

@@ -106,7 +106,11 @@ async fn run(driver: &Driver, db: TestDb, backend: &str) {
     // The feedback inbox: record a sales-call note, link it, see the demand.
     b.goto(&t.url("/products/SHOP/feedback")).await;
     b.wait_css("#fb-add").await;
-    b.type_text(&b.wait_css("#fb-add textarea[name='text']").await, "Wants carts <img src=x onerror=window.pwned=2>").await;
+    b.type_text(
+        &b.wait_css("#fb-add textarea[name='text']").await,
+        "Wants carts <img src=x onerror=window.pwned=2>",
+    )
+    .await;
     b.type_text(&b.wait_css("#fb-add input[name='company']").await, "Acme").await;
     b.type_text(&b.wait_css("#fb-add input[name='revenue']").await, "120").await;
     b.click(&b.wait_css("#fb-add button[type='submit']").await).await;
@@ -151,6 +155,9 @@ async fn run(driver: &Driver, db: TestDb, backend: &str) {
     b.wait_url_contains("notice=").await;
     let demand = b.text(&b.wait_css(&format!("#opp-{big} .dc-demand")).await).await;
     assert!(demand.contains("2 fb") && demand.contains("150"), "{demand}");
-    assert_eq!(b.js("return document.getElementById(arguments[0])", json!([format!("opp-{dup}")])).await, json!(null));
+    assert_eq!(
+        b.js("return document.getElementById(arguments[0])", json!([format!("opp-{dup}")])).await,
+        json!(null)
+    );
     b.close().await;
 }

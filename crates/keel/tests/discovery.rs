@@ -117,9 +117,14 @@ async fn scores_and_ranking(db: TestDb) {
     assert_eq!(v["opportunities"][2]["score"], Value::Null);
 
     // The product chooses WSJF: the ranking turns around.
-    let (s, v) =
-        call(&t, &t.admin_token, Method::PUT, "/api/v1/products/SHOP/ranking", Some(json!({"framework": "wsjf"})))
-            .await;
+    let (s, v) = call(
+        &t,
+        &t.admin_token,
+        Method::PUT,
+        "/api/v1/products/SHOP/ranking",
+        Some(json!({"framework": "wsjf"})),
+    )
+    .await;
     assert_eq!((s, &v["framework"]), (StatusCode::OK, &json!("wsjf")), "{v}");
     let (_, v) = get(&t, &t.admin_token, "/api/v1/products/SHOP/opportunities").await;
     assert_eq!(v["framework"], "wsjf");
@@ -131,9 +136,14 @@ async fn scores_and_ranking(db: TestDb) {
     assert_eq!(titles(&v), ["Saved carts", "Guest checkout", "Unscored idea"]);
     let (s, v) = get(&t, &t.admin_token, "/api/v1/products/SHOP/opportunities?framework=best").await;
     assert_eq!((s, v["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("framework")));
-    let (s, v) =
-        call(&t, &t.admin_token, Method::PUT, "/api/v1/products/SHOP/ranking", Some(json!({"framework": "x"})))
-            .await;
+    let (s, v) = call(
+        &t,
+        &t.admin_token,
+        Method::PUT,
+        "/api/v1/products/SHOP/ranking",
+        Some(json!({"framework": "x"})),
+    )
+    .await;
     assert_eq!((s, v["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("framework")));
 
     // Rescoring, getting, deleting.
@@ -151,7 +161,9 @@ async fn scores_and_ranking(db: TestDb) {
     assert_eq!((v["score"].clone(), v["rank"].clone()), (json!(1.0), json!(2)));
     assert!(v["scores"].get("rice").is_none(), "scores are replaced: {v}");
     // A stale version is a 409.
-    let (s, _) = call(&t, &t.admin_token, Method::PATCH, &path, Some(json!({"version": a["version"], "title": "x"}))).await;
+    let (s, _) =
+        call(&t, &t.admin_token, Method::PATCH, &path, Some(json!({"version": a["version"], "title": "x"})))
+            .await;
     assert_eq!(s, StatusCode::CONFLICT);
     let (s, v) = get(&t, &t.admin_token, &path).await;
     assert_eq!((s, &v["title"]), (StatusCode::OK, &json!("Guest checkout")));
@@ -164,7 +176,8 @@ async fn scores_and_ranking(db: TestDb) {
     let (_, outsider) = t.member(&other, "out@example.com", &[Role::Pm]).await;
     let (s, _) = get(&t, &outsider, &format!("/api/v1/opportunities/{}", b["id"])).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
-    let doc: Value = Client::new().get(t.url("/api/v1/openapi.json")).send().await.unwrap().json().await.unwrap();
+    let doc: Value =
+        Client::new().get(t.url("/api/v1/openapi.json")).send().await.unwrap().json().await.unwrap();
     for p in ["/api/v1/products/{product}/opportunities", "/api/v1/opportunities/{id}/promote"] {
         assert!(doc["paths"].get(p).is_some(), "{p} missing from the OpenAPI document");
     }
@@ -173,9 +186,7 @@ async fn scores_and_ranking(db: TestDb) {
 async fn scores_out_of_scale_are_refused(db: TestDb) {
     let t = spawn_app(db).await;
     t.product("SHOP").await;
-    let rice = |impact: f64, confidence: f64, effort: f64| {
-        json!({"title": "X", "scores": {"rice": {"reach": 10, "impact": impact, "confidence": confidence, "effort": effort}}})
-    };
+    let rice = |impact: f64, confidence: f64, effort: f64| json!({"title": "X", "scores": {"rice": {"reach": 10, "impact": impact, "confidence": confidence, "effort": effort}}});
     for (body, field) in [
         (rice(4.0, 50.0, 1.0), "scores.rice.impact"),
         (rice(0.0, 50.0, 1.0), "scores.rice.impact"),
@@ -185,8 +196,14 @@ async fn scores_out_of_scale_are_refused(db: TestDb) {
             json!({"title": "X", "scores": {"wsjf": {"business_value": 1, "time_criticality": 1, "risk_reduction": 1, "job_size": 0}}}),
             "scores.wsjf.job_size",
         ),
-        (json!({"title": "X", "scores": {"value_effort": {"value": 5, "effort": 0}}}), "scores.value_effort.effort"),
-        (json!({"title": "X", "scores": {"ice": {"impact": 11, "confidence": 5, "ease": 5}}}), "scores.ice.impact"),
+        (
+            json!({"title": "X", "scores": {"value_effort": {"value": 5, "effort": 0}}}),
+            "scores.value_effort.effort",
+        ),
+        (
+            json!({"title": "X", "scores": {"ice": {"impact": 11, "confidence": 5, "ease": 5}}}),
+            "scores.ice.impact",
+        ),
         (json!({"title": "X", "scores": {"moscow": "maybe"}}), "scores.moscow"),
         (json!({"title": "X", "scores": {"kano": "meh"}}), "scores.kano"),
         (json!({"title": "", "scores": {}}), "title"),
@@ -198,7 +215,11 @@ async fn scores_out_of_scale_are_refused(db: TestDb) {
     let (_, v) = get(&t, &t.admin_token, "/api/v1/products/SHOP/opportunities").await;
     assert_eq!(v["opportunities"], json!([]));
     // Nor by a change.
-    let o = opportunity(&t, json!({"title": "Fine", "scores": {"ice": {"impact": 5, "confidence": 5, "ease": 5}}})).await;
+    let o = opportunity(
+        &t,
+        json!({"title": "Fine", "scores": {"ice": {"impact": 5, "confidence": 5, "ease": 5}}}),
+    )
+    .await;
     let (s, v) = call(
         &t,
         &t.admin_token,
@@ -220,7 +241,9 @@ async fn product_owner_proposes_scores(db: TestDb) {
     let o = opportunity(&t, json!({"title": "Wishlist"})).await;
     let path = format!("/api/v1/opportunities/{}", o["id"]);
     let scores = json!({"ice": {"impact": 8, "confidence": 6, "ease": 5}});
-    let (s, v) = call(&t, &po, Method::PATCH, &path, Some(json!({"scores": scores, "reason": "Seen in interviews"}))).await;
+    let (s, v) =
+        call(&t, &po, Method::PATCH, &path, Some(json!({"scores": scores, "reason": "Seen in interviews"})))
+            .await;
     assert_eq!(s, StatusCode::ACCEPTED, "{v}");
     assert_eq!(v["state"], "pending");
     let proposal = v["id"].as_i64().unwrap();
@@ -279,7 +302,8 @@ async fn promote_creates_a_linked_epic(db: TestDb) {
     let other = t.product("OTHER").await;
     let ini = initiative(&t, p.id).await;
     let foreign = initiative(&t, other.id).await;
-    let o = opportunity(&t, json!({"title": "One-click reorder", "description": "Buyers repeat orders"})).await;
+    let o =
+        opportunity(&t, json!({"title": "One-click reorder", "description": "Buyers repeat orders"})).await;
     let path = format!("/api/v1/opportunities/{}/promote", o["id"]);
     // An initiative of another product: 422, nothing written.
     let (s, v) = post(&t, &t.admin_token, &path, json!({"initiative": foreign})).await;
@@ -304,7 +328,8 @@ async fn promote_creates_a_linked_epic(db: TestDb) {
     assert_eq!(v["items"].as_array().unwrap().len(), 1);
     // Without an initiative.
     let o2 = opportunity(&t, json!({"title": "Invoices"})).await;
-    let (s, v) = post(&t, &t.admin_token, &format!("/api/v1/opportunities/{}/promote", o2["id"]), json!({})).await;
+    let (s, v) =
+        post(&t, &t.admin_token, &format!("/api/v1/opportunities/{}/promote", o2["id"]), json!({})).await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
     assert_eq!(initiative_epics(&t, ini).await.len(), 1);
 }
@@ -340,15 +365,33 @@ async fn feedback_links_and_demand(db: TestDb) {
     let oid = o["id"].as_i64().unwrap();
     let fb = "/api/v1/products/SHOP/feedback";
     // Automation with a token, linked at once.
-    let (s, a) = post(&t, &t.admin_token, fb, json!({"text": "Search takes ages", "person": "Ann", "company": "Acme",
-        "segment": "enterprise", "revenue": 250, "opportunities": [oid]})).await;
+    let (s, a) = post(
+        &t,
+        &t.admin_token,
+        fb,
+        json!({"text": "Search takes ages", "person": "Ann", "company": "Acme",
+        "segment": "enterprise", "revenue": 250, "opportunities": [oid]}),
+    )
+    .await;
     assert_eq!(s, StatusCode::CREATED, "{a}");
     assert_eq!((a["source"].as_str(), a["opportunities"].clone()), (Some("api"), json!([oid])));
     // Every member may send feedback; the text is kept as plain text.
-    let (s, b) = post(&t, &team, fb, json!({"text": "<b>Slow</b> search", "company": "ACME", "revenue": 100, "source": "sales_call"})).await;
+    let (s, b) = post(
+        &t,
+        &team,
+        fb,
+        json!({"text": "<b>Slow</b> search", "company": "ACME", "revenue": 100, "source": "sales_call"}),
+    )
+    .await;
     assert_eq!(s, StatusCode::CREATED, "{b}");
     assert_eq!(b["text"], "<b>Slow</b> search");
-    let (s, c) = post(&t, &stakeholder, fb, json!({"text": "Filters please", "company": "Globex", "revenue": 40, "source": "manual"})).await;
+    let (s, c) = post(
+        &t,
+        &stakeholder,
+        fb,
+        json!({"text": "Filters please", "company": "Globex", "revenue": 40, "source": "manual"}),
+    )
+    .await;
     assert_eq!(s, StatusCode::CREATED, "{c}");
     // Bad input names the field; nothing written.
     for (body, field) in [
@@ -396,16 +439,25 @@ async fn feedback_links_and_demand(db: TestDb) {
     assert_eq!((s, v["person"].as_str()), (StatusCode::OK, Some("Ann")));
     let (s, _) = call(&t, &team, Method::DELETE, &format!("/api/v1/feedback/{}", a["id"]), None).await;
     assert_eq!(s, StatusCode::FORBIDDEN);
-    let (s, _) = call(&t, &t.admin_token, Method::DELETE, &format!("/api/v1/feedback/{}", a["id"]), None).await;
+    let (s, _) =
+        call(&t, &t.admin_token, Method::DELETE, &format!("/api/v1/feedback/{}", a["id"]), None).await;
     assert_eq!(s, StatusCode::NO_CONTENT);
     let (s, _) = get(&t, &t.admin_token, &format!("/api/v1/feedback/{}", a["id"])).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     // Another product's opportunity cannot be linked.
     let other = t.product("OTHER").await;
     let _ = other;
-    let (s, v) = post(&t, &t.admin_token, "/api/v1/products/OTHER/opportunities", json!({"title": "Elsewhere"})).await;
+    let (s, v) =
+        post(&t, &t.admin_token, "/api/v1/products/OTHER/opportunities", json!({"title": "Elsewhere"})).await;
     assert_eq!(s, StatusCode::CREATED);
-    let (s, r) = call(&t, &t.admin_token, Method::PUT, &format!("/api/v1/feedback/{}/opportunities/{}", b["id"], v["id"]), None).await;
+    let (s, r) = call(
+        &t,
+        &t.admin_token,
+        Method::PUT,
+        &format!("/api/v1/feedback/{}/opportunities/{}", b["id"], v["id"]),
+        None,
+    )
+    .await;
     assert_eq!((s, r["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("opportunity")), "{r}");
 }
 
@@ -429,7 +481,8 @@ async fn feedback_import_is_all_or_nothing(db: TestDb) {
     let bad = "person,company,revenue,text\nAnn,Acme,100,Too slow\nBob,Globex,20,\nCy,Initech,lots,Export\n";
     let (s, v) = import(&t, bad).await;
     assert_eq!((s, v["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("csv")), "{v}");
-    let detail = v["detail"].as_str().unwrap_or_default().to_string() + v["title"].as_str().unwrap_or_default();
+    let detail =
+        v["detail"].as_str().unwrap_or_default().to_string() + v["title"].as_str().unwrap_or_default();
     assert!(detail.contains("row 3: text") && detail.contains("row 4: revenue"), "{v}");
     let (_, all) = get(&t, &t.admin_token, "/api/v1/products/SHOP/feedback").await;
     assert_eq!(all, json!([]));
@@ -463,9 +516,22 @@ async fn merge_keeps_feedback_links(db: TestDb) {
     let dup = opportunity(&t, json!({"title": "Export everything"})).await;
     let (k, d) = (keep["id"].as_i64().unwrap(), dup["id"].as_i64().unwrap());
     let fb = "/api/v1/products/SHOP/feedback";
-    let (_, f1) = post(&t, &t.admin_token, fb, json!({"text": "CSV please", "company": "Acme", "revenue": 10, "opportunities": [d]})).await;
-    let (_, f2) = post(&t, &t.admin_token, fb, json!({"text": "Excel too", "company": "Globex", "revenue": 20, "opportunities": [k, d]})).await;
-    let (_, f3) = post(&t, &t.admin_token, fb, json!({"text": "Unrelated", "company": "Initech", "revenue": 30})).await;
+    let (_, f1) = post(
+        &t,
+        &t.admin_token,
+        fb,
+        json!({"text": "CSV please", "company": "Acme", "revenue": 10, "opportunities": [d]}),
+    )
+    .await;
+    let (_, f2) = post(
+        &t,
+        &t.admin_token,
+        fb,
+        json!({"text": "Excel too", "company": "Globex", "revenue": 20, "opportunities": [k, d]}),
+    )
+    .await;
+    let (_, f3) =
+        post(&t, &t.admin_token, fb, json!({"text": "Unrelated", "company": "Initech", "revenue": 30})).await;
     let merge = format!("/api/v1/opportunities/{d}/merge");
     // Only the PM merges; into itself or into nothing is a 422; nothing changes.
     let (s, _) = post(&t, &po, &merge, json!({"into": k})).await;

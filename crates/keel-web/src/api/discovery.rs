@@ -10,8 +10,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use keel_api::discovery::{
-    FeedbackIn, FeedbackOut, ImportOut, MergeIn, OpportunitiesOut, OpportunityIn, OpportunityOut, PromoteIn, PromotedOut,
-    RankingIo,
+    FeedbackIn, FeedbackOut, ImportOut, MergeIn, OpportunitiesOut, OpportunityIn, OpportunityOut, PromoteIn,
+    PromotedOut, RankingIo,
 };
 use keel_api::wire::{ItemOut, ProposalOut};
 use keel_api::Problem;
@@ -37,7 +37,10 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/products/{product}/feedback", get(list_feedback).post(create_feedback))
         .route("/api/v1/products/{product}/feedback/import", post(import_feedback))
         .route("/api/v1/feedback/{id}", get(get_feedback).delete(delete_feedback))
-        .route("/api/v1/feedback/{id}/opportunities/{opportunity}", put(link_feedback).delete(unlink_feedback))
+        .route(
+            "/api/v1/feedback/{id}/opportunities/{opportunity}",
+            put(link_feedback).delete(unlink_feedback),
+        )
 }
 
 /// The OpenAPI paths of this module, merged into the API's document.
@@ -117,7 +120,12 @@ pub async fn list_opportunities(
     Query(q): Query<RankQuery>,
 ) -> ApiResult<Json<OpportunitiesOut>> {
     let a = s.app.access(&u.user, &key).await?;
-    let f = q.framework.as_deref().map(|f| Framework::parse("framework", f)).transpose().map_err(AppError::from)?;
+    let f = q
+        .framework
+        .as_deref()
+        .map(|f| Framework::parse("framework", f))
+        .transpose()
+        .map_err(AppError::from)?;
     let (f, list) = s.app.opportunities(&a, f).await?;
     let mut out = Vec::new();
     for r in &list {
@@ -287,7 +295,12 @@ pub async fn list_feedback(
 ) -> ApiResult<Json<Vec<FeedbackOut>>> {
     let a = s.app.access(&u.user, &key).await?;
     let filter = FeedbackFilter {
-        source: q.source.as_deref().map(|x| Source::parse("source", x)).transpose().map_err(AppError::from)?,
+        source: q
+            .source
+            .as_deref()
+            .map(|x| Source::parse("source", x))
+            .transpose()
+            .map_err(AppError::from)?,
         opportunity: q.opportunity.map(RecordId),
         unlinked: q.unlinked.unwrap_or(false),
         q: q.q,
@@ -342,7 +355,8 @@ pub async fn import_feedback(
     let a = s.app.access(&u.user, &key).await?;
     let text = std::str::from_utf8(&body).map_err(|_| ApiError::invalid("csv", "must be UTF-8 text"))?;
     let list = s.app.import_feedback(&a, text).await?;
-    let out = ImportOut { imported: list.len(), feedback: list.iter().map(|f| feedback_json(&a, f)).collect() };
+    let out =
+        ImportOut { imported: list.len(), feedback: list.iter().map(|f| feedback_json(&a, f)).collect() };
     Ok((StatusCode::CREATED, Json(out)).into_response())
 }
 

@@ -17,7 +17,8 @@ use keel_app::discovery::{FeedbackFilter, OpportunityInput};
 use keel_app::records::Stored;
 use keel_app::{AppError, Outcome};
 use keel_domain::discovery::{
-    num, Feedback, Framework, Ice, Kano, Moscow, Opportunity, Rice, Scores, Source, ValueEffort, Wsjf, RICE_IMPACTS,
+    num, Feedback, Framework, Ice, Kano, Moscow, Opportunity, Rice, Scores, Source, ValueEffort, Wsjf,
+    RICE_IMPACTS,
 };
 use keel_domain::event::ObjectKind;
 use keel_domain::pm::Initiative;
@@ -223,7 +224,11 @@ fn number(form: &FormData, name: &str, field: &str) -> Result<Option<f64>, AppEr
 }
 
 /// A framework's group: all empty is `None`; partly filled names the first missing part.
-fn group<const N: usize>(form: &FormData, prefix: &str, parts: [(&str, &str); N]) -> Result<Option<[f64; N]>, AppError> {
+fn group<const N: usize>(
+    form: &FormData,
+    prefix: &str,
+    parts: [(&str, &str); N],
+) -> Result<Option<[f64; N]>, AppError> {
     let mut vals = [0.0; N];
     let mut given = 0;
     let mut missing = None;
@@ -251,7 +256,12 @@ fn scores_of(form: &FormData) -> Result<Scores, AppError> {
     let rice = group(
         form,
         "rice",
-        [("rice_reach", "reach"), ("rice_impact", "impact"), ("rice_confidence", "confidence"), ("rice_effort", "effort")],
+        [
+            ("rice_reach", "reach"),
+            ("rice_impact", "impact"),
+            ("rice_confidence", "confidence"),
+            ("rice_effort", "effort"),
+        ],
     )?
     .map(|[reach, impact, confidence, effort]| Rice { reach, impact, confidence, effort });
     let wsjf = group(
@@ -270,17 +280,32 @@ fn scores_of(form: &FormData) -> Result<Scores, AppError> {
         risk_reduction,
         job_size,
     });
-    let ice = group(form, "ice", [("ice_impact", "impact"), ("ice_confidence", "confidence"), ("ice_ease", "ease")])?
-        .map(|[impact, confidence, ease]| Ice { impact, confidence, ease });
+    let ice = group(
+        form,
+        "ice",
+        [("ice_impact", "impact"), ("ice_confidence", "confidence"), ("ice_ease", "ease")],
+    )?
+    .map(|[impact, confidence, ease]| Ice { impact, confidence, ease });
     let value_effort = group(form, "value_effort", [("ve_value", "value"), ("ve_effort", "effort")])?
         .map(|[value, effort]| ValueEffort { value, effort });
-    let moscow = Some(form.get("moscow")).filter(|s| !s.is_empty()).map(|m| Moscow::parse("scores.moscow", m)).transpose()?;
-    let kano = Some(form.get("kano")).filter(|s| !s.is_empty()).map(|k| Kano::parse("scores.kano", k)).transpose()?;
+    let moscow = Some(form.get("moscow"))
+        .filter(|s| !s.is_empty())
+        .map(|m| Moscow::parse("scores.moscow", m))
+        .transpose()?;
+    let kano = Some(form.get("kano"))
+        .filter(|s| !s.is_empty())
+        .map(|k| Kano::parse("scores.kano", k))
+        .transpose()?;
     Ok(Scores { rice, wsjf, ice, value_effort, moscow, kano })
 }
 
 /// POST /products/{key}/opportunities: adds an opportunity (`title`, `description`).
-async fn create(State(st): State<AppState>, s: UiSession, Path(key): Path<String>, form: FormData) -> Response {
+async fn create(
+    State(st): State<AppState>,
+    s: UiSession,
+    Path(key): Path<String>,
+    form: FormData,
+) -> Response {
     let r: UiResult = async {
         s.check_csrf(form.get("csrf"))?;
         let a = st.app.access(&s.user, &key).await?;
@@ -302,7 +327,12 @@ async fn create(State(st): State<AppState>, s: UiSession, Path(key): Path<String
 }
 
 /// POST /products/{key}/ranking: chooses the product's ranking framework (`framework`).
-async fn set_ranking(State(st): State<AppState>, s: UiSession, Path(key): Path<String>, form: FormData) -> Response {
+async fn set_ranking(
+    State(st): State<AppState>,
+    s: UiSession,
+    Path(key): Path<String>,
+    form: FormData,
+) -> Response {
     let r: UiResult = async {
         s.check_csrf(form.get("csrf"))?;
         let a = st.app.access(&s.user, &key).await?;
@@ -352,7 +382,10 @@ async fn update(State(st): State<AppState>, s: UiSession, Path(id): Path<i64>, f
                     description: Some(form.get("description").replace("\r\n", "\n")),
                     scores: None,
                 };
-                st.app.update_opportunity(&a, &o, &input, version, None).await.map(|_| "Opportunity saved.".into())
+                st.app
+                    .update_opportunity(&a, &o, &input, version, None)
+                    .await
+                    .map(|_| "Opportunity saved.".into())
             }
             "promote" => {
                 let initiative = form.get("initiative").parse::<i64>().ok().map(RecordId);
@@ -374,7 +407,9 @@ async fn update(State(st): State<AppState>, s: UiSession, Path(id): Path<i64>, f
             _ => Err(AppError::invalid("op", "must be score, edit, promote, merge or delete")),
         };
         match result {
-            Ok(msg) if matches!(form.get("op"), "delete" | "merge") => Ok(redirect_with(&list, "notice", &msg)),
+            Ok(msg) if matches!(form.get("op"), "delete" | "merge") => {
+                Ok(redirect_with(&list, "notice", &msg))
+            }
             Ok(msg) => Ok(redirect_with(&back, "notice", &msg)),
             Err(e @ (AppError::Internal(_) | AppError::NotFound)) => Err(e.into()),
             Err(e) => Ok(redirect_with(&back, "error", &message(&e))),
@@ -440,7 +475,8 @@ async fn inbox(
 ) -> Response {
     let r = async {
         let a = st.app.access(&s.user, &key).await?;
-        let source = q.source.as_deref().filter(|x| !x.is_empty()).and_then(|x| Source::parse("source", x).ok());
+        let source =
+            q.source.as_deref().filter(|x| !x.is_empty()).and_then(|x| Source::parse("source", x).ok());
         let opportunity = q.opportunity.as_deref().and_then(|x| x.parse::<i64>().ok());
         let filter = FeedbackFilter {
             source,
@@ -485,7 +521,10 @@ async fn inbox(
             f_opportunity: opportunity.unwrap_or(0),
             f_unlinked: filter.unlinked,
             f_q: q.q.clone().unwrap_or_default(),
-            filtered: filter.source.is_some() || filter.opportunity.is_some() || filter.unlinked || filter.q.is_some(),
+            filtered: filter.source.is_some()
+                || filter.opportunity.is_some()
+                || filter.unlinked
+                || filter.q.is_some(),
             may_link: st.app.decide(&a, Action::ScoreOpportunity) != Decision::Deny,
             may_delete: st.app.decide(&a, Action::ScoreOpportunity) == Decision::Allow,
         })
@@ -496,7 +535,12 @@ async fn inbox(
 
 /// POST /products/{key}/feedback: records notes (`text`, `person`, `company`, `segment`,
 /// `revenue`, `source` = manual or sales_call, `opportunity`).
-async fn feedback_create(State(st): State<AppState>, s: UiSession, Path(key): Path<String>, form: FormData) -> Response {
+async fn feedback_create(
+    State(st): State<AppState>,
+    s: UiSession,
+    Path(key): Path<String>,
+    form: FormData,
+) -> Response {
     let r: UiResult = async {
         s.check_csrf(form.get("csrf"))?;
         let a = st.app.access(&s.user, &key).await?;
@@ -517,7 +561,13 @@ async fn feedback_create(State(st): State<AppState>, s: UiSession, Path(key): Pa
                 revenue,
                 source,
                 text: form.get("text").replace("\r\n", "\n"),
-                opportunities: form.get("opportunity").parse::<i64>().ok().map(RecordId).into_iter().collect(),
+                opportunities: form
+                    .get("opportunity")
+                    .parse::<i64>()
+                    .ok()
+                    .map(RecordId)
+                    .into_iter()
+                    .collect(),
             };
             st.app.create_feedback(&a, fb).await
         }
@@ -533,13 +583,20 @@ async fn feedback_create(State(st): State<AppState>, s: UiSession, Path(key): Pa
 }
 
 /// POST /products/{key}/feedback/import: imports pasted CSV (`csv`).
-async fn feedback_import(State(st): State<AppState>, s: UiSession, Path(key): Path<String>, form: FormData) -> Response {
+async fn feedback_import(
+    State(st): State<AppState>,
+    s: UiSession,
+    Path(key): Path<String>,
+    form: FormData,
+) -> Response {
     let r: UiResult = async {
         s.check_csrf(form.get("csrf"))?;
         let a = st.app.access(&s.user, &key).await?;
         let back = format!("/products/{}/feedback", a.product.key);
         match st.app.import_feedback(&a, form.get("csv")).await {
-            Ok(list) => Ok(redirect_with(&back, "notice", &format!("Imported {} pieces of feedback.", list.len()))),
+            Ok(list) => {
+                Ok(redirect_with(&back, "notice", &format!("Imported {} pieces of feedback.", list.len())))
+            }
             Err(e @ (AppError::Internal(_) | AppError::NotFound)) => Err(e.into()),
             Err(e) => Ok(redirect_with(&back, "error", &message(&e))),
         }
@@ -549,11 +606,19 @@ async fn feedback_import(State(st): State<AppState>, s: UiSession, Path(key): Pa
 }
 
 /// POST /feedback/{id}: `op` = `link` or `unlink` (`opportunity`), or `delete`.
-async fn feedback_update(State(st): State<AppState>, s: UiSession, Path(id): Path<i64>, form: FormData) -> Response {
+async fn feedback_update(
+    State(st): State<AppState>,
+    s: UiSession,
+    Path(id): Path<i64>,
+    form: FormData,
+) -> Response {
     let r: UiResult = async {
         s.check_csrf(form.get("csrf"))?;
         let (a, f) = st.app.feedback_access(&s.user, id).await?;
-        let back = match form.opt("back").filter(|b| b.starts_with(&format!("/products/{}/feedback", a.product.key))) {
+        let back = match form
+            .opt("back")
+            .filter(|b| b.starts_with(&format!("/products/{}/feedback", a.product.key)))
+        {
             Some(b) => b.to_string(),
             None => format!("/products/{}/feedback", a.product.key),
         };
