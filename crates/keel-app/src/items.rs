@@ -849,6 +849,8 @@ impl App {
             Change::StartSprint { .. } | Change::CloseSprint { .. } => vec![Action::ManageSprint],
             Change::ShipRelease { .. } => vec![Action::ReleaseGoNoGo],
             Change::SetInitiative { .. } => vec![Action::EditRoadmap],
+            Change::ScoreOpportunity { .. } => vec![Action::ScoreOpportunity],
+            Change::PromoteOpportunity { .. } => vec![Action::PromoteOpportunity],
             Change::SetDefinitionOfReady { .. } | Change::SetDefinitionOfDone { .. } => {
                 vec![Action::EditItem]
             }

@@ -101,6 +101,12 @@ impl App {
             Change::SetDefinitionOfDone { definition } => {
                 return self.accept_setting_proposal(access, &p, definition.clone()).await;
             }
+            Change::ScoreOpportunity { opportunity_id, scores } => {
+                return self.accept_score_proposal(access, &p, *opportunity_id, scores.clone()).await;
+            }
+            Change::PromoteOpportunity { opportunity_id, initiative_id } => {
+                return self.accept_promote_proposal(access, &p, *opportunity_id, *initiative_id).await;
+            }
             _ => {}
         }
         let ctx = self.ctx_for_proposal(&access.user, p.id);
@@ -136,7 +142,9 @@ impl App {
             Change::ShipRelease { .. }
             | Change::SetInitiative { .. }
             | Change::SetDefinitionOfReady { .. }
-            | Change::SetDefinitionOfDone { .. } => Ok(None),
+            | Change::SetDefinitionOfDone { .. }
+            | Change::ScoreOpportunity { .. }
+            | Change::PromoteOpportunity { .. } => Ok(None),
         };
         match result {
             Ok(item) => Ok(Accepted { proposal: self.store.proposal(p.id).await?, item }),

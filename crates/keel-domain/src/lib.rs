@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 pub mod board;
+pub mod discovery;
 pub mod error;
 pub mod event;
 pub mod ids;

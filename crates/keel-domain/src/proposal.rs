@@ -104,6 +104,20 @@ pub enum Change {
         /// Its status.
         status: crate::pm::InitiativeStatus,
     },
+    /// Replace an opportunity's scores.
+    ScoreOpportunity {
+        /// The opportunity.
+        opportunity_id: crate::RecordId,
+        /// The new scores.
+        scores: crate::discovery::Scores,
+    },
+    /// Promote an opportunity to an epic, adding it to an initiative when given.
+    PromoteOpportunity {
+        /// The opportunity.
+        opportunity_id: crate::RecordId,
+        /// The initiative the epic joins.
+        initiative_id: Option<crate::RecordId>,
+    },
 }
 
 /// A [`NewItem`] in a form that can be stored inside a proposal.
@@ -195,7 +209,9 @@ impl Change {
             | Change::ShipRelease { .. }
             | Change::SetInitiative { .. }
             | Change::SetDefinitionOfReady { .. }
-            | Change::SetDefinitionOfDone { .. } => None,
+            | Change::SetDefinitionOfDone { .. }
+            | Change::ScoreOpportunity { .. }
+            | Change::PromoteOpportunity { .. } => None,
             Change::UpdateItem { item_id, .. }
             | Change::MoveItem { item_id, .. }
             | Change::DeleteItem { item_id }

@@ -178,7 +178,18 @@ async fn apply_op<C: GenericClient>(
             for (key, r) in refs {
                 let v = resolve(out, r)?;
                 if let Some(o) = data.as_object_mut() {
-                    o.insert(key, json!(v));
+                    match key.strip_suffix("[]") {
+                        // `key[]` appends the id to the array at `key`.
+                        Some(k) => match o.get_mut(k).and_then(|a| a.as_array_mut()) {
+                            Some(a) => a.push(json!(v)),
+                            None => {
+                                o.insert(k.to_string(), json!([v]));
+                            }
+                        },
+                        None => {
+                            o.insert(key, json!(v));
+                        }
+                    }
                 }
             }
             Written::Record(update_record_tx(c, ctx, ev, id, expected_version, state, data).await?)

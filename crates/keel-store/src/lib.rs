@@ -302,6 +302,7 @@ pub enum WriteOp {
     /// Replaces a record's data (and state, when given). `expected_version` refuses a stale
     /// write; `None` writes whatever the version (for records the batch just checked).
     /// `refs` set top-level keys of the new data to ids created earlier in the batch.
+    /// A key ending in `[]` (`"epics[]"`) appends the id to that top-level array instead.
     UpdateRecord {
         /// The record.
         id: RecordId,

@@ -1,9 +1,641 @@
 //! Pages: customer feedback, the feedback widget, opportunities and their scores.
+//!
+//! `/products/{key}/opportunities` lists the product's opportunities ranked by its framework
+//! (or another one, `?framework=`), with each score's parts, and forms to add, score, promote
+//! and delete them.
 
+use super::form::FormData;
+use super::{finish, message, proposed_notice, redirect_with, render, Flash, Layout, UiResult};
+use crate::extract::UiSession;
 use crate::AppState;
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::response::Response;
+use axum::routing::{get, post};
 use axum::Router;
+use keel_app::discovery::{FeedbackFilter, OpportunityInput};
+use keel_app::records::Stored;
+use keel_app::{AppError, Outcome};
+use keel_domain::discovery::{
+    num, Feedback, Framework, Ice, Kano, Moscow, Opportunity, Rice, Scores, Source, ValueEffort, Wsjf,
+    RICE_IMPACTS,
+};
+use keel_domain::event::ObjectKind;
+use keel_domain::pm::Initiative;
+use keel_domain::rights::{Action, Decision};
+use keel_domain::RecordId;
+use keel_store::RecordFilter;
+use serde::Deserialize;
 
 /// The routes.
 pub fn routes() -> Router<AppState> {
     Router::new()
+        .route("/products/{key}/opportunities", get(page).post(create))
+        .route("/products/{key}/ranking", post(set_ranking))
+        .route("/opportunities/{id}", post(update))
+        .route("/products/{key}/feedback", get(inbox).post(feedback_create))
+        .route("/products/{key}/feedback/import", post(feedback_import))
+        .route("/feedback/{id}", post(feedback_update))
+}
+
+/// The page's query: messages and a one-off framework.
+#[derive(Debug, Default, Deserialize)]
+struct PageQuery {
+    #[serde(default)]
+    notice: Option<String>,
+    #[serde(default)]
+    error: Option<String>,
+    #[serde(default)]
+    framework: Option<String>,
+}
+
+/// A framework tab.
+struct Tab {
+    name: &'static str,
+    label: &'static str,
+    current: bool,
+    chosen: bool,
+}
+
+/// The score form's current values, as text.
+#[derive(Default)]
+struct ScoreForm {
+    rice_reach: String,
+    rice_impact: String,
+    rice_confidence: String,
+    rice_effort: String,
+    wsjf_business_value: String,
+    wsjf_time_criticality: String,
+    wsjf_risk_reduction: String,
+    wsjf_job_size: String,
+    ice_impact: String,
+    ice_confidence: String,
+    ice_ease: String,
+    ve_value: String,
+    ve_effort: String,
+    moscow: String,
+    kano: String,
+}
+
+impl ScoreForm {
+    fn of(s: &Scores) -> Self {
+        let mut f = ScoreForm::default();
+        if let Some(r) = s.rice {
+            f.rice_reach = num(r.reach);
+            f.rice_impact = num(r.impact);
+            f.rice_confidence = num(r.confidence);
+            f.rice_effort = num(r.effort);
+        }
+        if let Some(w) = s.wsjf {
+            f.wsjf_business_value = num(w.business_value);
+            f.wsjf_time_criticality = num(w.time_criticality);
+            f.wsjf_risk_reduction = num(w.risk_reduction);
+            f.wsjf_job_size = num(w.job_size);
+        }
+        if let Some(i) = s.ice {
+            f.ice_impact = num(i.impact);
+            f.ice_confidence = num(i.confidence);
+            f.ice_ease = num(i.ease);
+        }
+        if let Some(v) = s.value_effort {
+            f.ve_value = num(v.value);
+            f.ve_effort = num(v.effort);
+        }
+        f.moscow = s.moscow.map(|m| m.as_str().to_string()).unwrap_or_default();
+        f.kano = s.kano.map(|k| k.as_str().to_string()).unwrap_or_default();
+        f
+    }
+}
+
+/// One row of the ranked list.
+struct Row {
+    id: i64,
+    rank: usize,
+    title: String,
+    description_html: String,
+    score: String,
+    parts: Vec<(&'static str, String)>,
+    promoted: bool,
+    epic: Option<String>,
+    version: i64,
+    form: ScoreForm,
+    demand_count: usize,
+    demand_revenue: String,
+}
+
+#[derive(Template)]
+#[template(path = "discovery_opportunities.html")]
+struct OpportunitiesPage {
+    l: Layout,
+    key: String,
+    framework: &'static str,
+    framework_label: &'static str,
+    is_chosen: bool,
+    tabs: Vec<Tab>,
+    rows: Vec<Row>,
+    initiatives: Vec<(i64, String)>,
+    impacts: Vec<String>,
+    moscows: Vec<&'static str>,
+    kanos: Vec<&'static str>,
+    may_add: bool,
+    may_score: bool,
+    may_choose: bool,
+    may_promote: bool,
+}
+
+/// GET /products/{key}/opportunities
+async fn page(
+    State(st): State<AppState>,
+    s: UiSession,
+    Path(key): Path<String>,
+    Query(q): Query<PageQuery>,
+) -> Response {
+    let r = async {
+        let a = st.app.access(&s.user, &key).await?;
+        let one_off = q.framework.as_deref().and_then(|f| Framework::parse("framework", f).ok());
+        let chosen = st.app.ranking(a.product.id).await?.0.framework;
+        let (f, list) = st.app.opportunities(&a, one_off).await?;
+        let mut rows = Vec::new();
+        for r in list {
+            let o = &r.opportunity;
+            let epic = match o.data.epic {
+                Some(id) => st.app.store().item(id).await.ok().map(|i| i.key),
+                None => None,
+            };
+            rows.push(Row {
+                id: o.id.0,
+                rank: r.rank,
+                title: o.data.title.clone(),
+                description_html: crate::markdown::render(&o.data.description),
+                score: r.score.map(num).unwrap_or_default(),
+                parts: r.parts.clone(),
+                promoted: o.state == "promoted" || o.data.epic.is_some(),
+                epic,
+                version: o.version,
+                form: ScoreForm::of(&o.data.scores),
+                demand_count: r.demand.count,
+                demand_revenue: num(r.demand.revenue),
+            });
+        }
+        let initiatives = st
+            .app
+            .list_records::<Initiative>(RecordFilter::of(ObjectKind::Initiative).product(a.product.id))
+            .await?
+            .into_iter()
+            .map(|i| (i.id.0, i.data.title))
+            .collect();
+        let score = st.app.decide(&a, Action::ScoreOpportunity);
+        let l = Layout::new(&st, &s, "Opportunities", "opportunities", Some(&a.product))
+            .await
+            .crumb(format!("/products/{}/backlog", a.product.key), a.product.name.clone())
+            .flash(&Flash { notice: q.notice.clone(), error: q.error.clone() });
+        render(&OpportunitiesPage {
+            l,
+            key: a.product.key.to_string(),
+            framework: f.as_str(),
+            framework_label: f.label(),
+            is_chosen: f == chosen,
+            tabs: Framework::ALL
+                .into_iter()
+                .map(|x| Tab { name: x.as_str(), label: x.label(), current: x == f, chosen: x == chosen })
+                .collect(),
+            rows,
+            initiatives,
+            impacts: RICE_IMPACTS.iter().map(|i| num(*i)).collect(),
+            moscows: Moscow::ALL.iter().map(|m| m.as_str()).collect(),
+            kanos: Kano::ALL.iter().map(|k| k.as_str()).collect(),
+            may_add: score != Decision::Deny,
+            may_score: score != Decision::Deny,
+            may_choose: score == Decision::Allow,
+            may_promote: st.app.decide(&a, Action::PromoteOpportunity) != Decision::Deny,
+        })
+    }
+    .await;
+    finish(&st, &s, r).await
+}
+
+/// A number field of the score form: empty is `None`.
+fn number(form: &FormData, name: &str, field: &str) -> Result<Option<f64>, AppError> {
+    let v = form.get(name).trim();
+    if v.is_empty() {
+        return Ok(None);
+    }
+    v.parse::<f64>().map(Some).map_err(|_| AppError::invalid(field, "must be a number"))
+}
+
+/// A framework's group: all empty is `None`; partly filled names the first missing part.
+fn group<const N: usize>(
+    form: &FormData,
+    prefix: &str,
+    parts: [(&str, &str); N],
+) -> Result<Option<[f64; N]>, AppError> {
+    let mut vals = [0.0; N];
+    let mut given = 0;
+    let mut missing = None;
+    for (i, (name, field)) in parts.iter().enumerate() {
+        let field = format!("scores.{prefix}.{field}");
+        match number(form, name, &field)? {
+            Some(v) => {
+                vals[i] = v;
+                given += 1;
+            }
+            None => {
+                missing.get_or_insert(field);
+            }
+        }
+    }
+    match (given, missing) {
+        (0, _) => Ok(None),
+        (_, Some(f)) => Err(AppError::invalid(&f, "is required with the other parts")),
+        (_, None) => Ok(Some(vals)),
+    }
+}
+
+/// The scores of a score form.
+fn scores_of(form: &FormData) -> Result<Scores, AppError> {
+    let rice = group(
+        form,
+        "rice",
+        [
+            ("rice_reach", "reach"),
+            ("rice_impact", "impact"),
+            ("rice_confidence", "confidence"),
+            ("rice_effort", "effort"),
+        ],
+    )?
+    .map(|[reach, impact, confidence, effort]| Rice { reach, impact, confidence, effort });
+    let wsjf = group(
+        form,
+        "wsjf",
+        [
+            ("wsjf_business_value", "business_value"),
+            ("wsjf_time_criticality", "time_criticality"),
+            ("wsjf_risk_reduction", "risk_reduction"),
+            ("wsjf_job_size", "job_size"),
+        ],
+    )?
+    .map(|[business_value, time_criticality, risk_reduction, job_size]| Wsjf {
+        business_value,
+        time_criticality,
+        risk_reduction,
+        job_size,
+    });
+    let ice = group(
+        form,
+        "ice",
+        [("ice_impact", "impact"), ("ice_confidence", "confidence"), ("ice_ease", "ease")],
+    )?
+    .map(|[impact, confidence, ease]| Ice { impact, confidence, ease });
+    let value_effort = group(form, "value_effort", [("ve_value", "value"), ("ve_effort", "effort")])?
+        .map(|[value, effort]| ValueEffort { value, effort });
+    let moscow = Some(form.get("moscow"))
+        .filter(|s| !s.is_empty())
+        .map(|m| Moscow::parse("scores.moscow", m))
+        .transpose()?;
+    let kano = Some(form.get("kano"))
+        .filter(|s| !s.is_empty())
+        .map(|k| Kano::parse("scores.kano", k))
+        .transpose()?;
+    Ok(Scores { rice, wsjf, ice, value_effort, moscow, kano })
+}
+
+/// POST /products/{key}/opportunities: adds an opportunity (`title`, `description`).
+async fn create(
+    State(st): State<AppState>,
+    s: UiSession,
+    Path(key): Path<String>,
+    form: FormData,
+) -> Response {
+    let r: UiResult = async {
+        s.check_csrf(form.get("csrf"))?;
+        let a = st.app.access(&s.user, &key).await?;
+        let back = format!("/products/{}/opportunities", a.product.key);
+        let input = OpportunityInput {
+            title: Some(form.get("title").to_string()),
+            description: Some(form.get("description").replace("\r\n", "\n")),
+            scores: None,
+        };
+        match st.app.create_opportunity(&a, &input, None).await {
+            Ok(Outcome::Done(_)) => Ok(redirect_with(&back, "notice", "Opportunity added.")),
+            Ok(Outcome::Proposed(p)) => Ok(redirect_with(&back, "notice", &proposed_notice(&st, &p))),
+            Err(e @ (AppError::Internal(_) | AppError::NotFound)) => Err(e.into()),
+            Err(e) => Ok(redirect_with(&back, "error", &message(&e))),
+        }
+    }
+    .await;
+    finish(&st, &s, r).await
+}
+
+/// POST /products/{key}/ranking: chooses the product's ranking framework (`framework`).
+async fn set_ranking(
+    State(st): State<AppState>,
+    s: UiSession,
+    Path(key): Path<String>,
+    form: FormData,
+) -> Response {
+    let r: UiResult = async {
+        s.check_csrf(form.get("csrf"))?;
+        let a = st.app.access(&s.user, &key).await?;
+        let back = format!("/products/{}/opportunities", a.product.key);
+        let result = match Framework::parse("framework", form.get("framework")) {
+            Ok(f) => st.app.set_ranking(&a, f).await,
+            Err(e) => Err(e.into()),
+        };
+        match result {
+            Ok(r) => Ok(redirect_with(
+                &back,
+                "notice",
+                &format!("Opportunities are now ranked by {}.", r.framework.label()),
+            )),
+            Err(e @ (AppError::Internal(_) | AppError::NotFound)) => Err(e.into()),
+            Err(e) => Ok(redirect_with(&back, "error", &message(&e))),
+        }
+    }
+    .await;
+    finish(&st, &s, r).await
+}
+
+/// POST /opportunities/{id}: `op` = `score` (the score form), `edit` (title, description),
+/// `promote` (initiative) or `delete`; `version` guards against concurrent changes.
+async fn update(State(st): State<AppState>, s: UiSession, Path(id): Path<i64>, form: FormData) -> Response {
+    let r: UiResult = async {
+        s.check_csrf(form.get("csrf"))?;
+        let (a, o): (_, Stored<Opportunity>) = st.app.opportunity_access(&s.user, id).await?;
+        let list = format!("/products/{}/opportunities", a.product.key);
+        let back = list.clone();
+        let version = form.get("version").parse::<i64>().ok();
+        let result: Result<String, AppError> = match form.get("op") {
+            "score" => match scores_of(&form) {
+                Ok(scores) => {
+                    let input = OpportunityInput { scores: Some(scores), ..Default::default() };
+                    match st.app.update_opportunity(&a, &o, &input, version, None).await {
+                        Ok(Outcome::Done(_)) => Ok("Scores saved.".into()),
+                        Ok(Outcome::Proposed(p)) => Ok(proposed_notice(&st, &p)),
+                        Err(e) => Err(e),
+                    }
+                }
+                Err(e) => Err(e),
+            },
+            "edit" => {
+                let input = OpportunityInput {
+                    title: Some(form.get("title").to_string()),
+                    description: Some(form.get("description").replace("\r\n", "\n")),
+                    scores: None,
+                };
+                st.app
+                    .update_opportunity(&a, &o, &input, version, None)
+                    .await
+                    .map(|_| "Opportunity saved.".into())
+            }
+            "promote" => {
+                let initiative = form.get("initiative").parse::<i64>().ok().map(RecordId);
+                match st.app.promote_opportunity(&a, &o, initiative, None).await {
+                    Ok(Outcome::Done(p)) => Ok(format!("Promoted to the epic {}.", p.epic.key)),
+                    Ok(Outcome::Proposed(p)) => Ok(proposed_notice(&st, &p)),
+                    Err(e) => Err(e),
+                }
+            }
+            "delete" => st.app.delete_opportunity(&a, &o).await.map(|_| "Opportunity deleted.".into()),
+            "merge" => match form.get("into").parse::<i64>() {
+                Ok(into) => st
+                    .app
+                    .merge_opportunity(&a, &o, RecordId(into))
+                    .await
+                    .map(|k| format!("Merged into {}; its feedback came along.", k.data.title)),
+                Err(_) => Err(AppError::invalid("into", "choose the opportunity to keep")),
+            },
+            _ => Err(AppError::invalid("op", "must be score, edit, promote, merge or delete")),
+        };
+        match result {
+            Ok(msg) if matches!(form.get("op"), "delete" | "merge") => {
+                Ok(redirect_with(&list, "notice", &msg))
+            }
+            Ok(msg) => Ok(redirect_with(&back, "notice", &msg)),
+            Err(e @ (AppError::Internal(_) | AppError::NotFound)) => Err(e.into()),
+            Err(e) => Ok(redirect_with(&back, "error", &message(&e))),
+        }
+    }
+    .await;
+    finish(&st, &s, r).await
+}
+
+/// The inbox's query: filters and messages.
+#[derive(Debug, Default, Deserialize)]
+struct InboxQuery {
+    #[serde(default)]
+    notice: Option<String>,
+    #[serde(default)]
+    error: Option<String>,
+    #[serde(default)]
+    source: Option<String>,
+    #[serde(default)]
+    opportunity: Option<String>,
+    #[serde(default)]
+    unlinked: Option<String>,
+    #[serde(default)]
+    q: Option<String>,
+}
+
+/// One piece of feedback as the inbox shows it (text escaped by the template).
+struct FbRow {
+    id: i64,
+    text: String,
+    person: String,
+    company: String,
+    segment: String,
+    revenue: String,
+    source: &'static str,
+    when: String,
+    linked: Vec<(i64, String)>,
+}
+
+#[derive(Template)]
+#[template(path = "discovery_feedback.html")]
+struct InboxPage {
+    l: Layout,
+    key: String,
+    rows: Vec<FbRow>,
+    opportunities: Vec<(i64, String)>,
+    sources: Vec<&'static str>,
+    f_source: String,
+    f_opportunity: i64,
+    f_unlinked: bool,
+    f_q: String,
+    filtered: bool,
+    may_link: bool,
+    may_delete: bool,
+}
+
+/// GET /products/{key}/feedback: the inbox.
+async fn inbox(
+    State(st): State<AppState>,
+    s: UiSession,
+    Path(key): Path<String>,
+    Query(q): Query<InboxQuery>,
+) -> Response {
+    let r = async {
+        let a = st.app.access(&s.user, &key).await?;
+        let source =
+            q.source.as_deref().filter(|x| !x.is_empty()).and_then(|x| Source::parse("source", x).ok());
+        let opportunity = q.opportunity.as_deref().and_then(|x| x.parse::<i64>().ok());
+        let filter = FeedbackFilter {
+            source,
+            opportunity: opportunity.map(RecordId),
+            unlinked: q.unlinked.as_deref().is_some_and(|u| !u.is_empty()),
+            q: q.q.clone().filter(|x| !x.trim().is_empty()),
+        };
+        let list = st.app.feedback_list(&a, &filter).await?;
+        let opps: Vec<(i64, String)> = st
+            .app
+            .list_records::<Opportunity>(RecordFilter::of(ObjectKind::Opportunity).product(a.product.id))
+            .await?
+            .into_iter()
+            .map(|o| (o.id.0, o.data.title))
+            .collect();
+        let title_of = |id: RecordId| opps.iter().find(|o| o.0 == id.0).map(|o| o.1.clone());
+        let rows = list
+            .iter()
+            .map(|f| FbRow {
+                id: f.id.0,
+                text: f.data.text.clone(),
+                person: f.data.person.clone(),
+                company: f.data.company.clone(),
+                segment: f.data.segment.clone(),
+                revenue: if f.data.revenue > 0.0 { num(f.data.revenue) } else { String::new() },
+                source: f.data.source.as_str(),
+                when: super::view::ago(f.created_at),
+                linked: f.data.opportunities.iter().filter_map(|o| title_of(*o).map(|t| (o.0, t))).collect(),
+            })
+            .collect();
+        let l = Layout::new(&st, &s, "Feedback", "feedback", Some(&a.product))
+            .await
+            .crumb(format!("/products/{}/backlog", a.product.key), a.product.name.clone())
+            .flash(&Flash { notice: q.notice.clone(), error: q.error.clone() });
+        render(&InboxPage {
+            l,
+            key: a.product.key.to_string(),
+            rows,
+            opportunities: opps,
+            sources: Source::ALL.iter().map(|s| s.as_str()).collect(),
+            f_source: source.map(|s| s.as_str().to_string()).unwrap_or_default(),
+            f_opportunity: opportunity.unwrap_or(0),
+            f_unlinked: filter.unlinked,
+            f_q: q.q.clone().unwrap_or_default(),
+            filtered: filter.source.is_some()
+                || filter.opportunity.is_some()
+                || filter.unlinked
+                || filter.q.is_some(),
+            may_link: st.app.decide(&a, Action::ScoreOpportunity) != Decision::Deny,
+            may_delete: st.app.decide(&a, Action::ScoreOpportunity) == Decision::Allow,
+        })
+    }
+    .await;
+    finish(&st, &s, r).await
+}
+
+/// POST /products/{key}/feedback: records notes (`text`, `person`, `company`, `segment`,
+/// `revenue`, `source` = manual or sales_call, `opportunity`).
+async fn feedback_create(
+    State(st): State<AppState>,
+    s: UiSession,
+    Path(key): Path<String>,
+    form: FormData,
+) -> Response {
+    let r: UiResult = async {
+        s.check_csrf(form.get("csrf"))?;
+        let a = st.app.access(&s.user, &key).await?;
+        let back = format!("/products/{}/feedback", a.product.key);
+        let result = async {
+            let revenue = match form.get("revenue").trim() {
+                "" => 0.0,
+                v => v.parse::<f64>().map_err(|_| AppError::invalid("revenue", "must be a number"))?,
+            };
+            let source = match form.get("source") {
+                "sales_call" => Source::SalesCall,
+                _ => Source::Manual,
+            };
+            let fb = Feedback {
+                person: form.get("person").to_string(),
+                company: form.get("company").to_string(),
+                segment: form.get("segment").to_string(),
+                revenue,
+                source,
+                text: form.get("text").replace("\r\n", "\n"),
+                opportunities: form
+                    .get("opportunity")
+                    .parse::<i64>()
+                    .ok()
+                    .map(RecordId)
+                    .into_iter()
+                    .collect(),
+            };
+            st.app.create_feedback(&a, fb).await
+        }
+        .await;
+        match result {
+            Ok(_) => Ok(redirect_with(&back, "notice", "Feedback recorded.")),
+            Err(e @ (AppError::Internal(_) | AppError::NotFound)) => Err(e.into()),
+            Err(e) => Ok(redirect_with(&back, "error", &message(&e))),
+        }
+    }
+    .await;
+    finish(&st, &s, r).await
+}
+
+/// POST /products/{key}/feedback/import: imports pasted CSV (`csv`).
+async fn feedback_import(
+    State(st): State<AppState>,
+    s: UiSession,
+    Path(key): Path<String>,
+    form: FormData,
+) -> Response {
+    let r: UiResult = async {
+        s.check_csrf(form.get("csrf"))?;
+        let a = st.app.access(&s.user, &key).await?;
+        let back = format!("/products/{}/feedback", a.product.key);
+        match st.app.import_feedback(&a, form.get("csv")).await {
+            Ok(list) => {
+                Ok(redirect_with(&back, "notice", &format!("Imported {} pieces of feedback.", list.len())))
+            }
+            Err(e @ (AppError::Internal(_) | AppError::NotFound)) => Err(e.into()),
+            Err(e) => Ok(redirect_with(&back, "error", &message(&e))),
+        }
+    }
+    .await;
+    finish(&st, &s, r).await
+}
+
+/// POST /feedback/{id}: `op` = `link` or `unlink` (`opportunity`), or `delete`.
+async fn feedback_update(
+    State(st): State<AppState>,
+    s: UiSession,
+    Path(id): Path<i64>,
+    form: FormData,
+) -> Response {
+    let r: UiResult = async {
+        s.check_csrf(form.get("csrf"))?;
+        let (a, f) = st.app.feedback_access(&s.user, id).await?;
+        let back = match form
+            .opt("back")
+            .filter(|b| b.starts_with(&format!("/products/{}/feedback", a.product.key)))
+        {
+            Some(b) => b.to_string(),
+            None => format!("/products/{}/feedback", a.product.key),
+        };
+        let opp = form.get("opportunity").parse::<i64>().map(RecordId);
+        let result: Result<&str, AppError> = match (form.get("op"), opp) {
+            ("link", Ok(o)) => st.app.link_feedback(&a, &f, o, true).await.map(|_| "Linked."),
+            ("unlink", Ok(o)) => st.app.link_feedback(&a, &f, o, false).await.map(|_| "Unlinked."),
+            ("link" | "unlink", Err(_)) => Err(AppError::invalid("opportunity", "choose an opportunity")),
+            ("delete", _) => st.app.delete_feedback(&a, &f).await.map(|_| "Feedback deleted."),
+            _ => Err(AppError::invalid("op", "must be link, unlink or delete")),
+        };
+        match result {
+            Ok(msg) => Ok(redirect_with(&back, "notice", msg)),
+            Err(e @ (AppError::Internal(_) | AppError::NotFound)) => Err(e.into()),
+            Err(e) => Ok(redirect_with(&back, "error", &message(&e))),
+        }
+    }
+    .await;
+    finish(&st, &s, r).await
 }
