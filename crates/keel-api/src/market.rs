@@ -1,1 +1,150 @@
 //! Wire types: competitors, stakeholders and their updates, go-to-market, PRDs, the portfolio.
+
+use keel_domain::market::{Matrix, OURS};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// A competitor in the matrix.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct CompetitorOut {
+    /// Its id within the product's matrix (0 is our own product).
+    pub id: i64,
+    /// Its name.
+    pub name: String,
+    /// Its web site, or empty.
+    pub site: String,
+    /// Pricing notes.
+    pub pricing: String,
+    /// Positioning.
+    pub positioning: String,
+    /// Whether this column is our own product.
+    pub ours: bool,
+}
+
+/// One cell of the matrix.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct CellOut {
+    /// The competitor's id (0: our product).
+    pub competitor: i64,
+    /// `has`, `partial`, `lacks`, or `unknown` when never set.
+    pub mark: String,
+    /// Notes.
+    pub notes: String,
+}
+
+/// A capability (a row of the matrix) with a cell per competitor, ours first.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct CapabilityOut {
+    /// Its id within the product's matrix.
+    pub id: i64,
+    /// Its name.
+    pub name: String,
+    /// Linked opportunity record ids.
+    pub opportunities: Vec<i64>,
+    /// One cell per column, in the order of `competitors`.
+    pub cells: Vec<CellOut>,
+}
+
+/// A product's competitor matrix.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct MatrixOut {
+    /// The columns: our product first, then the competitors in the order added.
+    pub competitors: Vec<CompetitorOut>,
+    /// The rows.
+    pub capabilities: Vec<CapabilityOut>,
+    /// Version to send back with a change (0 before the first change).
+    pub version: i64,
+}
+
+impl MatrixOut {
+    /// From the matrix, our product's name and the record's version.
+    pub fn new(m: &Matrix, ours: &str, version: i64) -> Self {
+        let mut competitors = vec![CompetitorOut {
+            id: OURS,
+            name: ours.to_string(),
+            site: String::new(),
+            pricing: String::new(),
+            positioning: String::new(),
+            ours: true,
+        }];
+        competitors.extend(m.competitors.iter().map(|c| CompetitorOut {
+            id: c.id,
+            name: c.name.clone(),
+            site: c.site.clone(),
+            pricing: c.pricing.clone(),
+            positioning: c.positioning.clone(),
+            ours: false,
+        }));
+        let capabilities = m
+            .capabilities
+            .iter()
+            .map(|cap| CapabilityOut {
+                id: cap.id,
+                name: cap.name.clone(),
+                opportunities: cap.opportunities.iter().map(|o| o.0).collect(),
+                cells: competitors
+                    .iter()
+                    .map(|c| match m.cell(c.id, cap.id) {
+                        Some(cell) => CellOut {
+                            competitor: c.id,
+                            mark: cell.mark.as_str().into(),
+                            notes: cell.notes.clone(),
+                        },
+                        None => CellOut { competitor: c.id, mark: "unknown".into(), notes: String::new() },
+                    })
+                    .collect(),
+            })
+            .collect();
+        MatrixOut { competitors, capabilities, version }
+    }
+}
+
+/// A new competitor, or changes to one (absent fields stay).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CompetitorIn {
+    /// Its name (required to create).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Its web site: an http:// or https:// address, or empty.
+    #[serde(default)]
+    pub site: Option<String>,
+    /// Pricing notes.
+    #[serde(default)]
+    pub pricing: Option<String>,
+    /// Positioning.
+    #[serde(default)]
+    pub positioning: Option<String>,
+    /// The matrix version the change is based on (409 when stale).
+    #[serde(default)]
+    pub version: Option<i64>,
+}
+
+/// A new capability, or changes to one (absent fields stay).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CapabilityIn {
+    /// Its name (required to create).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Linked opportunity record ids of the product.
+    #[serde(default)]
+    pub opportunities: Option<Vec<i64>>,
+    /// The matrix version the change is based on (409 when stale).
+    #[serde(default)]
+    pub version: Option<i64>,
+}
+
+/// A cell's new mark.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CellIn {
+    /// `has`, `partial` or `lacks`.
+    pub mark: String,
+    /// Notes.
+    #[serde(default)]
+    pub notes: String,
+    /// The matrix version the change is based on (409 when stale).
+    #[serde(default)]
+    pub version: Option<i64>,
+}

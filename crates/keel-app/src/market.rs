@@ -1,1 +1,219 @@
 //! Competitors, stakeholders and their updates, go-to-market, PRDs, the portfolio.
+//!
+//! The competitor matrix is one record per product (kind `competitor_matrix`, unique key
+//! `competitors:{product}`); every change rewrites it under its version, so two concurrent edits
+//! cannot both land (the second is a 409). Writes need the right to edit the roadmap: the Product
+//! Manager decides; everyone else (the Product Owner included) gets a 403.
+
+use crate::records::{new_record, to_data, RecordKind, Stored};
+use crate::{App, AppError, AppResult, ProductAccess};
+use keel_domain::error::text;
+use keel_domain::event::ObjectKind;
+use keel_domain::market::{site_url, Capability, Cell, Competitor, Mark, Matrix};
+use keel_domain::rights::Action;
+use keel_domain::{ProductId, RecordId, ValidationError};
+use keel_store::{StoreError, WriteOp, Written};
+
+impl RecordKind for Matrix {
+    const KIND: ObjectKind = ObjectKind::CompetitorMatrix;
+}
+
+/// The right that guards every change to the market data.
+pub const MARKET_RIGHT: Action = Action::EditRoadmap;
+
+/// A competitor's fields as given.
+#[derive(Debug, Clone, Default)]
+pub struct CompetitorInput {
+    /// Its name.
+    pub name: Option<String>,
+    /// Its web site.
+    pub site: Option<String>,
+    /// Pricing notes.
+    pub pricing: Option<String>,
+    /// Positioning.
+    pub positioning: Option<String>,
+}
+
+/// A capability's fields as given.
+#[derive(Debug, Clone, Default)]
+pub struct CapabilityInput {
+    /// Its name.
+    pub name: Option<String>,
+    /// Linked opportunity record ids.
+    pub opportunities: Option<Vec<i64>>,
+}
+
+/// One change to a matrix.
+#[derive(Debug, Clone)]
+pub enum MatrixChange {
+    /// Adds a competitor.
+    AddCompetitor(CompetitorInput),
+    /// Changes a competitor.
+    EditCompetitor(i64, CompetitorInput),
+    /// Removes a competitor and its cells.
+    RemoveCompetitor(i64),
+    /// Adds a capability.
+    AddCapability(CapabilityInput),
+    /// Changes a capability.
+    EditCapability(i64, CapabilityInput),
+    /// Removes a capability and its cells.
+    RemoveCapability(i64),
+    /// Sets a cell: competitor (or [`OURS`]), capability, mark (wire name), notes.
+    SetCell(i64, i64, String, String),
+}
+
+fn matrix_key(product: ProductId) -> String {
+    format!("competitors:{}", product.0)
+}
+
+fn apply_competitor(c: &mut Competitor, i: &CompetitorInput) -> Result<(), ValidationError> {
+    if let Some(n) = &i.name {
+        c.name = text("name", n, 1, 120, false)?;
+    }
+    if let Some(s) = &i.site {
+        c.site = site_url("site", s)?;
+    }
+    if let Some(p) = &i.pricing {
+        c.pricing = text("pricing", p, 0, 2000, true)?;
+    }
+    if let Some(p) = &i.positioning {
+        c.positioning = text("positioning", p, 0, 2000, true)?;
+    }
+    Ok(())
+}
+
+impl App {
+    /// A product's competitor matrix and its version (0 before the first change).
+    pub async fn competitor_matrix(&self, access: &ProductAccess) -> AppResult<(Matrix, i64)> {
+        match self.store.record_by_key(ObjectKind::CompetitorMatrix, &matrix_key(access.product.id)).await {
+            Ok(r) => {
+                let s = Stored::<Matrix>::from_record(r)?;
+                Ok((s.data, s.version))
+            }
+            Err(StoreError::NotFound) => Ok((Matrix::default(), 0)),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn check_opportunities(&self, access: &ProductAccess, ids: &[i64]) -> AppResult<Vec<RecordId>> {
+        let mut out = Vec::new();
+        for (n, id) in ids.iter().enumerate() {
+            let ok = match self.store.record(RecordId(*id)).await {
+                Ok(r) => r.kind == ObjectKind::Opportunity && r.product_id == Some(access.product.id),
+                Err(StoreError::NotFound) => false,
+                Err(e) => return Err(e.into()),
+            };
+            if !ok {
+                return Err(ValidationError::new(
+                    format!("opportunities[{n}]"),
+                    format!("{id} is no opportunity of this product"),
+                )
+                .into());
+            }
+            if !out.contains(&RecordId(*id)) {
+                out.push(RecordId(*id));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Applies `change` to the product's matrix under `expected_version` (when given; 409 when
+    /// stale) and returns the matrix and its new version. Only those who decide the roadmap may.
+    pub async fn change_matrix(
+        &self,
+        access: &ProductAccess,
+        change: MatrixChange,
+        expected_version: Option<i64>,
+    ) -> AppResult<(Matrix, i64)> {
+        self.require(access, MARKET_RIGHT)?;
+        let pid = access.product.id;
+        let stored = match self.store.record_by_key(ObjectKind::CompetitorMatrix, &matrix_key(pid)).await {
+            Ok(r) => Some(Stored::<Matrix>::from_record(r)?),
+            Err(StoreError::NotFound) => None,
+            Err(e) => return Err(e.into()),
+        };
+        let current = stored.as_ref().map_or(0, |s| s.version);
+        if expected_version.is_some_and(|v| v != current) {
+            return Err(AppError::StaleVersion { current });
+        }
+        let mut m = stored.as_ref().map(|s| s.data.clone()).unwrap_or_default();
+        match change {
+            MatrixChange::AddCompetitor(i) => {
+                if i.name.is_none() {
+                    return Err(ValidationError::new("name", "is required").into());
+                }
+                let mut c = Competitor::default();
+                apply_competitor(&mut c, &i)?;
+                if m.competitors.len() >= 50 {
+                    return Err(ValidationError::new("name", "a matrix holds at most 50 competitors").into());
+                }
+                c.id = m.next_id();
+                m.competitors.push(c);
+            }
+            MatrixChange::EditCompetitor(id, i) => {
+                let c = m.competitors.iter_mut().find(|c| c.id == id).ok_or(AppError::NotFound)?;
+                apply_competitor(c, &i)?;
+            }
+            MatrixChange::RemoveCompetitor(id) => {
+                if !m.remove_competitor(id) {
+                    return Err(AppError::NotFound);
+                }
+            }
+            MatrixChange::AddCapability(i) => {
+                let name = text("name", i.name.as_deref().unwrap_or(""), 1, 120, false)?;
+                let opportunities =
+                    self.check_opportunities(access, i.opportunities.as_deref().unwrap_or(&[])).await?;
+                if m.capabilities.len() >= 200 {
+                    return Err(
+                        ValidationError::new("name", "a matrix holds at most 200 capabilities").into()
+                    );
+                }
+                let id = m.next_id();
+                m.capabilities.push(Capability { id, name, opportunities });
+            }
+            MatrixChange::EditCapability(id, i) => {
+                let opportunities = match &i.opportunities {
+                    Some(o) => Some(self.check_opportunities(access, o).await?),
+                    None => None,
+                };
+                let c = m.capabilities.iter_mut().find(|c| c.id == id).ok_or(AppError::NotFound)?;
+                if let Some(n) = &i.name {
+                    c.name = text("name", n, 1, 120, false)?;
+                }
+                if let Some(o) = opportunities {
+                    c.opportunities = o;
+                }
+            }
+            MatrixChange::RemoveCapability(id) => {
+                if !m.remove_capability(id) {
+                    return Err(AppError::NotFound);
+                }
+            }
+            MatrixChange::SetCell(competitor, capability, mark, notes) => {
+                if !m.has_competitor(competitor) || !m.capabilities.iter().any(|c| c.id == capability) {
+                    return Err(AppError::NotFound);
+                }
+                let mark = Mark::parse("mark", &mark)?;
+                let notes = text("notes", &notes, 0, 1000, true)?;
+                m.set_cell(Cell { competitor, capability, mark, notes });
+            }
+        }
+        let op = match &stored {
+            Some(s) => WriteOp::UpdateRecord {
+                id: s.id,
+                expected_version: Some(s.version),
+                state: None,
+                data: to_data(&m)?,
+                refs: vec![],
+            },
+            None => WriteOp::CreateRecord(new_record(Some(pid), None, "", Some(matrix_key(pid)), &m)?),
+        };
+        match self.store.write_batch(vec![op], &self.ctx(&access.user)).await?.pop() {
+            Some(Written::Record(r)) => {
+                let s = Stored::<Matrix>::from_record(r)?;
+                Ok((s.data, s.version))
+            }
+            _ => Err(AppError::Conflict("the matrix was not saved".into())),
+        }
+    }
+}

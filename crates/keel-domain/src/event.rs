@@ -54,6 +54,8 @@ pub enum ObjectKind {
     Review,
     /// A card moved into a board column at its WIP limit, with the reason given.
     WipBreach,
+    /// A product's competitor matrix (one record per product).
+    CompetitorMatrix,
 }
 
 impl ObjectKind {
@@ -82,6 +84,7 @@ impl ObjectKind {
             ObjectKind::Setting => "setting",
             ObjectKind::Review => "review",
             ObjectKind::WipBreach => "wip_breach",
+            ObjectKind::CompetitorMatrix => "competitor_matrix",
         }
     }
 
@@ -110,6 +113,7 @@ impl ObjectKind {
             "setting" => ObjectKind::Setting,
             "review" => ObjectKind::Review,
             "wip_breach" => ObjectKind::WipBreach,
+            "competitor_matrix" => ObjectKind::CompetitorMatrix,
             _ => return None,
         })
     }

@@ -1,15 +1,197 @@
 //! JSON API: competitors, stakeholders and their updates, go-to-market, PRDs, the portfolio.
 
+use crate::error::ApiResult;
+use crate::extract::{ApiUser, Json as JsonIn, Query};
 use crate::AppState;
-use axum::Router;
-use utoipa::OpenApi;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, patch, put};
+use axum::{Json, Router};
+use keel_api::market::{CapabilityIn, CellIn, CompetitorIn, MatrixOut};
+use keel_api::Problem;
+use keel_app::market::{CapabilityInput, CompetitorInput, MatrixChange};
+use keel_app::{App, ProductAccess};
+use serde::Deserialize;
+use utoipa::{IntoParams, OpenApi};
 
 /// The routes.
 pub fn routes() -> Router<AppState> {
     Router::new()
+        .route("/api/v1/products/{product}/competitors", get(get_matrix).post(create_competitor))
+        .route(
+            "/api/v1/products/{product}/competitors/{id}",
+            patch(patch_competitor).delete(delete_competitor),
+        )
+        .route("/api/v1/products/{product}/capabilities", axum::routing::post(create_capability))
+        .route(
+            "/api/v1/products/{product}/capabilities/{id}",
+            patch(patch_capability).delete(delete_capability),
+        )
+        .route("/api/v1/products/{product}/competitors/{competitor}/cells/{capability}", put(put_cell))
 }
 
 /// The OpenAPI paths of this module, merged into the API's document.
 #[derive(OpenApi)]
-#[openapi()]
+#[openapi(
+    paths(
+        get_matrix, create_competitor, patch_competitor, delete_competitor, create_capability,
+        patch_capability, delete_capability, put_cell,
+    ),
+    tags((name = "market", description = "The competitor matrix, stakeholders and their updates"))
+)]
 pub struct Doc;
+
+/// The version a deletion is based on.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct VersionQuery {
+    /// The matrix version the change is based on (409 when stale).
+    pub version: Option<i64>,
+}
+
+async fn matrix_json(app: &App, a: &ProductAccess) -> ApiResult<MatrixOut> {
+    let (m, v) = app.competitor_matrix(a).await?;
+    Ok(MatrixOut::new(&m, &a.product.name, v))
+}
+
+async fn change(
+    s: &AppState,
+    u: &ApiUser,
+    key: &str,
+    c: MatrixChange,
+    version: Option<i64>,
+) -> ApiResult<MatrixOut> {
+    let a = s.app.access(&u.user, key).await?;
+    let (m, v) = s.app.change_matrix(&a, c, version).await?;
+    Ok(MatrixOut::new(&m, &a.product.name, v))
+}
+
+fn competitor_input(b: CompetitorIn) -> CompetitorInput {
+    CompetitorInput { name: b.name, site: b.site, pricing: b.pricing, positioning: b.positioning }
+}
+
+/// The competitor matrix: our product and the competitors as columns, capabilities as rows.
+#[utoipa::path(get, path = "/api/v1/products/{product}/competitors", tag = "market",
+    params(("product" = String, Path, description = "Product key")),
+    responses((status = 200, body = MatrixOut), (status = 404, body = Problem)))]
+pub async fn get_matrix(
+    State(s): State<AppState>,
+    u: ApiUser,
+    Path(key): Path<String>,
+) -> ApiResult<Json<MatrixOut>> {
+    let a = s.app.access(&u.user, &key).await?;
+    Ok(Json(matrix_json(&s.app, &a).await?))
+}
+
+/// Adds a competitor. The Product Manager decides; others get a 403.
+#[utoipa::path(post, path = "/api/v1/products/{product}/competitors", tag = "market",
+    params(("product" = String, Path, description = "Product key")), request_body = CompetitorIn,
+    responses((status = 201, body = MatrixOut), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn create_competitor(
+    State(s): State<AppState>,
+    u: ApiUser,
+    Path(key): Path<String>,
+    JsonIn(b): JsonIn<CompetitorIn>,
+) -> ApiResult<Response> {
+    let v = b.version;
+    let m = change(&s, &u, &key, MatrixChange::AddCompetitor(competitor_input(b)), v).await?;
+    Ok((StatusCode::CREATED, Json(m)).into_response())
+}
+
+/// Changes a competitor.
+#[utoipa::path(patch, path = "/api/v1/products/{product}/competitors/{id}", tag = "market",
+    params(("product" = String, Path, description = "Product key"), ("id" = i64, Path, description = "Competitor id")),
+    request_body = CompetitorIn,
+    responses((status = 200, body = MatrixOut), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn patch_competitor(
+    State(s): State<AppState>,
+    u: ApiUser,
+    Path((key, id)): Path<(String, i64)>,
+    JsonIn(b): JsonIn<CompetitorIn>,
+) -> ApiResult<Json<MatrixOut>> {
+    let v = b.version;
+    Ok(Json(change(&s, &u, &key, MatrixChange::EditCompetitor(id, competitor_input(b)), v).await?))
+}
+
+/// Removes a competitor and its cells.
+#[utoipa::path(delete, path = "/api/v1/products/{product}/competitors/{id}", tag = "market",
+    params(("product" = String, Path, description = "Product key"), ("id" = i64, Path, description = "Competitor id"),
+        VersionQuery),
+    responses((status = 200, body = MatrixOut), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem)))]
+pub async fn delete_competitor(
+    State(s): State<AppState>,
+    u: ApiUser,
+    Path((key, id)): Path<(String, i64)>,
+    Query(q): Query<VersionQuery>,
+) -> ApiResult<Json<MatrixOut>> {
+    Ok(Json(change(&s, &u, &key, MatrixChange::RemoveCompetitor(id), q.version).await?))
+}
+
+/// Adds a capability (a row).
+#[utoipa::path(post, path = "/api/v1/products/{product}/capabilities", tag = "market",
+    params(("product" = String, Path, description = "Product key")), request_body = CapabilityIn,
+    responses((status = 201, body = MatrixOut), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn create_capability(
+    State(s): State<AppState>,
+    u: ApiUser,
+    Path(key): Path<String>,
+    JsonIn(b): JsonIn<CapabilityIn>,
+) -> ApiResult<Response> {
+    let c = MatrixChange::AddCapability(CapabilityInput { name: b.name, opportunities: b.opportunities });
+    let m = change(&s, &u, &key, c, b.version).await?;
+    Ok((StatusCode::CREATED, Json(m)).into_response())
+}
+
+/// Changes a capability.
+#[utoipa::path(patch, path = "/api/v1/products/{product}/capabilities/{id}", tag = "market",
+    params(("product" = String, Path, description = "Product key"), ("id" = i64, Path, description = "Capability id")),
+    request_body = CapabilityIn,
+    responses((status = 200, body = MatrixOut), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn patch_capability(
+    State(s): State<AppState>,
+    u: ApiUser,
+    Path((key, id)): Path<(String, i64)>,
+    JsonIn(b): JsonIn<CapabilityIn>,
+) -> ApiResult<Json<MatrixOut>> {
+    let c =
+        MatrixChange::EditCapability(id, CapabilityInput { name: b.name, opportunities: b.opportunities });
+    Ok(Json(change(&s, &u, &key, c, b.version).await?))
+}
+
+/// Removes a capability and its cells.
+#[utoipa::path(delete, path = "/api/v1/products/{product}/capabilities/{id}", tag = "market",
+    params(("product" = String, Path, description = "Product key"), ("id" = i64, Path, description = "Capability id"),
+        VersionQuery),
+    responses((status = 200, body = MatrixOut), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem)))]
+pub async fn delete_capability(
+    State(s): State<AppState>,
+    u: ApiUser,
+    Path((key, id)): Path<(String, i64)>,
+    Query(q): Query<VersionQuery>,
+) -> ApiResult<Json<MatrixOut>> {
+    Ok(Json(change(&s, &u, &key, MatrixChange::RemoveCapability(id), q.version).await?))
+}
+
+/// Sets a cell: how a competitor (0: our product) stands on a capability.
+#[utoipa::path(put, path = "/api/v1/products/{product}/competitors/{competitor}/cells/{capability}", tag = "market",
+    params(("product" = String, Path, description = "Product key"),
+        ("competitor" = i64, Path, description = "Competitor id; 0 is our product"),
+        ("capability" = i64, Path, description = "Capability id")),
+    request_body = CellIn,
+    responses((status = 200, body = MatrixOut), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn put_cell(
+    State(s): State<AppState>,
+    u: ApiUser,
+    Path((key, competitor, capability)): Path<(String, i64, i64)>,
+    JsonIn(b): JsonIn<CellIn>,
+) -> ApiResult<Json<MatrixOut>> {
+    let c = MatrixChange::SetCell(competitor, capability, b.mark, b.notes);
+    Ok(Json(change(&s, &u, &key, c, b.version).await?))
+}

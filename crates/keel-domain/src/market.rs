@@ -1,0 +1,241 @@
+//! The market around a product: the competitor matrix (competitors × capabilities, one cell per
+//! pair saying whether the competitor has the capability), kept as one record per product.
+
+use crate::{Invalid, RecordId, ValidationError};
+use serde::{Deserialize, Serialize};
+
+/// The id standing for our own product in a matrix's cells.
+pub const OURS: i64 = 0;
+
+/// Whether a competitor (or we) has a capability.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mark {
+    /// Fully.
+    Has,
+    /// In part.
+    Partial,
+    /// Not at all.
+    #[default]
+    Lacks,
+}
+
+impl Mark {
+    /// Every mark, best first.
+    pub const ALL: [Mark; 3] = [Mark::Has, Mark::Partial, Mark::Lacks];
+
+    /// Wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mark::Has => "has",
+            Mark::Partial => "partial",
+            Mark::Lacks => "lacks",
+        }
+    }
+
+    /// Parses a wire name.
+    pub fn parse(field: &str, s: &str) -> Invalid<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|m| m.as_str() == s)
+            .ok_or_else(|| ValidationError::new(field, "must be one of has, partial, lacks"))
+    }
+}
+
+/// A competitor.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Competitor {
+    /// Stable within the matrix (never [`OURS`]).
+    pub id: i64,
+    /// Its name.
+    pub name: String,
+    /// Its web site (http or https), or empty.
+    #[serde(default)]
+    pub site: String,
+    /// How it prices.
+    #[serde(default)]
+    pub pricing: String,
+    /// How it positions itself.
+    #[serde(default)]
+    pub positioning: String,
+}
+
+/// A capability compared across competitors.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Capability {
+    /// Stable within the matrix.
+    pub id: i64,
+    /// Its name.
+    pub name: String,
+    /// Opportunity records it relates to.
+    #[serde(default)]
+    pub opportunities: Vec<RecordId>,
+}
+
+/// One cell: a competitor's (or our) standing on a capability.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Cell {
+    /// The competitor's id, or [`OURS`].
+    pub competitor: i64,
+    /// The capability's id.
+    pub capability: i64,
+    /// The mark.
+    pub mark: Mark,
+    /// Notes.
+    #[serde(default)]
+    pub notes: String,
+}
+
+/// A product's competitor matrix.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Matrix {
+    /// Competitors, in the order added.
+    #[serde(default)]
+    pub competitors: Vec<Competitor>,
+    /// Capabilities, in the order added.
+    #[serde(default)]
+    pub capabilities: Vec<Capability>,
+    /// Cells that were set (a missing cell is unknown).
+    #[serde(default)]
+    pub cells: Vec<Cell>,
+    /// The last id handed out.
+    #[serde(default)]
+    pub last_id: i64,
+}
+
+impl Matrix {
+    /// A fresh id for a competitor or capability.
+    pub fn next_id(&mut self) -> i64 {
+        self.last_id += 1;
+        self.last_id
+    }
+
+    /// The cell of `competitor` and `capability`, if set.
+    pub fn cell(&self, competitor: i64, capability: i64) -> Option<&Cell> {
+        self.cells.iter().find(|c| c.competitor == competitor && c.capability == capability)
+    }
+
+    /// Whether `competitor` is ours or one of the matrix's competitors.
+    pub fn has_competitor(&self, competitor: i64) -> bool {
+        competitor == OURS || self.competitors.iter().any(|c| c.id == competitor)
+    }
+
+    /// Sets a cell, replacing the one there.
+    pub fn set_cell(&mut self, cell: Cell) {
+        match self
+            .cells
+            .iter_mut()
+            .find(|c| c.competitor == cell.competitor && c.capability == cell.capability)
+        {
+            Some(c) => *c = cell,
+            None => self.cells.push(cell),
+        }
+    }
+
+    /// Removes a competitor and its cells; false when there was none.
+    pub fn remove_competitor(&mut self, id: i64) -> bool {
+        let before = self.competitors.len();
+        self.competitors.retain(|c| c.id != id);
+        self.cells.retain(|c| c.competitor != id);
+        before != self.competitors.len()
+    }
+
+    /// Removes a capability and its cells; false when there was none.
+    pub fn remove_capability(&mut self, id: i64) -> bool {
+        let before = self.capabilities.len();
+        self.capabilities.retain(|c| c.id != id);
+        self.cells.retain(|c| c.capability != id);
+        before != self.capabilities.len()
+    }
+
+    /// How many capabilities `competitor` has fully, partly and lacks (unset cells count as lacking).
+    pub fn tally(&self, competitor: i64) -> (usize, usize, usize) {
+        let mut t = (0, 0, 0);
+        for cap in &self.capabilities {
+            match self.cell(competitor, cap.id).map(|c| c.mark) {
+                Some(Mark::Has) => t.0 += 1,
+                Some(Mark::Partial) => t.1 += 1,
+                _ => t.2 += 1,
+            }
+        }
+        t
+    }
+}
+
+/// Checks a web site address: empty, or an absolute `http://` or `https://` URL with a host and
+/// no spaces, at most 500 characters.
+pub fn site_url(field: &str, value: &str) -> Invalid<String> {
+    let v = value.trim();
+    if v.is_empty() {
+        return Ok(String::new());
+    }
+    let bad = || ValidationError::new(field, "must be a web address starting with http:// or https://");
+    if v.chars().count() > 500 {
+        return Err(ValidationError::new(field, "must be at most 500 characters"));
+    }
+    let lower = v.to_ascii_lowercase();
+    let rest = lower.strip_prefix("https://").or_else(|| lower.strip_prefix("http://")).ok_or_else(bad)?;
+    let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host_name = host.rsplit('@').next().unwrap_or("").split(':').next().unwrap_or("");
+    if host_name.is_empty()
+        || v.chars().any(|c| c.is_whitespace() || c.is_control() || c == '"' || c == '<' || c == '>')
+        || !host_name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-' || c == '[' || c == ']')
+    {
+        return Err(bad());
+    }
+    Ok(v.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn site_urls_must_be_http() {
+        assert_eq!(
+            site_url("site", " https://acme.example/pricing ").unwrap(),
+            "https://acme.example/pricing"
+        );
+        assert_eq!(site_url("site", "http://a.b:8080").unwrap(), "http://a.b:8080");
+        assert_eq!(site_url("site", "").unwrap(), "");
+        for bad in ["javascript:alert(1)", "ftp://x.y", "acme.com", "https://", "https://a b.c", "http://<x>"]
+        {
+            let e = site_url("site", bad).unwrap_err();
+            assert_eq!(e.field, "site", "{bad}");
+        }
+    }
+
+    #[test]
+    fn marks_parse() {
+        assert_eq!(Mark::parse("mark", "partial").unwrap(), Mark::Partial);
+        assert_eq!(Mark::parse("mark", "maybe").unwrap_err().field, "mark");
+    }
+
+    #[test]
+    fn cells_are_replaced_and_removed_with_their_row_or_column() {
+        let mut m = Matrix::default();
+        let a = m.next_id();
+        let cap = m.next_id();
+        let cap2 = m.next_id();
+        assert_eq!((a, cap, cap2), (1, 2, 3));
+        m.competitors.push(Competitor { id: a, name: "Acme".into(), ..Default::default() });
+        m.capabilities.push(Capability { id: cap, name: "SSO".into(), opportunities: vec![] });
+        m.capabilities.push(Capability { id: cap2, name: "API".into(), opportunities: vec![] });
+        m.set_cell(Cell { competitor: a, capability: cap, mark: Mark::Partial, notes: String::new() });
+        m.set_cell(Cell { competitor: a, capability: cap, mark: Mark::Has, notes: "since v2".into() });
+        m.set_cell(Cell { competitor: OURS, capability: cap, mark: Mark::Lacks, notes: String::new() });
+        assert_eq!(m.cells.len(), 2);
+        assert_eq!(m.cell(a, cap).unwrap().mark, Mark::Has);
+        assert_eq!(m.tally(a), (1, 0, 1));
+        assert_eq!(m.tally(OURS), (0, 0, 2));
+        assert!(m.has_competitor(OURS) && m.has_competitor(a) && !m.has_competitor(9));
+        assert!(m.remove_capability(cap));
+        assert!(m.cells.is_empty());
+        m.set_cell(Cell { competitor: a, capability: cap2, mark: Mark::Has, notes: String::new() });
+        assert!(m.remove_competitor(a));
+        assert!(!m.remove_competitor(a));
+        assert!(m.cells.is_empty());
+    }
+}
