@@ -148,3 +148,127 @@ pub struct CellIn {
     #[serde(default)]
     pub version: Option<i64>,
 }
+
+/// One entry of a contact log.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ContactOut {
+    /// Stable within the stakeholder.
+    pub id: i64,
+    /// `YYYY-MM-DD`.
+    pub date: String,
+    /// Call, e-mail, meeting…
+    pub channel: String,
+    /// Notes.
+    pub notes: String,
+}
+
+/// A stakeholder.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct StakeholderOut {
+    /// Record id.
+    pub id: i64,
+    /// Product id.
+    pub product_id: i64,
+    /// The person.
+    pub person: String,
+    /// Their organisation.
+    pub organisation: String,
+    /// customer, sales, marketing, executive, support, partner or other.
+    pub role: String,
+    /// Power, 1–5.
+    pub power: u8,
+    /// Interest, 1–5.
+    pub interest: u8,
+    /// Their quadrant: manage_closely, keep_satisfied, keep_informed or monitor (4 and 5 are high).
+    pub quadrant: String,
+    /// The quadrant's strategy as people read it.
+    pub strategy: String,
+    /// Initiative record ids they care about.
+    pub initiatives: Vec<i64>,
+    /// The contact log, newest first.
+    pub contacts: Vec<ContactOut>,
+    /// Version to send back with a change.
+    pub version: i64,
+    /// When it was added (RFC 3339).
+    pub created_at: String,
+}
+
+impl StakeholderOut {
+    /// From the stored stakeholder.
+    pub fn new(
+        id: keel_domain::RecordId,
+        product: i64,
+        s: &keel_domain::market::Stakeholder,
+        version: i64,
+        created_at: keel_domain::Timestamp,
+    ) -> Self {
+        let q = s.quadrant();
+        let mut contacts: Vec<ContactOut> = s
+            .contacts
+            .iter()
+            .map(|c| ContactOut {
+                id: c.id,
+                date: c.date.to_string(),
+                channel: c.channel.clone(),
+                notes: c.notes.clone(),
+            })
+            .collect();
+        contacts.sort_by(|a, b| b.date.cmp(&a.date).then(b.id.cmp(&a.id)));
+        StakeholderOut {
+            id: id.0,
+            product_id: product,
+            person: s.person.clone(),
+            organisation: s.organisation.clone(),
+            role: s.role.as_str().into(),
+            power: s.power,
+            interest: s.interest,
+            quadrant: q.as_str().into(),
+            strategy: q.strategy().into(),
+            initiatives: s.initiatives.iter().map(|i| i.0).collect(),
+            contacts,
+            version,
+            created_at: crate::rfc3339(created_at),
+        }
+    }
+}
+
+/// A new stakeholder, or changes to one (absent fields stay; person, power and interest are
+/// required to create).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StakeholderIn {
+    /// The person.
+    #[serde(default)]
+    pub person: Option<String>,
+    /// Their organisation.
+    #[serde(default)]
+    pub organisation: Option<String>,
+    /// customer, sales, marketing, executive, support, partner or other (default other).
+    #[serde(default)]
+    pub role: Option<String>,
+    /// Power, 1–5.
+    #[serde(default)]
+    pub power: Option<i64>,
+    /// Interest, 1–5.
+    #[serde(default)]
+    pub interest: Option<i64>,
+    /// Initiative record ids of the product.
+    #[serde(default)]
+    pub initiatives: Option<Vec<i64>>,
+    /// The version the change is based on (409 when stale).
+    #[serde(default)]
+    pub version: Option<i64>,
+}
+
+/// A new contact log entry.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ContactIn {
+    /// `YYYY-MM-DD`.
+    pub date: String,
+    /// Call, e-mail, meeting…
+    pub channel: String,
+    /// Notes.
+    #[serde(default)]
+    pub notes: String,
+}

@@ -9,7 +9,9 @@ use crate::records::{new_record, to_data, RecordKind, Stored};
 use crate::{App, AppError, AppResult, ProductAccess};
 use keel_domain::error::text;
 use keel_domain::event::ObjectKind;
-use keel_domain::market::{site_url, Capability, Cell, Competitor, Mark, Matrix};
+use keel_domain::market::{
+    score, site_url, Capability, Cell, Competitor, Contact, Mark, Matrix, Stakeholder, StakeholderRole,
+};
 use keel_domain::rights::Action;
 use keel_domain::{ProductId, RecordId, ValidationError};
 use keel_store::{StoreError, WriteOp, Written};
@@ -215,5 +217,201 @@ impl App {
             }
             _ => Err(AppError::Conflict("the matrix was not saved".into())),
         }
+    }
+}
+
+impl RecordKind for keel_domain::market::Stakeholder {
+    const KIND: ObjectKind = ObjectKind::Stakeholder;
+}
+
+/// A stakeholder's fields as given (absent ones stay; all but the initiatives are needed to create).
+#[derive(Debug, Clone, Default)]
+pub struct StakeholderInput {
+    /// The person.
+    pub person: Option<String>,
+    /// Their organisation.
+    pub organisation: Option<String>,
+    /// Their role (wire name).
+    pub role: Option<String>,
+    /// Power, 1–5.
+    pub power: Option<i64>,
+    /// Interest, 1–5.
+    pub interest: Option<i64>,
+    /// Initiative record ids of the product.
+    pub initiatives: Option<Vec<i64>>,
+}
+
+/// A contact log entry as given.
+#[derive(Debug, Clone, Default)]
+pub struct ContactInput {
+    /// `YYYY-MM-DD`.
+    pub date: String,
+    /// Call, e-mail, meeting…
+    pub channel: String,
+    /// Notes.
+    pub notes: String,
+}
+
+impl App {
+    /// The stakeholders of a product, by person.
+    pub async fn stakeholders(&self, access: &ProductAccess) -> AppResult<Vec<Stored<Stakeholder>>> {
+        let f = keel_store::RecordFilter::of(ObjectKind::Stakeholder).product(access.product.id);
+        let mut v = self.list_records::<Stakeholder>(f).await?;
+        v.sort_by(|a, b| {
+            a.data.person.to_lowercase().cmp(&b.data.person.to_lowercase()).then(a.id.0.cmp(&b.id.0))
+        });
+        Ok(v)
+    }
+
+    /// A stakeholder and the caller's access to its product (404 for non-members).
+    pub async fn stakeholder(
+        &self,
+        user: &keel_domain::user::User,
+        id: RecordId,
+    ) -> AppResult<(Stored<Stakeholder>, ProductAccess)> {
+        let s = self.get_record::<Stakeholder>(id).await?;
+        let a = self.access_by_id(user, s.product_id.ok_or(AppError::NotFound)?).await?;
+        Ok((s, a))
+    }
+
+    async fn check_initiatives(&self, access: &ProductAccess, ids: &[i64]) -> AppResult<Vec<RecordId>> {
+        let mut out = Vec::new();
+        for (n, id) in ids.iter().enumerate() {
+            let ok = match self.store.record(RecordId(*id)).await {
+                Ok(r) => r.kind == ObjectKind::Initiative && r.product_id == Some(access.product.id),
+                Err(StoreError::NotFound) => false,
+                Err(e) => return Err(e.into()),
+            };
+            if !ok {
+                return Err(ValidationError::new(
+                    format!("initiatives[{n}]"),
+                    format!("{id} is no initiative of this product"),
+                )
+                .into());
+            }
+            if !out.contains(&RecordId(*id)) {
+                out.push(RecordId(*id));
+            }
+        }
+        Ok(out)
+    }
+
+    async fn apply_stakeholder(
+        &self,
+        access: &ProductAccess,
+        s: &mut Stakeholder,
+        i: &StakeholderInput,
+    ) -> AppResult<()> {
+        if let Some(p) = &i.person {
+            s.person = text("person", p, 1, 120, false)?;
+        }
+        if let Some(o) = &i.organisation {
+            s.organisation = text("organisation", o, 0, 120, false)?;
+        }
+        if let Some(r) = &i.role {
+            s.role = StakeholderRole::parse("role", r)?;
+        }
+        if let Some(p) = i.power {
+            s.power = score("power", p)?;
+        }
+        if let Some(v) = i.interest {
+            s.interest = score("interest", v)?;
+        }
+        if let Some(ids) = &i.initiatives {
+            s.initiatives = self.check_initiatives(access, ids).await?;
+        }
+        Ok(())
+    }
+
+    async fn write_stakeholder(&self, access: &ProductAccess, op: WriteOp) -> AppResult<Stored<Stakeholder>> {
+        match self.store.write_batch(vec![op], &self.ctx(&access.user)).await?.pop() {
+            Some(Written::Record(r)) => Stored::from_record(r),
+            _ => Err(AppError::Conflict("the stakeholder was not saved".into())),
+        }
+    }
+
+    /// Adds a stakeholder. The Product Manager decides; others get a 403.
+    pub async fn create_stakeholder(
+        &self,
+        access: &ProductAccess,
+        input: &StakeholderInput,
+    ) -> AppResult<Stored<Stakeholder>> {
+        self.require(access, MARKET_RIGHT)?;
+        for (field, missing) in [
+            ("person", input.person.is_none()),
+            ("power", input.power.is_none()),
+            ("interest", input.interest.is_none()),
+        ] {
+            if missing {
+                return Err(ValidationError::new(field, "is required").into());
+            }
+        }
+        let mut s = Stakeholder::default();
+        self.apply_stakeholder(access, &mut s, input).await?;
+        let op = WriteOp::CreateRecord(new_record(Some(access.product.id), None, "", None, &s)?);
+        self.write_stakeholder(access, op).await
+    }
+
+    /// Changes a stakeholder under `expected_version` (when given; 409 when stale).
+    pub async fn update_stakeholder(
+        &self,
+        user: &keel_domain::user::User,
+        id: RecordId,
+        input: &StakeholderInput,
+        expected_version: Option<i64>,
+    ) -> AppResult<Stored<Stakeholder>> {
+        let (s, a) = self.stakeholder(user, id).await?;
+        self.require(&a, MARKET_RIGHT)?;
+        let mut data = s.data.clone();
+        self.apply_stakeholder(&a, &mut data, input).await?;
+        let op = WriteOp::UpdateRecord {
+            id,
+            expected_version: Some(expected_version.unwrap_or(s.version)),
+            state: None,
+            data: to_data(&data)?,
+            refs: vec![],
+        };
+        self.write_stakeholder(&a, op).await
+    }
+
+    /// Deletes a stakeholder and its contact log.
+    pub async fn delete_stakeholder(&self, user: &keel_domain::user::User, id: RecordId) -> AppResult<()> {
+        let (s, a) = self.stakeholder(user, id).await?;
+        self.require(&a, MARKET_RIGHT)?;
+        self.store
+            .write_batch(
+                vec![WriteOp::DeleteRecord { id, expected_version: Some(s.version) }],
+                &self.ctx(user),
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Adds an entry to a stakeholder's contact log.
+    pub async fn add_contact(
+        &self,
+        user: &keel_domain::user::User,
+        id: RecordId,
+        input: &ContactInput,
+    ) -> AppResult<Stored<Stakeholder>> {
+        let (s, a) = self.stakeholder(user, id).await?;
+        self.require(&a, MARKET_RIGHT)?;
+        let date = keel_domain::Date::parse("date", &input.date)?;
+        let channel = text("channel", &input.channel, 1, 40, false)?;
+        let notes = text("notes", &input.notes, 0, 4000, true)?;
+        let mut data = s.data.clone();
+        if data.contacts.len() >= 1000 {
+            return Err(ValidationError::new("notes", "the contact log holds at most 1000 entries").into());
+        }
+        let next = data.contacts.iter().map(|c| c.id).max().unwrap_or(0) + 1;
+        data.contacts.push(Contact { id: next, date, channel, notes });
+        let op = WriteOp::UpdateRecord {
+            id,
+            expected_version: Some(s.version),
+            state: None,
+            data: to_data(&data)?,
+            refs: vec![],
+        };
+        self.write_stakeholder(&a, op).await
     }
 }

@@ -56,6 +56,8 @@ pub enum ObjectKind {
     WipBreach,
     /// A product's competitor matrix (one record per product).
     CompetitorMatrix,
+    /// A stakeholder of a product, with their contact log.
+    Stakeholder,
 }
 
 impl ObjectKind {
@@ -85,6 +87,7 @@ impl ObjectKind {
             ObjectKind::Review => "review",
             ObjectKind::WipBreach => "wip_breach",
             ObjectKind::CompetitorMatrix => "competitor_matrix",
+            ObjectKind::Stakeholder => "stakeholder",
         }
     }
 
@@ -114,6 +117,7 @@ impl ObjectKind {
             "review" => ObjectKind::Review,
             "wip_breach" => ObjectKind::WipBreach,
             "competitor_matrix" => ObjectKind::CompetitorMatrix,
+            "stakeholder" => ObjectKind::Stakeholder,
             _ => return None,
         })
     }

@@ -1,7 +1,7 @@
 //! The market around a product: the competitor matrix (competitors × capabilities, one cell per
-//! pair saying whether the competitor has the capability), kept as one record per product.
+//! pair, kept as one record per product) and the stakeholder register with its power/interest grid.
 
-use crate::{Invalid, RecordId, ValidationError};
+use crate::{Date, Invalid, RecordId, ValidationError};
 use serde::{Deserialize, Serialize};
 
 /// The id standing for our own product in a matrix's cells.
@@ -188,6 +188,175 @@ pub fn site_url(field: &str, value: &str) -> Invalid<String> {
     Ok(v.to_string())
 }
 
+/// A stakeholder's role towards the product.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StakeholderRole {
+    /// A customer.
+    Customer,
+    /// Sales.
+    Sales,
+    /// Marketing.
+    Marketing,
+    /// An executive.
+    Executive,
+    /// Support.
+    Support,
+    /// A partner.
+    Partner,
+    /// Anyone else.
+    #[default]
+    Other,
+}
+
+impl StakeholderRole {
+    /// Every role.
+    pub const ALL: [StakeholderRole; 7] = [
+        StakeholderRole::Customer,
+        StakeholderRole::Sales,
+        StakeholderRole::Marketing,
+        StakeholderRole::Executive,
+        StakeholderRole::Support,
+        StakeholderRole::Partner,
+        StakeholderRole::Other,
+    ];
+
+    /// Wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StakeholderRole::Customer => "customer",
+            StakeholderRole::Sales => "sales",
+            StakeholderRole::Marketing => "marketing",
+            StakeholderRole::Executive => "executive",
+            StakeholderRole::Support => "support",
+            StakeholderRole::Partner => "partner",
+            StakeholderRole::Other => "other",
+        }
+    }
+
+    /// Parses a wire name.
+    pub fn parse(field: &str, s: &str) -> Invalid<Self> {
+        Self::ALL.into_iter().find(|r| r.as_str() == s).ok_or_else(|| {
+            ValidationError::new(
+                field,
+                "must be one of customer, sales, marketing, executive, support, partner, other",
+            )
+        })
+    }
+}
+
+/// One entry of a stakeholder's contact log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Contact {
+    /// Stable within the stakeholder.
+    pub id: i64,
+    /// When.
+    pub date: Date,
+    /// How (call, e-mail, meeting…).
+    pub channel: String,
+    /// What was said.
+    #[serde(default)]
+    pub notes: String,
+}
+
+/// A stakeholder of a product.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Stakeholder {
+    /// The person's name.
+    pub person: String,
+    /// Their organisation.
+    #[serde(default)]
+    pub organisation: String,
+    /// Their role.
+    #[serde(default)]
+    pub role: StakeholderRole,
+    /// Their power over the product, 1 to 5.
+    pub power: u8,
+    /// Their interest in it, 1 to 5.
+    pub interest: u8,
+    /// The initiative records they care about.
+    #[serde(default)]
+    pub initiatives: Vec<RecordId>,
+    /// The contact log, oldest first.
+    #[serde(default)]
+    pub contacts: Vec<Contact>,
+}
+
+impl Stakeholder {
+    /// Where they sit on the power/interest grid.
+    pub fn quadrant(&self) -> Quadrant {
+        quadrant(self.power, self.interest)
+    }
+
+    /// The latest contact, if any.
+    pub fn last_contact(&self) -> Option<&Contact> {
+        self.contacts.iter().max_by_key(|c| (c.date, c.id))
+    }
+}
+
+/// A quadrant of the power/interest grid, with its strategy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Quadrant {
+    /// High power, high interest.
+    ManageClosely,
+    /// High power, low interest.
+    KeepSatisfied,
+    /// Low power, high interest.
+    KeepInformed,
+    /// Low power, low interest.
+    Monitor,
+}
+
+impl Quadrant {
+    /// Every quadrant.
+    pub const ALL: [Quadrant; 4] =
+        [Quadrant::ManageClosely, Quadrant::KeepSatisfied, Quadrant::KeepInformed, Quadrant::Monitor];
+
+    /// Wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Quadrant::ManageClosely => "manage_closely",
+            Quadrant::KeepSatisfied => "keep_satisfied",
+            Quadrant::KeepInformed => "keep_informed",
+            Quadrant::Monitor => "monitor",
+        }
+    }
+
+    /// The strategy as people read it.
+    pub fn strategy(self) -> &'static str {
+        match self {
+            Quadrant::ManageClosely => "Manage closely",
+            Quadrant::KeepSatisfied => "Keep satisfied",
+            Quadrant::KeepInformed => "Keep informed",
+            Quadrant::Monitor => "Monitor",
+        }
+    }
+}
+
+/// The lowest score that counts as high power or high interest (the scale is 1 to 5; 3, the
+/// middle, counts as low, so that only clear cases are managed closely).
+pub const HIGH: u8 = 4;
+
+/// The quadrant of a power and interest, each 1 to 5.
+pub fn quadrant(power: u8, interest: u8) -> Quadrant {
+    match (power >= HIGH, interest >= HIGH) {
+        (true, true) => Quadrant::ManageClosely,
+        (true, false) => Quadrant::KeepSatisfied,
+        (false, true) => Quadrant::KeepInformed,
+        (false, false) => Quadrant::Monitor,
+    }
+}
+
+/// Checks a 1–5 score.
+pub fn score(field: &str, v: i64) -> Invalid<u8> {
+    if (1..=5).contains(&v) {
+        Ok(v as u8)
+    } else {
+        Err(ValidationError::new(field, "must be a whole number from 1 to 5"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -237,5 +406,43 @@ mod tests {
         assert!(m.remove_competitor(a));
         assert!(!m.remove_competitor(a));
         assert!(m.cells.is_empty());
+    }
+
+    #[test]
+    fn quadrants_split_at_four() {
+        assert_eq!(quadrant(5, 5), Quadrant::ManageClosely);
+        assert_eq!(quadrant(4, 4), Quadrant::ManageClosely);
+        assert_eq!(quadrant(4, 3), Quadrant::KeepSatisfied);
+        assert_eq!(quadrant(5, 1), Quadrant::KeepSatisfied);
+        assert_eq!(quadrant(3, 4), Quadrant::KeepInformed);
+        assert_eq!(quadrant(1, 5), Quadrant::KeepInformed);
+        assert_eq!(quadrant(3, 3), Quadrant::Monitor);
+        assert_eq!(quadrant(1, 1), Quadrant::Monitor);
+        assert_eq!(Quadrant::KeepSatisfied.strategy(), "Keep satisfied");
+        let s = Stakeholder { power: 2, interest: 5, ..Default::default() };
+        assert_eq!(s.quadrant().as_str(), "keep_informed");
+    }
+
+    #[test]
+    fn scores_and_roles_are_checked() {
+        assert_eq!(score("power", 1).unwrap(), 1);
+        assert_eq!(score("power", 5).unwrap(), 5);
+        assert_eq!(score("power", 0).unwrap_err().field, "power");
+        assert_eq!(score("interest", 6).unwrap_err().field, "interest");
+        assert_eq!(StakeholderRole::parse("role", "executive").unwrap(), StakeholderRole::Executive);
+        assert_eq!(StakeholderRole::parse("role", "boss").unwrap_err().field, "role");
+    }
+
+    #[test]
+    fn the_last_contact_is_the_latest_date() {
+        let c = |id, d: &str| Contact {
+            id,
+            date: Date::parse("d", d).unwrap(),
+            channel: "call".into(),
+            notes: String::new(),
+        };
+        let s = Stakeholder { contacts: vec![c(1, "2026-03-02"), c(2, "2026-01-10")], ..Default::default() };
+        assert_eq!(s.last_contact().map(|c| c.id), Some(1));
+        assert!(Stakeholder::default().last_contact().is_none());
     }
 }

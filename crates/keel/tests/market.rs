@@ -35,6 +35,9 @@ api_tests!(
     competitor_matrix_rights_and_bad_input,
     competitor_matrix_concurrent_edits_conflict,
     competitor_page_and_forms,
+    stakeholders_crud_quadrants_and_contacts,
+    stakeholders_rights_and_bad_input,
+    stakeholder_pages,
 );
 
 /// A request with a bearer token; returns status and JSON body (Null when empty).
@@ -409,4 +412,192 @@ async fn competitor_page_and_forms(db: TestDb) {
     assert!(tc.post(t.url("/api/v1/session")).json(&body).send().await.unwrap().status().is_success());
     let html = tc.get(t.url(page)).send().await.unwrap().text().await.unwrap();
     assert!(html.contains("since 2024") && !html.contains("name=\"op\""), "{html}");
+}
+
+const SH: &str = "/api/v1/products/SHOP/stakeholders";
+
+async fn stakeholders_crud_quadrants_and_contacts(db: TestDb) {
+    let t = spawn_app(db).await;
+    let shop = t.product("SHOP").await;
+    let (_, team) = t.member(&shop, "team@keel.test", &[Role::Team]).await;
+    let pm = &t.admin_token;
+    let init = record(&t, &shop, ObjectKind::Initiative, json!({"title": "Self-serve checkout"})).await;
+    assert_eq!(get(&t, &team, SH).await.1, json!([]));
+    let (s, v) = post(
+        &t,
+        pm,
+        SH,
+        json!({"person": "Dana Reyes", "organisation": "Big Retail", "role": "customer",
+        "power": 5, "interest": 4, "initiatives": [init]}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!((&v["quadrant"], &v["strategy"]), (&json!("manage_closely"), &json!("Manage closely")));
+    assert_eq!(v["initiatives"], json!([init]));
+    let dana = v["id"].as_i64().unwrap();
+    for (person, power, interest, q) in [
+        ("Ann CFO", 5, 2, "keep_satisfied"),
+        ("Ben Support", 2, 5, "keep_informed"),
+        ("Cy Partner", 3, 3, "monitor"),
+    ] {
+        let (s, v) = post(&t, pm, SH, json!({"person": person, "power": power, "interest": interest})).await;
+        assert_eq!(
+            (s, v["quadrant"].as_str(), v["role"].as_str()),
+            (StatusCode::CREATED, Some(q), Some("other")),
+            "{v}"
+        );
+    }
+    let (_, list) = get(&t, &team, SH).await;
+    let names: Vec<&str> = list.as_array().unwrap().iter().map(|s| s["person"].as_str().unwrap()).collect();
+    assert_eq!(names, ["Ann CFO", "Ben Support", "Cy Partner", "Dana Reyes"]);
+
+    // Changes move them between quadrants; a stale version is a 409.
+    let one = format!("/api/v1/stakeholders/{dana}");
+    let (s, v) = call(&t, pm, Method::PATCH, &one, Some(json!({"interest": 1, "version": 1}))).await;
+    assert_eq!((s, v["quadrant"].as_str()), (StatusCode::OK, Some("keep_satisfied")), "{v}");
+    assert_eq!(v["organisation"], "Big Retail");
+    let (s, _) = call(&t, pm, Method::PATCH, &one, Some(json!({"interest": 5, "version": 1}))).await;
+    assert_eq!(s, StatusCode::CONFLICT);
+
+    // The contact log, newest first.
+    let contacts = format!("{one}/contacts");
+    for (date, channel, notes) in [("2026-03-02", "call", "Wants SSO"), ("2026-04-11", "meeting", "QBR")] {
+        let (s, v) = post(&t, pm, &contacts, json!({"date": date, "channel": channel, "notes": notes})).await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+    }
+    let (s, v) = get(&t, &team, &one).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(
+        v["contacts"][0],
+        json!({"id": 2, "date": "2026-04-11", "channel": "meeting", "notes": "QBR"})
+    );
+    assert_eq!(v["contacts"][1]["notes"], "Wants SSO");
+
+    // Delete.
+    let (s, _) = call(&t, pm, Method::DELETE, &one, None).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    assert_eq!(get(&t, pm, &one).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(get(&t, pm, SH).await.1.as_array().unwrap().len(), 3);
+    let events = t
+        .app
+        .store()
+        .product_events_of(
+            shop.id,
+            &[ObjectKind::Stakeholder],
+            &["created", "interest", "contacts", "deleted"],
+            keel_domain::Timestamp(0),
+            100,
+        )
+        .await
+        .unwrap();
+    assert!(events.len() >= 7, "{}", events.len());
+}
+
+async fn stakeholders_rights_and_bad_input(db: TestDb) {
+    let t = spawn_app(db).await;
+    let shop = t.product("SHOP").await;
+    let other = t.product("OTHER").await;
+    let (_, team) = t.member(&shop, "team@keel.test", &[Role::Team]).await;
+    let (_, po) = t.member(&shop, "po@keel.test", &[Role::Po]).await;
+    let (_, stranger) = t.member(&other, "x@keel.test", &[Role::Pm]).await;
+    let pm = &t.admin_token;
+    let (_, v) = post(&t, pm, SH, json!({"person": "Dana", "power": 4, "interest": 4})).await;
+    let one = format!("/api/v1/stakeholders/{}", v["id"]);
+    let before = get(&t, pm, &one).await.1;
+    for tok in [&team, &po] {
+        let (s, p) = post(&t, tok, SH, json!({"person": "Eve", "power": 1, "interest": 1})).await;
+        assert_eq!((s, &p["deciders"]), (StatusCode::FORBIDDEN, &json!(["pm"])), "{p}");
+        assert_eq!(
+            call(&t, tok, Method::PATCH, &one, Some(json!({"power": 1}))).await.0,
+            StatusCode::FORBIDDEN
+        );
+        assert_eq!(call(&t, tok, Method::DELETE, &one, None).await.0, StatusCode::FORBIDDEN);
+        let c = json!({"date": "2026-01-01", "channel": "call"});
+        assert_eq!(post(&t, tok, &format!("{one}/contacts"), c).await.0, StatusCode::FORBIDDEN);
+        assert_eq!(get(&t, tok, &one).await.0, StatusCode::OK);
+    }
+    assert_eq!(get(&t, &stranger, &one).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(get(&t, &stranger, SH).await.0, StatusCode::NOT_FOUND);
+
+    let foreign = record(&t, &other, ObjectKind::Initiative, json!({"title": "x"})).await;
+    for (body, field) in [
+        (json!({"person": "E", "power": 0, "interest": 3}), "power"),
+        (json!({"person": "E", "power": 3, "interest": 6}), "interest"),
+        (json!({"person": "E", "interest": 3}), "power"),
+        (json!({"person": " ", "power": 3, "interest": 3}), "person"),
+        (json!({"person": "E", "power": 3, "interest": 3, "role": "boss"}), "role"),
+        (json!({"person": "E", "power": 3, "interest": 3, "initiatives": [foreign]}), "initiatives[0]"),
+    ] {
+        let (s, p) = post(&t, pm, SH, body.clone()).await;
+        assert_eq!((s, p["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some(field)), "{body} {p}");
+    }
+    let contacts = format!("{one}/contacts");
+    for (body, field) in [
+        (json!({"date": "2026-02-30", "channel": "call"}), "date"),
+        (json!({"date": "", "channel": "call"}), "date"),
+        (json!({"date": "2026-02-03", "channel": ""}), "channel"),
+    ] {
+        let (s, p) = post(&t, pm, &contacts, body.clone()).await;
+        assert_eq!((s, p["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some(field)), "{body} {p}");
+    }
+    let (s, p) = post(&t, pm, &contacts, json!({"channel": "call"})).await;
+    assert!(s.is_client_error() && p["field"] == "date", "{s} {p}");
+    assert_eq!(get(&t, pm, &one).await.1, before);
+    assert_eq!(get(&t, pm, SH).await.1.as_array().unwrap().len(), 1);
+}
+
+async fn stakeholder_pages(db: TestDb) {
+    let t = spawn_app(db).await;
+    t.product("SHOP").await;
+    let (c, csrf) = browser_client(&t).await;
+    let csrf = csrf.as_str();
+    let page = "/products/SHOP/stakeholders";
+    let html = c.get(t.url(page)).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("No stakeholders yet") && html.contains("id=\"sh-grid\""), "{html}");
+    let fields = [
+        ("csrf", csrf),
+        ("person", "Dana <i>Reyes</i>"),
+        ("role", "executive"),
+        ("power", "5"),
+        ("interest", "5"),
+    ];
+    let (s, loc) = form(&c, &t, page, &fields).await;
+    assert_eq!((s, loc.contains("notice=")), (StatusCode::SEE_OTHER, true), "{loc}");
+    let (s, loc) =
+        form(&c, &t, page, &[("csrf", csrf), ("person", "X"), ("power", "9"), ("interest", "1")]).await;
+    assert_eq!((s, loc.contains("error=Power")), (StatusCode::SEE_OTHER, true), "{loc}");
+    let (_, list) = get(&t, &t.admin_token, SH).await;
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    let id = list[0]["id"].as_i64().unwrap();
+    let html = c.get(t.url(page)).send().await.unwrap().text().await.unwrap();
+    let link = format!("href=\"/stakeholders/{id}\"");
+    for needle in [link.as_str(), "Manage closely", "sh-p-manage_closely", "<circle"] {
+        assert!(html.contains(needle), "the page lacks {needle}");
+    }
+    assert!(!html.contains("<i>Reyes</i>"));
+    let one = format!("/stakeholders/{id}");
+    let (_, loc) = form(
+        &c,
+        &t,
+        &one,
+        &[
+            ("csrf", csrf),
+            ("op", "contact"),
+            ("date", "2026-05-01"),
+            ("channel", "call"),
+            ("notes", "Renewal risk"),
+        ],
+    )
+    .await;
+    assert!(loc.contains("notice="), "{loc}");
+    let (_, loc) =
+        form(&c, &t, &one, &[("csrf", csrf), ("op", "edit"), ("interest", "2"), ("version", "2")]).await;
+    assert!(loc.contains("notice="), "{loc}");
+    let html = c.get(t.url(&one)).send().await.unwrap().text().await.unwrap();
+    for needle in ["Renewal risk", "2026-05-01", "Keep satisfied", "id=\"add-contact\""] {
+        assert!(html.contains(needle), "the page lacks {needle}");
+    }
+    let (_, loc) = form(&c, &t, &one, &[("csrf", csrf), ("op", "delete")]).await;
+    assert!(loc.starts_with("/products/SHOP/stakeholders"), "{loc}");
+    assert_eq!(c.get(t.url(&one)).send().await.unwrap().status(), StatusCode::NOT_FOUND);
 }

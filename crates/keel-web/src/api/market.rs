@@ -8,10 +8,15 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, patch, put};
 use axum::{Json, Router};
-use keel_api::market::{CapabilityIn, CellIn, CompetitorIn, MatrixOut};
+use keel_api::market::{
+    CapabilityIn, CellIn, CompetitorIn, ContactIn, MatrixOut, StakeholderIn, StakeholderOut,
+};
 use keel_api::Problem;
-use keel_app::market::{CapabilityInput, CompetitorInput, MatrixChange};
+use keel_app::market::{CapabilityInput, CompetitorInput, ContactInput, MatrixChange, StakeholderInput};
+use keel_app::records::Stored;
 use keel_app::{App, ProductAccess};
+use keel_domain::market::Stakeholder;
+use keel_domain::RecordId;
 use serde::Deserialize;
 use utoipa::{IntoParams, OpenApi};
 
@@ -29,6 +34,12 @@ pub fn routes() -> Router<AppState> {
             patch(patch_capability).delete(delete_capability),
         )
         .route("/api/v1/products/{product}/competitors/{competitor}/cells/{capability}", put(put_cell))
+        .route("/api/v1/products/{product}/stakeholders", get(list_stakeholders).post(create_stakeholder))
+        .route(
+            "/api/v1/stakeholders/{id}",
+            get(get_stakeholder).patch(patch_stakeholder).delete(delete_stakeholder),
+        )
+        .route("/api/v1/stakeholders/{id}/contacts", axum::routing::post(add_contact))
 }
 
 /// The OpenAPI paths of this module, merged into the API's document.
@@ -36,7 +47,8 @@ pub fn routes() -> Router<AppState> {
 #[openapi(
     paths(
         get_matrix, create_competitor, patch_competitor, delete_competitor, create_capability,
-        patch_capability, delete_capability, put_cell,
+        patch_capability, delete_capability, put_cell, list_stakeholders, create_stakeholder,
+        get_stakeholder, patch_stakeholder, delete_stakeholder, add_contact,
     ),
     tags((name = "market", description = "The competitor matrix, stakeholders and their updates"))
 )]
@@ -194,4 +206,108 @@ pub async fn put_cell(
 ) -> ApiResult<Json<MatrixOut>> {
     let c = MatrixChange::SetCell(competitor, capability, b.mark, b.notes);
     Ok(Json(change(&s, &u, &key, c, b.version).await?))
+}
+
+/// A stakeholder as JSON.
+pub fn stakeholder_json(s: &Stored<Stakeholder>) -> StakeholderOut {
+    StakeholderOut::new(s.id, s.product_id.map_or(0, |p| p.0), &s.data, s.version, s.created_at)
+}
+
+fn stakeholder_input(b: StakeholderIn) -> StakeholderInput {
+    StakeholderInput {
+        person: b.person,
+        organisation: b.organisation,
+        role: b.role,
+        power: b.power,
+        interest: b.interest,
+        initiatives: b.initiatives,
+    }
+}
+
+/// The stakeholder register of a product, by person.
+#[utoipa::path(get, path = "/api/v1/products/{product}/stakeholders", tag = "market",
+    params(("product" = String, Path, description = "Product key")),
+    responses((status = 200, body = [StakeholderOut]), (status = 404, body = Problem)))]
+pub async fn list_stakeholders(
+    State(s): State<AppState>,
+    u: ApiUser,
+    Path(key): Path<String>,
+) -> ApiResult<Json<Vec<StakeholderOut>>> {
+    let a = s.app.access(&u.user, &key).await?;
+    Ok(Json(s.app.stakeholders(&a).await?.iter().map(stakeholder_json).collect()))
+}
+
+/// Adds a stakeholder. The Product Manager decides; others get a 403.
+#[utoipa::path(post, path = "/api/v1/products/{product}/stakeholders", tag = "market",
+    params(("product" = String, Path, description = "Product key")), request_body = StakeholderIn,
+    responses((status = 201, body = StakeholderOut), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 422, body = Problem)))]
+pub async fn create_stakeholder(
+    State(s): State<AppState>,
+    u: ApiUser,
+    Path(key): Path<String>,
+    JsonIn(b): JsonIn<StakeholderIn>,
+) -> ApiResult<Response> {
+    let a = s.app.access(&u.user, &key).await?;
+    let st = s.app.create_stakeholder(&a, &stakeholder_input(b)).await?;
+    Ok((StatusCode::CREATED, Json(stakeholder_json(&st))).into_response())
+}
+
+/// A stakeholder with the contact log.
+#[utoipa::path(get, path = "/api/v1/stakeholders/{id}", tag = "market",
+    params(("id" = i64, Path, description = "Stakeholder id")),
+    responses((status = 200, body = StakeholderOut), (status = 404, body = Problem)))]
+pub async fn get_stakeholder(
+    State(s): State<AppState>,
+    u: ApiUser,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<StakeholderOut>> {
+    let (st, _) = s.app.stakeholder(&u.user, RecordId(id)).await?;
+    Ok(Json(stakeholder_json(&st)))
+}
+
+/// Changes a stakeholder.
+#[utoipa::path(patch, path = "/api/v1/stakeholders/{id}", tag = "market",
+    params(("id" = i64, Path, description = "Stakeholder id")), request_body = StakeholderIn,
+    responses((status = 200, body = StakeholderOut), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn patch_stakeholder(
+    State(s): State<AppState>,
+    u: ApiUser,
+    Path(id): Path<i64>,
+    JsonIn(b): JsonIn<StakeholderIn>,
+) -> ApiResult<Json<StakeholderOut>> {
+    let v = b.version;
+    let st = s.app.update_stakeholder(&u.user, RecordId(id), &stakeholder_input(b), v).await?;
+    Ok(Json(stakeholder_json(&st)))
+}
+
+/// Deletes a stakeholder and the contact log.
+#[utoipa::path(delete, path = "/api/v1/stakeholders/{id}", tag = "market",
+    params(("id" = i64, Path, description = "Stakeholder id")),
+    responses((status = 204, description = "Deleted"), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem)))]
+pub async fn delete_stakeholder(
+    State(s): State<AppState>,
+    u: ApiUser,
+    Path(id): Path<i64>,
+) -> ApiResult<StatusCode> {
+    s.app.delete_stakeholder(&u.user, RecordId(id)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Adds an entry to a stakeholder's contact log.
+#[utoipa::path(post, path = "/api/v1/stakeholders/{id}/contacts", tag = "market",
+    params(("id" = i64, Path, description = "Stakeholder id")), request_body = ContactIn,
+    responses((status = 201, body = StakeholderOut), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn add_contact(
+    State(s): State<AppState>,
+    u: ApiUser,
+    Path(id): Path<i64>,
+    JsonIn(b): JsonIn<ContactIn>,
+) -> ApiResult<Response> {
+    let input = ContactInput { date: b.date, channel: b.channel, notes: b.notes };
+    let st = s.app.add_contact(&u.user, RecordId(id), &input).await?;
+    Ok((StatusCode::CREATED, Json(stakeholder_json(&st))).into_response())
 }
