@@ -272,3 +272,65 @@ pub struct ContactIn {
     #[serde(default)]
     pub notes: String,
 }
+
+/// A stakeholder update.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct StakeholderUpdateOut {
+    /// Record id.
+    pub id: i64,
+    /// Product id.
+    pub product_id: i64,
+    /// `draft` or `published`.
+    pub state: String,
+    /// Its title.
+    pub title: String,
+    /// The report, in Markdown.
+    pub body: String,
+    /// The start of the period covered (RFC 3339), when an update was published before.
+    pub since: Option<String>,
+    /// When it was published (RFC 3339).
+    pub published_at: Option<String>,
+    /// Version to send back with a change.
+    pub version: i64,
+    /// When it was composed (RFC 3339).
+    pub created_at: String,
+}
+
+impl StakeholderUpdateOut {
+    /// From the stored update.
+    pub fn new(
+        id: keel_domain::RecordId,
+        product: i64,
+        state: &str,
+        u: &keel_domain::market::StakeholderUpdate,
+        version: i64,
+        created_at: keel_domain::Timestamp,
+    ) -> Self {
+        StakeholderUpdateOut {
+            id: id.0,
+            product_id: product,
+            state: state.to_string(),
+            title: u.title.clone(),
+            body: u.body.clone(),
+            since: u.since.map(crate::rfc3339),
+            published_at: u.published_at.map(crate::rfc3339),
+            version,
+            created_at: crate::rfc3339(created_at),
+        }
+    }
+}
+
+/// Changes to a draft update.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StakeholderUpdateIn {
+    /// Its title.
+    #[serde(default)]
+    pub title: Option<String>,
+    /// The report, in Markdown.
+    #[serde(default)]
+    pub body: Option<String>,
+    /// The version the change is based on (409 when stale).
+    #[serde(default)]
+    pub version: Option<i64>,
+}

@@ -10,9 +10,12 @@ use crate::{App, AppError, AppResult, ProductAccess};
 use keel_domain::error::text;
 use keel_domain::event::ObjectKind;
 use keel_domain::market::{
-    score, site_url, Capability, Cell, Competitor, Contact, Mark, Matrix, Stakeholder, StakeholderRole,
+    goal_progress, kr_progress, score, site_url, Capability, Cell, Competitor, Contact, Mark, Matrix,
+    Stakeholder, StakeholderRole, StakeholderUpdate,
 };
+use keel_domain::pm::{Goal, Initiative};
 use keel_domain::rights::Action;
+use keel_domain::sprint::Release;
 use keel_domain::{ProductId, RecordId, ValidationError};
 use keel_store::{StoreError, WriteOp, Written};
 
@@ -413,5 +416,207 @@ impl App {
             refs: vec![],
         };
         self.write_stakeholder(&a, op).await
+    }
+}
+
+impl RecordKind for StakeholderUpdate {
+    const KIND: ObjectKind = ObjectKind::StakeholderUpdate;
+}
+
+fn pct(p: Option<f64>) -> String {
+    p.map_or_else(|| "no measurement yet".to_string(), |p| format!("{:.0} %", p * 100.0))
+}
+
+impl App {
+    /// The stakeholder updates of a product, newest first; drafts only for those who may edit.
+    pub async fn stakeholder_updates(
+        &self,
+        access: &ProductAccess,
+    ) -> AppResult<Vec<Stored<StakeholderUpdate>>> {
+        let f = keel_store::RecordFilter::of(ObjectKind::StakeholderUpdate).product(access.product.id);
+        let editor = self.decide(access, MARKET_RIGHT) == keel_domain::rights::Decision::Allow;
+        let mut v: Vec<_> = self
+            .list_records::<StakeholderUpdate>(f)
+            .await?
+            .into_iter()
+            .filter(|u| editor || u.state == "published")
+            .collect();
+        v.sort_by(|a, b| b.data.published_at.cmp(&a.data.published_at).then(b.id.0.cmp(&a.id.0)));
+        Ok(v)
+    }
+
+    /// A stakeholder update and the caller's access (404 for non-members, and for drafts when
+    /// the caller may not edit).
+    pub async fn stakeholder_update(
+        &self,
+        user: &keel_domain::user::User,
+        id: RecordId,
+    ) -> AppResult<(Stored<StakeholderUpdate>, ProductAccess)> {
+        let u = self.get_record::<StakeholderUpdate>(id).await?;
+        let a = self.access_by_id(user, u.product_id.ok_or(AppError::NotFound)?).await?;
+        if u.state != "published" && self.decide(&a, MARKET_RIGHT) != keel_domain::rights::Decision::Allow {
+            return Err(AppError::NotFound);
+        }
+        Ok((u, a))
+    }
+
+    /// Composes a draft update from the data: goal progress, initiatives changed and releases
+    /// shipped since the last published update, and blocked items as risks.
+    pub async fn compose_stakeholder_update(
+        &self,
+        access: &ProductAccess,
+    ) -> AppResult<Stored<StakeholderUpdate>> {
+        self.require(access, MARKET_RIGHT)?;
+        let pid = access.product.id;
+        let since = self
+            .stakeholder_updates(access)
+            .await?
+            .iter()
+            .filter_map(|u| u.data.published_at)
+            .max()
+            .unwrap_or(keel_domain::Timestamp(0));
+        let today = keel_domain::Date::of(crate::now());
+        let mut md = String::new();
+        let period = if since.0 == 0 {
+            "so far".to_string()
+        } else {
+            format!("since {}", keel_domain::Date::of(since))
+        };
+        md.push_str(&format!("Where {} stands {period}.\n\n## Goals\n\n", access.product.name));
+        let goals =
+            self.list_records::<Goal>(keel_store::RecordFilter::of(ObjectKind::Goal).product(pid)).await?;
+        if goals.is_empty() {
+            md.push_str("No goals set.\n");
+        }
+        for g in &goals {
+            let mut krs = Vec::new();
+            let mut lines = String::new();
+            for kr in &g.data.key_results {
+                let p = match kr.kpi_id {
+                    Some(k) => match self.store.record(k).await {
+                        Ok(r) => {
+                            let num = |f: &str| r.data.get(f).and_then(serde_json::Value::as_f64);
+                            let latest = r
+                                .data
+                                .get("measurements")
+                                .and_then(|m| m.as_array())
+                                .and_then(|m| m.last())
+                                .and_then(|m| m.get("value"))
+                                .and_then(serde_json::Value::as_f64);
+                            match (num("baseline"), num("target"), latest) {
+                                (Some(b), Some(t), Some(l)) => kr_progress(b, t, l),
+                                _ => None,
+                            }
+                        }
+                        Err(StoreError::NotFound) => None,
+                        Err(e) => return Err(e.into()),
+                    },
+                    None => None,
+                };
+                krs.push(p);
+                lines.push_str(&format!("  - {}: {}\n", kr.title, pct(p)));
+            }
+            let due = g.data.due.map(|d| format!(", due {d}")).unwrap_or_default();
+            md.push_str(&format!("- **{}**: {}{due}\n{lines}", g.data.title, pct(goal_progress(&krs))));
+        }
+        md.push_str("\n## Roadmap changes\n\n");
+        let fields = ["created", "state", "lane", "start", "end", "title", "deleted"];
+        let events =
+            self.store.product_events_of(pid, &[ObjectKind::Initiative], &fields, since, 1000).await?;
+        let mut changed: Vec<(i64, Vec<String>)> = Vec::new();
+        for e in events.iter().filter(|e| e.at.0 > since.0) {
+            let f = e.field.clone();
+            match changed.iter_mut().find(|(id, _)| *id == e.object_id) {
+                Some((_, fs)) if !fs.contains(&f) => fs.push(f),
+                Some(_) => {}
+                None => changed.push((e.object_id, vec![f])),
+            }
+        }
+        if changed.is_empty() {
+            md.push_str("No initiative changed.\n");
+        }
+        for (id, fs) in &changed {
+            let (title, status) = match self.get_record::<Initiative>(RecordId(*id)).await {
+                Ok(i) => (i.data.title, format!("{}, {}", i.state.replace('_', " "), i.data.lane.as_str())),
+                Err(_) => (format!("Initiative #{id}"), "removed".to_string()),
+            };
+            md.push_str(&format!("- **{title}** ({status}): {} changed\n", fs.join(", ")));
+        }
+        md.push_str("\n## Releases shipped\n\n");
+        let shipped: Vec<_> = self
+            .list_records::<Release>(keel_store::RecordFilter::of(ObjectKind::Release).product(pid))
+            .await?
+            .into_iter()
+            .filter(|r| r.data.released_at.is_some_and(|t| t.0 > since.0))
+            .collect();
+        if shipped.is_empty() {
+            md.push_str("None.\n");
+        }
+        for r in &shipped {
+            let on = r.data.released_at.map(keel_domain::Date::of).map(|d| d.to_string()).unwrap_or_default();
+            md.push_str(&format!("- **{}**, released {on}\n", r.data.name));
+        }
+        md.push_str("\n## Risks\n\n");
+        let open = keel_store::ItemFilter { open_only: true, ..Default::default() };
+        let items = self.store.list_items(pid, &open, &keel_store::Page::first(500)).await?;
+        let ids: Vec<keel_domain::ItemId> = items.iter().map(|i| i.id).collect();
+        let blocked = self.blockers(&ids).await?.len();
+        md.push_str(&match blocked {
+            0 => "No open item is blocked.\n".to_string(),
+            1 => "1 open item is blocked by another open item.\n".to_string(),
+            n => format!("{n} open items are blocked by other open items.\n"),
+        });
+        let u = StakeholderUpdate {
+            title: format!("{} update, {today}", access.product.name),
+            body: md,
+            since: (since.0 > 0).then_some(since),
+            published_at: None,
+        };
+        let op = WriteOp::CreateRecord(new_record(Some(pid), None, "draft", None, &u)?);
+        match self.store.write_batch(vec![op], &self.ctx(&access.user)).await?.pop() {
+            Some(Written::Record(r)) => Stored::from_record(r),
+            _ => Err(AppError::Conflict("the update was not saved".into())),
+        }
+    }
+
+    /// Edits a draft update (`publish` also publishes it); a published one is a 409.
+    pub async fn edit_stakeholder_update(
+        &self,
+        user: &keel_domain::user::User,
+        id: RecordId,
+        title: Option<&str>,
+        body: Option<&str>,
+        publish: bool,
+        expected_version: Option<i64>,
+    ) -> AppResult<Stored<StakeholderUpdate>> {
+        let (u, a) = self.stakeholder_update(user, id).await?;
+        self.require(&a, MARKET_RIGHT)?;
+        if u.state == "published" {
+            return Err(AppError::Conflict("a published update is kept as it was".into()));
+        }
+        let mut data = u.data.clone();
+        if let Some(t) = title {
+            data.title = text("title", t, 1, 200, false)?;
+        }
+        if let Some(b) = body {
+            data.body = text("body", b, 1, 50_000, true)?;
+        }
+        let state = if publish {
+            data.published_at = Some(crate::now());
+            Some("published".to_string())
+        } else {
+            None
+        };
+        let op = WriteOp::UpdateRecord {
+            id,
+            expected_version: Some(expected_version.unwrap_or(u.version)),
+            state,
+            data: to_data(&data)?,
+            refs: vec![],
+        };
+        match self.store.write_batch(vec![op], &self.ctx(user)).await?.pop() {
+            Some(Written::Record(r)) => Stored::from_record(r),
+            _ => Err(AppError::Conflict("the update was not saved".into())),
+        }
     }
 }

@@ -58,6 +58,8 @@ pub enum ObjectKind {
     CompetitorMatrix,
     /// A stakeholder of a product, with their contact log.
     Stakeholder,
+    /// An update for a product's stakeholders (draft or published).
+    StakeholderUpdate,
 }
 
 impl ObjectKind {
@@ -88,6 +90,7 @@ impl ObjectKind {
             ObjectKind::WipBreach => "wip_breach",
             ObjectKind::CompetitorMatrix => "competitor_matrix",
             ObjectKind::Stakeholder => "stakeholder",
+            ObjectKind::StakeholderUpdate => "stakeholder_update",
         }
     }
 
@@ -118,6 +121,7 @@ impl ObjectKind {
             "wip_breach" => ObjectKind::WipBreach,
             "competitor_matrix" => ObjectKind::CompetitorMatrix,
             "stakeholder" => ObjectKind::Stakeholder,
+            "stakeholder_update" => ObjectKind::StakeholderUpdate,
             _ => return None,
         })
     }

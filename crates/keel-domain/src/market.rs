@@ -357,6 +357,43 @@ pub fn score(field: &str, v: i64) -> Invalid<u8> {
     }
 }
 
+/// A stakeholder update: a Markdown report composed from the data, edited, then published.
+/// Its state (`draft`, `published`) is kept in the record's state column.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct StakeholderUpdate {
+    /// Its title.
+    pub title: String,
+    /// The report, in Markdown.
+    pub body: String,
+    /// The start of the period it covers (the previous update's publication).
+    #[serde(default)]
+    pub since: Option<crate::Timestamp>,
+    /// When it was published.
+    #[serde(default)]
+    pub published_at: Option<crate::Timestamp>,
+}
+
+/// How far a key result has come: where `latest` stands between `baseline` and `target`, from 0
+/// to 1 (clamped); `None` when target equals baseline.
+pub fn kr_progress(baseline: f64, target: f64, latest: f64) -> Option<f64> {
+    let span = target - baseline;
+    if span == 0.0 || !span.is_finite() || !latest.is_finite() {
+        return None;
+    }
+    Some(((latest - baseline) / span).clamp(0.0, 1.0))
+}
+
+/// A goal's progress: the mean of its key results' progress, those without a measurement left
+/// out; `None` when none has one.
+pub fn goal_progress(krs: &[Option<f64>]) -> Option<f64> {
+    let known: Vec<f64> = krs.iter().flatten().copied().collect();
+    if known.is_empty() {
+        None
+    } else {
+        Some(known.iter().sum::<f64>() / known.len() as f64)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -444,5 +481,17 @@ mod tests {
         let s = Stakeholder { contacts: vec![c(1, "2026-03-02"), c(2, "2026-01-10")], ..Default::default() };
         assert_eq!(s.last_contact().map(|c| c.id), Some(1));
         assert!(Stakeholder::default().last_contact().is_none());
+    }
+
+    #[test]
+    fn key_results_and_goals_progress() {
+        assert_eq!(kr_progress(40.0, 50.0, 45.0), Some(0.5));
+        assert_eq!(kr_progress(10.0, 4.0, 7.0), Some(0.5), "down is good");
+        assert_eq!(kr_progress(0.0, 100.0, 130.0), Some(1.0));
+        assert_eq!(kr_progress(0.0, 100.0, -5.0), Some(0.0));
+        assert_eq!(kr_progress(5.0, 5.0, 5.0), None);
+        assert_eq!(goal_progress(&[Some(0.5), None, Some(1.0)]), Some(0.75));
+        assert_eq!(goal_progress(&[None]), None);
+        assert_eq!(goal_progress(&[]), None);
     }
 }

@@ -38,6 +38,7 @@ api_tests!(
     stakeholders_crud_quadrants_and_contacts,
     stakeholders_rights_and_bad_input,
     stakeholder_pages,
+    stakeholder_update_composed_edited_published,
 );
 
 /// A request with a bearer token; returns status and JSON body (Null when empty).
@@ -600,4 +601,112 @@ async fn stakeholder_pages(db: TestDb) {
     let (_, loc) = form(&c, &t, &one, &[("csrf", csrf), ("op", "delete")]).await;
     assert!(loc.starts_with("/products/SHOP/stakeholders"), "{loc}");
     assert_eq!(c.get(t.url(&one)).send().await.unwrap().status(), StatusCode::NOT_FOUND);
+}
+
+async fn stakeholder_update_composed_edited_published(db: TestDb) {
+    let t = spawn_app(db).await;
+    let shop = t.product("SHOP").await;
+    let (_, team) = t.member(&shop, "team@keel.test", &[Role::Team]).await;
+    let (_, po) = t.member(&shop, "po@keel.test", &[Role::Po]).await;
+    let pm = &t.admin_token;
+    let now = keel_app::now().0;
+    // A goal with two key results: one KPI halfway (40 → 50, at 45), one without measurements.
+    let kpi = record(
+        &t,
+        &shop,
+        ObjectKind::Kpi,
+        json!({"name": "Conversion", "baseline": 40.0, "target": 50.0,
+        "measurements": [{"date": "2026-01-01", "value": 42.0}, {"date": "2026-02-01", "value": 45.0}]}),
+    )
+    .await;
+    let bare =
+        record(&t, &shop, ObjectKind::Kpi, json!({"name": "NPS", "baseline": 10.0, "target": 30.0})).await;
+    record(&t, &shop, ObjectKind::Goal, json!({"title": "Effortless checkout", "due": "2026-09-30",
+        "key_results": [{"id": 1, "title": "Conversion 50 %", "kpi_id": kpi}, {"id": 2, "title": "NPS 30", "kpi_id": bare}]})).await;
+    record(&t, &shop, ObjectKind::Initiative, json!({"title": "One-page checkout", "lane": "now"})).await;
+    let op = WriteOp::CreateRecord(NewRecord {
+        kind: ObjectKind::Release,
+        product_id: Some(shop.id),
+        parent_id: None,
+        state: "released".into(),
+        unique_key: None,
+        data: json!({"name": "2.4", "released_at": now}),
+    });
+    let ctx = WriteCtx { actor: Some(t.admin.id), at: keel_app::now(), proposal: None };
+    t.app.store().write_batch(vec![op], &ctx).await.unwrap();
+    for title in ["Payment API", "Checkout page"] {
+        let (s, v) = post(&t, pm, "/api/v1/products/SHOP/items", json!({"title": title})).await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+    }
+    let (s, v) = post(&t, pm, "/api/v1/items/SHOP-1/links", json!({"kind": "blocks", "to": "SHOP-2"})).await;
+    assert!(s.is_success(), "{v}");
+
+    let list = "/api/v1/products/SHOP/stakeholder-updates";
+    for tok in [&team, &po] {
+        let (s, p) = call(&t, tok, Method::POST, list, None).await;
+        assert_eq!((s, &p["deciders"]), (StatusCode::FORBIDDEN, &json!(["pm"])), "{p}");
+    }
+    let (s, d) = call(&t, pm, Method::POST, list, None).await;
+    assert_eq!(s, StatusCode::CREATED, "{d}");
+    assert_eq!((&d["state"], &d["since"]), (&json!("draft"), &Value::Null));
+    let body = d["body"].as_str().unwrap();
+    for needle in [
+        "**Effortless checkout**: 50 %, due 2026-09-30",
+        "Conversion 50 %: 50 %",
+        "NPS 30: no measurement yet",
+        "**One-page checkout** (",
+        "**2.4**, released",
+        "1 open item is blocked",
+    ] {
+        assert!(body.contains(needle), "the draft lacks {needle}:\n{body}");
+    }
+    // Drafts are the PM's: the team neither lists nor reads them.
+    let one = format!("/api/v1/stakeholder-updates/{}", d["id"]);
+    assert_eq!(get(&t, &team, list).await.1, json!([]));
+    assert_eq!(get(&t, &team, &one).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(
+        call(&t, &team, Method::PATCH, &one, Some(json!({"body": "x"}))).await.0,
+        StatusCode::NOT_FOUND
+    );
+    // The PM edits and publishes.
+    let (s, p) = call(&t, pm, Method::PATCH, &one, Some(json!({"body": "  "}))).await;
+    assert_eq!((s, p["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("body")), "{p}");
+    let edited = format!("{body}\nWe are on track. <script>alert(1)</script>");
+    let (s, v) = call(
+        &t,
+        pm,
+        Method::PATCH,
+        &one,
+        Some(json!({"body": edited, "title": "March update", "version": d["version"]})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (s, _) =
+        call(&t, pm, Method::PATCH, &one, Some(json!({"title": "x", "version": d["version"]}))).await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    let (s, v) = call(&t, pm, Method::POST, &format!("{one}/publish"), None).await;
+    assert_eq!((s, v["state"].as_str()), (StatusCode::OK, Some("published")), "{v}");
+    assert!(v["published_at"].is_string());
+    // Published updates are kept: no more edits, and everyone in the product reads them.
+    assert_eq!(call(&t, pm, Method::PATCH, &one, Some(json!({"title": "y"}))).await.0, StatusCode::CONFLICT);
+    assert_eq!(call(&t, pm, Method::POST, &format!("{one}/publish"), None).await.0, StatusCode::CONFLICT);
+    let (_, l) = get(&t, &team, list).await;
+    assert_eq!((l.as_array().unwrap().len(), &l[0]["title"]), (1, &json!("March update")));
+    // The next draft covers only what happened since: nothing changed, nothing shipped.
+    let (s, d2) = call(&t, pm, Method::POST, list, None).await;
+    assert_eq!(s, StatusCode::CREATED, "{d2}");
+    assert_eq!(d2["since"], v["published_at"]);
+    let body2 = d2["body"].as_str().unwrap();
+    assert!(
+        body2.contains("No initiative changed.") && body2.contains("## Releases shipped\n\nNone."),
+        "{body2}"
+    );
+
+    // The page shows the published update sanitised and the draft's editor.
+    let (c, _) = browser_client(&t).await;
+    let html = c.get(t.url("/products/SHOP/stakeholder-updates")).send().await.unwrap().text().await.unwrap();
+    for needle in ["March update", "We are on track.", "su-draft", "<strong>Effortless checkout</strong>"] {
+        assert!(html.contains(needle), "the page lacks {needle}");
+    }
+    assert!(!html.contains("<script>alert(1)"), "{html}");
 }

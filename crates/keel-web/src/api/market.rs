@@ -10,12 +10,13 @@ use axum::routing::{get, patch, put};
 use axum::{Json, Router};
 use keel_api::market::{
     CapabilityIn, CellIn, CompetitorIn, ContactIn, MatrixOut, StakeholderIn, StakeholderOut,
+    StakeholderUpdateIn, StakeholderUpdateOut,
 };
 use keel_api::Problem;
 use keel_app::market::{CapabilityInput, CompetitorInput, ContactInput, MatrixChange, StakeholderInput};
 use keel_app::records::Stored;
 use keel_app::{App, ProductAccess};
-use keel_domain::market::Stakeholder;
+use keel_domain::market::{Stakeholder, StakeholderUpdate};
 use keel_domain::RecordId;
 use serde::Deserialize;
 use utoipa::{IntoParams, OpenApi};
@@ -40,6 +41,9 @@ pub fn routes() -> Router<AppState> {
             get(get_stakeholder).patch(patch_stakeholder).delete(delete_stakeholder),
         )
         .route("/api/v1/stakeholders/{id}/contacts", axum::routing::post(add_contact))
+        .route("/api/v1/products/{product}/stakeholder-updates", get(list_updates).post(compose_update))
+        .route("/api/v1/stakeholder-updates/{id}", get(get_update).patch(patch_update))
+        .route("/api/v1/stakeholder-updates/{id}/publish", axum::routing::post(publish_update))
 }
 
 /// The OpenAPI paths of this module, merged into the API's document.
@@ -48,7 +52,8 @@ pub fn routes() -> Router<AppState> {
     paths(
         get_matrix, create_competitor, patch_competitor, delete_competitor, create_capability,
         patch_capability, delete_capability, put_cell, list_stakeholders, create_stakeholder,
-        get_stakeholder, patch_stakeholder, delete_stakeholder, add_contact,
+        get_stakeholder, patch_stakeholder, delete_stakeholder, add_contact, list_updates,
+        compose_update, get_update, patch_update, publish_update,
     ),
     tags((name = "market", description = "The competitor matrix, stakeholders and their updates"))
 )]
@@ -310,4 +315,97 @@ pub async fn add_contact(
     let input = ContactInput { date: b.date, channel: b.channel, notes: b.notes };
     let st = s.app.add_contact(&u.user, RecordId(id), &input).await?;
     Ok((StatusCode::CREATED, Json(stakeholder_json(&st))).into_response())
+}
+
+/// A stakeholder update as JSON.
+pub fn update_json(u: &Stored<StakeholderUpdate>) -> StakeholderUpdateOut {
+    StakeholderUpdateOut::new(
+        u.id,
+        u.product_id.map_or(0, |p| p.0),
+        &u.state,
+        &u.data,
+        u.version,
+        u.created_at,
+    )
+}
+
+/// The stakeholder updates of a product, newest first (drafts only for the Product Manager).
+#[utoipa::path(get, path = "/api/v1/products/{product}/stakeholder-updates", tag = "market",
+    params(("product" = String, Path, description = "Product key")),
+    responses((status = 200, body = [StakeholderUpdateOut]), (status = 404, body = Problem)))]
+pub async fn list_updates(
+    State(s): State<AppState>,
+    u: ApiUser,
+    Path(key): Path<String>,
+) -> ApiResult<Json<Vec<StakeholderUpdateOut>>> {
+    let a = s.app.access(&u.user, &key).await?;
+    Ok(Json(s.app.stakeholder_updates(&a).await?.iter().map(update_json).collect()))
+}
+
+/// Composes a draft update from the data: goal progress, initiatives changed and releases shipped
+/// since the last published update, blocked items.
+#[utoipa::path(post, path = "/api/v1/products/{product}/stakeholder-updates", tag = "market",
+    params(("product" = String, Path, description = "Product key")),
+    responses((status = 201, body = StakeholderUpdateOut), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn compose_update(
+    State(s): State<AppState>,
+    u: ApiUser,
+    Path(key): Path<String>,
+) -> ApiResult<Response> {
+    let a = s.app.access(&u.user, &key).await?;
+    let d = s.app.compose_stakeholder_update(&a).await?;
+    Ok((StatusCode::CREATED, Json(update_json(&d))).into_response())
+}
+
+/// A stakeholder update.
+#[utoipa::path(get, path = "/api/v1/stakeholder-updates/{id}", tag = "market",
+    params(("id" = i64, Path, description = "Update id")),
+    responses((status = 200, body = StakeholderUpdateOut), (status = 404, body = Problem)))]
+pub async fn get_update(
+    State(s): State<AppState>,
+    u: ApiUser,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<StakeholderUpdateOut>> {
+    let (d, _) = s.app.stakeholder_update(&u.user, RecordId(id)).await?;
+    Ok(Json(update_json(&d)))
+}
+
+/// Edits a draft update; a published one is a 409.
+#[utoipa::path(patch, path = "/api/v1/stakeholder-updates/{id}", tag = "market",
+    params(("id" = i64, Path, description = "Update id")), request_body = StakeholderUpdateIn,
+    responses((status = 200, body = StakeholderUpdateOut), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn patch_update(
+    State(s): State<AppState>,
+    u: ApiUser,
+    Path(id): Path<i64>,
+    JsonIn(b): JsonIn<StakeholderUpdateIn>,
+) -> ApiResult<Json<StakeholderUpdateOut>> {
+    let d = s
+        .app
+        .edit_stakeholder_update(
+            &u.user,
+            RecordId(id),
+            b.title.as_deref(),
+            b.body.as_deref(),
+            false,
+            b.version,
+        )
+        .await?;
+    Ok(Json(update_json(&d)))
+}
+
+/// Publishes a draft update; it is kept as it is from then on.
+#[utoipa::path(post, path = "/api/v1/stakeholder-updates/{id}/publish", tag = "market",
+    params(("id" = i64, Path, description = "Update id"), VersionQuery),
+    responses((status = 200, body = StakeholderUpdateOut), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem)))]
+pub async fn publish_update(
+    State(s): State<AppState>,
+    u: ApiUser,
+    Path(id): Path<i64>,
+    Query(q): Query<VersionQuery>,
+) -> ApiResult<Json<StakeholderUpdateOut>> {
+    let d = s.app.edit_stakeholder_update(&u.user, RecordId(id), None, None, true, q.version).await?;
+    Ok(Json(update_json(&d)))
 }

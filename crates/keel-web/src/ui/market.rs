@@ -25,6 +25,7 @@ pub fn routes() -> Router<AppState> {
         .route("/products/{key}/competitors", get(competitors).post(competitors_update))
         .route("/products/{key}/stakeholders", get(stakeholders).post(stakeholder_create))
         .route("/stakeholders/{id}", get(stakeholder_page).post(stakeholder_update))
+        .route("/products/{key}/stakeholder-updates", get(updates_page).post(updates_post))
 }
 
 #[derive(Template)]
@@ -413,6 +414,112 @@ async fn stakeholder_update(
         match res {
             Ok(done) => Ok(redirect_with(&back, "notice", done)),
             Err(e @ (AppError::Internal(_) | AppError::NotFound)) => Err(e.into()),
+            Err(e) => Ok(redirect_with(&back, "error", &message(&e))),
+        }
+    }
+    .await;
+    finish(&st, &s, r).await
+}
+
+struct UpdateView {
+    id: i64,
+    title: String,
+    body: String,
+    html: String,
+    published: String,
+    version: i64,
+}
+
+#[derive(Template)]
+#[template(path = "market_updates.html")]
+struct UpdatesPage {
+    l: Layout,
+    key: String,
+    drafts: Vec<UpdateView>,
+    published: Vec<UpdateView>,
+    can_edit: bool,
+}
+
+/// GET /products/{key}/stakeholder-updates
+async fn updates_page(
+    State(st): State<AppState>,
+    s: UiSession,
+    Path(key): Path<String>,
+    Query(f): Query<Flash>,
+) -> Response {
+    let r = async {
+        let a = st.app.access(&s.user, &key).await?;
+        let (mut drafts, mut published) = (Vec::new(), Vec::new());
+        for u in st.app.stakeholder_updates(&a).await? {
+            let v = UpdateView {
+                id: u.id.0,
+                title: u.data.title.clone(),
+                html: crate::markdown::render(&u.data.body),
+                body: u.data.body.clone(),
+                published: u.data.published_at.map(super::view::date_time).unwrap_or_default(),
+                version: u.version,
+            };
+            if u.state == "published" {
+                published.push(v);
+            } else {
+                drafts.push(v);
+            }
+        }
+        let l = Layout::new(&st, &s, "Stakeholder updates", "stakeholder-updates", Some(&a.product))
+            .await
+            .crumb(format!("/products/{}/backlog", a.product.key), a.product.name.clone())
+            .crumb(format!("/products/{}/stakeholders", a.product.key), "Stakeholders")
+            .flash(&f);
+        render(&UpdatesPage {
+            l,
+            key: a.product.key.to_string(),
+            drafts,
+            published,
+            can_edit: st.app.decide(&a, MARKET_RIGHT) == Decision::Allow,
+        })
+    }
+    .await;
+    finish(&st, &s, r).await
+}
+
+/// POST /products/{key}/stakeholder-updates: `op` compose, save or publish (`id`, `title`,
+/// `body`, `version`).
+async fn updates_post(
+    State(st): State<AppState>,
+    s: UiSession,
+    Path(key): Path<String>,
+    form: FormData,
+) -> Response {
+    let r: UiResult = async {
+        s.check_csrf(form.get("csrf"))?;
+        let a = st.app.access(&s.user, &key).await?;
+        let back = format!("/products/{}/stakeholder-updates", a.product.key);
+        let id = RecordId(form.get("id").parse::<i64>().unwrap_or(0));
+        let version = form.get("version").parse::<i64>().ok();
+        let body = opt(&form, "body");
+        let res = match form.get("op") {
+            "compose" => st
+                .app
+                .compose_stakeholder_update(&a)
+                .await
+                .map(|_| "Draft composed from the data; edit it, then publish."),
+            op @ ("save" | "publish") => st
+                .app
+                .edit_stakeholder_update(
+                    &s.user,
+                    id,
+                    form.opt("title"),
+                    body.as_deref(),
+                    op == "publish",
+                    version,
+                )
+                .await
+                .map(|_| if op == "publish" { "Update published." } else { "Draft saved." }),
+            _ => Err(AppError::Invalid(keel_domain::ValidationError::new("op", "is not a known change"))),
+        };
+        match res {
+            Ok(done) => Ok(redirect_with(&back, "notice", done)),
+            Err(e @ AppError::Internal(_)) => Err(e.into()),
             Err(e) => Ok(redirect_with(&back, "error", &message(&e))),
         }
     }
