@@ -709,4 +709,30 @@ async fn stakeholder_update_composed_edited_published(db: TestDb) {
         assert!(html.contains(needle), "the page lacks {needle}");
     }
     assert!(!html.contains("<script>alert(1)"), "{html}");
+
+    // Through the page's forms: compose, save, publish.
+    let (c, csrf) = browser_client(&t).await;
+    let page = "/products/SHOP/stakeholder-updates";
+    let (s, loc) = form(&c, &t, page, &[("csrf", csrf.as_str()), ("op", "compose")]).await;
+    assert_eq!((s, loc.contains("notice=")), (StatusCode::SEE_OTHER, true), "{loc}");
+    let (_, l) = get(&t, pm, list).await;
+    let draft = l.as_array().unwrap().iter().find(|u| u["state"] == "draft").unwrap().clone();
+    let (id, version) = (draft["id"].to_string(), draft["version"].to_string());
+    let save = [
+        ("csrf", csrf.as_str()),
+        ("op", "save"),
+        ("id", id.as_str()),
+        ("version", version.as_str()),
+        ("title", "April update"),
+        ("body", "All good."),
+    ];
+    let (_, loc) = form(&c, &t, page, &save).await;
+    assert!(loc.contains("notice="), "{loc}");
+    let (_, loc) = form(&c, &t, page, &save).await;
+    assert!(loc.contains("error="), "a stale save is refused: {loc}");
+    let (_, loc) =
+        form(&c, &t, page, &[("csrf", csrf.as_str()), ("op", "publish"), ("id", id.as_str())]).await;
+    assert!(loc.contains("notice="), "{loc}");
+    let (_, l) = get(&t, &team, list).await;
+    assert_eq!((l[0]["title"].as_str(), l[0]["body"].as_str()), (Some("April update"), Some("All good.")));
 }
