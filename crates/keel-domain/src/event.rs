@@ -54,6 +54,12 @@ pub enum ObjectKind {
     Review,
     /// A card moved into a board column at its WIP limit, with the reason given.
     WipBreach,
+    /// A product's competitor matrix (one record per product).
+    CompetitorMatrix,
+    /// A stakeholder of a product, with their contact log.
+    Stakeholder,
+    /// An update for a product's stakeholders (draft or published).
+    StakeholderUpdate,
 }
 
 impl ObjectKind {
@@ -82,6 +88,9 @@ impl ObjectKind {
             ObjectKind::Setting => "setting",
             ObjectKind::Review => "review",
             ObjectKind::WipBreach => "wip_breach",
+            ObjectKind::CompetitorMatrix => "competitor_matrix",
+            ObjectKind::Stakeholder => "stakeholder",
+            ObjectKind::StakeholderUpdate => "stakeholder_update",
         }
     }
 
@@ -110,6 +119,9 @@ impl ObjectKind {
             "setting" => ObjectKind::Setting,
             "review" => ObjectKind::Review,
             "wip_breach" => ObjectKind::WipBreach,
+            "competitor_matrix" => ObjectKind::CompetitorMatrix,
+            "stakeholder" => ObjectKind::Stakeholder,
+            "stakeholder_update" => ObjectKind::StakeholderUpdate,
             _ => return None,
         })
     }

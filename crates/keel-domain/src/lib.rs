@@ -11,6 +11,7 @@ pub mod error;
 pub mod event;
 pub mod ids;
 pub mod item;
+pub mod market;
 pub mod pm;
 pub mod poker;
 pub mod product;
