@@ -100,7 +100,11 @@ impl App {
         }
     }
 
-    async fn check_opportunities(&self, access: &ProductAccess, ids: &[i64]) -> AppResult<Vec<RecordId>> {
+    async fn capability_opportunities(
+        &self,
+        access: &ProductAccess,
+        ids: &[i64],
+    ) -> AppResult<Vec<RecordId>> {
         let mut out = Vec::new();
         for (n, id) in ids.iter().enumerate() {
             let ok = match self.store.record(RecordId(*id)).await {
@@ -167,7 +171,7 @@ impl App {
             MatrixChange::AddCapability(i) => {
                 let name = text("name", i.name.as_deref().unwrap_or(""), 1, 120, false)?;
                 let opportunities =
-                    self.check_opportunities(access, i.opportunities.as_deref().unwrap_or(&[])).await?;
+                    self.capability_opportunities(access, i.opportunities.as_deref().unwrap_or(&[])).await?;
                 if m.capabilities.len() >= 200 {
                     return Err(
                         ValidationError::new("name", "a matrix holds at most 200 capabilities").into()
@@ -178,7 +182,7 @@ impl App {
             }
             MatrixChange::EditCapability(id, i) => {
                 let opportunities = match &i.opportunities {
-                    Some(o) => Some(self.check_opportunities(access, o).await?),
+                    Some(o) => Some(self.capability_opportunities(access, o).await?),
                     None => None,
                 };
                 let c = m.capabilities.iter_mut().find(|c| c.id == id).ok_or(AppError::NotFound)?;
