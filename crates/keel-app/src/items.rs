@@ -848,6 +848,7 @@ impl App {
             Change::AddLink { .. } | Change::RemoveLink { .. } => vec![Action::EditItem],
             Change::StartSprint { .. } | Change::CloseSprint { .. } => vec![Action::ManageSprint],
             Change::ShipRelease { .. } => vec![Action::ReleaseGoNoGo],
+            Change::SetVision { .. } => vec![Action::EditVision],
             Change::SetDefinitionOfReady { .. } | Change::SetDefinitionOfDone { .. } => {
                 vec![Action::EditItem]
             }

@@ -96,6 +96,9 @@ impl App {
             Change::SetDefinitionOfDone { definition } => {
                 return self.accept_setting_proposal(access, &p, definition.clone()).await;
             }
+            Change::SetVision { fields } => {
+                return self.accept_vision_proposal(access, &p, fields.clone()).await;
+            }
             _ => {}
         }
         let ctx = self.ctx_for_proposal(&access.user, p.id);
@@ -130,7 +133,8 @@ impl App {
             Change::StartSprint { .. } | Change::CloseSprint { .. } => Err(StoreError::NotFound),
             Change::ShipRelease { .. }
             | Change::SetDefinitionOfReady { .. }
-            | Change::SetDefinitionOfDone { .. } => Ok(None),
+            | Change::SetDefinitionOfDone { .. }
+            | Change::SetVision { .. } => Ok(None),
         };
         match result {
             Ok(item) => Ok(Accepted { proposal: self.store.proposal(p.id).await?, item }),

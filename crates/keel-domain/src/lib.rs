@@ -22,6 +22,7 @@ pub mod sprint;
 pub mod standup;
 pub mod time;
 pub mod user;
+pub mod vision;
 pub mod workflow;
 
 pub use error::{Invalid, ValidationError};

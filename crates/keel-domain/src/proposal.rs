@@ -95,6 +95,11 @@ pub enum Change {
         /// What to do with its open items, if any.
         open_items: Option<crate::readiness::OpenItems>,
     },
+    /// Save a new version of the product's vision board.
+    SetVision {
+        /// What the new version says.
+        fields: crate::vision::VisionFields,
+    },
 }
 
 /// A [`NewItem`] in a form that can be stored inside a proposal.
@@ -185,7 +190,8 @@ impl Change {
             | Change::CloseSprint { .. }
             | Change::ShipRelease { .. }
             | Change::SetDefinitionOfReady { .. }
-            | Change::SetDefinitionOfDone { .. } => None,
+            | Change::SetDefinitionOfDone { .. }
+            | Change::SetVision { .. } => None,
             Change::UpdateItem { item_id, .. }
             | Change::MoveItem { item_id, .. }
             | Change::DeleteItem { item_id }

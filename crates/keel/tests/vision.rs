@@ -1,0 +1,186 @@
+//! API tests of the vision board: versions, comparing, the card, proposals and concurrency, on
+//! SQLite and (when `KEEL_TEST_DATABASE_URL` is set) PostgreSQL.
+
+use keel_domain::product::Role;
+use keel_testkit::{spawn_app, TestApp, TestDb};
+use reqwest::{Client, Method, StatusCode};
+use serde_json::{json, Value};
+
+macro_rules! api_tests {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(keel_testkit::TestDb::sqlite().await).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let Some(db) = keel_testkit::TestDb::postgres().await else { return };
+                    super::$name(db).await;
+                }
+            )*
+        }
+    };
+}
+
+api_tests!(vision_is_versioned_and_compared, vision_rights_and_proposals, vision_bad_input_and_stale_saves);
+
+async fn call(
+    t: &TestApp,
+    token: &str,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let c = Client::new();
+    let mut r = c.request(method, t.url(path)).bearer_auth(token);
+    if let Some(b) = body {
+        r = r.json(&b);
+    }
+    let res = r.send().await.expect("request");
+    let status = res.status();
+    let text = res.text().await.expect("body");
+    let v = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or(Value::String(text))
+    };
+    (status, v)
+}
+
+async fn get(t: &TestApp, token: &str, path: &str) -> (StatusCode, Value) {
+    call(t, token, Method::GET, path, None).await
+}
+
+async fn put(t: &TestApp, token: &str, path: &str, body: Value) -> (StatusCode, Value) {
+    call(t, token, Method::PUT, path, Some(body)).await
+}
+
+const V: &str = "/api/v1/products/SHOP/vision";
+
+async fn vision_is_versioned_and_compared(db: TestDb) {
+    let t = spawn_app(db).await;
+    let _ = t.product("SHOP").await;
+    let pm = t.admin_token.clone();
+    let (s, v) = get(&t, &pm, V).await;
+    assert_eq!((s, &v["version"], &v["current"]), (StatusCode::OK, &json!(0), &Value::Null), "{v}");
+    // No card before the first save.
+    let (s, _) = get(&t, &pm, "/api/v1/products/SHOP/vision-card").await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let first = json!({"version": 0, "statement": "Checkout in one tap", "target_group": "Busy shoppers",
+        "needs": "Pay fast", "product": "A shop app", "business_goals": "Grow revenue"});
+    let (s, v) = put(&t, &pm, V, first).await;
+    assert_eq!(
+        (s, &v["version"], &v["current"]["statement"]),
+        (StatusCode::OK, &json!(1), &json!("Checkout in one tap")),
+        "{v}"
+    );
+    let second = json!({"version": 1, "statement": "Checkout in one tap", "target_group": "Busy shoppers",
+        "needs": "Pay fast and safely", "product": "A shop app", "business_goals": "Grow revenue by 20 %"});
+    let (s, v) = put(&t, &pm, V, second).await;
+    assert_eq!((s, &v["version"], &v["versions"]), (StatusCode::OK, &json!(2), &json!(2)), "{v}");
+    // Both versions are kept, newest first; each can be read.
+    let (s, v) = get(&t, &pm, &format!("{V}/versions")).await;
+    assert_eq!(s, StatusCode::OK);
+    let numbers: Vec<i64> =
+        v["versions"].as_array().unwrap().iter().map(|x| x["number"].as_i64().unwrap()).collect();
+    assert_eq!(numbers, [2, 1]);
+    let (s, v) = get(&t, &pm, &format!("{V}/versions/1")).await;
+    assert_eq!(
+        (s, &v["needs"], &v["saved_by"]),
+        (StatusCode::OK, &json!("Pay fast"), &json!(t.admin.id.0)),
+        "{v}"
+    );
+    assert_eq!(get(&t, &pm, &format!("{V}/versions/3")).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(get(&t, &pm, &format!("{V}/versions/x")).await.0, StatusCode::NOT_FOUND);
+    // Comparing names the fields that differ.
+    let (s, v) = get(&t, &pm, &format!("{V}/compare?a=1&b=2")).await;
+    assert_eq!((s, &v["changed"]), (StatusCode::OK, &json!(["needs", "business_goals"])), "{v}");
+    assert_eq!(v["a"]["needs"], "Pay fast");
+    let (s, v) = get(&t, &pm, &format!("{V}/compare?a=1&b=9")).await;
+    assert_eq!((s, &v["field"]), (StatusCode::UNPROCESSABLE_ENTITY, &json!("b")), "{v}");
+    // The card, as Markdown and as HTML; the format is checked.
+    let (s, v) = get(&t, &pm, "/api/v1/products/SHOP/vision-card").await;
+    let md = v.as_str().unwrap().to_string();
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        md.starts_with("# Product SHOP — vision\n\n## Vision statement\n\nCheckout in one tap\n"),
+        "{md}"
+    );
+    assert!(md.contains("## Needs\n\nPay fast and safely\n") && md.ends_with("_Version 2_\n"), "{md}");
+    let (s, v) = get(&t, &pm, "/api/v1/products/SHOP/vision-card?format=html").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(v.as_str().unwrap().contains("<h2>Business goals</h2>"), "{v}");
+    let (s, v) = get(&t, &pm, "/api/v1/products/SHOP/vision-card?format=pdf").await;
+    assert_eq!((s, &v["field"]), (StatusCode::UNPROCESSABLE_ENTITY, &json!("format")), "{v}");
+}
+
+async fn vision_rights_and_proposals(db: TestDb) {
+    let t = spawn_app(db).await;
+    let product = t.product("SHOP").await;
+    let (_, pm) = t.member(&product, "pm@keel.test", &[Role::Pm]).await;
+    let (_, po) = t.member(&product, "po@keel.test", &[Role::Po]).await;
+    let (_, team) = t.member(&product, "team@keel.test", &[Role::Team]).await;
+    let (s, _) = put(&t, &pm, V, json!({"version": 0, "statement": "First"})).await;
+    assert_eq!(s, StatusCode::OK);
+    // The team reads but may not change it.
+    assert_eq!(get(&t, &team, V).await.1["current"]["statement"], "First");
+    let (s, v) = put(&t, &team, V, json!({"version": 1, "statement": "Team's"})).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+    // The PO proposes: 202, nothing saved yet.
+    let (s, p) = put(&t, &po, V, json!({"version": 1, "statement": "PO's", "reason": "sharper"})).await;
+    assert_eq!(
+        (s, &p["state"], &p["summary"]),
+        (StatusCode::ACCEPTED, &json!("pending"), &json!("Change the vision")),
+        "{p}"
+    );
+    assert_eq!(get(&t, &pm, V).await.1["version"], 1);
+    // The PO cannot accept their own proposal; the PM can, which saves version 2.
+    let accept = format!("/api/v1/proposals/{}/accept", p["id"]);
+    let (s, _) = call(&t, &po, Method::POST, &accept, Some(json!({}))).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, a) = call(&t, &pm, Method::POST, &accept, Some(json!({}))).await;
+    assert_eq!(s, StatusCode::OK, "{a}");
+    let (_, v) = get(&t, &pm, V).await;
+    assert_eq!((&v["version"], &v["current"]["statement"]), (&json!(2), &json!("PO's")), "{v}");
+    // Not a member: 404.
+    let other = t.product("OTHER").await;
+    let (_, stranger) = t.member(&other, "x@keel.test", &[Role::Pm]).await;
+    assert_eq!(get(&t, &stranger, V).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(put(&t, &stranger, V, json!({"statement": "x"})).await.0, StatusCode::NOT_FOUND);
+}
+
+async fn vision_bad_input_and_stale_saves(db: TestDb) {
+    let t = spawn_app(db).await;
+    let _ = t.product("SHOP").await;
+    let pm = t.admin_token.clone();
+    // A statement is required; unknown fields and overlong text are refused; nothing saved.
+    let (s, v) = put(&t, &pm, V, json!({"version": 0, "statement": "  "})).await;
+    assert_eq!((s, &v["field"]), (StatusCode::UNPROCESSABLE_ENTITY, &json!("statement")), "{v}");
+    let (s, v) = put(&t, &pm, V, json!({"statement": "x", "mission": "y"})).await;
+    assert!(s.is_client_error(), "{s} {v}");
+    let (s, v) = put(&t, &pm, V, json!({"statement": "x", "needs": "n".repeat(10_001)})).await;
+    assert_eq!((s, &v["field"]), (StatusCode::UNPROCESSABLE_ENTITY, &json!("needs")), "{v}");
+    assert_eq!(get(&t, &pm, V).await.1["version"], 0);
+    // Two people edit version 1; the second save is stale: 409, and only one version is added.
+    assert_eq!(put(&t, &pm, V, json!({"version": 0, "statement": "One"})).await.0, StatusCode::OK);
+    assert_eq!(put(&t, &pm, V, json!({"version": 1, "statement": "Two"})).await.0, StatusCode::OK);
+    let (s, v) = put(&t, &pm, V, json!({"version": 1, "statement": "Three"})).await;
+    assert_eq!(s, StatusCode::CONFLICT, "{v}");
+    let (_, v) = get(&t, &pm, V).await;
+    assert_eq!((&v["version"], &v["current"]["statement"]), (&json!(2), &json!("Two")), "{v}");
+    // Concurrent saves from the same version: exactly one wins.
+    let (a, b) = tokio::join!(
+        put(&t, &pm, V, json!({"version": 2, "statement": "A"})),
+        put(&t, &pm, V, json!({"version": 2, "statement": "B"}))
+    );
+    let mut codes = [a.0, b.0];
+    codes.sort();
+    assert_eq!(codes, [StatusCode::OK, StatusCode::CONFLICT], "{a:?} {b:?}");
+    assert_eq!(get(&t, &pm, V).await.1["versions"], 3);
+}
