@@ -1,34 +1,34 @@
 //! Vision board, goals, key results and KPIs.
 
-use crate::records::{new_record, to_data, RecordKind, Stored};
+use crate::records::{new_record, RecordKind};
 use crate::{App, AppError, AppResult, Outcome, ProductAccess};
 use keel_domain::event::ObjectKind;
 use keel_domain::proposal::Change;
 use keel_domain::rights::{Action, Decision};
-use keel_domain::vision::{Vision, VisionFields};
+use keel_domain::vision::{Vision, VisionFields, VisionVersion};
 use keel_domain::ProductId;
-use keel_store::{StoreError, WriteCtx, WriteOp, Written};
+use keel_store::{RecordFilter, StoreError, WriteCtx, WriteOp};
 
-impl RecordKind for Vision {
+/// Each saved version of a vision board is a record of its own (kept, never changed), so a save
+/// records one event with that version rather than the whole history.
+impl RecordKind for VisionVersion {
     const KIND: ObjectKind = ObjectKind::Vision;
 }
 
-/// The unique key of a product's vision record.
-pub fn vision_key(product: ProductId) -> String {
-    format!("vision:{}", product.0)
+/// The unique key of version `n` of a product's vision: two saves from the same version clash
+/// on it, and the second gets a 409.
+pub fn vision_key(product: ProductId, n: i64) -> String {
+    format!("vision:{}:{n}", product.0)
 }
 
 impl App {
-    /// A product's vision board with all its versions (empty when never saved) and its record.
-    pub async fn vision(&self, access: &ProductAccess) -> AppResult<(Vision, Option<Stored<Vision>>)> {
-        match self.store.record_by_key(ObjectKind::Vision, &vision_key(access.product.id)).await {
-            Ok(r) => {
-                let s = Stored::<Vision>::from_record(r)?;
-                Ok((s.data.clone(), Some(s)))
-            }
-            Err(StoreError::NotFound) => Ok((Vision::default(), None)),
-            Err(e) => Err(e.into()),
-        }
+    /// A product's vision board with all its versions, oldest first (empty when never saved).
+    pub async fn vision(&self, access: &ProductAccess) -> AppResult<Vision> {
+        let filter = RecordFilter::of(ObjectKind::Vision).product(access.product.id);
+        let mut versions: Vec<VisionVersion> =
+            self.list_records::<VisionVersion>(filter).await?.into_iter().map(|s| s.data).collect();
+        versions.sort_by_key(|v| v.number);
+        Ok(Vision { versions })
     }
 
     /// Saves a new version of the vision board (the Product Manager's, Action::EditVision; the
@@ -46,7 +46,7 @@ impl App {
             return Err(self.forbidden(Action::EditVision));
         }
         let fields = fields.parse()?;
-        let (vision, _) = self.vision(access).await?;
+        let vision = self.vision(access).await?;
         if expected_version.is_some_and(|v| v != vision.number()) {
             return Err(AppError::StaleVersion { current: vision.number() });
         }
@@ -70,32 +70,22 @@ impl App {
         ctx: &WriteCtx,
     ) -> AppResult<Vision> {
         let pid = access.product.id;
-        let (mut vision, stored) = self.vision(access).await?;
+        let mut vision = self.vision(access).await?;
         if expected.is_some_and(|v| v != vision.number()) {
             return Err(AppError::StaleVersion { current: vision.number() });
         }
-        vision.save(fields, ctx.actor, ctx.at);
-        let op = match &stored {
-            Some(s) => WriteOp::UpdateRecord {
-                id: s.id,
-                expected_version: Some(s.version),
-                state: None,
-                data: to_data(&vision)?,
-                refs: vec![],
-            },
-            None => WriteOp::CreateRecord(new_record(Some(pid), None, "", Some(vision_key(pid)), &vision)?),
+        let n = vision.save(fields, ctx.actor, ctx.at);
+        let Some(version) = vision.current() else {
+            return Err(AppError::Conflict("the vision was not saved".into()));
         };
-        let written = match self.store.write_batch(vec![op], ctx).await {
-            Ok(w) => w,
+        let op = WriteOp::CreateRecord(new_record(Some(pid), None, "", Some(vision_key(pid, n)), version)?);
+        match self.store.write_batch(vec![op], ctx).await {
+            Ok(_) => Ok(vision),
             Err(StoreError::StaleVersion { .. }) | Err(StoreError::Conflict(_)) => {
-                let (now, _) = self.vision(access).await?;
-                return Err(AppError::StaleVersion { current: now.number() });
+                let now = self.vision(access).await?;
+                Err(AppError::StaleVersion { current: now.number() })
             }
-            Err(e) => return Err(e.into()),
-        };
-        match written.into_iter().next() {
-            Some(Written::Record(r)) => Ok(Stored::<Vision>::from_record(r)?.data),
-            _ => Err(AppError::Conflict("the vision was not saved".into())),
+            Err(e) => Err(e.into()),
         }
     }
 

@@ -44,7 +44,7 @@ pub async fn get_vision(
     Path(key): Path<String>,
 ) -> ApiResult<Json<VisionOut>> {
     let a = s.app.access(&u.user, &key).await?;
-    let (v, _) = s.app.vision(&a).await?;
+    let v = s.app.vision(&a).await?;
     Ok(Json(VisionOut::new(&v)))
 }
 
@@ -76,7 +76,7 @@ pub async fn list_versions(
     Path(key): Path<String>,
 ) -> ApiResult<Json<VisionVersionsOut>> {
     let a = s.app.access(&u.user, &key).await?;
-    let (v, _) = s.app.vision(&a).await?;
+    let v = s.app.vision(&a).await?;
     Ok(Json(VisionVersionsOut { versions: v.versions.iter().rev().map(VisionVersionOut::new).collect() }))
 }
 
@@ -91,7 +91,7 @@ pub async fn get_version(
 ) -> ApiResult<Json<VisionVersionOut>> {
     let a = s.app.access(&u.user, &key).await?;
     let n: i64 = n.parse().map_err(|_| ApiError::not_found())?;
-    let (v, _) = s.app.vision(&a).await?;
+    let v = s.app.vision(&a).await?;
     v.version(n).map(|x| Json(VisionVersionOut::new(x))).ok_or_else(ApiError::not_found)
 }
 
@@ -116,7 +116,7 @@ pub async fn compare(
     Query(q): Query<CompareQuery>,
 ) -> ApiResult<Json<VisionCompareOut>> {
     let a = s.app.access(&u.user, &key).await?;
-    let (v, _) = s.app.vision(&a).await?;
+    let v = s.app.vision(&a).await?;
     let va = v.version(q.a).ok_or_else(|| ApiError::invalid("a", "is no version of this vision"))?;
     let vb = v.version(q.b).ok_or_else(|| ApiError::invalid("b", "is no version of this vision"))?;
     Ok(Json(VisionCompareOut {
@@ -147,7 +147,7 @@ pub async fn card(
     Query(q): Query<CardQuery>,
 ) -> ApiResult<Response> {
     let a = s.app.access(&u.user, &key).await?;
-    let (v, _) = s.app.vision(&a).await?;
+    let v = s.app.vision(&a).await?;
     let cur = v.current().ok_or_else(ApiError::not_found)?;
     let md = card_markdown(&a.product.name, cur);
     match q.format.as_deref().unwrap_or("markdown") {

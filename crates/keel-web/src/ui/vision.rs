@@ -83,7 +83,7 @@ async fn board(
 ) -> Response {
     let r = async {
         let a = st.app.access(&s.user, &key).await?;
-        let (v, _) = st.app.vision(&a).await?;
+        let v = st.app.vision(&a).await?;
         let mut history = Vec::new();
         for x in v.versions.iter().rev() {
             history.push(VersionRow {
@@ -187,7 +187,7 @@ async fn compare(
 ) -> Response {
     let r = async {
         let a = st.app.access(&s.user, &key).await?;
-        let (v, _) = st.app.vision(&a).await?;
+        let v = st.app.vision(&a).await?;
         let back = format!("/products/{}/vision", a.product.key);
         if v.versions.len() < 2 {
             return Ok(redirect_with(
@@ -250,7 +250,7 @@ struct CardPage {
 async fn card(State(st): State<AppState>, s: UiSession, Path(key): Path<String>) -> Response {
     let r = async {
         let a = st.app.access(&s.user, &key).await?;
-        let (v, _) = st.app.vision(&a).await?;
+        let v = st.app.vision(&a).await?;
         let Some(cur) = v.current() else {
             return Ok(redirect_with(
                 &format!("/products/{}/vision", a.product.key),
@@ -301,7 +301,7 @@ pub(crate) async fn home(
 ) -> Response {
     let r = async {
         let a = st.app.access(&s.user, &key).await?;
-        let (v, _) = st.app.vision(&a).await?;
+        let v = st.app.vision(&a).await?;
         let goals = st
             .app
             .list_records::<Goal>(
