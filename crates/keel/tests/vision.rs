@@ -118,6 +118,13 @@ async fn vision_is_versioned_and_compared(db: TestDb) {
     assert!(v.as_str().unwrap().contains("<h2>Business goals</h2>"), "{v}");
     let (s, v) = get(&t, &pm, "/api/v1/products/SHOP/vision-card?format=pdf").await;
     assert_eq!((s, &v["field"]), (StatusCode::UNPROCESSABLE_ENTITY, &json!("format")), "{v}");
+    // Every endpoint is in the OpenAPI document.
+    let (_, doc) = get(&t, &pm, "/api/v1/openapi.json").await;
+    for path in ["", "/versions", "/versions/{n}", "/compare"] {
+        let p = format!("/api/v1/products/{{product}}/vision{path}");
+        assert!(doc["paths"][&p].is_object(), "{p}");
+    }
+    assert!(doc["paths"]["/api/v1/products/{product}/vision-card"].is_object());
 }
 
 async fn vision_rights_and_proposals(db: TestDb) {
