@@ -121,3 +121,173 @@ pub struct VisionCompareOut {
     /// The wire names of the fields that differ.
     pub changed: Vec<String>,
 }
+
+use keel_domain::kpi::{Direction, Kpi, KpiKind, Measurement, Unit};
+use keel_domain::{Date, ValidationError};
+
+/// A KPI's definition as sent.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct KpiIn {
+    /// Its name.
+    pub name: String,
+    /// `revenue`, `adoption`, `csat`, `nps`, `market_share`, `retention` or `custom` (default).
+    #[serde(default)]
+    pub kind: Option<String>,
+    /// `currency`, `percent`, `count` (default) or `score`.
+    #[serde(default)]
+    pub unit: Option<String>,
+    /// `up` (default) or `down`: which way is good.
+    #[serde(default)]
+    pub direction: Option<String>,
+    /// Where it starts.
+    pub baseline: f64,
+    /// Where it should get to (must differ from the baseline, in the good direction).
+    pub target: f64,
+    /// By when, `YYYY-MM-DD`.
+    #[serde(default)]
+    pub due: Option<String>,
+}
+
+impl KpiIn {
+    /// The domain KPI (its rules are checked by the use case).
+    pub fn parse(&self) -> Result<Kpi, ValidationError> {
+        Ok(Kpi {
+            name: self.name.clone(),
+            kind: self.kind.as_deref().map(|s| KpiKind::parse("kind", s)).transpose()?.unwrap_or_default(),
+            unit: self.unit.as_deref().map(|s| Unit::parse("unit", s)).transpose()?.unwrap_or_default(),
+            direction: self
+                .direction
+                .as_deref()
+                .map(|s| Direction::parse("direction", s))
+                .transpose()?
+                .unwrap_or_default(),
+            baseline: self.baseline,
+            target: self.target,
+            due: self.due.as_deref().filter(|s| !s.is_empty()).map(|s| Date::parse("due", s)).transpose()?,
+            measurements: vec![],
+        })
+    }
+}
+
+/// One measurement as sent.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MeasurementIn {
+    /// The day, `YYYY-MM-DD` (required).
+    #[serde(default)]
+    pub date: Option<String>,
+    /// The value, in the KPI's unit (required; a percentage is 0-100).
+    #[serde(default)]
+    pub value: Option<f64>,
+    /// A note.
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+/// One measurement or several (`{"measurements": [...]}`).
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum MeasurementsIn {
+    /// Several.
+    Many {
+        /// The measurements.
+        measurements: Vec<MeasurementIn>,
+    },
+    /// One.
+    One(MeasurementIn),
+}
+
+impl MeasurementsIn {
+    /// The domain measurements, naming the field at fault.
+    pub fn parse(&self) -> Result<Vec<Measurement>, ValidationError> {
+        let (list, many) = match self {
+            MeasurementsIn::Many { measurements } => (measurements.as_slice(), true),
+            MeasurementsIn::One(m) => (std::slice::from_ref(m), false),
+        };
+        let mut out = Vec::with_capacity(list.len());
+        for (i, m) in list.iter().enumerate() {
+            let f = |name: &str| if many { format!("measurements[{i}].{name}") } else { name.to_string() };
+            let date = m
+                .date
+                .as_deref()
+                .filter(|s| !s.trim().is_empty())
+                .ok_or_else(|| ValidationError::new(f("date"), "is required"))?;
+            let date = Date::parse(&f("date"), date)?;
+            let value = m.value.ok_or_else(|| ValidationError::new(f("value"), "is required"))?;
+            out.push(Measurement { date, value, note: m.note.clone().unwrap_or_default() });
+        }
+        Ok(out)
+    }
+}
+
+/// One measurement.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct MeasurementOut {
+    /// The day.
+    pub date: String,
+    /// The value.
+    pub value: f64,
+    /// A note.
+    pub note: String,
+}
+
+/// A KPI with its series and progress.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct KpiOut {
+    /// Its id.
+    pub id: i64,
+    /// Its name.
+    pub name: String,
+    /// What it measures.
+    pub kind: String,
+    /// Its unit.
+    pub unit: String,
+    /// `up` or `down`: which way is good.
+    pub direction: String,
+    /// Where it started.
+    pub baseline: f64,
+    /// Where it should get to.
+    pub target: f64,
+    /// By when.
+    pub due: Option<String>,
+    /// The latest value.
+    pub latest: Option<f64>,
+    /// Where the latest value stands between baseline and target, 0-100 %.
+    pub progress: Option<f64>,
+    /// The series, by date.
+    pub measurements: Vec<MeasurementOut>,
+    /// The record version.
+    pub version: i64,
+}
+
+impl KpiOut {
+    /// From the domain KPI.
+    pub fn new(id: i64, version: i64, k: &Kpi) -> Self {
+        KpiOut {
+            id,
+            name: k.name.clone(),
+            kind: k.kind.as_str().into(),
+            unit: k.unit.as_str().into(),
+            direction: k.direction.as_str().into(),
+            baseline: k.baseline,
+            target: k.target,
+            due: k.due.map(|d| d.to_string()),
+            latest: k.latest().map(|m| m.value),
+            progress: k.progress(),
+            measurements: k
+                .measurements
+                .iter()
+                .map(|m| MeasurementOut { date: m.date.to_string(), value: m.value, note: m.note.clone() })
+                .collect(),
+            version,
+        }
+    }
+}
+
+/// A product's KPIs.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct KpiListOut {
+    /// The KPIs, by id.
+    pub kpis: Vec<KpiOut>,
+}

@@ -101,3 +101,118 @@ impl App {
         Ok(crate::proposals::Accepted { proposal: self.store.proposal(p.id).await?, item: None })
     }
 }
+
+use crate::records::{to_data, Stored};
+use keel_domain::kpi::{parse_csv, Kpi, Measurement, Unit};
+use keel_domain::user::User;
+use keel_domain::RecordId;
+use keel_store::Written;
+
+impl RecordKind for Kpi {
+    const KIND: ObjectKind = ObjectKind::Kpi;
+}
+
+impl App {
+    /// The KPIs of a product, by id.
+    pub async fn kpis(&self, access: &ProductAccess) -> AppResult<Vec<Stored<Kpi>>> {
+        self.list_records::<Kpi>(RecordFilter::of(ObjectKind::Kpi).product(access.product.id)).await
+    }
+
+    /// A KPI and the caller's access to its product (404 for non-members).
+    pub async fn kpi_access(&self, user: &User, id: RecordId) -> AppResult<(Stored<Kpi>, ProductAccess)> {
+        let k = self.get_record::<Kpi>(id).await?;
+        let access = self.access_by_id(user, k.product_id.ok_or(AppError::NotFound)?).await?;
+        Ok((k, access))
+    }
+
+    /// Defining KPIs and their targets is the Product Manager's (Action::EditVision). The
+    /// Product Owner, who may only propose vision changes, gets a 403 here: KPI definitions are
+    /// not proposable yet.
+    fn require_vision_decider(&self, access: &ProductAccess) -> AppResult<()> {
+        if self.decide(access, Action::EditVision) == Decision::Allow {
+            Ok(())
+        } else {
+            Err(self.forbidden(Action::EditVision))
+        }
+    }
+
+    /// Creates a KPI (checked: name, values in the unit, target ≠ baseline, in the good direction).
+    pub async fn create_kpi(&self, access: &ProductAccess, kpi: Kpi) -> AppResult<Stored<Kpi>> {
+        self.require_vision_decider(access)?;
+        let kpi = kpi.validate()?;
+        let op = WriteOp::CreateRecord(new_record(Some(access.product.id), None, "", None, &kpi)?);
+        self.write_kpi(op, access).await
+    }
+
+    /// Deletes a KPI.
+    pub async fn delete_kpi(&self, access: &ProductAccess, k: &Stored<Kpi>) -> AppResult<()> {
+        self.require_vision_decider(access)?;
+        self.store
+            .write_batch(
+                vec![WriteOp::DeleteRecord { id: k.id, expected_version: None }],
+                &self.ctx(&access.user),
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Records measurements (the Product Manager and the Product Owner, or automation with
+    /// their API token). All or nothing.
+    pub async fn add_measurements(
+        &self,
+        access: &ProductAccess,
+        id: RecordId,
+        ms: Vec<Measurement>,
+    ) -> AppResult<Stored<Kpi>> {
+        if self.decide(access, Action::EditVision) == Decision::Deny {
+            return Err(self.forbidden(Action::EditVision));
+        }
+        if ms.is_empty() {
+            return Err(AppError::invalid("measurements", "give at least one measurement"));
+        }
+        // A concurrent writer (another automation run) makes the write stale: read again.
+        for _ in 0..3 {
+            let k = self.get_record::<Kpi>(id).await?;
+            let mut data = k.data.clone();
+            data.add(ms.clone())?;
+            let op = WriteOp::UpdateRecord {
+                id: k.id,
+                expected_version: Some(k.version),
+                state: None,
+                data: to_data(&data)?,
+                refs: vec![],
+            };
+            match self.write_kpi(op, access).await {
+                Err(AppError::StaleVersion { .. }) => continue,
+                r => return r,
+            }
+        }
+        Err(AppError::Conflict("the KPI kept changing; try again".into()))
+    }
+
+    /// Imports measurements from CSV `date,value[,note]`: every row is checked first; with any
+    /// bad row nothing is written and the 422 names each row.
+    pub async fn import_measurements(
+        &self,
+        access: &ProductAccess,
+        k: &Stored<Kpi>,
+        csv: &str,
+    ) -> AppResult<Stored<Kpi>> {
+        let unit: Unit = k.data.unit;
+        match parse_csv(csv, unit) {
+            Ok(ms) if ms.is_empty() => Err(AppError::invalid("csv", "has no rows")),
+            Ok(ms) => self.add_measurements(access, k.id, ms).await,
+            Err(rows) => {
+                let list: Vec<String> = rows.iter().take(20).map(|(r, m)| format!("row {r}: {m}")).collect();
+                Err(AppError::invalid("csv", list.join("; ")))
+            }
+        }
+    }
+
+    async fn write_kpi(&self, op: WriteOp, access: &ProductAccess) -> AppResult<Stored<Kpi>> {
+        match self.store.write_batch(vec![op], &self.ctx(&access.user)).await?.pop() {
+            Some(Written::Record(r)) => Stored::from_record(r),
+            _ => Err(AppError::Conflict("the KPI was not saved".into())),
+        }
+    }
+}

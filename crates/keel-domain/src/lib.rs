@@ -10,6 +10,7 @@ pub mod error;
 pub mod event;
 pub mod ids;
 pub mod item;
+pub mod kpi;
 pub mod pm;
 pub mod poker;
 pub mod product;

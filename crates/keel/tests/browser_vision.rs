@@ -98,5 +98,31 @@ async fn run(driver: &Driver, db: TestDb, backend: &str) {
     let card = b.text(&b.wait_css("#vision-card").await).await;
     assert!(card.contains("Business goals") && card.contains("Grow revenue"), "{card}");
     shots.take(&b, "card").await;
+
+    // A KPI: created in the form, one measurement typed in, two imported from CSV; the chart
+    // draws the series and the page shows the progress ((46 - 40) / (50 - 40) = 60 %).
+    b.goto(&t.url("/products/SHOP/kpis")).await;
+    b.wait_css(".empty-state").await;
+    fill(&b, "kpi-name", "Checkout conversion").await;
+    b.js("document.getElementById('kpi-unit').value = 'percent'", json!([])).await;
+    fill(&b, "kpi-baseline", "40").await;
+    fill(&b, "kpi-target", "50").await;
+    b.click(&b.wait_css("#kpi-create").await).await;
+    b.wait_css("#kpi-chart").await;
+    assert_eq!(b.text(&b.wait_css("#kpi-progress").await).await, "—");
+    b.js("document.getElementById('m-date').value = '2026-01-31'", json!([])).await;
+    fill(&b, "m-value", "42").await;
+    b.click(&b.wait_css("#measure-form button").await).await;
+    b.wait_js("return document.body.innerText.includes('Measurement recorded.')").await;
+    fill(&b, "m-csv", "date,value,note\n2026-02-28,44\n2026-03-31,46,launch").await;
+    b.click(&b.wait_css("#import-form button").await).await;
+    b.wait_js("return document.body.innerText.includes('Imported 2 measurements.')").await;
+    assert_eq!(b.text(&b.wait_css("#kpi-progress").await).await, "60 %");
+    let dots = b.js("return document.querySelectorAll('#kpi-chart circle').length", json!([])).await;
+    assert_eq!(dots, json!(3));
+    shots.take(&b, "kpi").await;
+    b.goto(&t.url("/products/SHOP/kpis")).await;
+    b.wait_css("#kpi-table .kpi-spark").await;
+    shots.take(&b, "kpis").await;
     b.close().await;
 }

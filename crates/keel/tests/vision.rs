@@ -28,7 +28,13 @@ macro_rules! api_tests {
     };
 }
 
-api_tests!(vision_is_versioned_and_compared, vision_rights_and_proposals, vision_bad_input_and_stale_saves);
+api_tests!(
+    vision_is_versioned_and_compared,
+    vision_rights_and_proposals,
+    vision_bad_input_and_stale_saves,
+    kpis_measurements_and_progress,
+    kpi_bad_input_changes_nothing,
+);
 
 async fn call(
     t: &TestApp,
@@ -190,4 +196,160 @@ async fn vision_bad_input_and_stale_saves(db: TestDb) {
     codes.sort();
     assert_eq!(codes, [StatusCode::OK, StatusCode::CONFLICT], "{a:?} {b:?}");
     assert_eq!(get(&t, &pm, V).await.1["versions"], 3);
+}
+
+async fn post(t: &TestApp, token: &str, path: &str, body: Value) -> (StatusCode, Value) {
+    call(t, token, Method::POST, path, Some(body)).await
+}
+
+async fn post_csv(t: &TestApp, token: &str, path: &str, csv: &str) -> (StatusCode, Value) {
+    let res = Client::new()
+        .post(t.url(path))
+        .bearer_auth(token)
+        .header("content-type", "text/csv")
+        .body(csv.to_string())
+        .send()
+        .await
+        .expect("request");
+    let status = res.status();
+    (status, res.json().await.unwrap_or(Value::Null))
+}
+
+async fn kpis_measurements_and_progress(db: TestDb) {
+    let t = spawn_app(db).await;
+    let product = t.product("SHOP").await;
+    let (_, pm) = t.member(&product, "pm@keel.test", &[Role::Pm]).await;
+    let (_, po) = t.member(&product, "po@keel.test", &[Role::Po]).await;
+    let (_, team) = t.member(&product, "team@keel.test", &[Role::Team]).await;
+    let conv = json!({"name": "Checkout conversion", "kind": "adoption", "unit": "percent", "direction": "up",
+        "baseline": 40, "target": 50, "due": "2026-12-31"});
+    // Only the PM defines KPIs: the PO and the team get 403.
+    assert_eq!(post(&t, &po, "/api/v1/products/SHOP/kpis", conv.clone()).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(post(&t, &team, "/api/v1/products/SHOP/kpis", conv.clone()).await.0, StatusCode::FORBIDDEN);
+    let (s, k) = post(&t, &pm, "/api/v1/products/SHOP/kpis", conv).await;
+    assert_eq!(
+        (s, &k["progress"], &k["unit"]),
+        (StatusCode::CREATED, &Value::Null, &json!("percent")),
+        "{k}"
+    );
+    let id = k["id"].as_i64().unwrap();
+    let m = format!("/api/v1/kpis/{id}/measurements");
+    // The PO records a measurement; automation posts several with a token; the team may not.
+    let (s, k) = post(&t, &po, &m, json!({"date": "2026-01-31", "value": 41})).await;
+    assert_eq!((s, &k["progress"]), (StatusCode::CREATED, &json!(10.0)), "{k}");
+    let (s, k) = post(
+        &t,
+        &pm,
+        &m,
+        json!({"measurements": [
+        {"date": "2026-03-31", "value": 45, "note": "after the one-tap launch"},
+        {"date": "2026-02-28", "value": 43}]}),
+    )
+    .await;
+    // Latest is 45 on 2026-03-31: (45 - 40) / (50 - 40) = 50 %.
+    assert_eq!((s, &k["latest"], &k["progress"]), (StatusCode::CREATED, &json!(45.0), &json!(50.0)), "{k}");
+    assert_eq!(
+        post(&t, &team, &m, json!({"date": "2026-04-01", "value": 46})).await.0,
+        StatusCode::FORBIDDEN
+    );
+    let dates: Vec<String> = get(&t, &team, &m)
+        .await
+        .1
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["date"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(dates, ["2026-01-31", "2026-02-28", "2026-03-31"]);
+    // CSV import, header optional: 2026-04-30 at 52.5 is past the target: 100 %.
+    let (s, k) = post_csv(
+        &t,
+        &pm,
+        &format!("{m}/import"),
+        "date,value,note\n2026-04-15,47\n2026-04-30,52.5,campaign\n",
+    )
+    .await;
+    assert_eq!(
+        (s, &k["progress"], k["measurements"].as_array().unwrap().len()),
+        (StatusCode::CREATED, &json!(100.0), 5),
+        "{k}"
+    );
+    // Down is good: churn 8 % → 4 %, at 7 % a quarter of the way.
+    let (s, c) = post(
+        &t,
+        &pm,
+        "/api/v1/products/SHOP/kpis",
+        json!({"name": "Churn", "kind": "retention",
+        "unit": "percent", "direction": "down", "baseline": 8, "target": 4}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{c}");
+    let (_, c) = post(
+        &t,
+        &pm,
+        &format!("/api/v1/kpis/{}/measurements", c["id"]),
+        json!({"date": "2026-02-01", "value": 7}),
+    )
+    .await;
+    assert_eq!(c["progress"], 25.0);
+    let (_, list) = get(&t, &team, "/api/v1/products/SHOP/kpis").await;
+    assert_eq!(list["kpis"].as_array().unwrap().len(), 2);
+    // Delete: PM only.
+    let path = format!("/api/v1/kpis/{}", c["id"]);
+    assert_eq!(call(&t, &po, Method::DELETE, &path, None).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(call(&t, &pm, Method::DELETE, &path, None).await.0, StatusCode::NO_CONTENT);
+    assert_eq!(get(&t, &pm, &path).await.0, StatusCode::NOT_FOUND);
+    // Another product's member sees nothing.
+    let other = t.product("OTHER").await;
+    let (_, stranger) = t.member(&other, "x@keel.test", &[Role::Pm]).await;
+    assert_eq!(get(&t, &stranger, &format!("/api/v1/kpis/{id}")).await.0, StatusCode::NOT_FOUND);
+}
+
+async fn kpi_bad_input_changes_nothing(db: TestDb) {
+    let t = spawn_app(db).await;
+    let _ = t.product("SHOP").await;
+    let pm = t.admin_token.clone();
+    let base = json!({"name": "NPS", "kind": "nps", "unit": "score", "baseline": 20, "target": 20});
+    let (s, v) = post(&t, &pm, "/api/v1/products/SHOP/kpis", base).await;
+    assert_eq!((s, &v["field"]), (StatusCode::UNPROCESSABLE_ENTITY, &json!("target")), "{v}");
+    for (body, field) in [
+        (json!({"name": "x", "baseline": 1, "target": 2, "unit": "%"}), "unit"),
+        (json!({"name": "x", "baseline": 1, "target": 2, "kind": "vibes"}), "kind"),
+        (json!({"name": "x", "baseline": 10, "target": 2}), "target"),
+        (json!({"name": "x", "baseline": 10, "target": 120, "unit": "percent"}), "target"),
+        (json!({"name": "", "baseline": 1, "target": 2}), "name"),
+        (json!({"name": "x", "baseline": 1, "target": 2, "due": "soon"}), "due"),
+    ] {
+        let (s, v) = post(&t, &pm, "/api/v1/products/SHOP/kpis", body).await;
+        assert_eq!((s, &v["field"]), (StatusCode::UNPROCESSABLE_ENTITY, &json!(field)), "{v}");
+    }
+    assert_eq!(get(&t, &pm, "/api/v1/products/SHOP/kpis").await.1["kpis"], json!([]));
+    let (_, k) = post(
+        &t,
+        &pm,
+        "/api/v1/products/SHOP/kpis",
+        json!({"name": "Share", "kind": "market_share", "unit": "percent", "baseline": 10, "target": 20}),
+    )
+    .await;
+    let m = format!("/api/v1/kpis/{}/measurements", k["id"]);
+    // A measurement without a date, a percentage over 100, a batch with one bad entry: 422, nothing written.
+    let (s, v) = post(&t, &pm, &m, json!({"value": 12})).await;
+    assert_eq!((s, &v["field"]), (StatusCode::UNPROCESSABLE_ENTITY, &json!("date")), "{v}");
+    let (s, v) = post(&t, &pm, &m, json!({"date": "2026-01-01", "value": 120})).await;
+    assert_eq!((s, &v["field"]), (StatusCode::UNPROCESSABLE_ENTITY, &json!("measurements[0].value")), "{v}");
+    let (s, v) =
+        post(&t, &pm, &m, json!({"measurements": [{"date": "2026-01-01", "value": 12}, {"value": 13}]}))
+            .await;
+    assert_eq!((s, &v["field"]), (StatusCode::UNPROCESSABLE_ENTITY, &json!("measurements[1].date")), "{v}");
+    // CSV with a bad row: 422 naming the rows, nothing written.
+    let (s, v) =
+        post_csv(&t, &pm, &format!("{m}/import"), "date,value\n2026-01-01,12\n2026-02-01,abc\n,14\n").await;
+    assert_eq!((s, &v["field"]), (StatusCode::UNPROCESSABLE_ENTITY, &json!("csv")), "{v}");
+    let detail = v["detail"].as_str().unwrap_or_default();
+    assert!(
+        detail.contains("row 3: value must be a number") && detail.contains("row 4: date is missing"),
+        "{v}"
+    );
+    assert_eq!(get(&t, &pm, &m).await.1, json!([]));
+    assert_eq!(get(&t, &pm, "/api/v1/kpis/abc").await.0, StatusCode::NOT_FOUND);
 }

@@ -9,7 +9,10 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use keel_api::vision::{VisionCompareOut, VisionIn, VisionOut, VisionVersionOut, VisionVersionsOut};
+use keel_api::vision::{
+    KpiIn, KpiListOut, KpiOut, MeasurementOut, MeasurementsIn, VisionCompareOut, VisionIn, VisionOut,
+    VisionVersionOut, VisionVersionsOut,
+};
 use keel_api::wire::ProposalOut;
 use keel_api::Problem;
 use keel_domain::vision::{card_markdown, changed_fields};
@@ -24,13 +27,19 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/products/{product}/vision/versions/{n}", get(get_version))
         .route("/api/v1/products/{product}/vision/compare", get(compare))
         .route("/api/v1/products/{product}/vision-card", get(card))
+        .route("/api/v1/products/{product}/kpis", get(list_kpis).post(create_kpi))
+        .route("/api/v1/kpis/{id}", get(get_kpi).delete(delete_kpi))
+        .route("/api/v1/kpis/{id}/measurements", get(get_measurements).post(post_measurements))
+        .route("/api/v1/kpis/{id}/measurements/import", axum::routing::post(import_measurements))
 }
 
 /// The OpenAPI paths of this module, merged into the API's document.
 #[derive(OpenApi)]
 #[openapi(
-    paths(get_vision, put_vision, list_versions, get_version, compare, card),
-    tags((name = "vision", description = "The product's vision board, its versions and the vision card"))
+    paths(get_vision, put_vision, list_versions, get_version, compare, card, list_kpis, create_kpi, get_kpi,
+        delete_kpi, get_measurements, post_measurements, import_measurements),
+    tags((name = "vision", description = "The product's vision board, its versions and the vision card"),
+        (name = "kpis", description = "KPIs: baseline, target, measurements and progress"))
 )]
 pub struct Doc;
 
@@ -169,4 +178,121 @@ pub async fn card(
 
 fn askama_escape(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+fn kpi_out(k: &keel_app::records::Stored<keel_domain::kpi::Kpi>) -> KpiOut {
+    KpiOut::new(k.id.0, k.version, &k.data)
+}
+
+async fn kpi_of(
+    s: &AppState,
+    u: &ApiUser,
+    id: &str,
+) -> ApiResult<(keel_app::records::Stored<keel_domain::kpi::Kpi>, keel_app::ProductAccess)> {
+    let id: i64 = id.parse().map_err(|_| ApiError::not_found())?;
+    Ok(s.app.kpi_access(&u.user, keel_domain::RecordId(id)).await?)
+}
+
+/// A product's KPIs with their progress.
+#[utoipa::path(get, path = "/api/v1/products/{product}/kpis", tag = "kpis",
+    params(("product" = String, Path, description = "Product key")),
+    responses((status = 200, body = KpiListOut), (status = 404, body = Problem)))]
+pub async fn list_kpis(
+    State(s): State<AppState>,
+    u: ApiUser,
+    Path(key): Path<String>,
+) -> ApiResult<Json<KpiListOut>> {
+    let a = s.app.access(&u.user, &key).await?;
+    Ok(Json(KpiListOut { kpis: s.app.kpis(&a).await?.iter().map(kpi_out).collect() }))
+}
+
+/// Defines a KPI (the Product Manager; the Product Owner gets 403). The target must differ
+/// from the baseline and lie in the good direction; a percentage is 0-100.
+#[utoipa::path(post, path = "/api/v1/products/{product}/kpis", tag = "kpis",
+    params(("product" = String, Path, description = "Product key")), request_body = KpiIn,
+    responses((status = 201, body = KpiOut), (status = 400, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn create_kpi(
+    State(s): State<AppState>,
+    u: ApiUser,
+    Path(key): Path<String>,
+    JsonIn(b): JsonIn<KpiIn>,
+) -> ApiResult<Response> {
+    let a = s.app.access(&u.user, &key).await?;
+    let k = b.parse().map_err(keel_app::AppError::from)?;
+    let k = s.app.create_kpi(&a, k).await?;
+    Ok((StatusCode::CREATED, Json(kpi_out(&k))).into_response())
+}
+
+/// A KPI with its series and progress.
+#[utoipa::path(get, path = "/api/v1/kpis/{id}", tag = "kpis", params(("id" = i64, Path, description = "KPI id")),
+    responses((status = 200, body = KpiOut), (status = 404, body = Problem)))]
+pub async fn get_kpi(
+    State(s): State<AppState>,
+    u: ApiUser,
+    Path(id): Path<String>,
+) -> ApiResult<Json<KpiOut>> {
+    let (k, _) = kpi_of(&s, &u, &id).await?;
+    Ok(Json(kpi_out(&k)))
+}
+
+/// Deletes a KPI (the Product Manager).
+#[utoipa::path(delete, path = "/api/v1/kpis/{id}", tag = "kpis", params(("id" = i64, Path, description = "KPI id")),
+    responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn delete_kpi(
+    State(s): State<AppState>,
+    u: ApiUser,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let (k, a) = kpi_of(&s, &u, &id).await?;
+    s.app.delete_kpi(&a, &k).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A KPI's measurements, by date.
+#[utoipa::path(get, path = "/api/v1/kpis/{id}/measurements", tag = "kpis",
+    params(("id" = i64, Path, description = "KPI id")),
+    responses((status = 200, body = [MeasurementOut]), (status = 404, body = Problem)))]
+pub async fn get_measurements(
+    State(s): State<AppState>,
+    u: ApiUser,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Vec<MeasurementOut>>> {
+    let (k, _) = kpi_of(&s, &u, &id).await?;
+    Ok(Json(kpi_out(&k).measurements))
+}
+
+/// Records one measurement (`{"date", "value", "note"}`) or several (`{"measurements": [...]}`),
+/// all or nothing: the Product Manager, the Product Owner, or automation with their API token.
+#[utoipa::path(post, path = "/api/v1/kpis/{id}/measurements", tag = "kpis",
+    params(("id" = i64, Path, description = "KPI id")), request_body = MeasurementsIn,
+    responses((status = 201, body = KpiOut), (status = 400, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn post_measurements(
+    State(s): State<AppState>,
+    u: ApiUser,
+    Path(id): Path<String>,
+    JsonIn(b): JsonIn<MeasurementsIn>,
+) -> ApiResult<Response> {
+    let (k, a) = kpi_of(&s, &u, &id).await?;
+    let ms = b.parse().map_err(keel_app::AppError::from)?;
+    let k = s.app.add_measurements(&a, k.id, ms).await?;
+    Ok((StatusCode::CREATED, Json(kpi_out(&k))).into_response())
+}
+
+/// Imports measurements from a CSV body `date,value[,note]` (header row optional). Every row is
+/// checked first: with a bad row nothing is written and the 422 names each bad row.
+#[utoipa::path(post, path = "/api/v1/kpis/{id}/measurements/import", tag = "kpis",
+    params(("id" = i64, Path, description = "KPI id")), request_body(content = String, content_type = "text/csv"),
+    responses((status = 201, body = KpiOut), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 422, body = Problem)))]
+pub async fn import_measurements(
+    State(s): State<AppState>,
+    u: ApiUser,
+    Path(id): Path<String>,
+    body: String,
+) -> ApiResult<Response> {
+    let (k, a) = kpi_of(&s, &u, &id).await?;
+    let k = s.app.import_measurements(&a, &k, &body).await?;
+    Ok((StatusCode::CREATED, Json(kpi_out(&k))).into_response())
 }

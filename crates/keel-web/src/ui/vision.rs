@@ -11,7 +11,9 @@ use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
+use keel_app::records::Stored;
 use keel_app::{AppError, Outcome};
+use keel_domain::kpi::{Direction, Kpi, KpiKind, Measurement, Unit};
 use keel_domain::pm::Goal;
 use keel_domain::rights::{Action, Decision};
 use keel_domain::vision::{card_markdown, changed_fields, VisionFields, VisionVersion, FIELDS};
@@ -24,6 +26,11 @@ pub fn routes() -> Router<AppState> {
         .route("/products/{key}/vision", get(board).post(save))
         .route("/products/{key}/vision/compare", get(compare))
         .route("/products/{key}/vision/card", get(card))
+        .route("/products/{key}/kpis", get(kpi_list).post(kpi_create))
+        .route("/kpis/{id}", get(kpi_page))
+        .route("/kpis/{id}/measurements", axum::routing::post(kpi_measure))
+        .route("/kpis/{id}/import", axum::routing::post(kpi_import))
+        .route("/kpis/{id}/delete", axum::routing::post(kpi_delete))
 }
 
 /// One field of a version, for display.
@@ -325,6 +332,313 @@ pub(crate) async fn home(
             version: v.number(),
             goals,
         })
+    }
+    .await;
+    finish(&st, &s, r).await
+}
+
+/// A KPI in lists.
+struct KpiRow {
+    id: i64,
+    name: String,
+    kind: &'static str,
+    unit: &'static str,
+    direction: &'static str,
+    baseline: String,
+    target: String,
+    latest: String,
+    due: String,
+    progress: Option<i64>,
+    spark: String,
+}
+
+fn num(v: f64) -> String {
+    let s = format!("{v:.2}");
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+fn kpi_row(id: i64, k: &Kpi) -> KpiRow {
+    KpiRow {
+        id,
+        name: k.name.clone(),
+        kind: k.kind.as_str(),
+        unit: k.unit.as_str(),
+        direction: k.direction.as_str(),
+        baseline: num(k.baseline),
+        target: num(k.target),
+        latest: k.latest().map(|m| num(m.value)).unwrap_or_default(),
+        due: k.due.map(|d| d.to_string()).unwrap_or_default(),
+        progress: k.progress().map(|p| p.round() as i64),
+        spark: chart(k, 120.0, 28.0, 2.0).series,
+    }
+}
+
+/// An SVG chart's parts, in a `0 0 w h` box.
+struct Chart {
+    series: String,
+    dots: Vec<(String, String, String)>,
+    target_y: String,
+    baseline_y: String,
+}
+
+/// The polyline points of `k`'s series (x by date), and the y of its target and baseline lines.
+fn chart(k: &Kpi, w: f64, h: f64, pad: f64) -> Chart {
+    let ms = &k.measurements;
+    let mut lo = k.baseline.min(k.target);
+    let mut hi = k.baseline.max(k.target);
+    for m in ms {
+        lo = lo.min(m.value);
+        hi = hi.max(m.value);
+    }
+    let span = if hi > lo { hi - lo } else { 1.0 };
+    let y = |v: f64| h - pad - (v - lo) / span * (h - 2.0 * pad);
+    let (d0, d1) = (ms.first().map_or(0, |m| m.date.0), ms.last().map_or(0, |m| m.date.0));
+    let x = |d: i32| {
+        if d1 > d0 {
+            pad + f64::from(d - d0) / f64::from(d1 - d0) * (w - 2.0 * pad)
+        } else {
+            w / 2.0
+        }
+    };
+    let pts: Vec<(f64, f64)> = ms.iter().map(|m| (x(m.date.0), y(m.value))).collect();
+    Chart {
+        series: pts.iter().map(|(a, b)| format!("{a:.1},{b:.1}")).collect::<Vec<_>>().join(" "),
+        dots: pts
+            .iter()
+            .zip(ms)
+            .map(|((a, b), m)| {
+                (format!("{a:.1}"), format!("{b:.1}"), format!("{}: {}", m.date, num(m.value)))
+            })
+            .collect(),
+        target_y: format!("{:.1}", y(k.target)),
+        baseline_y: format!("{:.1}", y(k.baseline)),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "vision_kpis.html")]
+struct KpiListPage {
+    l: Layout,
+    key: String,
+    kpis: Vec<KpiRow>,
+    can_define: bool,
+    kinds: Vec<&'static str>,
+    units: Vec<&'static str>,
+}
+
+/// GET /products/{key}/kpis
+async fn kpi_list(
+    State(st): State<AppState>,
+    s: UiSession,
+    Path(key): Path<String>,
+    Query(f): Query<Flash>,
+) -> Response {
+    let r = async {
+        let a = st.app.access(&s.user, &key).await?;
+        let kpis = st.app.kpis(&a).await?.iter().map(|k| kpi_row(k.id.0, &k.data)).collect();
+        let l = Layout::new(&st, &s, "KPIs", "kpis", Some(&a.product))
+            .await
+            .crumb(format!("/products/{}", a.product.key), a.product.name.clone())
+            .flash(&f);
+        render(&KpiListPage {
+            l,
+            key: a.product.key.to_string(),
+            kpis,
+            can_define: st.app.decide(&a, Action::EditVision) == Decision::Allow,
+            kinds: KpiKind::ALL.iter().map(|k| k.as_str()).collect(),
+            units: Unit::ALL.iter().map(|k| k.as_str()).collect(),
+        })
+    }
+    .await;
+    finish(&st, &s, r).await
+}
+
+/// POST /products/{key}/kpis
+async fn kpi_create(
+    State(st): State<AppState>,
+    s: UiSession,
+    Path(key): Path<String>,
+    form: FormData,
+) -> Response {
+    let r: UiResult = async {
+        s.check_csrf(form.get("csrf"))?;
+        let a = st.app.access(&s.user, &key).await?;
+        let back = format!("/products/{}/kpis", a.product.key);
+        let parsed = (|| -> Result<Kpi, keel_domain::ValidationError> {
+            let n = |f: &str| {
+                form.get(f)
+                    .trim()
+                    .parse::<f64>()
+                    .map_err(|_| keel_domain::ValidationError::new(f, "must be a number"))
+            };
+            Ok(Kpi {
+                name: form.get("name").to_string(),
+                kind: KpiKind::parse("kind", form.get("kind"))?,
+                unit: Unit::parse("unit", form.get("unit"))?,
+                direction: Direction::parse("direction", form.get("direction"))?,
+                baseline: n("baseline")?,
+                target: n("target")?,
+                due: form
+                    .opt("due")
+                    .filter(|d| !d.is_empty())
+                    .map(|d| keel_domain::Date::parse("due", d))
+                    .transpose()?,
+                measurements: vec![],
+            })
+        })();
+        let res = match parsed {
+            Ok(k) => st.app.create_kpi(&a, k).await,
+            Err(e) => Err(e.into()),
+        };
+        match res {
+            Ok(k) => Ok(redirect_with(&format!("/kpis/{}", k.id.0), "notice", "KPI created.")),
+            Err(e @ (AppError::Internal(_) | AppError::NotFound)) => Err(e.into()),
+            Err(e) => Ok(redirect_with(&back, "error", &message(&e))),
+        }
+    }
+    .await;
+    finish(&st, &s, r).await
+}
+
+#[derive(Template)]
+#[template(path = "vision_kpi.html")]
+struct KpiPage {
+    l: Layout,
+    key: String,
+    k: KpiRow,
+    chart: Chart,
+    rows: Vec<(String, String, String)>,
+    can_define: bool,
+    can_measure: bool,
+}
+
+async fn kpi_of(
+    st: &AppState,
+    s: &UiSession,
+    id: &str,
+) -> Result<(Stored<Kpi>, keel_app::ProductAccess), AppError> {
+    let id: i64 = id.parse().map_err(|_| AppError::NotFound)?;
+    st.app.kpi_access(&s.user, keel_domain::RecordId(id)).await
+}
+
+/// GET /kpis/{id}
+async fn kpi_page(
+    State(st): State<AppState>,
+    s: UiSession,
+    Path(id): Path<String>,
+    Query(f): Query<Flash>,
+) -> Response {
+    let r = async {
+        let (k, a) = kpi_of(&st, &s, &id).await?;
+        let decision = st.app.decide(&a, Action::EditVision);
+        let l = Layout::new(&st, &s, k.data.name.clone(), "kpis", Some(&a.product))
+            .await
+            .crumb(format!("/products/{}", a.product.key), a.product.name.clone())
+            .crumb(format!("/products/{}/kpis", a.product.key), "KPIs")
+            .flash(&f);
+        render(&KpiPage {
+            l,
+            key: a.product.key.to_string(),
+            k: kpi_row(k.id.0, &k.data),
+            chart: chart(&k.data, 640.0, 220.0, 16.0),
+            rows: k
+                .data
+                .measurements
+                .iter()
+                .rev()
+                .map(|m| (m.date.to_string(), num(m.value), m.note.clone()))
+                .collect(),
+            can_define: decision == Decision::Allow,
+            can_measure: decision != Decision::Deny,
+        })
+    }
+    .await;
+    finish(&st, &s, r).await
+}
+
+/// POST /kpis/{id}/measurements: `date`, `value`, `note`.
+async fn kpi_measure(
+    State(st): State<AppState>,
+    s: UiSession,
+    Path(id): Path<String>,
+    form: FormData,
+) -> Response {
+    let r: UiResult = async {
+        s.check_csrf(form.get("csrf"))?;
+        let (k, a) = kpi_of(&st, &s, &id).await?;
+        let back = format!("/kpis/{}", k.id.0);
+        let m = (|| -> Result<Measurement, keel_domain::ValidationError> {
+            let date = form.get("date").trim();
+            if date.is_empty() {
+                return Err(keel_domain::ValidationError::new("date", "is required"));
+            }
+            Ok(Measurement {
+                date: keel_domain::Date::parse("date", date)?,
+                value: form
+                    .get("value")
+                    .trim()
+                    .parse::<f64>()
+                    .map_err(|_| keel_domain::ValidationError::new("value", "must be a number"))?,
+                note: form.get("note").trim().to_string(),
+            })
+        })();
+        let res = match m {
+            Ok(m) => st.app.add_measurements(&a, k.id, vec![m]).await,
+            Err(e) => Err(e.into()),
+        };
+        match res {
+            Ok(_) => Ok(redirect_with(&back, "notice", "Measurement recorded.")),
+            Err(e @ (AppError::Internal(_) | AppError::NotFound)) => Err(e.into()),
+            Err(e) => Ok(redirect_with(&back, "error", &message(&e))),
+        }
+    }
+    .await;
+    finish(&st, &s, r).await
+}
+
+/// POST /kpis/{id}/import: `csv`.
+async fn kpi_import(
+    State(st): State<AppState>,
+    s: UiSession,
+    Path(id): Path<String>,
+    form: FormData,
+) -> Response {
+    let r: UiResult = async {
+        s.check_csrf(form.get("csrf"))?;
+        let (k, a) = kpi_of(&st, &s, &id).await?;
+        let back = format!("/kpis/{}", k.id.0);
+        let before = k.data.measurements.len();
+        match st.app.import_measurements(&a, &k, form.get("csv")).await {
+            Ok(n) => Ok(redirect_with(
+                &back,
+                "notice",
+                &format!("Imported {} measurements.", n.data.measurements.len() - before),
+            )),
+            Err(e @ (AppError::Internal(_) | AppError::NotFound)) => Err(e.into()),
+            Err(e) => Ok(redirect_with(&back, "error", &format!("Nothing imported. {}", message(&e)))),
+        }
+    }
+    .await;
+    finish(&st, &s, r).await
+}
+
+/// POST /kpis/{id}/delete
+async fn kpi_delete(
+    State(st): State<AppState>,
+    s: UiSession,
+    Path(id): Path<String>,
+    form: FormData,
+) -> Response {
+    let r: UiResult = async {
+        s.check_csrf(form.get("csrf"))?;
+        let (k, a) = kpi_of(&st, &s, &id).await?;
+        match st.app.delete_kpi(&a, &k).await {
+            Ok(()) => {
+                Ok(redirect_with(&format!("/products/{}/kpis", a.product.key), "notice", "KPI deleted."))
+            }
+            Err(e @ (AppError::Internal(_) | AppError::NotFound)) => Err(e.into()),
+            Err(e) => Ok(redirect_with(&format!("/kpis/{}", k.id.0), "error", &message(&e))),
+        }
     }
     .await;
     finish(&st, &s, r).await
