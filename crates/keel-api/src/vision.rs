@@ -291,3 +291,89 @@ pub struct KpiListOut {
     /// The KPIs, by id.
     pub kpis: Vec<KpiOut>,
 }
+
+/// A goal as sent.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GoalIn {
+    /// What the product wants to achieve.
+    pub title: String,
+    /// Why (Markdown).
+    #[serde(default)]
+    pub description: String,
+    /// By when, `YYYY-MM-DD`.
+    #[serde(default)]
+    pub due: Option<String>,
+}
+
+/// A key result as sent.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct KeyResultIn {
+    /// What is measured.
+    pub title: String,
+    /// The KPI (of the same product) it tracks.
+    #[serde(default)]
+    pub kpi_id: Option<i64>,
+}
+
+/// A key result with its progress.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct KeyResultOut {
+    /// Stable within its goal.
+    pub id: i64,
+    /// What is measured.
+    pub title: String,
+    /// The KPI it tracks.
+    pub kpi_id: Option<i64>,
+    /// Where the KPI's latest measurement stands between baseline and target, 0-100 %.
+    pub progress: Option<f64>,
+}
+
+/// A goal with its key results and progress (the mean of its key results').
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct GoalOut {
+    /// Its id.
+    pub id: i64,
+    /// What the product wants to achieve.
+    pub title: String,
+    /// Why (Markdown).
+    pub description: String,
+    /// By when.
+    pub due: Option<String>,
+    /// The mean progress of its key results, 0-100 %.
+    pub progress: Option<f64>,
+    /// The key results.
+    pub key_results: Vec<KeyResultOut>,
+}
+
+impl GoalOut {
+    /// From the goal and its progress figures.
+    pub fn new(id: i64, g: &keel_domain::pm::Goal, krs: &[Option<f64>], progress: Option<f64>) -> Self {
+        GoalOut {
+            id,
+            title: g.title.clone(),
+            description: g.description.clone(),
+            due: g.due.map(|d| d.to_string()),
+            progress,
+            key_results: g
+                .key_results
+                .iter()
+                .enumerate()
+                .map(|(i, k)| KeyResultOut {
+                    id: k.id,
+                    title: k.title.clone(),
+                    kpi_id: k.kpi_id.map(|x| x.0),
+                    progress: krs.get(i).copied().flatten(),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// A product's goals.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct GoalListOut {
+    /// The goals, by id.
+    pub goals: Vec<GoalOut>,
+}

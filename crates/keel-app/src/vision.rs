@@ -216,3 +216,146 @@ impl App {
         }
     }
 }
+
+use keel_domain::kpi::mean_progress;
+use keel_domain::pm::{Goal, KeyResult};
+use std::collections::HashMap;
+
+/// A goal with the progress of each key result (from its KPI) and its own (their mean).
+#[derive(Debug, Clone)]
+pub struct GoalProgress {
+    /// The goal.
+    pub goal: Stored<Goal>,
+    /// Per key result, in order: its progress (`None` without a KPI or measurements).
+    pub key_results: Vec<Option<f64>>,
+    /// The mean of the known key-result progress.
+    pub progress: Option<f64>,
+}
+
+impl App {
+    /// A product's goals with their progress, by id.
+    pub async fn goals(&self, access: &ProductAccess) -> AppResult<Vec<GoalProgress>> {
+        let kpis: HashMap<RecordId, Kpi> =
+            self.kpis(access).await?.into_iter().map(|k| (k.id, k.data)).collect();
+        let goals =
+            self.list_records::<Goal>(RecordFilter::of(ObjectKind::Goal).product(access.product.id)).await?;
+        Ok(goals.into_iter().map(|g| goal_progress(g, &kpis)).collect())
+    }
+
+    /// A goal with its progress, and the caller's access to its product.
+    pub async fn goal_access(&self, user: &User, id: RecordId) -> AppResult<(GoalProgress, ProductAccess)> {
+        let g = self.get_record::<Goal>(id).await?;
+        let access = self.access_by_id(user, g.product_id.ok_or(AppError::NotFound)?).await?;
+        let kpis: HashMap<RecordId, Kpi> =
+            self.kpis(&access).await?.into_iter().map(|k| (k.id, k.data)).collect();
+        Ok((goal_progress(g, &kpis), access))
+    }
+
+    /// Creates a goal (the Product Manager).
+    pub async fn create_goal(
+        &self,
+        access: &ProductAccess,
+        title: &str,
+        description: &str,
+        due: Option<&str>,
+    ) -> AppResult<Stored<Goal>> {
+        self.require_vision_decider(access)?;
+        let goal = Goal {
+            title: keel_domain::error::text("title", title, 1, 200, false)?,
+            description: keel_domain::error::text("description", description, 0, 10_000, true)?,
+            due: due
+                .filter(|d| !d.trim().is_empty())
+                .map(|d| keel_domain::Date::parse("due", d))
+                .transpose()?,
+            key_results: vec![],
+        };
+        let op = WriteOp::CreateRecord(new_record(Some(access.product.id), None, "", None, &goal)?);
+        self.write_goal(op, access).await
+    }
+
+    /// Deletes a goal (the Product Manager).
+    pub async fn delete_goal(&self, access: &ProductAccess, id: RecordId) -> AppResult<()> {
+        self.require_vision_decider(access)?;
+        let op = WriteOp::DeleteRecord { id, expected_version: None };
+        self.store.write_batch(vec![op], &self.ctx(&access.user)).await?;
+        Ok(())
+    }
+
+    /// Adds a key result to a goal, tracking a KPI of the same product (the Product Manager).
+    pub async fn add_key_result(
+        &self,
+        access: &ProductAccess,
+        goal: RecordId,
+        title: &str,
+        kpi: Option<i64>,
+    ) -> AppResult<Stored<Goal>> {
+        self.require_vision_decider(access)?;
+        let title = keel_domain::error::text("title", title, 1, 200, false)?;
+        let kpi_id = match kpi {
+            Some(id) => match self.get_record::<Kpi>(RecordId(id)).await {
+                Ok(k) if k.product_id == Some(access.product.id) => Some(k.id),
+                Ok(_) | Err(AppError::NotFound) => {
+                    return Err(AppError::invalid("kpi_id", "is no KPI of this product"))
+                }
+                Err(e) => return Err(e),
+            },
+            None => None,
+        };
+        let g = self.get_record::<Goal>(goal).await?;
+        let mut data = g.data.clone();
+        let id = data.key_results.iter().map(|k| k.id).max().unwrap_or(0) + 1;
+        data.key_results.push(KeyResult { id, title, kpi_id });
+        let op = WriteOp::UpdateRecord {
+            id: g.id,
+            expected_version: Some(g.version),
+            state: None,
+            data: to_data(&data)?,
+            refs: vec![],
+        };
+        self.write_goal(op, access).await
+    }
+
+    /// Removes a key result from a goal (the Product Manager).
+    pub async fn delete_key_result(
+        &self,
+        access: &ProductAccess,
+        goal: RecordId,
+        kr: i64,
+    ) -> AppResult<Stored<Goal>> {
+        self.require_vision_decider(access)?;
+        let g = self.get_record::<Goal>(goal).await?;
+        let mut data = g.data.clone();
+        let before = data.key_results.len();
+        data.key_results.retain(|k| k.id != kr);
+        if data.key_results.len() == before {
+            return Err(AppError::NotFound);
+        }
+        let op = WriteOp::UpdateRecord {
+            id: g.id,
+            expected_version: Some(g.version),
+            state: None,
+            data: to_data(&data)?,
+            refs: vec![],
+        };
+        self.write_goal(op, access).await
+    }
+
+    async fn write_goal(&self, op: WriteOp, access: &ProductAccess) -> AppResult<Stored<Goal>> {
+        match self.store.write_batch(vec![op], &self.ctx(&access.user)).await?.pop() {
+            Some(Written::Record(r)) => Stored::from_record(r),
+            _ => Err(AppError::Conflict("the goal was not saved".into())),
+        }
+    }
+}
+
+/// A goal's progress from the KPIs its key results track.
+pub fn goal_progress(goal: Stored<Goal>, kpis: &HashMap<RecordId, Kpi>) -> GoalProgress {
+    let key_results: Vec<Option<f64>> = goal
+        .data
+        .key_results
+        .iter()
+        .map(|kr| kr.kpi_id.and_then(|id| kpis.get(&id)).and_then(|k| k.progress()))
+        .collect();
+    let progress = mean_progress(&key_results);
+    GoalProgress { goal, key_results, progress }
+}

@@ -124,5 +124,21 @@ async fn run(driver: &Driver, db: TestDb, backend: &str) {
     b.goto(&t.url("/products/SHOP/kpis")).await;
     b.wait_css("#kpi-table .kpi-spark").await;
     shots.take(&b, "kpis").await;
+
+    // A goal with a key result tracking the KPI: 60 % on the goals page and the home page.
+    b.goto(&t.url("/products/SHOP/goals")).await;
+    fill(&b, "goal-title", "Make checkout effortless").await;
+    b.click(&b.wait_css("#goal-create").await).await;
+    b.wait_css("#goals .goal").await;
+    let form = b.wait_css("#goals .goal .kr-add input[name='title']").await;
+    b.type_text(&form, "Conversion to 50 %").await;
+    b.js("document.querySelector('#goals .goal .kr-add select').selectedIndex = 1", json!([])).await;
+    b.click(&b.wait_css("#goals .goal .kr-add button").await).await;
+    b.wait_css("#goals .goal-krs tbody tr").await;
+    let p = b.text(&b.wait_css("#goals .goal-progress b").await).await;
+    assert_eq!(p, "60 %");
+    shots.take(&b, "goals").await;
+    b.goto(&t.url("/products/SHOP")).await;
+    b.wait_js("return document.querySelector('.vision-goal-list').innerText.includes('60 %')").await;
     b.close().await;
 }

@@ -34,6 +34,7 @@ api_tests!(
     vision_bad_input_and_stale_saves,
     kpis_measurements_and_progress,
     kpi_bad_input_changes_nothing,
+    goals_roll_up_key_results,
 );
 
 async fn call(
@@ -352,4 +353,83 @@ async fn kpi_bad_input_changes_nothing(db: TestDb) {
     );
     assert_eq!(get(&t, &pm, &m).await.1, json!([]));
     assert_eq!(get(&t, &pm, "/api/v1/kpis/abc").await.0, StatusCode::NOT_FOUND);
+}
+
+async fn goals_roll_up_key_results(db: TestDb) {
+    let t = spawn_app(db).await;
+    let product = t.product("SHOP").await;
+    let (_, pm) = t.member(&product, "pm@keel.test", &[Role::Pm]).await;
+    let (_, po) = t.member(&product, "po@keel.test", &[Role::Po]).await;
+    let goal =
+        json!({"title": "Make checkout effortless", "description": "Fewer drop-outs", "due": "2026-12-31"});
+    assert_eq!(post(&t, &po, "/api/v1/products/SHOP/goals", goal.clone()).await.0, StatusCode::FORBIDDEN);
+    let (s, g) = post(&t, &pm, "/api/v1/products/SHOP/goals", goal).await;
+    assert_eq!((s, &g["progress"]), (StatusCode::CREATED, &Value::Null), "{g}");
+    let gid = g["id"].as_i64().unwrap();
+    // Two KPIs: conversion 40 → 50 at 45 (50 %), churn 8 → 4 at 7 (25 %).
+    let (_, conv) = post(
+        &t,
+        &pm,
+        "/api/v1/products/SHOP/kpis",
+        json!({"name": "Conversion", "unit": "percent", "baseline": 40, "target": 50}),
+    )
+    .await;
+    let (_, churn) = post(
+        &t,
+        &pm,
+        "/api/v1/products/SHOP/kpis",
+        json!({"name": "Churn", "unit": "percent", "direction": "down", "baseline": 8, "target": 4}),
+    )
+    .await;
+    post(
+        &t,
+        &pm,
+        &format!("/api/v1/kpis/{}/measurements", conv["id"]),
+        json!({"date": "2026-02-01", "value": 45}),
+    )
+    .await;
+    post(
+        &t,
+        &pm,
+        &format!("/api/v1/kpis/{}/measurements", churn["id"]),
+        json!({"date": "2026-02-01", "value": 7}),
+    )
+    .await;
+    let krs = format!("/api/v1/goals/{gid}/key-results");
+    let (s, g) = post(&t, &pm, &krs, json!({"title": "Conversion to 50 %", "kpi_id": conv["id"]})).await;
+    assert_eq!((s, &g["progress"]), (StatusCode::CREATED, &json!(50.0)), "{g}");
+    let (_, g) = post(&t, &pm, &krs, json!({"title": "Churn to 4 %", "kpi_id": churn["id"]})).await;
+    // Mean of 50 % and 25 %.
+    assert_eq!(g["progress"], 37.5, "{g}");
+    // A key result without a KPI has no progress and does not count.
+    let (_, g) = post(&t, &pm, &krs, json!({"title": "Happier support"})).await;
+    assert_eq!((&g["progress"], &g["key_results"][2]["progress"]), (&json!(37.5), &Value::Null), "{g}");
+    // A KPI of another product is refused; nothing changes.
+    let other = t.product("OTHER").await;
+    let (s, ok) = post(
+        &t,
+        &t.admin_token,
+        "/api/v1/products/OTHER/kpis",
+        json!({"name": "Theirs", "baseline": 1, "target": 2}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{ok}");
+    let (s, v) = post(&t, &pm, &krs, json!({"title": "Sneaky", "kpi_id": ok["id"]})).await;
+    assert_eq!((s, &v["field"]), (StatusCode::UNPROCESSABLE_ENTITY, &json!("kpi_id")), "{v}");
+    assert_eq!(get(&t, &po, &krs).await.1.as_array().unwrap().len(), 3);
+    // Removing the churn key result: progress is conversion's alone.
+    let kr = g["key_results"][1]["id"].as_i64().unwrap();
+    assert_eq!(call(&t, &po, Method::DELETE, &format!("{krs}/{kr}"), None).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(call(&t, &pm, Method::DELETE, &format!("{krs}/{kr}"), None).await.0, StatusCode::NO_CONTENT);
+    assert_eq!(call(&t, &pm, Method::DELETE, &format!("{krs}/{kr}"), None).await.0, StatusCode::NOT_FOUND);
+    let (_, list) = get(&t, &po, "/api/v1/products/SHOP/goals").await;
+    assert_eq!(list["goals"][0]["progress"], 50.0, "{list}");
+    let (s, v) = post(&t, &pm, "/api/v1/products/SHOP/goals", json!({"title": " "})).await;
+    assert_eq!((s, &v["field"]), (StatusCode::UNPROCESSABLE_ENTITY, &json!("title")), "{v}");
+    let _ = other;
+    assert_eq!(
+        call(&t, &pm, Method::DELETE, &format!("/api/v1/goals/{gid}"), None).await.0,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(get(&t, &pm, &format!("/api/v1/goals/{gid}")).await.0, StatusCode::NOT_FOUND);
 }

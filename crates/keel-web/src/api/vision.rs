@@ -10,8 +10,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use keel_api::vision::{
-    KpiIn, KpiListOut, KpiOut, MeasurementOut, MeasurementsIn, VisionCompareOut, VisionIn, VisionOut,
-    VisionVersionOut, VisionVersionsOut,
+    GoalIn, GoalListOut, GoalOut, KeyResultIn, KeyResultOut, KpiIn, KpiListOut, KpiOut, MeasurementOut,
+    MeasurementsIn, VisionCompareOut, VisionIn, VisionOut, VisionVersionOut, VisionVersionsOut,
 };
 use keel_api::wire::ProposalOut;
 use keel_api::Problem;
@@ -31,15 +31,21 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/kpis/{id}", get(get_kpi).delete(delete_kpi))
         .route("/api/v1/kpis/{id}/measurements", get(get_measurements).post(post_measurements))
         .route("/api/v1/kpis/{id}/measurements/import", axum::routing::post(import_measurements))
+        .route("/api/v1/products/{product}/goals", get(list_goals).post(create_goal))
+        .route("/api/v1/goals/{id}", get(get_goal).delete(delete_goal))
+        .route("/api/v1/goals/{id}/key-results", get(list_key_results).post(add_key_result))
+        .route("/api/v1/goals/{id}/key-results/{kr}", axum::routing::delete(delete_key_result))
 }
 
 /// The OpenAPI paths of this module, merged into the API's document.
 #[derive(OpenApi)]
 #[openapi(
     paths(get_vision, put_vision, list_versions, get_version, compare, card, list_kpis, create_kpi, get_kpi,
-        delete_kpi, get_measurements, post_measurements, import_measurements),
+        delete_kpi, get_measurements, post_measurements, import_measurements, list_goals, create_goal, get_goal,
+        delete_goal, list_key_results, add_key_result, delete_key_result),
     tags((name = "vision", description = "The product's vision board, its versions and the vision card"),
-        (name = "kpis", description = "KPIs: baseline, target, measurements and progress"))
+        (name = "kpis", description = "KPIs: baseline, target, measurements and progress"),
+        (name = "goals", description = "Goals and their key results, with progress from the KPIs"))
 )]
 pub struct Doc;
 
@@ -295,4 +301,116 @@ pub async fn import_measurements(
     let (k, a) = kpi_of(&s, &u, &id).await?;
     let k = s.app.import_measurements(&a, &k, &body).await?;
     Ok((StatusCode::CREATED, Json(kpi_out(&k))).into_response())
+}
+
+fn goal_out(g: &keel_app::vision::GoalProgress) -> GoalOut {
+    GoalOut::new(g.goal.id.0, &g.goal.data, &g.key_results, g.progress)
+}
+
+async fn goal_of(
+    s: &AppState,
+    u: &ApiUser,
+    id: &str,
+) -> ApiResult<(keel_app::vision::GoalProgress, keel_app::ProductAccess)> {
+    let id: i64 = id.parse().map_err(|_| ApiError::not_found())?;
+    Ok(s.app.goal_access(&u.user, keel_domain::RecordId(id)).await?)
+}
+
+/// A product's goals with their key results and progress.
+#[utoipa::path(get, path = "/api/v1/products/{product}/goals", tag = "goals",
+    params(("product" = String, Path, description = "Product key")),
+    responses((status = 200, body = GoalListOut), (status = 404, body = Problem)))]
+pub async fn list_goals(
+    State(s): State<AppState>,
+    u: ApiUser,
+    Path(key): Path<String>,
+) -> ApiResult<Json<GoalListOut>> {
+    let a = s.app.access(&u.user, &key).await?;
+    Ok(Json(GoalListOut { goals: s.app.goals(&a).await?.iter().map(goal_out).collect() }))
+}
+
+/// Creates a goal (the Product Manager; the Product Owner gets 403).
+#[utoipa::path(post, path = "/api/v1/products/{product}/goals", tag = "goals",
+    params(("product" = String, Path, description = "Product key")), request_body = GoalIn,
+    responses((status = 201, body = GoalOut), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 422, body = Problem)))]
+pub async fn create_goal(
+    State(s): State<AppState>,
+    u: ApiUser,
+    Path(key): Path<String>,
+    JsonIn(b): JsonIn<GoalIn>,
+) -> ApiResult<Response> {
+    let a = s.app.access(&u.user, &key).await?;
+    let g = s.app.create_goal(&a, &b.title, &b.description, b.due.as_deref()).await?;
+    Ok((StatusCode::CREATED, Json(GoalOut::new(g.id.0, &g.data, &[], None))).into_response())
+}
+
+/// A goal with its key results and progress.
+#[utoipa::path(get, path = "/api/v1/goals/{id}", tag = "goals", params(("id" = i64, Path, description = "Goal id")),
+    responses((status = 200, body = GoalOut), (status = 404, body = Problem)))]
+pub async fn get_goal(
+    State(s): State<AppState>,
+    u: ApiUser,
+    Path(id): Path<String>,
+) -> ApiResult<Json<GoalOut>> {
+    let (g, _) = goal_of(&s, &u, &id).await?;
+    Ok(Json(goal_out(&g)))
+}
+
+/// Deletes a goal (the Product Manager).
+#[utoipa::path(delete, path = "/api/v1/goals/{id}", tag = "goals", params(("id" = i64, Path, description = "Goal id")),
+    responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn delete_goal(
+    State(s): State<AppState>,
+    u: ApiUser,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let (g, a) = goal_of(&s, &u, &id).await?;
+    s.app.delete_goal(&a, g.goal.id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A goal's key results with their progress.
+#[utoipa::path(get, path = "/api/v1/goals/{id}/key-results", tag = "goals",
+    params(("id" = i64, Path, description = "Goal id")),
+    responses((status = 200, body = [KeyResultOut]), (status = 404, body = Problem)))]
+pub async fn list_key_results(
+    State(s): State<AppState>,
+    u: ApiUser,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Vec<KeyResultOut>>> {
+    let (g, _) = goal_of(&s, &u, &id).await?;
+    Ok(Json(goal_out(&g).key_results))
+}
+
+/// Adds a key result tracking a KPI of the same product (the Product Manager).
+#[utoipa::path(post, path = "/api/v1/goals/{id}/key-results", tag = "goals",
+    params(("id" = i64, Path, description = "Goal id")), request_body = KeyResultIn,
+    responses((status = 201, body = GoalOut), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 422, body = Problem)))]
+pub async fn add_key_result(
+    State(s): State<AppState>,
+    u: ApiUser,
+    Path(id): Path<String>,
+    JsonIn(b): JsonIn<KeyResultIn>,
+) -> ApiResult<Response> {
+    let (g, a) = goal_of(&s, &u, &id).await?;
+    s.app.add_key_result(&a, g.goal.id, &b.title, b.kpi_id).await?;
+    let (g, _) = goal_of(&s, &u, &id).await?;
+    Ok((StatusCode::CREATED, Json(goal_out(&g))).into_response())
+}
+
+/// Removes a key result (the Product Manager).
+#[utoipa::path(delete, path = "/api/v1/goals/{id}/key-results/{kr}", tag = "goals",
+    params(("id" = i64, Path, description = "Goal id"), ("kr" = i64, Path, description = "Key result id")),
+    responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn delete_key_result(
+    State(s): State<AppState>,
+    u: ApiUser,
+    Path((id, kr)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    let (g, a) = goal_of(&s, &u, &id).await?;
+    let kr: i64 = kr.parse().map_err(|_| ApiError::not_found())?;
+    s.app.delete_key_result(&a, g.goal.id, kr).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

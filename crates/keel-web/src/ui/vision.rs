@@ -14,10 +14,8 @@ use axum::Router;
 use keel_app::records::Stored;
 use keel_app::{AppError, Outcome};
 use keel_domain::kpi::{Direction, Kpi, KpiKind, Measurement, Unit};
-use keel_domain::pm::Goal;
 use keel_domain::rights::{Action, Decision};
 use keel_domain::vision::{card_markdown, changed_fields, VisionFields, VisionVersion, FIELDS};
-use keel_store::RecordFilter;
 use serde::Deserialize;
 
 /// The routes.
@@ -31,6 +29,10 @@ pub fn routes() -> Router<AppState> {
         .route("/kpis/{id}/measurements", axum::routing::post(kpi_measure))
         .route("/kpis/{id}/import", axum::routing::post(kpi_import))
         .route("/kpis/{id}/delete", axum::routing::post(kpi_delete))
+        .route("/products/{key}/goals", get(goals_page).post(goal_create))
+        .route("/goals/{id}/key-results", axum::routing::post(kr_create))
+        .route("/goals/{id}/key-results/{kr}/delete", axum::routing::post(kr_delete))
+        .route("/goals/{id}/delete", axum::routing::post(goal_delete))
 }
 
 /// One field of a version, for display.
@@ -285,6 +287,7 @@ struct GoalRow {
     title: String,
     due: String,
     key_results: usize,
+    progress: Option<i64>,
 }
 
 #[derive(Template)]
@@ -311,15 +314,14 @@ pub(crate) async fn home(
         let v = st.app.vision(&a).await?;
         let goals = st
             .app
-            .list_records::<Goal>(
-                RecordFilter::of(keel_domain::event::ObjectKind::Goal).product(a.product.id),
-            )
+            .goals(&a)
             .await?
             .into_iter()
             .map(|g| GoalRow {
-                title: g.data.title.clone(),
-                due: g.data.due.map(|d| d.to_string()).unwrap_or_default(),
-                key_results: g.data.key_results.len(),
+                title: g.goal.data.title.clone(),
+                due: g.goal.data.due.map(|d| d.to_string()).unwrap_or_default(),
+                key_results: g.goal.data.key_results.len(),
+                progress: g.progress.map(|p| p.round() as i64),
             })
             .collect();
         let l = Layout::new(&st, &s, a.product.name.clone(), "product", Some(&a.product)).await.flash(&f);
@@ -639,6 +641,180 @@ async fn kpi_delete(
             Err(e @ (AppError::Internal(_) | AppError::NotFound)) => Err(e.into()),
             Err(e) => Ok(redirect_with(&format!("/kpis/{}", k.id.0), "error", &message(&e))),
         }
+    }
+    .await;
+    finish(&st, &s, r).await
+}
+
+/// A key result on the goals page.
+struct KrView {
+    id: i64,
+    title: String,
+    progress: Option<i64>,
+    kpi: Option<KpiRow>,
+}
+
+/// A goal on the goals page.
+struct GoalView {
+    id: i64,
+    title: String,
+    description_html: String,
+    due: String,
+    progress: Option<i64>,
+    key_results: Vec<KrView>,
+}
+
+#[derive(Template)]
+#[template(path = "vision_goals.html")]
+struct GoalsPage {
+    l: Layout,
+    key: String,
+    goals: Vec<GoalView>,
+    kpis: Vec<(i64, String)>,
+    can_define: bool,
+}
+
+/// GET /products/{key}/goals
+async fn goals_page(
+    State(st): State<AppState>,
+    s: UiSession,
+    Path(key): Path<String>,
+    Query(f): Query<Flash>,
+) -> Response {
+    let r = async {
+        let a = st.app.access(&s.user, &key).await?;
+        let kpis = st.app.kpis(&a).await?;
+        let goals = st
+            .app
+            .goals(&a)
+            .await?
+            .into_iter()
+            .map(|g| GoalView {
+                id: g.goal.id.0,
+                title: g.goal.data.title.clone(),
+                description_html: markdown::render(&g.goal.data.description),
+                due: g.goal.data.due.map(|d| d.to_string()).unwrap_or_default(),
+                progress: g.progress.map(|p| p.round() as i64),
+                key_results: g
+                    .goal
+                    .data
+                    .key_results
+                    .iter()
+                    .zip(&g.key_results)
+                    .map(|(kr, p)| KrView {
+                        id: kr.id,
+                        title: kr.title.clone(),
+                        progress: p.map(|p| p.round() as i64),
+                        kpi: kr
+                            .kpi_id
+                            .and_then(|id| kpis.iter().find(|k| k.id == id))
+                            .map(|k| kpi_row(k.id.0, &k.data)),
+                    })
+                    .collect(),
+            })
+            .collect();
+        let l = Layout::new(&st, &s, "Goals", "goals", Some(&a.product))
+            .await
+            .crumb(format!("/products/{}", a.product.key), a.product.name.clone())
+            .flash(&f);
+        render(&GoalsPage {
+            l,
+            key: a.product.key.to_string(),
+            goals,
+            kpis: kpis.iter().map(|k| (k.id.0, k.data.name.clone())).collect(),
+            can_define: st.app.decide(&a, Action::EditVision) == Decision::Allow,
+        })
+    }
+    .await;
+    finish(&st, &s, r).await
+}
+
+fn goal_result<T>(res: Result<T, AppError>, back: &str, done: &str) -> UiResult {
+    match res {
+        Ok(_) => Ok(redirect_with(back, "notice", done)),
+        Err(e @ (AppError::Internal(_) | AppError::NotFound)) => Err(e.into()),
+        Err(e) => Ok(redirect_with(back, "error", &message(&e))),
+    }
+}
+
+/// POST /products/{key}/goals: `title`, `description`, `due`.
+async fn goal_create(
+    State(st): State<AppState>,
+    s: UiSession,
+    Path(key): Path<String>,
+    form: FormData,
+) -> Response {
+    let r: UiResult = async {
+        s.check_csrf(form.get("csrf"))?;
+        let a = st.app.access(&s.user, &key).await?;
+        let back = format!("/products/{}/goals", a.product.key);
+        let res = st.app.create_goal(&a, form.get("title"), form.get("description"), form.opt("due")).await;
+        goal_result(res, &back, "Goal created.")
+    }
+    .await;
+    finish(&st, &s, r).await
+}
+
+async fn goal_of(
+    st: &AppState,
+    s: &UiSession,
+    id: &str,
+) -> Result<(keel_app::vision::GoalProgress, keel_app::ProductAccess), AppError> {
+    let id: i64 = id.parse().map_err(|_| AppError::NotFound)?;
+    st.app.goal_access(&s.user, keel_domain::RecordId(id)).await
+}
+
+/// POST /goals/{id}/key-results: `title`, `kpi_id`.
+async fn kr_create(
+    State(st): State<AppState>,
+    s: UiSession,
+    Path(id): Path<String>,
+    form: FormData,
+) -> Response {
+    let r: UiResult = async {
+        s.check_csrf(form.get("csrf"))?;
+        let (g, a) = goal_of(&st, &s, &id).await?;
+        let back = format!("/products/{}/goals", a.product.key);
+        let kpi = form.get("kpi_id").parse::<i64>().ok();
+        let res = st.app.add_key_result(&a, g.goal.id, form.get("title"), kpi).await;
+        goal_result(res, &back, "Key result added.")
+    }
+    .await;
+    finish(&st, &s, r).await
+}
+
+/// POST /goals/{id}/key-results/{kr}/delete
+async fn kr_delete(
+    State(st): State<AppState>,
+    s: UiSession,
+    Path((id, kr)): Path<(String, String)>,
+    form: FormData,
+) -> Response {
+    let r: UiResult = async {
+        s.check_csrf(form.get("csrf"))?;
+        let (g, a) = goal_of(&st, &s, &id).await?;
+        let back = format!("/products/{}/goals", a.product.key);
+        let kr = kr.parse::<i64>().map_err(|_| AppError::NotFound)?;
+        let res = st.app.delete_key_result(&a, g.goal.id, kr).await;
+        goal_result(res, &back, "Key result removed.")
+    }
+    .await;
+    finish(&st, &s, r).await
+}
+
+/// POST /goals/{id}/delete
+async fn goal_delete(
+    State(st): State<AppState>,
+    s: UiSession,
+    Path(id): Path<String>,
+    form: FormData,
+) -> Response {
+    let r: UiResult = async {
+        s.check_csrf(form.get("csrf"))?;
+        let (g, a) = goal_of(&st, &s, &id).await?;
+        let back = format!("/products/{}/goals", a.product.key);
+        let res = st.app.delete_goal(&a, g.goal.id).await;
+        goal_result(res, &back, "Goal deleted.")
     }
     .await;
     finish(&st, &s, r).await
