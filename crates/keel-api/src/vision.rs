@@ -377,3 +377,70 @@ pub struct GoalListOut {
     /// The goals, by id.
     pub goals: Vec<GoalOut>,
 }
+
+fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
+
+/// Changes to a KPI's definition; absent fields stay.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct KpiPatchIn {
+    /// Name.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Kind.
+    #[serde(default)]
+    pub kind: Option<String>,
+    /// Unit.
+    #[serde(default)]
+    pub unit: Option<String>,
+    /// `up` or `down`.
+    #[serde(default)]
+    pub direction: Option<String>,
+    /// Baseline.
+    #[serde(default)]
+    pub baseline: Option<f64>,
+    /// Target.
+    #[serde(default)]
+    pub target: Option<f64>,
+    /// Due date (empty clears).
+    #[serde(default)]
+    pub due: Option<String>,
+    /// The version read; a stale one answers 409.
+    #[serde(default)]
+    pub version: Option<i64>,
+}
+
+/// Changes to a goal; absent fields stay.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GoalPatchIn {
+    /// Title.
+    #[serde(default)]
+    pub title: Option<String>,
+    /// Description.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Due date (empty clears).
+    #[serde(default)]
+    pub due: Option<String>,
+    /// The version read; a stale one answers 409.
+    #[serde(default)]
+    pub version: Option<i64>,
+}
+
+/// Changes to a key result; absent fields stay (`kpi_id: null` unlinks the KPI).
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct KeyResultPatchIn {
+    /// Title.
+    #[serde(default)]
+    pub title: Option<String>,
+    /// The KPI it tracks.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<i64>)]
+    pub kpi_id: Option<Option<i64>>,
+}

@@ -359,3 +359,138 @@ pub fn goal_progress(goal: Stored<Goal>, kpis: &HashMap<RecordId, Kpi>) -> GoalP
     let progress = mean_progress(&key_results);
     GoalProgress { goal, key_results, progress }
 }
+
+/// Changes to a KPI's definition (absent fields stay; an empty `due` clears it).
+#[derive(Debug, Clone, Default)]
+pub struct KpiPatch {
+    /// Name.
+    pub name: Option<String>,
+    /// Kind.
+    pub kind: Option<keel_domain::kpi::KpiKind>,
+    /// Unit.
+    pub unit: Option<Unit>,
+    /// Direction.
+    pub direction: Option<keel_domain::kpi::Direction>,
+    /// Baseline.
+    pub baseline: Option<f64>,
+    /// Target.
+    pub target: Option<f64>,
+    /// Due date, `YYYY-MM-DD` or empty.
+    pub due: Option<String>,
+}
+
+impl App {
+    /// Changes a KPI's definition (the Product Manager); `expected_version` guards (409).
+    pub async fn update_kpi(
+        &self,
+        access: &ProductAccess,
+        k: &Stored<Kpi>,
+        p: KpiPatch,
+        expected_version: Option<i64>,
+    ) -> AppResult<Stored<Kpi>> {
+        self.require_vision_decider(access)?;
+        let mut d = k.data.clone();
+        if let Some(v) = p.name {
+            d.name = v;
+        }
+        if let Some(v) = p.kind {
+            d.kind = v;
+        }
+        if let Some(v) = p.unit {
+            d.unit = v;
+        }
+        if let Some(v) = p.direction {
+            d.direction = v;
+        }
+        if let Some(v) = p.baseline {
+            d.baseline = v;
+        }
+        if let Some(v) = p.target {
+            d.target = v;
+        }
+        if let Some(v) = p.due {
+            d.due = if v.trim().is_empty() { None } else { Some(keel_domain::Date::parse("due", &v)?) };
+        }
+        let d = d.validate()?;
+        let op = WriteOp::UpdateRecord {
+            id: k.id,
+            expected_version: Some(expected_version.unwrap_or(k.version)),
+            state: None,
+            data: to_data(&d)?,
+            refs: vec![],
+        };
+        self.write_kpi(op, access).await
+    }
+
+    /// Changes a goal's title, description or due date (the Product Manager; empty `due` clears).
+    pub async fn update_goal(
+        &self,
+        access: &ProductAccess,
+        goal: RecordId,
+        title: Option<&str>,
+        description: Option<&str>,
+        due: Option<&str>,
+        expected_version: Option<i64>,
+    ) -> AppResult<Stored<Goal>> {
+        self.require_vision_decider(access)?;
+        let g = self.get_record::<Goal>(goal).await?;
+        let mut d = g.data.clone();
+        if let Some(t) = title {
+            d.title = keel_domain::error::text("title", t, 1, 200, false)?;
+        }
+        if let Some(t) = description {
+            d.description = keel_domain::error::text("description", t, 0, 10_000, true)?;
+        }
+        if let Some(t) = due {
+            d.due = if t.trim().is_empty() { None } else { Some(keel_domain::Date::parse("due", t)?) };
+        }
+        let op = WriteOp::UpdateRecord {
+            id: g.id,
+            expected_version: Some(expected_version.unwrap_or(g.version)),
+            state: None,
+            data: to_data(&d)?,
+            refs: vec![],
+        };
+        self.write_goal(op, access).await
+    }
+
+    /// Changes a key result's title or KPI (the Product Manager; `Some(None)` unlinks the KPI).
+    pub async fn update_key_result(
+        &self,
+        access: &ProductAccess,
+        goal: RecordId,
+        kr: i64,
+        title: Option<&str>,
+        kpi: Option<Option<i64>>,
+    ) -> AppResult<Stored<Goal>> {
+        self.require_vision_decider(access)?;
+        let kpi_id = match kpi {
+            Some(Some(id)) => match self.get_record::<Kpi>(RecordId(id)).await {
+                Ok(k) if k.product_id == Some(access.product.id) => Some(Some(k.id)),
+                Ok(_) | Err(AppError::NotFound) => {
+                    return Err(AppError::invalid("kpi_id", "is no KPI of this product"))
+                }
+                Err(e) => return Err(e),
+            },
+            Some(None) => Some(None),
+            None => None,
+        };
+        let g = self.get_record::<Goal>(goal).await?;
+        let mut d = g.data.clone();
+        let k = d.key_results.iter_mut().find(|k| k.id == kr).ok_or(AppError::NotFound)?;
+        if let Some(t) = title {
+            k.title = keel_domain::error::text("title", t, 1, 200, false)?;
+        }
+        if let Some(v) = kpi_id {
+            k.kpi_id = v;
+        }
+        let op = WriteOp::UpdateRecord {
+            id: g.id,
+            expected_version: Some(g.version),
+            state: None,
+            data: to_data(&d)?,
+            refs: vec![],
+        };
+        self.write_goal(op, access).await
+    }
+}

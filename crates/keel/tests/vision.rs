@@ -35,6 +35,7 @@ api_tests!(
     kpis_measurements_and_progress,
     kpi_bad_input_changes_nothing,
     goals_roll_up_key_results,
+    goals_kpis_and_key_results_are_patched,
 );
 
 async fn call(
@@ -432,4 +433,59 @@ async fn goals_roll_up_key_results(db: TestDb) {
         StatusCode::NO_CONTENT
     );
     assert_eq!(get(&t, &pm, &format!("/api/v1/goals/{gid}")).await.0, StatusCode::NOT_FOUND);
+}
+
+async fn patch(t: &TestApp, token: &str, path: &str, body: Value) -> (StatusCode, Value) {
+    call(t, token, Method::PATCH, path, Some(body)).await
+}
+
+async fn goals_kpis_and_key_results_are_patched(db: TestDb) {
+    let t = spawn_app(db).await;
+    let product = t.product("SHOP").await;
+    let (_, po) = t.member(&product, "po@keel.test", &[Role::Po]).await;
+    let pm = t.admin_token.clone();
+    let (_, k) = post(
+        &t,
+        &pm,
+        "/api/v1/products/SHOP/kpis",
+        json!({"name": "Conversion", "unit": "percent", "baseline": 40, "target": 50}),
+    )
+    .await;
+    let kp = format!("/api/v1/kpis/{}", k["id"]);
+    post(&t, &pm, &format!("{kp}/measurements"), json!({"date": "2026-02-01", "value": 45})).await;
+    // Target to 60: (45 - 40) / 20 = 25 %. Target equal to the baseline: 422, unchanged.
+    let (s, v) = patch(&t, &pm, &kp, json!({"target": 60, "due": "2026-09-30"})).await;
+    assert_eq!((s, &v["progress"], &v["due"]), (StatusCode::OK, &json!(25.0), &json!("2026-09-30")), "{v}");
+    let (s, v) = patch(&t, &pm, &kp, json!({"target": 40})).await;
+    assert_eq!((s, &v["field"]), (StatusCode::UNPROCESSABLE_ENTITY, &json!("target")), "{v}");
+    assert_eq!(patch(&t, &po, &kp, json!({"name": "Mine"})).await.0, StatusCode::FORBIDDEN);
+    let (s, _) = patch(&t, &pm, &kp, json!({"name": "Old read", "version": 1})).await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    let (_, v) = get(&t, &pm, &kp).await;
+    assert_eq!((&v["name"], &v["target"]), (&json!("Conversion"), &json!(60.0)), "{v}");
+    // Goals and key results.
+    let (_, g) = post(&t, &pm, "/api/v1/products/SHOP/goals", json!({"title": "Grow"})).await;
+    let gp = format!("/api/v1/goals/{}", g["id"]);
+    let (s, v) = patch(&t, &pm, &gp, json!({"title": "Grow faster", "due": "2026-12-31"})).await;
+    assert_eq!(
+        (s, &v["title"], &v["due"]),
+        (StatusCode::OK, &json!("Grow faster"), &json!("2026-12-31")),
+        "{v}"
+    );
+    let (s, v) = patch(&t, &pm, &gp, json!({"due": "never"})).await;
+    assert_eq!((s, &v["field"]), (StatusCode::UNPROCESSABLE_ENTITY, &json!("due")), "{v}");
+    let (_, v) = post(&t, &pm, &format!("{gp}/key-results"), json!({"title": "Convert"})).await;
+    let kr = format!("{gp}/key-results/{}", v["key_results"][0]["id"]);
+    let (s, v) = patch(&t, &pm, &kr, json!({"kpi_id": k["id"]})).await;
+    assert_eq!((s, &v["progress"]), (StatusCode::OK, &json!(25.0)), "{v}");
+    let (s, v) = patch(&t, &pm, &kr, json!({"kpi_id": null, "title": "Convert more"})).await;
+    assert_eq!(
+        (s, &v["progress"], &v["key_results"][0]["title"]),
+        (StatusCode::OK, &Value::Null, &json!("Convert more")),
+        "{v}"
+    );
+    assert_eq!(
+        patch(&t, &pm, &format!("{gp}/key-results/99"), json!({"title": "x"})).await.0,
+        StatusCode::NOT_FOUND
+    );
 }

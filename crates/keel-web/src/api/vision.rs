@@ -10,8 +10,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use keel_api::vision::{
-    GoalIn, GoalListOut, GoalOut, KeyResultIn, KeyResultOut, KpiIn, KpiListOut, KpiOut, MeasurementOut,
-    MeasurementsIn, VisionCompareOut, VisionIn, VisionOut, VisionVersionOut, VisionVersionsOut,
+    GoalIn, GoalListOut, GoalOut, GoalPatchIn, KeyResultIn, KeyResultOut, KeyResultPatchIn, KpiIn,
+    KpiListOut, KpiOut, KpiPatchIn, MeasurementOut, MeasurementsIn, VisionCompareOut, VisionIn, VisionOut,
+    VisionVersionOut, VisionVersionsOut,
 };
 use keel_api::wire::ProposalOut;
 use keel_api::Problem;
@@ -28,13 +29,16 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/products/{product}/vision/compare", get(compare))
         .route("/api/v1/products/{product}/vision-card", get(card))
         .route("/api/v1/products/{product}/kpis", get(list_kpis).post(create_kpi))
-        .route("/api/v1/kpis/{id}", get(get_kpi).delete(delete_kpi))
+        .route("/api/v1/kpis/{id}", get(get_kpi).patch(patch_kpi).delete(delete_kpi))
         .route("/api/v1/kpis/{id}/measurements", get(get_measurements).post(post_measurements))
         .route("/api/v1/kpis/{id}/measurements/import", axum::routing::post(import_measurements))
         .route("/api/v1/products/{product}/goals", get(list_goals).post(create_goal))
-        .route("/api/v1/goals/{id}", get(get_goal).delete(delete_goal))
+        .route("/api/v1/goals/{id}", get(get_goal).patch(patch_goal).delete(delete_goal))
         .route("/api/v1/goals/{id}/key-results", get(list_key_results).post(add_key_result))
-        .route("/api/v1/goals/{id}/key-results/{kr}", axum::routing::delete(delete_key_result))
+        .route(
+            "/api/v1/goals/{id}/key-results/{kr}",
+            axum::routing::patch(patch_key_result).delete(delete_key_result),
+        )
 }
 
 /// The OpenAPI paths of this module, merged into the API's document.
@@ -42,7 +46,7 @@ pub fn routes() -> Router<AppState> {
 #[openapi(
     paths(get_vision, put_vision, list_versions, get_version, compare, card, list_kpis, create_kpi, get_kpi,
         delete_kpi, get_measurements, post_measurements, import_measurements, list_goals, create_goal, get_goal,
-        delete_goal, list_key_results, add_key_result, delete_key_result),
+        delete_goal, list_key_results, add_key_result, delete_key_result, patch_kpi, patch_goal, patch_key_result),
     tags((name = "vision", description = "The product's vision board, its versions and the vision card"),
         (name = "kpis", description = "KPIs: baseline, target, measurements and progress"),
         (name = "goals", description = "Goals and their key results, with progress from the KPIs"))
@@ -413,4 +417,69 @@ pub async fn delete_key_result(
     let kr: i64 = kr.parse().map_err(|_| ApiError::not_found())?;
     s.app.delete_key_result(&a, g.goal.id, kr).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Changes a KPI's definition (the Product Manager): the rules of creation apply again.
+#[utoipa::path(patch, path = "/api/v1/kpis/{id}", tag = "kpis", params(("id" = i64, Path, description = "KPI id")),
+    request_body = KpiPatchIn,
+    responses((status = 200, body = KpiOut), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn patch_kpi(
+    State(s): State<AppState>,
+    u: ApiUser,
+    Path(id): Path<String>,
+    JsonIn(b): JsonIn<KpiPatchIn>,
+) -> ApiResult<Json<KpiOut>> {
+    use keel_domain::kpi::{Direction, KpiKind, Unit};
+    let (k, a) = kpi_of(&s, &u, &id).await?;
+    let e = keel_app::AppError::from;
+    let p = keel_app::vision::KpiPatch {
+        name: b.name,
+        kind: b.kind.as_deref().map(|x| KpiKind::parse("kind", x)).transpose().map_err(e)?,
+        unit: b.unit.as_deref().map(|x| Unit::parse("unit", x)).transpose().map_err(e)?,
+        direction: b.direction.as_deref().map(|x| Direction::parse("direction", x)).transpose().map_err(e)?,
+        baseline: b.baseline,
+        target: b.target,
+        due: b.due,
+    };
+    let k = s.app.update_kpi(&a, &k, p, b.version).await?;
+    Ok(Json(kpi_out(&k)))
+}
+
+/// Changes a goal (the Product Manager).
+#[utoipa::path(patch, path = "/api/v1/goals/{id}", tag = "goals", params(("id" = i64, Path, description = "Goal id")),
+    request_body = GoalPatchIn,
+    responses((status = 200, body = GoalOut), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn patch_goal(
+    State(s): State<AppState>,
+    u: ApiUser,
+    Path(id): Path<String>,
+    JsonIn(b): JsonIn<GoalPatchIn>,
+) -> ApiResult<Json<GoalOut>> {
+    let (g, a) = goal_of(&s, &u, &id).await?;
+    s.app
+        .update_goal(&a, g.goal.id, b.title.as_deref(), b.description.as_deref(), b.due.as_deref(), b.version)
+        .await?;
+    let (g, _) = goal_of(&s, &u, &id).await?;
+    Ok(Json(goal_out(&g)))
+}
+
+/// Changes a key result (the Product Manager).
+#[utoipa::path(patch, path = "/api/v1/goals/{id}/key-results/{kr}", tag = "goals",
+    params(("id" = i64, Path, description = "Goal id"), ("kr" = i64, Path, description = "Key result id")),
+    request_body = KeyResultPatchIn,
+    responses((status = 200, body = GoalOut), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 422, body = Problem)))]
+pub async fn patch_key_result(
+    State(s): State<AppState>,
+    u: ApiUser,
+    Path((id, kr)): Path<(String, String)>,
+    JsonIn(b): JsonIn<KeyResultPatchIn>,
+) -> ApiResult<Json<GoalOut>> {
+    let (g, a) = goal_of(&s, &u, &id).await?;
+    let kr: i64 = kr.parse().map_err(|_| ApiError::not_found())?;
+    s.app.update_key_result(&a, g.goal.id, kr, b.title.as_deref(), b.kpi_id).await?;
+    let (g, _) = goal_of(&s, &u, &id).await?;
+    Ok(Json(goal_out(&g)))
 }
