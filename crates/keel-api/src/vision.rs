@@ -183,6 +183,9 @@ pub struct MeasurementIn {
     /// A note.
     #[serde(default)]
     pub note: Option<String>,
+    /// The unit the value is in, if the sender says; it must be the KPI's.
+    #[serde(default)]
+    pub unit: Option<String>,
 }
 
 /// One measurement or several (`{"measurements": [...]}`).
@@ -200,7 +203,7 @@ pub enum MeasurementsIn {
 
 impl MeasurementsIn {
     /// The domain measurements, naming the field at fault.
-    pub fn parse(&self) -> Result<Vec<Measurement>, ValidationError> {
+    pub fn parse(&self, unit: Unit) -> Result<Vec<Measurement>, ValidationError> {
         let (list, many) = match self {
             MeasurementsIn::Many { measurements } => (measurements.as_slice(), true),
             MeasurementsIn::One(m) => (std::slice::from_ref(m), false),
@@ -215,6 +218,14 @@ impl MeasurementsIn {
                 .ok_or_else(|| ValidationError::new(f("date"), "is required"))?;
             let date = Date::parse(&f("date"), date)?;
             let value = m.value.ok_or_else(|| ValidationError::new(f("value"), "is required"))?;
+            if let Some(u) = m.unit.as_deref() {
+                if Unit::parse(&f("unit"), u)? != unit {
+                    return Err(ValidationError::new(
+                        f("unit"),
+                        format!("must be the KPI's unit, {}", unit.as_str()),
+                    ));
+                }
+            }
             out.push(Measurement { date, value, note: m.note.clone().unwrap_or_default() });
         }
         Ok(out)

@@ -237,7 +237,7 @@ async fn kpis_measurements_and_progress(db: TestDb) {
     let id = k["id"].as_i64().unwrap();
     let m = format!("/api/v1/kpis/{id}/measurements");
     // The PO records a measurement; automation posts several with a token; the team may not.
-    let (s, k) = post(&t, &po, &m, json!({"date": "2026-01-31", "value": 41})).await;
+    let (s, k) = post(&t, &po, &m, json!({"date": "2026-01-31", "value": 41, "unit": "percent"})).await;
     assert_eq!((s, &k["progress"]), (StatusCode::CREATED, &json!(10.0)), "{k}");
     let (s, k) = post(
         &t,
@@ -335,6 +335,8 @@ async fn kpi_bad_input_changes_nothing(db: TestDb) {
     .await;
     let m = format!("/api/v1/kpis/{}/measurements", k["id"]);
     // A measurement without a date, a percentage over 100, a batch with one bad entry: 422, nothing written.
+    let (s, v) = post(&t, &pm, &m, json!({"date": "2026-01-01", "value": 12, "unit": "currency"})).await;
+    assert_eq!((s, &v["field"]), (StatusCode::UNPROCESSABLE_ENTITY, &json!("unit")), "{v}");
     let (s, v) = post(&t, &pm, &m, json!({"value": 12})).await;
     assert_eq!((s, &v["field"]), (StatusCode::UNPROCESSABLE_ENTITY, &json!("date")), "{v}");
     let (s, v) = post(&t, &pm, &m, json!({"date": "2026-01-01", "value": 120})).await;

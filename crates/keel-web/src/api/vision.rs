@@ -285,7 +285,7 @@ pub async fn post_measurements(
     JsonIn(b): JsonIn<MeasurementsIn>,
 ) -> ApiResult<Response> {
     let (k, a) = kpi_of(&s, &u, &id).await?;
-    let ms = b.parse().map_err(keel_app::AppError::from)?;
+    let ms = b.parse(k.data.unit).map_err(keel_app::AppError::from)?;
     let k = s.app.add_measurements(&a, k.id, ms).await?;
     Ok((StatusCode::CREATED, Json(kpi_out(&k))).into_response())
 }
