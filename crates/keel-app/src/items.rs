@@ -851,6 +851,7 @@ impl App {
             Change::SetInitiative { .. } => vec![Action::EditRoadmap],
             Change::ScoreOpportunity { .. } => vec![Action::ScoreOpportunity],
             Change::PromoteOpportunity { .. } => vec![Action::PromoteOpportunity],
+            Change::SetVision { .. } => vec![Action::EditVision],
             Change::SetDefinitionOfReady { .. } | Change::SetDefinitionOfDone { .. } => {
                 vec![Action::EditItem]
             }

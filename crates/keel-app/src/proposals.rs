@@ -107,6 +107,9 @@ impl App {
             Change::PromoteOpportunity { opportunity_id, initiative_id } => {
                 return self.accept_promote_proposal(access, &p, *opportunity_id, *initiative_id).await;
             }
+            Change::SetVision { fields } => {
+                return self.accept_vision_proposal(access, &p, fields.clone()).await;
+            }
             _ => {}
         }
         let ctx = self.ctx_for_proposal(&access.user, p.id);
@@ -144,7 +147,8 @@ impl App {
             | Change::SetDefinitionOfReady { .. }
             | Change::SetDefinitionOfDone { .. }
             | Change::ScoreOpportunity { .. }
-            | Change::PromoteOpportunity { .. } => Ok(None),
+            | Change::PromoteOpportunity { .. }
+            | Change::SetVision { .. } => Ok(None),
         };
         match result {
             Ok(item) => Ok(Accepted { proposal: self.store.proposal(p.id).await?, item }),

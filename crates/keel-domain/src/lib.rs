@@ -11,6 +11,7 @@ pub mod error;
 pub mod event;
 pub mod ids;
 pub mod item;
+pub mod kpi;
 pub mod market;
 pub mod pm;
 pub mod poker;
@@ -24,6 +25,7 @@ pub mod sprint;
 pub mod standup;
 pub mod time;
 pub mod user;
+pub mod vision;
 pub mod workflow;
 
 pub use error::{Invalid, ValidationError};

@@ -118,6 +118,11 @@ pub enum Change {
         /// The initiative the epic joins.
         initiative_id: Option<crate::RecordId>,
     },
+    /// Save a new version of the product's vision board.
+    SetVision {
+        /// What the new version says.
+        fields: crate::vision::VisionFields,
+    },
 }
 
 /// A [`NewItem`] in a form that can be stored inside a proposal.
@@ -211,7 +216,8 @@ impl Change {
             | Change::SetDefinitionOfReady { .. }
             | Change::SetDefinitionOfDone { .. }
             | Change::ScoreOpportunity { .. }
-            | Change::PromoteOpportunity { .. } => None,
+            | Change::PromoteOpportunity { .. }
+            | Change::SetVision { .. } => None,
             Change::UpdateItem { item_id, .. }
             | Change::MoveItem { item_id, .. }
             | Change::DeleteItem { item_id }

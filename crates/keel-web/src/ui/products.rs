@@ -67,14 +67,10 @@ pub(crate) async fn create(State(st): State<AppState>, s: UiSession, form: FormD
     finish(&st, &s, r).await
 }
 
-/// GET /products/{key}: the backlog is a product's front page.
-pub(crate) async fn show(State(st): State<AppState>, s: UiSession, Path(key): Path<String>) -> Response {
-    let r: UiResult = async {
-        let a = st.app.access(&s.user, &key).await?;
-        Ok(Redirect::to(&format!("/products/{}/backlog", a.product.key)).into_response())
-    }
-    .await;
-    finish(&st, &s, r).await
+/// GET /products/{key}: the product's home page (its vision statement and goals, with links to
+/// the backlog, the vision board and the goals).
+pub(crate) async fn show(st: State<AppState>, s: UiSession, key: Path<String>, f: Query<Flash>) -> Response {
+    super::vision::home(st, s, key, f).await
 }
 
 /// `/products/{key}/board`: the first team's board (see [`team_page`]).
