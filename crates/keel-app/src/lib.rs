@@ -12,6 +12,7 @@ mod cache;
 pub mod ceremonies;
 pub mod demo;
 mod demo_plan;
+mod demo_pm;
 pub mod discovery;
 pub mod error;
 pub mod items;
