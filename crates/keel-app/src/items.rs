@@ -434,6 +434,22 @@ impl App {
             self.resolve_position(access, position).await?
         };
         let done = p.status.is_some_and(|(_, c)| c == Category::Done);
+        if done && kind == ItemKind::Story {
+            // A story that starts done is accepted at once, so the acceptance rule holds here too:
+            // every criterion met and, as nothing is ticked yet, an empty Definition of Done.
+            let (dod, _) =
+                self.setting::<keel_domain::readiness::DefinitionOfDone>(access.product.id).await?;
+            let mut b: Vec<String> = new
+                .criteria
+                .iter()
+                .filter(|c| !c.checked)
+                .map(|c| format!("Criterion not met: {}", c.text))
+                .collect();
+            b.extend(dod.checks.iter().map(|c| format!("Definition of Done: {}", c.text)));
+            if !b.is_empty() {
+                return Err(crate::readiness::blocked(&b));
+            }
+        }
         let actions = create_actions(kind, new.estimate.is_some(), new.assignee_id.is_some(), done);
         match self.gate(access, &actions, mode) {
             (Decision::Allow, _) => {

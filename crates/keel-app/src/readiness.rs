@@ -182,7 +182,7 @@ pub struct Notes {
 }
 
 /// The blocker list as one 422 on `acceptance`.
-fn blocked(b: &[String]) -> AppError {
+pub(crate) fn blocked(b: &[String]) -> AppError {
     AppError::invalid("acceptance", format!("cannot be accepted while these remain: {}", b.join("; ")))
 }
 

@@ -231,6 +231,12 @@ async fn acceptance_needs_every_check(db: TestDb) {
     create(&t, &po, json!({"title": "Pay by card", "criteria": [{"text": "Pays"}, {"text": "Refunds"}]}))
         .await;
     let acc = "/api/v1/items/SHOP-1/acceptance";
+    // A story cannot start out done either: that would be an acceptance with nothing ticked.
+    let (s, v) =
+        post(&t, &po, "/api/v1/products/SHOP/items", json!({"title": "Born done", "status": "Done"})).await;
+    assert_eq!((s, &v["field"]), (StatusCode::UNPROCESSABLE_ENTITY, &json!("acceptance")), "{v}");
+    let (_, all) = call(&t, &po, Method::GET, "/api/v1/products/SHOP/items", None).await;
+    assert_eq!(all["items"].as_array().map(Vec::len), Some(1), "nothing was created: {all}");
     // The team asks for acceptance.
     call(&t, &team, Method::PATCH, "/api/v1/items/SHOP-1", Some(json!({"status": "In Progress"}))).await;
     let (s, v) = post(&t, &team, acc, json!({"action": "ready"})).await;
