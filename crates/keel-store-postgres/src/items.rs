@@ -310,7 +310,7 @@ fn link_json(id: i64, kind: LinkKind, from_key: &str, to_key: &str) -> Value {
 }
 
 /// Checks that an item may be put into `sprint`: a sprint record that is not closed.
-async fn check_sprint<C: GenericClient>(c: &C, sprint: Option<RecordId>) -> StoreResult<()> {
+pub(crate) async fn check_sprint<C: GenericClient>(c: &C, sprint: Option<RecordId>) -> StoreResult<()> {
     let Some(id) = sprint else { return Ok(()) };
     let row = opt(c, "SELECT state FROM records WHERE id = $1 AND kind = 'sprint'", &[&id.0]).await?;
     match row {

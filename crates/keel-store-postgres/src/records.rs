@@ -10,9 +10,11 @@ use keel_domain::event::{Event, ObjectKind};
 use keel_domain::proposal::Position;
 use keel_domain::rank::{self, RankKey};
 use keel_domain::{ItemId, ProductId, RecordId, Timestamp, UserId};
+use keel_store::record_rules::{
+    apply_refs, check_record_data, check_record_version, record_changes, resolve_ref,
+};
 use keel_store::{
-    NewRecord, Page, Record, RecordFilter, RecordStore, Ref, StoreError, StoreResult, WriteCtx, WriteOp,
-    Written,
+    NewRecord, Page, Record, RecordFilter, RecordStore, StoreError, StoreResult, WriteCtx, WriteOp, Written,
 };
 use serde_json::{json, Value};
 use tokio_postgres::types::ToSql;
@@ -48,28 +50,13 @@ async fn load_record<C: GenericClient>(c: &C, id: RecordId, lock: bool) -> Store
     record(&opt(c, &sql, &[&id.0]).await?.ok_or(StoreError::NotFound)?)
 }
 
-fn check_data(data: &Value) -> StoreResult<()> {
-    if data.is_object() {
-        Ok(())
-    } else {
-        Err(StoreError::invalid("data", "must be a JSON object"))
-    }
-}
-
-fn stale_check(rec: &Record, expected: Option<i64>) -> StoreResult<()> {
-    match expected {
-        Some(v) if v != rec.version => Err(StoreError::StaleVersion { current: rec.version }),
-        _ => Ok(()),
-    }
-}
-
 async fn create_record_tx<C: GenericClient>(
     c: &C,
     ctx: &WriteCtx,
     ev: &mut Events,
     r: NewRecord,
 ) -> StoreResult<Record> {
-    check_data(&r.data)?;
+    check_record_data(&r.data)?;
     let row = one(
         c,
         "INSERT INTO records (kind, product_id, parent_id, state, unique_key, data, version, created_by,
@@ -114,26 +101,11 @@ async fn update_record_tx<C: GenericClient>(
     state: Option<String>,
     data: Value,
 ) -> StoreResult<Record> {
-    check_data(&data)?;
+    check_record_data(&data)?;
     let mut rec = load_record(c, id, true).await?;
-    stale_check(&rec, expected)?;
-    let empty = serde_json::Map::new();
-    let old = rec.data.as_object().unwrap_or(&empty);
-    let new = data.as_object().unwrap_or(&empty);
-    let mut keys: Vec<&String> = old.keys().chain(new.keys()).collect();
-    keys.sort();
-    keys.dedup();
-    let mut changes = Vec::new();
-    for k in keys {
-        let (o, n) = (old.get(k).unwrap_or(&Value::Null), new.get(k).unwrap_or(&Value::Null));
-        if o != n {
-            changes.push((k.clone(), o.clone(), n.clone()));
-        }
-    }
+    check_record_version(&rec, expected)?;
     let new_state = state.unwrap_or_else(|| rec.state.clone());
-    if new_state != rec.state {
-        changes.push(("state".to_string(), json!(rec.state), json!(new_state)));
-    }
+    let changes = record_changes(&rec, &new_state, &data);
     if changes.is_empty() {
         return Ok(rec);
     }
@@ -153,18 +125,6 @@ async fn update_record_tx<C: GenericClient>(
     Ok(rec)
 }
 
-fn resolve(out: &[Written], r: Ref) -> StoreResult<i64> {
-    match r {
-        Ref::Id(id) => Ok(id),
-        Ref::Created(k) => match out.get(k) {
-            Some(Written::Record(rec)) => Ok(rec.id.0),
-            Some(Written::Item(item)) => Ok(item.id.0),
-            Some(Written::Link(l)) => Ok(l.id.0),
-            _ => Err(StoreError::invalid("ops", format!("operation {k} created nothing to refer to"))),
-        },
-    }
-}
-
 async fn apply_op<C: GenericClient>(
     c: &C,
     ctx: &WriteCtx,
@@ -175,35 +135,19 @@ async fn apply_op<C: GenericClient>(
     Ok(match op {
         WriteOp::CreateRecord(r) => Written::Record(create_record_tx(c, ctx, ev, r).await?),
         WriteOp::UpdateRecord { id, expected_version, state, mut data, refs } => {
-            for (key, r) in refs {
-                let v = resolve(out, r)?;
-                if let Some(o) = data.as_object_mut() {
-                    match key.strip_suffix("[]") {
-                        // `key[]` appends the id to the array at `key`.
-                        Some(k) => match o.get_mut(k).and_then(|a| a.as_array_mut()) {
-                            Some(a) => a.push(json!(v)),
-                            None => {
-                                o.insert(k.to_string(), json!([v]));
-                            }
-                        },
-                        None => {
-                            o.insert(key, json!(v));
-                        }
-                    }
-                }
-            }
+            apply_refs(&mut data, refs, out)?;
             Written::Record(update_record_tx(c, ctx, ev, id, expected_version, state, data).await?)
         }
         WriteOp::Guard { id, expected_version } => {
             let mut rec = load_record(c, id, true).await?;
-            stale_check(&rec, Some(expected_version))?;
+            check_record_version(&rec, Some(expected_version))?;
             rec.version += 1;
             exec(c, "UPDATE records SET version = $2 WHERE id = $1", &[&id.0, &rec.version]).await?;
             Written::Record(rec)
         }
         WriteOp::DeleteRecord { id, expected_version } => {
             let rec = load_record(c, id, true).await?;
-            stale_check(&rec, expected_version)?;
+            check_record_version(&rec, expected_version)?;
             exec(c, "DELETE FROM records WHERE id = $1", &[&id.0]).await?;
             let old = json!({ "state": rec.state, "parent_id": rec.parent_id, "data": rec.data });
             ev.push(rec.product_id, rec.kind, id.0, "deleted", &old, &Value::Null);
@@ -213,14 +157,14 @@ async fn apply_op<C: GenericClient>(
             Written::Item(Box::new(create_item_tx(c, ctx, ev, product, item, &position).await?))
         }
         WriteOp::UpdateItem { id, expected_version, patch } => {
-            let id = ItemId(resolve(out, id)?);
+            let id = ItemId(resolve_ref(out, id)?);
             Written::Item(Box::new(update_item_tx(c, ctx, ev, id, expected_version, patch).await?))
         }
         WriteOp::MoveItem { id, position } => {
             Written::Item(Box::new(move_item_tx(c, ctx, ev, id, &position).await?))
         }
         WriteOp::AddLink { from, to, kind } => {
-            let from = ItemId(resolve(out, from)?);
+            let from = ItemId(resolve_ref(out, from)?);
             Written::Link(add_link_tx(c, ev, from, to, kind).await?)
         }
         WriteOp::SetSprint { ids, sprint } => Written::Count(set_sprint_tx(c, ctx, ev, &ids, sprint).await?),
@@ -238,7 +182,7 @@ async fn set_sprint_tx<C: GenericClient>(
     ids: &[ItemId],
     sprint: Option<RecordId>,
 ) -> StoreResult<u64> {
-    check_sprint(c, sprint).await?;
+    crate::items::check_sprint(c, sprint).await?;
     let ids: Vec<i64> = ids.iter().map(|i| i.0).collect();
     let rows = all(
         c,
@@ -343,17 +287,6 @@ async fn move_items_tx<C: GenericClient>(
         crate::items::rebalance(c, product, ev).await?;
     }
     Ok(ids.len() as u64)
-}
-
-/// Checks that items may be put into `sprint`: a sprint record that is not closed.
-async fn check_sprint<C: GenericClient>(c: &C, sprint: Option<RecordId>) -> StoreResult<()> {
-    let Some(id) = sprint else { return Ok(()) };
-    let row = opt(c, "SELECT state FROM records WHERE id = $1 AND kind = 'sprint'", &[&id.0]).await?;
-    match row {
-        None => Err(StoreError::invalid("sprint", "does not exist")),
-        Some(r) if col::<&str>(&r, 0)? == "closed" => Err(StoreError::invalid("sprint", "is closed")),
-        Some(_) => Ok(()),
-    }
 }
 
 #[async_trait]

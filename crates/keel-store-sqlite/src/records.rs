@@ -7,9 +7,11 @@ use keel_domain::event::{Event, ObjectKind};
 use keel_domain::item::ItemPatch;
 use keel_domain::proposal::Position;
 use keel_domain::{ItemId, ProductId, RecordId, Timestamp, UserId};
+use keel_store::record_rules::{
+    apply_refs, check_record_data, check_record_version, record_changes, resolve_ref,
+};
 use keel_store::{
-    NewRecord, Page, Record, RecordFilter, RecordStore, Ref, StoreError, StoreResult, WriteCtx, WriteOp,
-    Written,
+    NewRecord, Page, Record, RecordFilter, RecordStore, StoreError, StoreResult, WriteCtx, WriteOp, Written,
 };
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{params, params_from_iter, Connection, Row};
@@ -42,16 +44,8 @@ fn load_record(c: &Connection, id: RecordId) -> Res<Record> {
         .query_row([id.0], record_row)?)
 }
 
-fn check_data(data: &Value) -> Res<()> {
-    if data.is_object() {
-        Ok(())
-    } else {
-        Err(Error(StoreError::invalid("data", "must be a JSON object")))
-    }
-}
-
 fn create_record_tx(c: &Connection, ctx: &WriteCtx, r: NewRecord) -> Res<Record> {
-    check_data(&r.data)?;
+    check_record_data(&r.data)?;
     let id: i64 = c
         .prepare_cached(
             "INSERT INTO records (kind, product_id, parent_id, state, unique_key, data, version, created_by,
@@ -89,13 +83,6 @@ fn create_record_tx(c: &Connection, ctx: &WriteCtx, r: NewRecord) -> Res<Record>
     Ok(rec)
 }
 
-fn stale_check(rec: &Record, expected: Option<i64>) -> Res<()> {
-    match expected {
-        Some(v) if v != rec.version => Err(Error(StoreError::StaleVersion { current: rec.version })),
-        _ => Ok(()),
-    }
-}
-
 fn update_record_tx(
     c: &Connection,
     ctx: &WriteCtx,
@@ -104,26 +91,11 @@ fn update_record_tx(
     state: Option<String>,
     data: Value,
 ) -> Res<Record> {
-    check_data(&data)?;
+    check_record_data(&data)?;
     let mut rec = load_record(c, id)?;
-    stale_check(&rec, expected)?;
-    let empty = serde_json::Map::new();
-    let old = rec.data.as_object().unwrap_or(&empty);
-    let new = data.as_object().unwrap_or(&empty);
-    let mut keys: Vec<&String> = old.keys().chain(new.keys()).collect();
-    keys.sort();
-    keys.dedup();
-    let mut changes = Vec::new();
-    for k in keys {
-        let (o, n) = (old.get(k).unwrap_or(&Value::Null), new.get(k).unwrap_or(&Value::Null));
-        if o != n {
-            changes.push((k.clone(), o.clone(), n.clone()));
-        }
-    }
+    check_record_version(&rec, expected)?;
     let new_state = state.unwrap_or_else(|| rec.state.clone());
-    if new_state != rec.state {
-        changes.push(("state".to_string(), json!(rec.state), json!(new_state)));
-    }
+    let changes = record_changes(&rec, &new_state, &data);
     if changes.is_empty() {
         return Ok(rec);
     }
@@ -141,44 +113,16 @@ fn update_record_tx(
     Ok(rec)
 }
 
-fn resolve(out: &[Written], r: Ref) -> Res<i64> {
-    match r {
-        Ref::Id(id) => Ok(id),
-        Ref::Created(k) => match out.get(k) {
-            Some(Written::Record(rec)) => Ok(rec.id.0),
-            Some(Written::Item(item)) => Ok(item.id.0),
-            Some(Written::Link(l)) => Ok(l.id.0),
-            _ => Err(Error(StoreError::invalid("ops", format!("operation {k} created nothing to refer to")))),
-        },
-    }
-}
-
 fn apply_op(c: &Connection, ctx: &WriteCtx, out: &[Written], op: WriteOp) -> Res<Written> {
     Ok(match op {
         WriteOp::CreateRecord(r) => Written::Record(create_record_tx(c, ctx, r)?),
         WriteOp::UpdateRecord { id, expected_version, state, mut data, refs } => {
-            for (key, r) in refs {
-                let v = resolve(out, r)?;
-                if let Some(o) = data.as_object_mut() {
-                    match key.strip_suffix("[]") {
-                        // `key[]` appends the id to the array at `key`.
-                        Some(k) => match o.get_mut(k).and_then(|a| a.as_array_mut()) {
-                            Some(a) => a.push(json!(v)),
-                            None => {
-                                o.insert(k.to_string(), json!([v]));
-                            }
-                        },
-                        None => {
-                            o.insert(key, json!(v));
-                        }
-                    }
-                }
-            }
+            apply_refs(&mut data, refs, out)?;
             Written::Record(update_record_tx(c, ctx, id, expected_version, state, data)?)
         }
         WriteOp::Guard { id, expected_version } => {
             let mut rec = load_record(c, id)?;
-            stale_check(&rec, Some(expected_version))?;
+            check_record_version(&rec, Some(expected_version))?;
             rec.version += 1;
             c.prepare_cached("UPDATE records SET version = ?2 WHERE id = ?1")?
                 .execute([id.0, rec.version])?;
@@ -186,7 +130,7 @@ fn apply_op(c: &Connection, ctx: &WriteCtx, out: &[Written], op: WriteOp) -> Res
         }
         WriteOp::DeleteRecord { id, expected_version } => {
             let rec = load_record(c, id)?;
-            stale_check(&rec, expected_version)?;
+            check_record_version(&rec, expected_version)?;
             c.prepare_cached("DELETE FROM records WHERE id = ?1")?.execute([id.0])?;
             let old = json!({ "state": rec.state, "parent_id": rec.parent_id, "data": rec.data });
             event(c, ctx, rec.product_id, (rec.kind, id.0), "deleted", &old, &Value::Null)?;
@@ -196,12 +140,12 @@ fn apply_op(c: &Connection, ctx: &WriteCtx, out: &[Written], op: WriteOp) -> Res
             Written::Item(Box::new(create_item_tx(c, ctx, product, item, &position)?))
         }
         WriteOp::UpdateItem { id, expected_version, patch } => {
-            let id = ItemId(resolve(out, id)?);
+            let id = ItemId(resolve_ref(out, id)?);
             Written::Item(Box::new(update_item_tx(c, ctx, id, expected_version, patch)?))
         }
         WriteOp::MoveItem { id, position } => Written::Item(Box::new(move_item_tx(c, ctx, id, &position)?)),
         WriteOp::AddLink { from, to, kind } => {
-            let from = ItemId(resolve(out, from)?);
+            let from = ItemId(resolve_ref(out, from)?);
             Written::Link(add_link_tx(c, ctx, from, to, kind)?)
         }
         WriteOp::SetSprint { ids, sprint } => {

@@ -6,6 +6,8 @@
 //! every implementation.
 #![forbid(unsafe_code)]
 
+pub mod record_rules;
+
 use async_trait::async_trait;
 use keel_domain::board::StateSpec;
 use keel_domain::event::{Event, ObjectKind};
