@@ -325,6 +325,10 @@ pub struct FeedbackOut {
     pub source: String,
     /// Ids of the opportunities it is linked to.
     pub opportunities: Vec<i64>,
+    /// The person's e-mail address, if given (through the widget).
+    pub email: String,
+    /// The page it was sent from, if known (through the widget).
+    pub page_url: String,
     /// Version.
     pub version: i64,
     /// When it arrived (RFC 3339).
@@ -344,6 +348,8 @@ impl FeedbackOut {
             revenue: f.revenue,
             source: f.source.as_str().to_string(),
             opportunities: f.opportunities.iter().map(|o| o.0).collect(),
+            email: f.email.clone(),
+            page_url: f.page_url.clone(),
             version,
             created_at: rfc3339(created_at),
         }
@@ -365,4 +371,74 @@ pub struct ImportOut {
 pub struct MergeIn {
     /// Id of the opportunity that stays.
     pub into: i64,
+}
+
+/// Merge a duplicate piece of feedback into another.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FeedbackMergeIn {
+    /// Id of the feedback that stays.
+    pub into: i64,
+}
+
+/// Changes to a product's feedback widget.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WidgetIn {
+    /// Take posts or not.
+    #[serde(default)]
+    pub enabled: Option<bool>,
+    /// Origins whose pages may post (`https://www.example.com`); empty: any page.
+    #[serde(default)]
+    pub origins: Option<Vec<String>>,
+}
+
+/// A product's feedback widget.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct WidgetOut {
+    /// Product key.
+    pub product: String,
+    /// Whether it was set up (it has a key).
+    pub configured: bool,
+    /// The public key pages embed (`null` until set up).
+    pub key: Option<String>,
+    /// Whether posts are taken.
+    pub enabled: bool,
+    /// Origins whose pages may post; empty: any page.
+    pub origins: Vec<String>,
+    /// Where customers' pages post (`null` until set up).
+    pub post_path: Option<String>,
+    /// The HTML to paste into a page (`null` until set up).
+    pub snippet: Option<String>,
+    /// Version (absent until set up).
+    pub version: Option<i64>,
+}
+
+/// What a customer's page posts through the widget.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WidgetPostIn {
+    /// What they say (plain text, 1–4000 characters).
+    pub text: String,
+    /// Their name.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Their e-mail address.
+    #[serde(default)]
+    pub email: Option<String>,
+    /// Their company.
+    #[serde(default)]
+    pub company: Option<String>,
+    /// The page they are on (http or https).
+    #[serde(default)]
+    pub page_url: Option<String>,
+}
+
+/// The answer to a widget post.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct WidgetPostOut {
+    /// Id of the feedback recorded.
+    pub id: i64,
+    /// A thank-you line to show.
+    pub message: String,
 }

@@ -558,6 +558,7 @@ impl App {
                 source: Source::Import,
                 text: get(Some(text_col)),
                 opportunities: vec![],
+                ..Default::default()
             };
             match fb.validate("") {
                 Ok(fb) => ops.push(WriteOp::CreateRecord(new_record(

@@ -425,7 +425,9 @@ impl App {
 /// A product's published roadmap link: a setting record whose unique key holds the token.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct RoadmapPublication {
-    /// The unguessable token of the link.
+    /// The unguessable token of the link. Defaulted: the product's other setting records are
+    /// read through this type too while looking for the publication among them.
+    #[serde(default)]
     pub token: String,
 }
 

@@ -488,6 +488,12 @@ pub struct Feedback {
     /// The opportunity records it is evidence for.
     #[serde(default)]
     pub opportunities: Vec<crate::RecordId>,
+    /// The person's e-mail address, when they gave it (through the widget).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub email: String,
+    /// The page they were on (through the widget).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub page_url: String,
 }
 
 /// Longest feedback text.

@@ -26,6 +26,7 @@ pub mod standup;
 pub mod time;
 pub mod user;
 pub mod vision;
+pub mod widget;
 pub mod workflow;
 
 pub use error::{Invalid, ValidationError};

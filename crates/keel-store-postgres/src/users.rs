@@ -288,7 +288,8 @@ impl SessionStore for PgStore {
         let sessions = exec(&c, "DELETE FROM sessions WHERE expires_at <= $1", &[&now.0]).await?;
         let cutoff = now.0 - FAILURE_RETENTION_MS;
         let failures = exec(&c, "DELETE FROM sign_in_failures WHERE at < $1", &[&cutoff]).await?;
-        Ok(sessions + failures)
+        let hits = exec(&c, "DELETE FROM widget_hits WHERE at < $1", &[&cutoff]).await?;
+        Ok(sessions + failures + hits)
     }
 
     async fn record_sign_in_failure(&self, key: &str, at: Timestamp) -> StoreResult<()> {
@@ -309,5 +310,31 @@ impl SessionStore for PgStore {
         let c = self.conn().await?;
         exec(&c, "DELETE FROM sign_in_failures WHERE key = $1", &[&key]).await?;
         Ok(())
+    }
+
+    async fn widget_hit(&self, scope: &str, at: Timestamp, limits: &[(i64, i64)]) -> StoreResult<Option<i64>> {
+        let mut c = self.conn().await?;
+        let tx = c.transaction().await.db()?;
+        // Serialise the count and the insert per scope across every server process.
+        exec(&tx, "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", &[&scope]).await?;
+        let longest = limits.iter().map(|l| l.0).max().unwrap_or(0);
+        exec(&tx, "DELETE FROM widget_hits WHERE scope = $1 AND at < $2", &[&scope, &(at.0 - longest)]).await?;
+        for (window, max) in limits {
+            let row = one(
+                &tx,
+                "SELECT count(*), min(at) FROM widget_hits WHERE scope = $1 AND at > $2",
+                &[&scope, &(at.0 - window)],
+            )
+            .await?;
+            let n: i64 = col(&row, 0)?;
+            let oldest: Option<i64> = col(&row, 1)?;
+            if n >= *max {
+                tx.commit().await.db()?;
+                return Ok(Some((oldest.unwrap_or(at.0) + window - at.0).max(1)));
+            }
+        }
+        exec(&tx, "INSERT INTO widget_hits (scope, at) VALUES ($1, $2)", &[&scope, &at.0]).await?;
+        tx.commit().await.db()?;
+        Ok(None)
     }
 }

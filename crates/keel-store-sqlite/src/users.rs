@@ -324,7 +324,10 @@ impl SessionStore for SqliteStore {
             let b = tx
                 .prepare_cached("DELETE FROM sign_in_failures WHERE at < ?1")?
                 .execute([now.0.saturating_sub(FAILURES_KEPT_MS)])?;
-            Ok((a + b) as u64)
+            let c = tx
+                .prepare_cached("DELETE FROM widget_hits WHERE at < ?1")?
+                .execute([now.0.saturating_sub(FAILURES_KEPT_MS)])?;
+            Ok((a + b + c) as u64)
         })
         .await
     }
@@ -351,6 +354,29 @@ impl SessionStore for SqliteStore {
         self.write_plain(move |c| {
             c.prepare_cached("DELETE FROM sign_in_failures WHERE key = ?1")?.execute([key])?;
             Ok(())
+        })
+        .await
+    }
+
+    async fn widget_hit(&self, scope: &str, at: Timestamp, limits: &[(i64, i64)]) -> StoreResult<Option<i64>> {
+        let scope = scope.to_string();
+        let limits = limits.to_vec();
+        // One immediate transaction on the writer: counting and inserting cannot interleave
+        // with another process's.
+        self.write(move |tx| {
+            let longest = limits.iter().map(|l| l.0).max().unwrap_or(0);
+            tx.prepare_cached("DELETE FROM widget_hits WHERE scope = ?1 AND at < ?2")?
+                .execute(params![scope, at.0 - longest])?;
+            for (window, max) in limits {
+                let (n, oldest): (i64, Option<i64>) = tx
+                    .prepare_cached("SELECT COUNT(*), MIN(at) FROM widget_hits WHERE scope = ?1 AND at > ?2")?
+                    .query_row(params![scope, at.0 - window], |r| Ok((r.get(0)?, r.get(1)?)))?;
+                if n >= max {
+                    return Ok(Some((oldest.unwrap_or(at.0) + window - at.0).max(1)));
+                }
+            }
+            tx.prepare_cached("INSERT INTO widget_hits (scope, at) VALUES (?1, ?2)")?.execute(params![scope, at.0])?;
+            Ok(None)
         })
         .await
     }

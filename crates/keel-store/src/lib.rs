@@ -486,6 +486,12 @@ pub trait SessionStore {
     async fn sign_in_failures(&self, key: &str, since: Timestamp) -> StoreResult<i64>;
     /// Forgets the failures under `key` (after a successful sign-in).
     async fn clear_sign_in_failures(&self, key: &str) -> StoreResult<()>;
+    /// Counts a post through the feedback widget under `scope` at `at` unless a limit is
+    /// reached: `limits` are (window in milliseconds, most posts in it). Atomic across server
+    /// processes sharing the database. `None` when counted; otherwise the milliseconds until the
+    /// oldest post in the full window leaves it. Drops the scope's posts older than the longest
+    /// window.
+    async fn widget_hit(&self, scope: &str, at: Timestamp, limits: &[(i64, i64)]) -> StoreResult<Option<i64>>;
 }
 
 /// Products, their workflows and memberships.

@@ -333,6 +333,7 @@ pub async fn create_feedback(
         source,
         text: b.text,
         opportunities: b.opportunities.into_iter().map(RecordId).collect(),
+        ..Default::default()
     };
     let f = s.app.create_feedback(&a, fb).await?;
     Ok((StatusCode::CREATED, Json(feedback_json(&a, &f))).into_response())

@@ -15,6 +15,7 @@ pub mod session;
 pub mod sprints;
 pub mod users;
 pub mod vision;
+pub mod widget;
 
 use crate::error::{ApiError, ApiResult};
 use crate::AppState;
@@ -46,6 +47,7 @@ pub fn routes() -> Router<AppState> {
         .merge(roadmap::routes())
         .merge(discovery::routes())
         .merge(market::routes())
+        .merge(widget::routes())
         .route("/api/v1/openapi.json", get(openapi_json))
 }
 
@@ -125,6 +127,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
         roadmap::Doc::openapi(),
         discovery::Doc::openapi(),
         market::Doc::openapi(),
+        widget::Doc::openapi(),
     ] {
         doc.merge(part);
     }

@@ -568,6 +568,7 @@ async fn feedback_create(
                     .map(RecordId)
                     .into_iter()
                     .collect(),
+                ..Default::default()
             };
             st.app.create_feedback(&a, fb).await
         }
