@@ -36,6 +36,7 @@ pub fn routes() -> Router<AppState> {
         .route("/products/{key}/feedback", get(inbox).post(feedback_create))
         .route("/products/{key}/feedback/import", post(feedback_import))
         .route("/feedback/{id}", post(feedback_update))
+        .route("/products/{key}/widget", post(widget_update))
 }
 
 /// The page's query: messages and a one-off framework.
@@ -434,6 +435,8 @@ struct InboxQuery {
     unlinked: Option<String>,
     #[serde(default)]
     q: Option<String>,
+    #[serde(default)]
+    widget: Option<String>,
 }
 
 /// One piece of feedback as the inbox shows it (text escaped by the template).
@@ -447,6 +450,26 @@ struct FbRow {
     source: &'static str,
     when: String,
     linked: Vec<(i64, String)>,
+    email: String,
+    page_url: String,
+}
+
+/// The widget panel: the product's public key, switch, origins and snippet.
+struct WidgetView {
+    key: String,
+    enabled: bool,
+    origins: String,
+    snippet: String,
+}
+
+/// A short one-line excerpt of feedback text, for the merge picker.
+fn excerpt(t: &str) -> String {
+    let line = t.lines().next().unwrap_or("").trim();
+    let mut out: String = line.chars().take(60).collect();
+    if line.chars().count() > 60 || t.lines().nth(1).is_some() {
+        out.push('…');
+    }
+    out
 }
 
 #[derive(Template)]
@@ -464,6 +487,10 @@ struct InboxPage {
     filtered: bool,
     may_link: bool,
     may_delete: bool,
+    widget: Option<WidgetView>,
+    may_widget: bool,
+    widget_open: bool,
+    picks: Vec<(i64, String)>,
 }
 
 /// GET /products/{key}/feedback: the inbox.
@@ -472,6 +499,7 @@ async fn inbox(
     s: UiSession,
     Path(key): Path<String>,
     Query(q): Query<InboxQuery>,
+    headers: axum::http::HeaderMap,
 ) -> Response {
     let r = async {
         let a = st.app.access(&s.user, &key).await?;
@@ -505,8 +533,28 @@ async fn inbox(
                 source: f.data.source.as_str(),
                 when: super::view::ago(f.created_at),
                 linked: f.data.opportunities.iter().filter_map(|o| title_of(*o).map(|t| (o.0, t))).collect(),
+                email: f.data.email.clone(),
+                page_url: f.data.page_url.clone(),
             })
             .collect();
+        let picks = if filter.source.is_some()
+            || filter.opportunity.is_some()
+            || filter.unlinked
+            || filter.q.is_some()
+        {
+            st.app.feedback_list(&a, &FeedbackFilter::default()).await?
+        } else {
+            list.clone()
+        }
+        .iter()
+        .map(|f| (f.id.0, excerpt(&f.data.text)))
+        .collect();
+        let widget = st.app.widget(&a).await?.map(|w| WidgetView {
+            snippet: crate::api::widget::snippet(&crate::api::widget::keel_origin(&headers), &w.data.key),
+            key: w.data.key,
+            enabled: w.data.enabled,
+            origins: w.data.origins.join("\n"),
+        });
         let l = Layout::new(&st, &s, "Feedback", "feedback", Some(&a.product))
             .await
             .crumb(format!("/products/{}/backlog", a.product.key), a.product.name.clone())
@@ -527,6 +575,10 @@ async fn inbox(
                 || filter.q.is_some(),
             may_link: st.app.decide(&a, Action::ScoreOpportunity) != Decision::Deny,
             may_delete: st.app.decide(&a, Action::ScoreOpportunity) == Decision::Allow,
+            widget,
+            may_widget: st.app.decide(&a, Action::EditProduct) == Decision::Allow,
+            widget_open: q.widget.is_some(),
+            picks,
         })
     }
     .await;
@@ -629,7 +681,53 @@ async fn feedback_update(
             ("unlink", Ok(o)) => st.app.link_feedback(&a, &f, o, false).await.map(|_| "Unlinked."),
             ("link" | "unlink", Err(_)) => Err(AppError::invalid("opportunity", "choose an opportunity")),
             ("delete", _) => st.app.delete_feedback(&a, &f).await.map(|_| "Feedback deleted."),
-            _ => Err(AppError::invalid("op", "must be link, unlink or delete")),
+            ("merge", _) => match form.get("into").trim().trim_start_matches('#').parse::<i64>() {
+                Ok(into) => st.app.merge_feedback(&a, &f, RecordId(into)).await.map(|_| "Feedback merged."),
+                Err(_) => Err(AppError::invalid("into", "give the number of the feedback to merge into")),
+            },
+            _ => Err(AppError::invalid("op", "must be link, unlink, merge or delete")),
+        };
+        match result {
+            Ok(msg) => Ok(redirect_with(&back, "notice", msg)),
+            Err(e @ (AppError::Internal(_) | AppError::NotFound)) => Err(e.into()),
+            Err(e) => Ok(redirect_with(&back, "error", &message(&e))),
+        }
+    }
+    .await;
+    finish(&st, &s, r).await
+}
+
+/// POST /products/{key}/widget: `op` = `save` (`enabled`, `origins` one per line) or `rotate`.
+async fn widget_update(
+    State(st): State<AppState>,
+    s: UiSession,
+    Path(key): Path<String>,
+    form: FormData,
+) -> Response {
+    let r: UiResult = async {
+        s.check_csrf(form.get("csrf"))?;
+        let a = st.app.access(&s.user, &key).await?;
+        let back = format!("/products/{}/feedback?widget=1", a.product.key);
+        let result: Result<&str, AppError> = match form.get("op") {
+            "save" => {
+                let origins: Vec<String> = form
+                    .get("origins")
+                    .split(['\n', ',', ' '])
+                    .map(|o| o.trim().to_string())
+                    .filter(|o| !o.is_empty())
+                    .collect();
+                let input = keel_app::widget::WidgetInput {
+                    enabled: Some(form.opt("enabled").is_some()),
+                    origins: Some(origins),
+                };
+                st.app.set_widget(&a, &input).await.map(|_| "Widget saved.")
+            }
+            "rotate" => st
+                .app
+                .rotate_widget(&a)
+                .await
+                .map(|_| "New key made: the old one no longer works, so update the snippet on your pages."),
+            _ => Err(AppError::invalid("op", "must be save or rotate")),
         };
         match result {
             Ok(msg) => Ok(redirect_with(&back, "notice", msg)),
