@@ -163,8 +163,10 @@ pub fn merge_feedback(into: &Feedback, dup: &Feedback, dup_id: RecordId) -> Inva
             out.opportunities.push(*o);
         }
     }
-    let who: Vec<&str> =
-        [dup.person.as_str(), dup.email.as_str(), dup.company.as_str()].into_iter().filter(|s| !s.is_empty()).collect();
+    let who: Vec<&str> = [dup.person.as_str(), dup.email.as_str(), dup.company.as_str()]
+        .into_iter()
+        .filter(|s| !s.is_empty())
+        .collect();
     let mut note = format!("\n\n— Merged from feedback #{} ({}", dup_id.0, dup.source.as_str());
     if !who.is_empty() {
         note.push_str(", ");
@@ -207,7 +209,15 @@ mod tests {
         assert_eq!(parse_origin("o", "HTTPS://Shop.Example.com/").unwrap(), "https://shop.example.com");
         assert_eq!(parse_origin("o", "https://shop.example.com:443").unwrap(), "https://shop.example.com");
         assert_eq!(parse_origin("o", "http://127.0.0.1:8080").unwrap(), "http://127.0.0.1:8080");
-        for bad in ["shop.example.com", "ftp://x.com", "https://", "https://a b.com", "https://x.com:0", "https://x.com:99999", "https://x.com/path"] {
+        for bad in [
+            "shop.example.com",
+            "ftp://x.com",
+            "https://",
+            "https://a b.com",
+            "https://x.com:0",
+            "https://x.com:99999",
+            "https://x.com/path",
+        ] {
             assert_eq!(parse_origin("origins[0]", bad).unwrap_err().field, "origins[0]", "{bad}");
         }
     }
@@ -216,7 +226,9 @@ mod tests {
     fn allowed_origins() {
         let open = Widget::default();
         assert!(open.allows(None) && open.allows(Some("https://any.example")));
-        let w = Widget::default().with_origins(&["https://shop.example.com/".into(), "https://shop.example.com".into()]).unwrap();
+        let w = Widget::default()
+            .with_origins(&["https://shop.example.com/".into(), "https://shop.example.com".into()])
+            .unwrap();
         assert_eq!(w.origins, vec!["https://shop.example.com".to_string()]);
         assert!(w.allows(Some("https://shop.example.com")));
         assert!(!w.allows(Some("https://evil.example.com")));
@@ -239,7 +251,10 @@ mod tests {
         assert_eq!(field(WidgetPost { email: Some("ann@x".into()), ..ok.clone() }), "email");
         assert_eq!(field(WidgetPost { name: Some("a\u{7}".into()), ..ok.clone() }), "name");
         assert_eq!(field(WidgetPost { company: Some("c".repeat(201)), ..ok.clone() }), "company");
-        assert_eq!(field(WidgetPost { page_url: Some("javascript:alert(1)".into()), ..ok.clone() }), "page_url");
+        assert_eq!(
+            field(WidgetPost { page_url: Some("javascript:alert(1)".into()), ..ok.clone() }),
+            "page_url"
+        );
         let f = WidgetPost {
             name: Some("Ann".into()),
             email: Some("ann@example.com".into()),
@@ -270,7 +285,10 @@ mod tests {
         };
         let m = merge_feedback(&a, &b, RecordId(9)).unwrap();
         assert_eq!(m.opportunities, vec![RecordId(1), RecordId(2), RecordId(3)]);
-        assert_eq!(m.text, "Export is slow\n\n— Merged from feedback #9 (api, Bo):\n> Exports take ages\n> please fix");
+        assert_eq!(
+            m.text,
+            "Export is slow\n\n— Merged from feedback #9 (api, Bo):\n> Exports take ages\n> please fix"
+        );
         assert_eq!((m.company.as_str(), m.person.as_str(), m.segment.as_str()), ("Acme", "Bo", "SMB"));
         assert_eq!(m.revenue, 50.0);
         let long = Feedback { text: "x".repeat(FEEDBACK_TEXT_MAX - 5), ..Default::default() };

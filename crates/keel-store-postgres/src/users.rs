@@ -312,13 +312,19 @@ impl SessionStore for PgStore {
         Ok(())
     }
 
-    async fn widget_hit(&self, scope: &str, at: Timestamp, limits: &[(i64, i64)]) -> StoreResult<Option<i64>> {
+    async fn widget_hit(
+        &self,
+        scope: &str,
+        at: Timestamp,
+        limits: &[(i64, i64)],
+    ) -> StoreResult<Option<i64>> {
         let mut c = self.conn().await?;
         let tx = c.transaction().await.db()?;
         // Serialise the count and the insert per scope across every server process.
         exec(&tx, "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", &[&scope]).await?;
         let longest = limits.iter().map(|l| l.0).max().unwrap_or(0);
-        exec(&tx, "DELETE FROM widget_hits WHERE scope = $1 AND at < $2", &[&scope, &(at.0 - longest)]).await?;
+        exec(&tx, "DELETE FROM widget_hits WHERE scope = $1 AND at < $2", &[&scope, &(at.0 - longest)])
+            .await?;
         for (window, max) in limits {
             let row = one(
                 &tx,

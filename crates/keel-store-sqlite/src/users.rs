@@ -358,7 +358,12 @@ impl SessionStore for SqliteStore {
         .await
     }
 
-    async fn widget_hit(&self, scope: &str, at: Timestamp, limits: &[(i64, i64)]) -> StoreResult<Option<i64>> {
+    async fn widget_hit(
+        &self,
+        scope: &str,
+        at: Timestamp,
+        limits: &[(i64, i64)],
+    ) -> StoreResult<Option<i64>> {
         let scope = scope.to_string();
         let limits = limits.to_vec();
         // One immediate transaction on the writer: counting and inserting cannot interleave
@@ -375,7 +380,8 @@ impl SessionStore for SqliteStore {
                     return Ok(Some((oldest.unwrap_or(at.0) + window - at.0).max(1)));
                 }
             }
-            tx.prepare_cached("INSERT INTO widget_hits (scope, at) VALUES (?1, ?2)")?.execute(params![scope, at.0])?;
+            tx.prepare_cached("INSERT INTO widget_hits (scope, at) VALUES (?1, ?2)")?
+                .execute(params![scope, at.0])?;
             Ok(None)
         })
         .await

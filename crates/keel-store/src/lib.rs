@@ -491,7 +491,8 @@ pub trait SessionStore {
     /// processes sharing the database. `None` when counted; otherwise the milliseconds until the
     /// oldest post in the full window leaves it. Drops the scope's posts older than the longest
     /// window.
-    async fn widget_hit(&self, scope: &str, at: Timestamp, limits: &[(i64, i64)]) -> StoreResult<Option<i64>>;
+    async fn widget_hit(&self, scope: &str, at: Timestamp, limits: &[(i64, i64)])
+        -> StoreResult<Option<i64>>;
 }
 
 /// Products, their workflows and memberships.

@@ -260,7 +260,8 @@ async fn post_feedback(
         return Ok(r);
     }
     let b: WidgetPostIn = parse_json(body)?;
-    let post = WidgetPost { text: b.text, name: b.name, email: b.email, company: b.company, page_url: b.page_url };
+    let post =
+        WidgetPost { text: b.text, name: b.name, email: b.email, company: b.company, page_url: b.page_url };
     let f = s.app.widget_feedback(pid, post).await?;
     let out = WidgetPostOut { id: f.id.0, message: "Thank you! Your feedback was sent.".into() };
     Ok((StatusCode::CREATED, Json(out)).into_response())

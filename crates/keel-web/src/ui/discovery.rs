@@ -708,27 +708,26 @@ async fn widget_update(
         s.check_csrf(form.get("csrf"))?;
         let a = st.app.access(&s.user, &key).await?;
         let back = format!("/products/{}/feedback?widget=1", a.product.key);
-        let result: Result<&str, AppError> = match form.get("op") {
-            "save" => {
-                let origins: Vec<String> = form
-                    .get("origins")
-                    .split(['\n', ',', ' '])
-                    .map(|o| o.trim().to_string())
-                    .filter(|o| !o.is_empty())
-                    .collect();
-                let input = keel_app::widget::WidgetInput {
-                    enabled: Some(form.opt("enabled").is_some()),
-                    origins: Some(origins),
-                };
-                st.app.set_widget(&a, &input).await.map(|_| "Widget saved.")
-            }
-            "rotate" => st
-                .app
-                .rotate_widget(&a)
-                .await
-                .map(|_| "New key made: the old one no longer works, so update the snippet on your pages."),
-            _ => Err(AppError::invalid("op", "must be save or rotate")),
-        };
+        let result: Result<&str, AppError> =
+            match form.get("op") {
+                "save" => {
+                    let origins: Vec<String> = form
+                        .get("origins")
+                        .split(['\n', ',', ' '])
+                        .map(|o| o.trim().to_string())
+                        .filter(|o| !o.is_empty())
+                        .collect();
+                    let input = keel_app::widget::WidgetInput {
+                        enabled: Some(form.opt("enabled").is_some()),
+                        origins: Some(origins),
+                    };
+                    st.app.set_widget(&a, &input).await.map(|_| "Widget saved.")
+                }
+                "rotate" => st.app.rotate_widget(&a).await.map(|_| {
+                    "New key made: the old one no longer works, so update the snippet on your pages."
+                }),
+                _ => Err(AppError::invalid("op", "must be save or rotate")),
+            };
         match result {
             Ok(msg) => Ok(redirect_with(&back, "notice", msg)),
             Err(e @ (AppError::Internal(_) | AppError::NotFound)) => Err(e.into()),
