@@ -34,7 +34,7 @@
     '.send{border:0;border-radius:6px;background:#1f4f8a;color:#fff;padding:7px 14px;font-size:14px;cursor:pointer}' +
     '.send[disabled]{opacity:.6;cursor:default}' +
     '.cancel{border:1px solid #c3ccd6;border-radius:6px;background:#fff;color:#1d2733;padding:7px 12px;font-size:14px;cursor:pointer}' +
-    '.msg{margin-top:10px;font-size:13px;min-height:1em}' +
+    '.msg{margin-top:10px;font-size:13px}.msg:empty{display:none}' +
     '.msg.ok{color:#1e6b3a}.msg.err{color:#a12a2a}';
 
   function el(tag, attrs, text) {
