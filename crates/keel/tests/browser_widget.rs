@@ -104,11 +104,13 @@ async fn run(driver: &Driver, db: TestDb, backend: &str) {
     let shots = Shots::new(&format!("widget-{backend}"));
     let keel = t.url("");
     let keel = keel.trim_end_matches('/');
-    let w = api(&t, reqwest::Method::PUT, "/api/v1/products/SHOP/widget", Some(json!({"enabled": true}))).await;
+    let w =
+        api(&t, reqwest::Method::PUT, "/api/v1/products/SHOP/widget", Some(json!({"enabled": true}))).await;
     let key = w["key"].as_str().unwrap().to_string();
     let site = customer_site(shop_page(keel, &key)).await;
     assert_ne!(site, keel, "another origin");
-    let w = api(&t, reqwest::Method::PUT, "/api/v1/products/SHOP/widget", Some(json!({"origins": [site]}))).await;
+    let w =
+        api(&t, reqwest::Method::PUT, "/api/v1/products/SHOP/widget", Some(json!({"origins": [site]}))).await;
     assert_eq!(w["origins"], json!([site.clone()]));
 
     let b = driver.session().await;
@@ -174,7 +176,10 @@ async fn run(driver: &Driver, db: TestDb, backend: &str) {
     let merged = b.text(&b.wait_css(&format!("#fb-{first} .fb-text")).await).await;
     assert!(merged.contains(&format!("Merged from feedback #{dup} (sales_call, Globex)")), "{merged}");
     assert!(merged.contains("> Safari checkout is broken"), "{merged}");
-    assert_eq!(b.js(&format!("return document.getElementById('fb-{dup}') === null"), json!([])).await, json!(true));
+    assert_eq!(
+        b.js(&format!("return document.getElementById('fb-{dup}') === null"), json!([])).await,
+        json!(true)
+    );
 
     // The widget panel: key, status, the allowed site, the snippet; then a new key.
     b.goto(&t.url("/products/SHOP/feedback?widget=1")).await;
