@@ -384,6 +384,14 @@ async fn bad_input_is_refused(db: TestDb) {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let r = Client::new()
+        .post(t.url(&format!("/api/v1/widget/{blog}/feedback")))
+        .json(&json!({"text": "x".repeat(40_000)}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(r.headers()["access-control-allow-origin"], "*");
     // Exactly the longest text is taken.
     let (s, _, _) = widget_post(&t, &blog, None, json!({"text": "x".repeat(4000)})).await;
     assert_eq!(s, StatusCode::CREATED);

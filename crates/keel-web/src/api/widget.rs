@@ -22,6 +22,9 @@ use utoipa::OpenApi;
 /// The script customers' pages include.
 const WIDGET_JS: &str = include_str!("../../assets/widget.js");
 
+/// Largest body a page may post: the longest text, in any script, and the other fields.
+const POST_BODY_MAX: usize = 32 * 1024;
+
 /// The routes.
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -225,13 +228,13 @@ pub async fn widget_post(
     Path(key): Path<String>,
     addr: ClientAddr,
     headers: HeaderMap,
-    body: axum::body::Bytes,
+    body: axum::body::Body,
 ) -> Response {
     let (pid, allow) = match gate(&s, &key, &headers).await {
         Gate::Shut(r) => return r,
         Gate::Open(pid, allow) => (pid, allow),
     };
-    let mut res = match post_feedback(&s, pid, &addr.0, &body).await {
+    let mut res = match post_feedback(&s, pid, &addr.0, body).await {
         Ok(r) => r,
         Err(e) => e.into_response(),
     };
@@ -243,7 +246,7 @@ async fn post_feedback(
     s: &AppState,
     pid: keel_domain::ProductId,
     addr: &str,
-    body: &[u8],
+    body: axum::body::Body,
 ) -> ApiResult<Response> {
     // Counted before the body is checked: a flood of bad posts is a flood too.
     if let Some(wait) = s.app.widget_rate(pid, addr).await? {
@@ -259,7 +262,13 @@ async fn post_feedback(
         }
         return Ok(r);
     }
-    let b: WidgetPostIn = parse_json(body)?;
+    let body = axum::body::to_bytes(body, POST_BODY_MAX).await.map_err(|_| {
+        ApiError::problem(
+            Problem::new("payload-too-large", "The body is too large", 413)
+                .detail(format!("send at most {POST_BODY_MAX} bytes")),
+        )
+    })?;
+    let b: WidgetPostIn = parse_json(&body)?;
     let post =
         WidgetPost { text: b.text, name: b.name, email: b.email, company: b.company, page_url: b.page_url };
     let f = s.app.widget_feedback(pid, post).await?;
