@@ -2,7 +2,7 @@
 //! backend: a customer's page on another origin includes Keel's widget.js, a visitor sends
 //! feedback through it (markup and all), and the Product Manager signs in to Keel, finds it in
 //! the inbox as text, merges a duplicate, and makes a new key, after which the page's old key
-//! is refused with a message the widget shows.
+//! is refused with a message the widget shows; so is a flood over the rate limit.
 //!
 //! Without chromedriver the test is skipped (a failure under `KEEL_TEST_STRICT=1`).
 
@@ -27,9 +27,12 @@ async fn widget_postgres() {
     run(&driver, db, "postgres").await;
 }
 
+/// The customer's page, changed when the shop pastes a new snippet.
+type Page = std::sync::Arc<std::sync::Mutex<String>>;
+
 /// Serves `page` at every path of a new loopback port: the customer's site, on an origin of
 /// its own. Answers its origin.
-async fn customer_site(page: String) -> String {
+async fn customer_site(page: Page) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let origin = format!("http://{}", listener.local_addr().expect("addr"));
     tokio::spawn(async move {
@@ -45,6 +48,7 @@ async fn customer_site(page: String) -> String {
                         Ok(n) => got.extend_from_slice(&buf[..n]),
                     }
                 }
+                let page = page.lock().expect("page").clone();
                 let head = format!(
                     "HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
                     page.len()
@@ -107,7 +111,8 @@ async fn run(driver: &Driver, db: TestDb, backend: &str) {
     let w =
         api(&t, reqwest::Method::PUT, "/api/v1/products/SHOP/widget", Some(json!({"enabled": true}))).await;
     let key = w["key"].as_str().unwrap().to_string();
-    let site = customer_site(shop_page(keel, &key)).await;
+    let page: Page = std::sync::Arc::new(std::sync::Mutex::new(shop_page(keel, &key)));
+    let site = customer_site(page.clone()).await;
     assert_ne!(site, keel, "another origin");
     let w =
         api(&t, reqwest::Method::PUT, "/api/v1/products/SHOP/widget", Some(json!({"origins": [site]}))).await;
@@ -210,5 +215,33 @@ async fn run(driver: &Driver, db: TestDb, backend: &str) {
     shots.take(&b, "6-widget-old-key").await;
     let list = api(&t, reqwest::Method::GET, "/api/v1/products/SHOP/feedback", None).await;
     assert_eq!(list.as_array().unwrap().len(), 1);
+
+    // The shop pastes the new snippet; a flood from this address (the browser's too) fills
+    // the minute's allowance, and the widget says when to try again.
+    *page.lock().unwrap() = shop_page(keel, &new_key);
+    // The first post through the widget counted already: nine more fill the allowance of ten.
+    for i in 0..9 {
+        let r = reqwest::Client::new()
+            .post(t.url(&format!("/api/v1/widget/{new_key}/feedback")))
+            .header("Origin", site.as_str())
+            .json(&json!({"text": format!("flood {i}")}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), reqwest::StatusCode::CREATED, "post {i}");
+    }
+    b.goto(&format!("{site}/")).await;
+    b.click(&shadow(&b, ".btn").await).await;
+    b.type_text(&shadow(&b, "textarea").await, "One more thing").await;
+    b.click(&shadow(&b, ".send").await).await;
+    b.wait_js(
+        "return document.querySelector('[data-keel-widget]').shadowRoot.querySelector('.msg').textContent.indexOf('Sorry') >= 0",
+    )
+    .await;
+    let msg = shadow_text(&b, ".msg").await;
+    assert!(msg.contains("too many messages") && msg.contains("try again in 1 minute"), "{msg}");
+    shots.take(&b, "7-widget-rate-limited").await;
+    let list = api(&t, reqwest::Method::GET, "/api/v1/products/SHOP/feedback", None).await;
+    assert_eq!(list.as_array().unwrap().len(), 10);
     b.close().await;
 }
