@@ -39,6 +39,7 @@ api_tests!(
     cors_preflight_and_origins,
     flood_is_rate_limited,
     rate_limit_windows_in_the_store,
+    rate_limit_is_shared_between_processes,
     bad_input_is_refused,
     markup_is_stored_as_text_and_shown_escaped,
     widget_rights,
@@ -194,6 +195,18 @@ async fn widget_post_records_feedback(db: TestDb) {
     assert!(
         js.contains("data-keel-key") && js.contains("credentials: 'omit'") && js.contains("attachShadow")
     );
+    // The endpoints are in the OpenAPI document.
+    let doc: Value =
+        Client::new().get(t.url("/api/v1/openapi.json")).send().await.unwrap().json().await.unwrap();
+    for path in [
+        "/api/v1/products/{product}/widget",
+        "/api/v1/products/{product}/widget/rotate",
+        "/api/v1/widget/{public_key}/feedback",
+        "/api/v1/feedback/{id}/merge",
+    ] {
+        assert!(doc["paths"][path].is_object(), "{path}");
+    }
+    assert!(doc["paths"]["/api/v1/widget/{public_key}/feedback"]["options"].is_object());
 }
 
 async fn unknown_rotated_and_disabled_keys(db: TestDb) {
@@ -343,6 +356,34 @@ async fn rate_limit_windows_in_the_store(db: TestDb) {
     let wait = store.widget_hit("2:10.0.0.1", Timestamp(start + 10_000), &limits).await.unwrap();
     assert_eq!(wait, Some(50_000));
     assert!(store.purge_expired(Timestamp(start + 3 * 86_400_000)).await.unwrap() >= 10);
+}
+
+/// Two stores on one database, as two `keel serve` processes would have, counting posts from
+/// one address at once: exactly the limit gets through.
+async fn rate_limit_is_shared_between_processes(db: TestDb) {
+    let t = spawn_app(db).await;
+    let other: std::sync::Arc<dyn keel_store::Store> = match t.db.url.strip_prefix("sqlite:") {
+        Some(path) => std::sync::Arc::new(
+            keel_store_sqlite::SqliteStore::open(std::path::Path::new(path)).await.unwrap(),
+        ),
+        None => std::sync::Arc::new(keel_store_postgres::PgStore::connect(&t.db.url).await.unwrap()),
+    };
+    let limits = [(60_000, 10), (86_400_000, 200)];
+    let at = keel_app::now();
+    let mut tasks = Vec::new();
+    for i in 0..40 {
+        let store = if i % 2 == 0 { t.app.store().clone() } else { other.clone() };
+        tasks.push(tokio::spawn(async move {
+            store.widget_hit("7:10.0.0.7", Timestamp(at.0 + i), &limits).await.unwrap()
+        }));
+    }
+    let mut taken = 0;
+    for task in tasks {
+        if task.await.unwrap().is_none() {
+            taken += 1;
+        }
+    }
+    assert_eq!(taken, 10);
 }
 
 async fn bad_input_is_refused(db: TestDb) {
