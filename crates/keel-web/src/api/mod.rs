@@ -5,6 +5,7 @@ pub mod ceremonies;
 pub mod discovery;
 pub mod health;
 pub mod items;
+pub mod launch;
 pub mod market;
 pub mod poker;
 pub mod products;
@@ -46,6 +47,7 @@ pub fn routes() -> Router<AppState> {
         .merge(roadmap::routes())
         .merge(discovery::routes())
         .merge(market::routes())
+        .merge(launch::routes())
         .route("/api/v1/openapi.json", get(openapi_json))
 }
 
@@ -125,6 +127,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
         roadmap::Doc::openapi(),
         discovery::Doc::openapi(),
         market::Doc::openapi(),
+        launch::Doc::openapi(),
     ] {
         doc.merge(part);
     }
