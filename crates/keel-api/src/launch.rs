@@ -77,7 +77,8 @@ impl LaunchTemplateIn {
                 Some(r) => Some(Role::parse(&format!("items[{n}].owner_role"), r)?),
                 None => None,
             };
-            let due = keel_domain::launch::check_offset(&format!("items[{n}].due_offset_days"), i.due_offset_days)?;
+            let due =
+                keel_domain::launch::check_offset(&format!("items[{n}].due_offset_days"), i.due_offset_days)?;
             items.push(TemplateItem { title: i.title.clone(), owner_role, due_offset_days: due });
         }
         Ok(LaunchTemplate { items })

@@ -111,7 +111,9 @@ impl App {
                 data: to_data(&template)?,
                 refs: vec![],
             },
-            None => WriteOp::CreateRecord(new_record(Some(pid), None, "", Some(template_key(pid)), &template)?),
+            None => {
+                WriteOp::CreateRecord(new_record(Some(pid), None, "", Some(template_key(pid)), &template)?)
+            }
         };
         match self.store.write_batch(vec![op], &self.ctx(&access.user)).await?.pop() {
             Some(Written::Record(r)) => {
@@ -148,7 +150,11 @@ impl App {
         let today = Date::of(now());
         match self.stored_checklist(release).await? {
             Some(s) => Ok(Launch { checklist: s.data, version: s.version, today }),
-            None => Ok(Launch { checklist: self.checklist_from_template(access, release).await?, version: 0, today }),
+            None => Ok(Launch {
+                checklist: self.checklist_from_template(access, release).await?,
+                version: 0,
+                today,
+            }),
         }
     }
 

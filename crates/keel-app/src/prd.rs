@@ -185,7 +185,11 @@ impl App {
         let mut releases_in: Vec<ReleaseIn> = release_ids
             .iter()
             .filter_map(|id| releases.get(id))
-            .map(|r| ReleaseIn { name: r.name.clone(), target: r.target_date, shipped: r.released_at.is_some() })
+            .map(|r| ReleaseIn {
+                name: r.name.clone(),
+                target: r.target_date,
+                shipped: r.released_at.is_some(),
+            })
             .collect();
         releases_in.sort_by(|a, b| a.target.cmp(&b.target).then(a.name.cmp(&b.name)));
 
@@ -227,7 +231,8 @@ impl App {
                 }
             }
         }
-        let kpis: HashMap<RecordId, Kpi> = self.kpis(access).await?.into_iter().map(|k| (k.id, k.data)).collect();
+        let kpis: HashMap<RecordId, Kpi> =
+            self.kpis(access).await?.into_iter().map(|k| (k.id, k.data)).collect();
         let goals_in: Vec<GoalIn> = self
             .goals(access)
             .await?
@@ -265,13 +270,18 @@ impl App {
                 }
             }
         }
-        let open: Vec<&Item> = all_items.iter().filter(|i| i.category != keel_domain::workflow::Category::Done).collect();
+        let open: Vec<&Item> =
+            all_items.iter().filter(|i| i.category != keel_domain::workflow::Category::Done).collect();
         let blockers = self.blockers(&open.iter().map(|i| i.id).collect::<Vec<_>>()).await?;
         let blocked = open
             .iter()
             .filter_map(|i| {
                 blockers.get(&i.id).filter(|b| !b.is_empty()).map(|b| {
-                    (i.key.clone(), i.title.clone(), b.iter().map(|x| format!("{} {}", x.key, x.title)).collect())
+                    (
+                        i.key.clone(),
+                        i.title.clone(),
+                        b.iter().map(|x| format!("{} {}", x.key, x.title)).collect(),
+                    )
                 })
             })
             .collect();

@@ -73,7 +73,10 @@ pub fn parse_note(field: &str, s: &str) -> Invalid<String> {
 /// A due offset in days.
 pub fn check_offset(field: &str, days: i64) -> Invalid<i32> {
     if !(-(OFFSET_MAX as i64)..=OFFSET_MAX as i64).contains(&days) {
-        return Err(ValidationError::new(field, format!("must be between -{OFFSET_MAX} and {OFFSET_MAX} days")));
+        return Err(ValidationError::new(
+            field,
+            format!("must be between -{OFFSET_MAX} and {OFFSET_MAX} days"),
+        ));
     }
     Ok(days as i32)
 }
@@ -89,7 +92,10 @@ impl LaunchTemplate {
             items.push(TemplateItem {
                 title: parse_title(&format!("items[{n}].title"), &i.title)?,
                 owner_role: i.owner_role,
-                due_offset_days: check_offset(&format!("items[{n}].due_offset_days"), i.due_offset_days as i64)?,
+                due_offset_days: check_offset(
+                    &format!("items[{n}].due_offset_days"),
+                    i.due_offset_days as i64,
+                )?,
             });
         }
         Ok(LaunchTemplate { items })

@@ -230,7 +230,10 @@ fn overview(i: &PrdInput) -> String {
         format!("- **Timeframe:** {}", if s.timeframe.is_empty() { "not set" } else { &s.timeframe }),
     ];
     if !s.parents.is_empty() {
-        out.push(format!("- **Delivers:** {}", s.parents.iter().map(|p| line(p)).collect::<Vec<_>>().join(", ")));
+        out.push(format!(
+            "- **Delivers:** {}",
+            s.parents.iter().map(|p| line(p)).collect::<Vec<_>>().join(", ")
+        ));
     }
     let mut text = out.join("\n");
     if !s.description.trim().is_empty() {
@@ -258,8 +261,11 @@ fn problem(i: &PrdInput) -> String {
             p.push_str(o.description.trim());
         }
         for q in o.quotes.iter().take(5) {
-            let who: Vec<String> =
-                [&q.person, &q.company, &q.segment].iter().filter(|x| !x.trim().is_empty()).map(|x| line(x)).collect();
+            let who: Vec<String> = [&q.person, &q.company, &q.segment]
+                .iter()
+                .filter(|x| !x.trim().is_empty())
+                .map(|x| line(x))
+                .collect();
             p.push_str("\n\n");
             p.push_str(&quote(&q.text));
             if !who.is_empty() {
@@ -301,7 +307,10 @@ fn goals(i: &PrdInput) -> String {
                     line(&k.name),
                     value(k.baseline, &k.unit),
                     value(k.target, &k.unit),
-                    k.latest.map_or("not measured yet".to_string(), |(d, v)| format!("{} ({d})", value(v, &k.unit)))
+                    k.latest.map_or("not measured yet".to_string(), |(d, v)| format!(
+                        "{} ({d})",
+                        value(v, &k.unit)
+                    ))
                 ),
                 None => format!("- {} — no KPI tracked", line(&kr.title)),
             })
@@ -487,7 +496,8 @@ impl PrdEdits {
         for (id, md) in set {
             let id = check_section(&format!("sections.{id}"), id)?;
             let md = crate::error::text(&format!("sections.{id}"), md, 0, SECTION_MAX, true)?;
-            let based_on = generated.iter().find(|s| s.id == id).map(|s| s.markdown.clone()).unwrap_or_default();
+            let based_on =
+                generated.iter().find(|s| s.id == id).map(|s| s.markdown.clone()).unwrap_or_default();
             self.sections.insert(id.to_string(), EditedSection { markdown: md, based_on });
         }
         for (n, id) in reset.iter().enumerate() {
@@ -619,11 +629,17 @@ mod tests {
         assert!(p.contains("> I gave up paying twice\n> last week\n>\n> — Ann, Acme"));
         let g = get("goals");
         assert!(g.contains("Due 2026-12-31, 25 % there."));
-        assert!(g.contains("- Conversion to 4 % — KPI Conversion: baseline 2 %, target 4 %, latest 2.5 % (2026-03-01)"));
+        assert!(g.contains(
+            "- Conversion to 4 % — KPI Conversion: baseline 2 %, target 4 %, latest 2.5 % (2026-03-01)"
+        ));
         let sc = get("scope");
         assert!(sc.contains("2 stories, 5 points."));
-        assert!(sc.contains("- **SHOP-2 Pay by card** — 5 points, In progress\n  - [x] Card declined shows why"));
-        assert!(sc.contains("- **SHOP-3 Pay by invoice** — not estimated, To do\n  - _no acceptance criteria yet_"));
+        assert!(
+            sc.contains("- **SHOP-2 Pay by card** — 5 points, In progress\n  - [x] Card declined shows why")
+        );
+        assert!(sc.contains(
+            "- **SHOP-3 Pay by invoice** — not estimated, To do\n  - _no acceptance criteria yet_"
+        ));
         assert_eq!(get("non_goals"), NON_GOALS_PROMPT);
         assert_eq!(get("releases"), "- **2.0** — target 2026-06-30: SHOP-2");
         let q = get("open_questions");
@@ -644,7 +660,8 @@ mod tests {
         let mut data = input();
         let mut edits = PrdEdits::default();
         let set: BTreeMap<String, String> =
-            [("non_goals".to_string(), "- No crypto".to_string()), ("goals".to_string(), "Mine".to_string())].into();
+            [("non_goals".to_string(), "- No crypto".to_string()), ("goals".to_string(), "Mine".to_string())]
+                .into();
         edits.apply(&set, &[], &generate(&data)).unwrap();
         data.epics[0].stories[1].points = Some(3.0);
         data.goals[0].progress = Some(0.5);

@@ -59,7 +59,12 @@ pub async fn member_names(app: &App, a: &ProductAccess) -> ApiResult<HashMap<Use
 }
 
 /// A release's launch as JSON.
-pub async fn launch_json(app: &App, a: &ProductAccess, r: &Stored<Release>, l: &Launch) -> ApiResult<LaunchOut> {
+pub async fn launch_json(
+    app: &App,
+    a: &ProductAccess,
+    r: &Stored<Release>,
+    l: &Launch,
+) -> ApiResult<LaunchOut> {
     let names = member_names(app, a).await?;
     let name = |u: UserId| names.get(&u).cloned();
     Ok(LaunchOut::new((r.id.0, &r.data.name, r.data.target_date), &l.checklist, l.version, l.today, &name))
@@ -103,7 +108,11 @@ pub async fn put_template(
 #[utoipa::path(get, path = "/api/v1/releases/{id}/launch", tag = "launch",
     params(("id" = i64, Path, description = "Release id")),
     responses((status = 200, body = LaunchOut), (status = 404, body = Problem)))]
-pub async fn get_launch(State(s): State<AppState>, u: ApiUser, Path(id): Path<i64>) -> ApiResult<Json<LaunchOut>> {
+pub async fn get_launch(
+    State(s): State<AppState>,
+    u: ApiUser,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<LaunchOut>> {
     let (a, r) = s.app.release_access(&u.user, id).await?;
     let l = s.app.launch(&a, &r).await?;
     Ok(Json(launch_json(&s.app, &a, &r, &l).await?))
@@ -246,7 +255,10 @@ fn prd_response(subject: &PrdSubject, p: &Prd, markdown: bool) -> Response {
     if markdown {
         let disposition = format!("attachment; filename=\"{}\"", file_name(&p.title));
         return (
-            [(header::CONTENT_TYPE, "text/markdown; charset=utf-8".to_string()), (header::CONTENT_DISPOSITION, disposition)],
+            [
+                (header::CONTENT_TYPE, "text/markdown; charset=utf-8".to_string()),
+                (header::CONTENT_DISPOSITION, disposition),
+            ],
             p.markdown.clone(),
         )
             .into_response();
