@@ -101,7 +101,7 @@ pub struct GoalIn {
     pub title: String,
     /// Its due date.
     pub due: Option<Date>,
-    /// Its progress, 0 to 1, when measurable.
+    /// Its progress in percent (0 to 100), when measurable.
     pub progress: Option<f64>,
     /// Its key results.
     pub key_results: Vec<KeyResultIn>,
@@ -292,7 +292,7 @@ fn goals(i: &PrdInput) -> String {
             facts.push(format!("due {d}"));
         }
         if let Some(p) = g.progress {
-            facts.push(format!("{} % there", (p * 100.0).round() as i64));
+            facts.push(format!("{} % there", p.round() as i64));
         }
         if !facts.is_empty() {
             head.push_str(&format!("\n\n{}.", capitalise(&facts.join(", "))));
@@ -572,7 +572,7 @@ mod tests {
             goals: vec![GoalIn {
                 title: "Grow revenue".into(),
                 due: Some(Date::parse("d", "2026-12-31").unwrap()),
-                progress: Some(0.25),
+                progress: Some(25.0),
                 key_results: vec![KeyResultIn {
                     title: "Conversion to 4 %".into(),
                     kpi: Some(KpiIn {
@@ -664,7 +664,7 @@ mod tests {
                 .into();
         edits.apply(&set, &[], &generate(&data)).unwrap();
         data.epics[0].stories[1].points = Some(3.0);
-        data.goals[0].progress = Some(0.5);
+        data.goals[0].progress = Some(50.0);
         let doc = edits.compose(generate(&data));
         let get = |id: &str| doc.iter().find(|x| x.id == id).unwrap().clone();
         assert_eq!(get("non_goals").markdown, "- No crypto");
