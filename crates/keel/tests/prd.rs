@@ -59,10 +59,6 @@ async fn get(t: &TestApp, token: &str, path: &str) -> (StatusCode, Value) {
     call(t, token, Method::GET, path, None).await
 }
 
-async fn post(t: &TestApp, token: &str, path: &str, body: Value) -> (StatusCode, Value) {
-    call(t, token, Method::POST, path, Some(body)).await
-}
-
 async fn put(t: &TestApp, token: &str, path: &str, body: Value) -> (StatusCode, Value) {
     call(t, token, Method::PUT, path, Some(body)).await
 }

@@ -95,7 +95,7 @@ pub(crate) async fn launch_section(
     let l = st.app.launch(a, rel).await?;
     let mut members: Vec<(i64, String)> =
         st.app.members(a).await?.into_iter().map(|(u, _)| (u.id.0, u.name)).collect();
-    members.sort_by(|x, y| x.1.to_lowercase().cmp(&y.1.to_lowercase()));
+    members.sort_by_key(|x| x.1.to_lowercase());
     let names: HashMap<i64, String> = members.iter().cloned().collect();
     let name = |u: UserId| names.get(&u.0).cloned().unwrap_or_else(|| format!("user {}", u.0));
     let decide = st.app.decide(a, Action::ReleaseGoNoGo);
@@ -505,7 +505,7 @@ async fn save_prd(
         }
         "reset" => st
             .app
-            .save_prd(a, &subject, &BTreeMap::new(), &[section.clone()], version(form))
+            .save_prd(a, &subject, &BTreeMap::new(), std::slice::from_ref(&section), version(form))
             .await
             .map(|_| "Section reset to the generated text.".to_string()),
         _ => Err(AppError::invalid("op", "unknown action")),
