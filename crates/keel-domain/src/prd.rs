@@ -337,10 +337,11 @@ fn scope(i: &PrdInput) -> String {
     for e in &i.epics {
         let total: f64 = e.stories.iter().filter_map(|s| s.points).sum();
         let mut p = format!(
-            "### {} {}\n\n{} stories, {} points.",
+            "### {} {}\n\n{} {}, {} points.",
             e.key,
             line(&e.title),
             e.stories.len(),
+            if e.stories.len() == 1 { "story" } else { "stories" },
             num(total)
         );
         for s in &e.stories {

@@ -54,13 +54,22 @@ async fn run(driver: &Driver, db: TestDb, backend: &str) {
         .as_i64()
         .unwrap();
     let path = format!("/api/v1/releases/{rel}/launch");
-    api(&t, Method::PUT, &format!("{path}/items/1"), json!({"done": true, "note": "Flat fee, no tiers"})).await;
-    api(&t, Method::POST, &format!("{path}/items"), json!({"title": "Partner webinar", "due": "2099-03-01"})).await;
-    api(&t, Method::POST, &format!("{path}/decision"), json!({"decision": "no_go", "note": "Docs are not ready"})).await;
+    api(&t, Method::PUT, &format!("{path}/items/1"), json!({"done": true, "note": "Flat fee, no tiers"}))
+        .await;
+    api(&t, Method::POST, &format!("{path}/items"), json!({"title": "Partner webinar", "due": "2099-03-01"}))
+        .await;
+    api(
+        &t,
+        Method::POST,
+        &format!("{path}/decision"),
+        json!({"decision": "no_go", "note": "Docs are not ready"}),
+    )
+    .await;
     // An initiative with a goal, an opportunity with feedback promoted into its epic, a story.
-    let goal = api(&t, Method::POST, "/api/v1/products/SHOP/goals", json!({"title": "Make checkout effortless"}))
-        .await["id"]
-        .clone();
+    let goal =
+        api(&t, Method::POST, "/api/v1/products/SHOP/goals", json!({"title": "Make checkout effortless"}))
+            .await["id"]
+            .clone();
     let ini = api(
         &t,
         Method::POST,
@@ -87,9 +96,15 @@ async fn run(driver: &Driver, db: TestDb, backend: &str) {
     )
     .await;
     api(&t, Method::POST, &format!("/api/v1/opportunities/{opp}/promote"), json!({"initiative": ini})).await;
-    api(&t, Method::POST, "/api/v1/products/SHOP/items", json!({"title": "Save the card", "parent": "SHOP-1", "release": rel}))
+    api(
+        &t,
+        Method::POST,
+        "/api/v1/products/SHOP/items",
+        json!({"title": "Save the card", "parent": "SHOP-1", "release": rel}),
+    )
+    .await;
+    api(&t, Method::POST, "/api/v1/items/SHOP-2/criteria", json!({"text": "A saved card pays in one tap"}))
         .await;
-    api(&t, Method::POST, "/api/v1/items/SHOP-2/criteria", json!({"text": "A saved card pays in one tap"})).await;
     let res = reqwest::Client::new()
         .patch(t.url("/api/v1/items/SHOP-2"))
         .bearer_auth(&team)
@@ -147,7 +162,10 @@ async fn run(driver: &Driver, db: TestDb, backend: &str) {
     b.wait_css("#s-non_goals .prd-edited").await;
     let v = api_get(&t, &format!("/api/v1/initiatives/{ini}/prd")).await;
     let ng = v["sections"].as_array().unwrap().iter().find(|s| s["id"] == "non_goals").unwrap().clone();
-    assert_eq!((ng["markdown"].as_str(), ng["edited"].as_bool()), (Some("- No wallets in this release"), Some(true)));
+    assert_eq!(
+        (ng["markdown"].as_str(), ng["edited"].as_bool()),
+        (Some("- No wallets in this release"), Some(true))
+    );
     b.js("document.getElementById('s-non_goals').scrollIntoView(); return true", json!([])).await;
     shots.take(&b, "prd-edited").await;
     b.close().await;

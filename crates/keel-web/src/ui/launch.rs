@@ -452,7 +452,7 @@ async fn prd_page(
         PrdSubject::Initiative(i) => (
             format!("/initiatives/{}/prd", i.id.0),
             format!("/api/v1/initiatives/{}/prd", i.id.0),
-            (format!("/products/{}/roadmap/initiatives/{}", a.product.key, i.id.0), "Initiative".to_string()),
+            (format!("/products/{}/roadmap/initiatives/{}", a.product.key, i.id.0), i.data.title.clone()),
         ),
         PrdSubject::Epic(e) => (
             format!("/items/{}/prd", e.key),
@@ -462,6 +462,7 @@ async fn prd_page(
     };
     let l = Layout::new(st, s, format!("PRD: {}", p.title), "roadmap", Some(&a.product))
         .await
+        .crumb(format!("/products/{}/backlog", a.product.key), a.product.name.clone())
         .crumb(format!("/products/{}/roadmap", a.product.key), "Roadmap")
         .crumb(back.0.clone(), back.1.clone())
         .flash(f);
