@@ -132,6 +132,15 @@ impl App {
         }
     }
 
+    /// The operation deleting `release`'s checklist, if any (for deleting the release in the
+    /// same batch).
+    pub(crate) async fn launch_cleanup(&self, release: &Stored<Release>) -> AppResult<Option<WriteOp>> {
+        Ok(self
+            .stored_checklist(release)
+            .await?
+            .map(|s| WriteOp::DeleteRecord { id: s.id, expected_version: Some(s.version) }))
+    }
+
     async fn checklist_from_template(
         &self,
         access: &ProductAccess,

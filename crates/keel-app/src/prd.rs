@@ -360,6 +360,15 @@ impl App {
         }
     }
 
+    /// The operation deleting the PM's edits of `subject`'s PRD, if any (for deleting the
+    /// subject in the same batch).
+    pub(crate) async fn prd_cleanup(&self, subject: &PrdSubject) -> AppResult<Option<WriteOp>> {
+        Ok(self
+            .prd_edits(subject)
+            .await?
+            .map(|s| WriteOp::DeleteRecord { id: s.id, expected_version: Some(s.version) }))
+    }
+
     /// An epic for its PRD: 404 unless the key names an epic of the product.
     pub async fn prd_epic(&self, access: &ProductAccess, key: &str) -> AppResult<Item> {
         let item = self.item(access, key).await?;

@@ -148,6 +148,21 @@ async fn template_default_edit_and_bad_input(db: TestDb) {
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert_eq!(get(&t, pm, TPL).await.1["version"], 1);
     assert_eq!(get(&t, pm, "/api/v1/products/NOPE/launch-template").await.0, StatusCode::NOT_FOUND);
+    // The endpoints are in the OpenAPI document.
+    let (_, doc) = get(&t, pm, "/api/v1/openapi.json").await;
+    for p in [
+        "/api/v1/products/{product}/launch-template",
+        "/api/v1/releases/{id}/launch",
+        "/api/v1/releases/{id}/launch/items",
+        "/api/v1/releases/{id}/launch/items/{n}",
+        "/api/v1/releases/{id}/launch/decision",
+        "/api/v1/initiatives/{id}/prd",
+        "/api/v1/initiatives/{id}/prd/regenerate",
+        "/api/v1/items/{key}/prd",
+        "/api/v1/items/{key}/prd/regenerate",
+    ] {
+        assert!(doc["paths"].get(p).is_some(), "OpenAPI lacks {p}");
+    }
 
     // A release's checklist follows the saved template: dates from the target date, the PM role
     // to the first member holding it (the administrator), no stakeholder → no owner.
@@ -262,6 +277,12 @@ async fn checklist_from_template_tick_and_overdue(db: TestDb) {
     let r2 = release(&t, "1.1", None).await;
     let (_, l) = get(&t, pm, &format!("/api/v1/releases/{r2}/launch")).await;
     assert_eq!((l["overdue"].as_i64(), l["items"][0]["due"].clone()), (Some(0), Value::Null));
+
+    // Deleting the release deletes its checklist in the same batch.
+    let (s, v) = call(&t, pm, Method::DELETE, &format!("/api/v1/releases/{r}"), None).await;
+    assert!(s.is_success(), "{s} {v}");
+    let gone = t.app.store().record_by_key(ObjectKind::LaunchChecklist, &format!("launch:{r}")).await;
+    assert!(matches!(gone, Err(keel_store::StoreError::NotFound)), "{gone:?}");
 }
 
 async fn checklist_bad_input_and_rights(db: TestDb) {
