@@ -146,6 +146,10 @@ async fn run(driver: &Driver, db: TestDb, backend: &str) {
     b.js("document.getElementById('launch').scrollIntoView(); return true", json!([])).await;
     shots.take(&b, "release-launch-decided").await;
 
+    b.goto(&t.url("/products/SHOP/launch-template")).await;
+    b.wait_css("#template-form").await;
+    shots.take(&b, "template").await;
+
     // The initiative's PRD: edit the Non-goals section.
     b.goto(&t.url(&format!("/initiatives/{ini}/prd"))).await;
     b.wait_css("#s-problem").await;

@@ -495,6 +495,35 @@ async fn launch_section_on_the_release_page(db: TestDb) {
     assert_eq!((s, loc.contains("notice=")), (StatusCode::SEE_OTHER, true), "{loc}");
     let (_, l) = get(&t, pm, &format!("/api/v1/releases/{r}/launch")).await;
     assert_eq!(l["items"].as_array().unwrap().last().unwrap()["title"], "Webinar");
-    // The stakeholder sees the section but no forms.
     let _ = sh;
+
+    // The template editor: rows in order, blank rows dropped, a bad offset named.
+    let tpl = "/products/SHOP/launch-template";
+    let html = c.get(t.url(tpl)).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("Support briefed") && html.contains("id=\"template-form\""));
+    let fields = [
+        ("csrf", csrf),
+        ("version", "0"),
+        ("title", "Pricing decided"),
+        ("role", "pm"),
+        ("offset", "30"),
+        ("title", ""),
+        ("role", ""),
+        ("offset", "0"),
+        ("title", "Launch party"),
+        ("role", ""),
+        ("offset", "-2"),
+    ];
+    let (s, loc) = form(&c, &t, tpl, &fields).await;
+    assert_eq!((s, loc.contains("notice=")), (StatusCode::SEE_OTHER, true), "{loc}");
+    let (_, v) = get(&t, pm, TPL).await;
+    assert_eq!(
+        v["items"],
+        json!([{"title": "Pricing decided", "owner_role": "pm", "due_offset_days": 30},
+            {"title": "Launch party", "owner_role": null, "due_offset_days": -2}])
+    );
+    let fields = [("csrf", csrf), ("version", "1"), ("title", "Docs"), ("role", "po"), ("offset", "a week")];
+    let (s, loc) = form(&c, &t, tpl, &fields).await;
+    assert_eq!((s, loc.contains("error=")), (StatusCode::SEE_OTHER, true), "{loc}");
+    assert_eq!(get(&t, pm, TPL).await.1["version"], 1);
 }
