@@ -358,3 +358,34 @@ impl App {
         Ok((self.write_checklist(access, release, stored, &list).await?, made))
     }
 }
+
+/// Seeds the demo product's go-to-market: the planned release's checklist under way (pricing
+/// decided, sales enablement done) and a "no go" until the docs are ready, as its Product
+/// Manager `pm`.
+pub(crate) async fn seed_demo(
+    app: &App,
+    product: &keel_domain::product::Product,
+    pm: &keel_domain::user::User,
+) -> AppResult<()> {
+    let access = ProductAccess {
+        user: pm.clone(),
+        product: product.clone(),
+        roles: keel_domain::product::Roles::of(&[Role::Pm]),
+    };
+    let planned = app.releases(&access).await?.into_iter().find(|r| r.data.released_at.is_none());
+    let Some(release) = planned else { return Ok(()) };
+    let tick =
+        |note: &str| LaunchItemInput { done: Some(true), note: Some(note.into()), ..Default::default() };
+    app.edit_launch_item(&access, &release, 1, &tick("Same price; free returns stay."), None).await?;
+    app.edit_launch_item(&access, &release, 3, &tick("Deck and FAQ shared with sales."), None).await?;
+    app.launch_decision(
+        &access,
+        &release,
+        "no_go",
+        "Not until the checkout docs are published.",
+        false,
+        None,
+    )
+    .await?;
+    Ok(())
+}

@@ -36,6 +36,7 @@ api_tests!(
     checklist_bad_input_and_rights,
     go_no_go_recorded_and_listed,
     launch_section_on_the_release_page,
+    demo_release_has_a_launch_under_way,
 );
 
 async fn call(
@@ -526,4 +527,24 @@ async fn launch_section_on_the_release_page(db: TestDb) {
     let (s, loc) = form(&c, &t, tpl, &fields).await;
     assert_eq!((s, loc.contains("error=")), (StatusCode::SEE_OTHER, true), "{loc}");
     assert_eq!(get(&t, pm, TPL).await.1["version"], 1);
+}
+
+async fn demo_release_has_a_launch_under_way(db: TestDb) {
+    let t = spawn_app(db).await;
+    let info = keel_app::demo::seed(&t.app, Some(&t.admin)).await.expect("demo").expect("fresh database");
+    let (s, list) = get(&t, &t.admin_token, &format!("/api/v1/products/{}/releases", info.product_key)).await;
+    assert_eq!(s, StatusCode::OK, "{list}");
+    let planned = list
+        .as_array()
+        .or_else(|| list["releases"].as_array())
+        .unwrap()
+        .iter()
+        .find(|r| r["state"] == "planned")
+        .expect("a planned release")
+        .clone();
+    let (s, l) = get(&t, &t.admin_token, &format!("/api/v1/releases/{}/launch", planned["id"])).await;
+    assert_eq!(s, StatusCode::OK, "{l}");
+    assert_eq!((l["from_template"].as_bool(), l["open"].as_i64()), (Some(false), Some(3)), "{l}");
+    assert_eq!(l["decision"], "no_go");
+    assert_eq!(l["items"][0]["note"], "Same price; free returns stay.");
 }
