@@ -281,16 +281,18 @@ impl App {
         input: &LaunchItemInput,
         expected_version: Option<i64>,
     ) -> AppResult<Launch> {
-        let (stored, mut list) = self.load_for_change(access, release, expected_version).await?;
         let may_decide = self.decide(access, Action::ReleaseGoNoGo) == Decision::Allow;
+        let content = input.title.is_some() || input.owner.is_some() || input.due.is_some();
+        if !may_decide && content {
+            return Err(self.forbidden(Action::ReleaseGoNoGo));
+        }
+        let (stored, mut list) = self.load_for_change(access, release, expected_version).await?;
         let owner_change = match input.owner {
             Some(o) => Some(self.check_owner(access, o).await?),
             None => None,
         };
         let item = list.items.iter_mut().find(|i| i.id == id).ok_or(AppError::NotFound)?;
-        let owns_it = item.owner == Some(access.user.id);
-        let content = input.title.is_some() || input.owner.is_some() || input.due.is_some();
-        if !may_decide && (content || !owns_it) {
+        if !may_decide && item.owner != Some(access.user.id) {
             return Err(self.forbidden(Action::ReleaseGoNoGo));
         }
         if let Some(t) = &input.title {
