@@ -446,6 +446,12 @@ async fn prd_pages_and_forms(db: TestDb) {
     let (s, loc) = form(&c, &t, &page, &fields).await;
     assert_eq!((s, loc.contains("error=")), (StatusCode::SEE_OTHER, true), "{loc}");
 
+    // The page's export link works with the browser's session.
+    let res = c.get(t.url(&format!("{api}?format=md"))).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.headers()["content-disposition"].to_str().unwrap().starts_with("attachment"));
+    assert!(res.text().await.unwrap().starts_with("# PRD: One-tap checkout"));
+
     // The epic's page, and the links to both.
     let res = c.get(t.url("/items/SHOP-1/prd")).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
