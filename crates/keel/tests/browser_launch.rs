@@ -137,7 +137,8 @@ async fn run(driver: &Driver, db: TestDb, backend: &str) {
     b.type_text(&b.wait_css("#launch-decide input[name='note']").await, "Support briefs on launch day").await;
     b.click(&b.wait_css("#launch-decide input[name='acknowledge_open']").await).await;
     b.click(&b.wait_css("#launch-decide button[type=submit]").await).await;
-    b.wait_url_contains("notice=").await;
+    // The page already carries the tick's notice: wait for the decision's own.
+    b.wait_url_contains("notice=Decision").await;
     let l = api_get(&t, &path).await;
     assert_eq!(l["decision"], "go", "{l}");
     assert_eq!(l["decisions"][1]["note"], "Support briefs on launch day");
