@@ -293,6 +293,7 @@ pub async fn seed(app: &App, admin: Option<&User>) -> AppResult<Option<DemoInfo>
     }
     crate::demo_plan::seed(store, &product, &users[2], &users[4..6]).await?;
     crate::demo_pm::seed(app, &product, &users[0]).await?;
+    crate::launch::seed_demo(app, &product, &users[0]).await?;
     Ok(Some(DemoInfo {
         product_key: product.key.to_string(),
         items: count,

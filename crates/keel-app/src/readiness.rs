@@ -656,6 +656,8 @@ impl App {
             })
             .collect();
         ops.push(WriteOp::DeleteRecord { id: release.id, expected_version: Some(release.version) });
+        // Its launch checklist goes with it.
+        ops.extend(self.launch_cleanup(release).await?);
         self.store.write_batch(ops, &self.ctx(&access.user)).await?;
         Ok(())
     }

@@ -282,8 +282,10 @@ impl App {
     /// Deletes an initiative: the Product Manager's only.
     pub async fn delete_initiative(&self, access: &ProductAccess, cur: &Stored<Initiative>) -> AppResult<()> {
         self.require(access, Action::EditRoadmap)?;
-        let op = WriteOp::DeleteRecord { id: cur.id, expected_version: Some(cur.version) };
-        self.store.write_batch(vec![op], &self.ctx(&access.user)).await?;
+        let mut ops = vec![WriteOp::DeleteRecord { id: cur.id, expected_version: Some(cur.version) }];
+        // Its PRD goes with it.
+        ops.extend(self.prd_cleanup(&crate::prd::PrdSubject::Initiative(cur.clone())).await?);
+        self.store.write_batch(ops, &self.ctx(&access.user)).await?;
         Ok(())
     }
 

@@ -60,6 +60,12 @@ pub enum ObjectKind {
     Stakeholder,
     /// An update for a product's stakeholders (draft or published).
     StakeholderUpdate,
+    /// A product's launch checklist template (one record per product).
+    LaunchTemplate,
+    /// A release's launch checklist and go / no-go decisions (one record per release).
+    LaunchChecklist,
+    /// The Product Manager's edited sections of a PRD (one record per initiative or epic).
+    Prd,
 }
 
 impl ObjectKind {
@@ -91,6 +97,9 @@ impl ObjectKind {
             ObjectKind::CompetitorMatrix => "competitor_matrix",
             ObjectKind::Stakeholder => "stakeholder",
             ObjectKind::StakeholderUpdate => "stakeholder_update",
+            ObjectKind::LaunchTemplate => "launch_template",
+            ObjectKind::LaunchChecklist => "launch_checklist",
+            ObjectKind::Prd => "prd",
         }
     }
 
@@ -122,6 +131,9 @@ impl ObjectKind {
             "competitor_matrix" => ObjectKind::CompetitorMatrix,
             "stakeholder" => ObjectKind::Stakeholder,
             "stakeholder_update" => ObjectKind::StakeholderUpdate,
+            "launch_template" => ObjectKind::LaunchTemplate,
+            "launch_checklist" => ObjectKind::LaunchChecklist,
+            "prd" => ObjectKind::Prd,
             _ => return None,
         })
     }

@@ -61,6 +61,8 @@ pub enum Action {
     Retrospective,
     /// Change the workflow's states and the teams' board layouts.
     EditWorkflow,
+    /// Write product requirements documents (edit, reset sections).
+    EditPrd,
 }
 
 /// The answer to "may I?".
@@ -77,7 +79,7 @@ pub enum Decision {
 
 impl Action {
     /// Every action, for the matrix tests and the rights page.
-    pub const ALL: [Action; 25] = [
+    pub const ALL: [Action; 26] = [
         Action::ReadProduct,
         Action::EditProduct,
         Action::ManageMembers,
@@ -103,6 +105,7 @@ impl Action {
         Action::RunPoker,
         Action::Retrospective,
         Action::EditWorkflow,
+        Action::EditPrd,
     ];
 
     /// Wire name.
@@ -133,6 +136,7 @@ impl Action {
             Action::RunPoker => "run_poker",
             Action::Retrospective => "retrospective",
             Action::EditWorkflow => "edit_workflow",
+            Action::EditPrd => "edit_prd",
         }
     }
 
@@ -164,6 +168,7 @@ impl Action {
             Action::RunPoker => "run planning poker rounds",
             Action::Retrospective => "take part in retrospectives",
             Action::EditWorkflow => "change the workflow and board layouts",
+            Action::EditPrd => "write product requirements documents",
         }
     }
 }
@@ -207,6 +212,7 @@ impl Default for RightsTable {
             (Action::RunPoker, [D, A, A, D]),
             (Action::Retrospective, [A, A, A, D]),
             (Action::EditWorkflow, [D, A, D, D]),
+            (Action::EditPrd, [A, D, D, D]),
         ];
         RightsTable { rows }
     }

@@ -5,6 +5,7 @@ pub mod ceremonies;
 pub mod discovery;
 pub mod health;
 pub mod items;
+pub mod launch;
 pub mod market;
 pub mod poker;
 pub mod products;
@@ -48,6 +49,7 @@ pub fn routes() -> Router<AppState> {
         .merge(discovery::routes())
         .merge(market::routes())
         .merge(widget::routes())
+        .merge(launch::routes())
         .route("/api/v1/openapi.json", get(openapi_json))
 }
 
@@ -128,6 +130,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
         discovery::Doc::openapi(),
         market::Doc::openapi(),
         widget::Doc::openapi(),
+        launch::Doc::openapi(),
     ] {
         doc.merge(part);
     }

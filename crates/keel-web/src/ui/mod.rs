@@ -15,6 +15,7 @@ mod ceremonies;
 mod discovery;
 mod form;
 mod items;
+mod launch;
 mod market;
 mod poker;
 mod products;
@@ -74,6 +75,7 @@ pub fn routes() -> Router<AppState> {
         .merge(roadmap::routes())
         .merge(discovery::routes())
         .merge(market::routes())
+        .merge(launch::routes())
 }
 
 /// The 404 page for any path no route answers, for the application's fallback: in the layout

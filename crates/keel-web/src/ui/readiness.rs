@@ -488,6 +488,8 @@ struct ReleasePage {
     can_edit: bool,
     /// `allow` or `propose` for the go / no-go; empty when the user may not.
     ship: &'static str,
+    /// The go-to-market checklist and decision log.
+    launch: super::launch::LaunchSection,
 }
 
 /// GET /releases/{id}
@@ -518,6 +520,7 @@ async fn release_page(
             .flash(&f);
         let description = rel.data.description.clone();
         let version = rel.version;
+        let launch = super::launch::launch_section(&st, &a, &rel).await?;
         let notes = st.app.release_notes(&a, rel).await?.markdown;
         render(&ReleasePage {
             l,
@@ -534,6 +537,7 @@ async fn release_page(
                 Decision::Propose => "propose",
                 Decision::Deny => "",
             },
+            launch,
         })
     }
     .await;
