@@ -16,6 +16,7 @@ mod discovery;
 mod form;
 mod items;
 mod market;
+mod outcomes;
 mod poker;
 mod products;
 mod proposals;
@@ -74,6 +75,7 @@ pub fn routes() -> Router<AppState> {
         .merge(roadmap::routes())
         .merge(discovery::routes())
         .merge(market::routes())
+        .merge(outcomes::routes())
 }
 
 /// The 404 page for any path no route answers, for the application's fallback: in the layout
