@@ -141,6 +141,18 @@ struct WindowQuery {
     window_days: Option<String>,
 }
 
+/// An initiative's status as read.
+fn status_label(s: keel_domain::pm::InitiativeStatus) -> &'static str {
+    use keel_domain::pm::InitiativeStatus as S;
+    match s {
+        S::Proposed => "proposed",
+        S::Planned => "planned",
+        S::InProgress => "in progress",
+        S::Done => "done",
+        S::Dropped => "dropped",
+    }
+}
+
 fn signed(v: f64) -> String {
     if v > 0.0 {
         format!("+{}", num(v))
@@ -150,7 +162,7 @@ fn signed(v: f64) -> String {
 }
 
 /// The frame of the outcomes chart: room on the left for the values, below for the dates.
-const FRAME: Frame = Frame { w: 720.0, h: 240.0, left: 44.0, right: 64.0, top: 30.0, bottom: 26.0 };
+const FRAME: Frame = Frame { w: 720.0, h: 240.0, left: 44.0, right: 76.0, top: 30.0, bottom: 26.0 };
 
 /// GET /initiatives/{id}/outcomes
 async fn initiative_page(
@@ -245,7 +257,7 @@ async fn initiative_page(
             key: a.product.key.to_string(),
             id: o.initiative.id.0,
             title,
-            status: o.status.as_str(),
+            status: status_label(o.status),
             window_days: o.window_days,
             method: METHOD,
             goals: o
@@ -341,7 +353,7 @@ async fn goal_page(State(st): State<AppState>, s: UiSession, Path(id): Path<Stri
                 .map(|i| ServingView {
                     id: i.initiative.id.0,
                     title: i.initiative.data.title.clone(),
-                    status: i.status.as_str(),
+                    status: status_label(i.status),
                     progress: progress_view(i.progress),
                     epics: i.epics.iter().map(epic_view).collect(),
                 })
@@ -476,7 +488,7 @@ pub(crate) async fn why_panel(st: &AppState, a: &ProductAccess, item: &Item) -> 
         initiatives: c
             .initiatives
             .iter()
-            .map(|i| (i.id.0, i.data.title.clone(), keel_app::roadmap::status_of(i).as_str()))
+            .map(|i| (i.id.0, i.data.title.clone(), status_label(keel_app::roadmap::status_of(i))))
             .collect(),
         goals: c
             .goals
