@@ -374,13 +374,17 @@ impl App {
                 Err(e) => return Err(e.into()),
             }
         }
-        let epic =
-            std::iter::once(&item).chain(parents.iter()).find(|i| i.kind == ItemKind::Epic).cloned();
+        let epic = std::iter::once(&item).chain(parents.iter()).find(|i| i.kind == ItemKind::Epic).cloned();
         let (initiatives, goals) = match &epic {
             Some(e) => {
-                let inits: Vec<Stored<Initiative>> =
-                    self.initiatives(access).await?.into_iter().filter(|i| i.data.epics.contains(&e.id)).collect();
-                let wanted: HashSet<RecordId> = inits.iter().flat_map(|i| i.data.goals.iter().copied()).collect();
+                let inits: Vec<Stored<Initiative>> = self
+                    .initiatives(access)
+                    .await?
+                    .into_iter()
+                    .filter(|i| i.data.epics.contains(&e.id))
+                    .collect();
+                let wanted: HashSet<RecordId> =
+                    inits.iter().flat_map(|i| i.data.goals.iter().copied()).collect();
                 let goals = if wanted.is_empty() {
                     Vec::new()
                 } else {
@@ -456,9 +460,13 @@ impl App {
             }
             v
         } else {
-            let mut v = self.every_item(access, &ItemFilter { open_only: true, ..Default::default() }).await?;
-            let mut active: Vec<&RecordId> =
-                sprint_team.iter().filter(|(_, (_, st))| *st == SprintState::Active).map(|(id, _)| id).collect();
+            let mut v =
+                self.every_item(access, &ItemFilter { open_only: true, ..Default::default() }).await?;
+            let mut active: Vec<&RecordId> = sprint_team
+                .iter()
+                .filter(|(_, (_, st))| *st == SprintState::Active)
+                .map(|(id, _)| id)
+                .collect();
             active.sort();
             for s in active {
                 let done = ItemFilter {

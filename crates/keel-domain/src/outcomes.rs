@@ -88,7 +88,10 @@ pub fn epic_of(item: ItemId, parents: &HashMap<ItemId, (ItemKind, Option<ItemId>
 
 /// The epics that trace to a goal: those of initiatives linking at least one goal that exists.
 /// `initiatives` are (goal ids, epic ids).
-pub fn aligned_epics(initiatives: &[(Vec<RecordId>, Vec<ItemId>)], goals: &HashSet<RecordId>) -> HashSet<ItemId> {
+pub fn aligned_epics(
+    initiatives: &[(Vec<RecordId>, Vec<ItemId>)],
+    goals: &HashSet<RecordId>,
+) -> HashSet<ItemId> {
     initiatives
         .iter()
         .filter(|(gs, _)| gs.iter().any(|g| goals.contains(g)))

@@ -48,24 +48,49 @@ async fn run(driver: &Driver, db: TestDb, backend: &str) {
         let t = &t;
         async move { api(t, &tok, Method::POST, &path, Some(body)).await }
     };
-    api(&t, &pm, Method::PUT, "/api/v1/products/SHOP/vision", Some(json!({"version": 0, "statement": "Checkout in one tap"})))
-        .await;
-    let kpi = post(pm.clone(), "/api/v1/products/SHOP/kpis".into(), json!({"name": "Checkout conversion",
-        "unit": "percent", "direction": "up", "baseline": 40, "target": 50}))
+    api(
+        &t,
+        &pm,
+        Method::PUT,
+        "/api/v1/products/SHOP/vision",
+        Some(json!({"version": 0, "statement": "Checkout in one tap"})),
+    )
+    .await;
+    let kpi = post(
+        pm.clone(),
+        "/api/v1/products/SHOP/kpis".into(),
+        json!({"name": "Checkout conversion",
+        "unit": "percent", "direction": "up", "baseline": 40, "target": 50}),
+    )
     .await["id"]
         .as_i64()
         .unwrap();
-    let goal = post(pm.clone(), "/api/v1/products/SHOP/goals".into(), json!({"title": "Effortless checkout"})).await["id"]
-        .as_i64()
-        .unwrap();
-    post(pm.clone(), format!("/api/v1/goals/{goal}/key-results"), json!({"title": "Conversion to 50 %", "kpi_id": kpi}))
-        .await;
-    post(admin.clone(), "/api/v1/products/SHOP/items".into(), json!({"title": "One-tap checkout", "kind": "epic"})).await;
+    let goal =
+        post(pm.clone(), "/api/v1/products/SHOP/goals".into(), json!({"title": "Effortless checkout"})).await
+            ["id"]
+            .as_i64()
+            .unwrap();
+    post(
+        pm.clone(),
+        format!("/api/v1/goals/{goal}/key-results"),
+        json!({"title": "Conversion to 50 %", "kpi_id": kpi}),
+    )
+    .await;
+    post(
+        admin.clone(),
+        "/api/v1/products/SHOP/items".into(),
+        json!({"title": "One-tap checkout", "kind": "epic"}),
+    )
+    .await;
     for (title, parent, pts) in
         [("Guest checkout", Some("SHOP-1"), 5), ("Saved cards", Some("SHOP-1"), 3), ("Dark mode", None, 2)]
     {
-        let k = post(admin.clone(), "/api/v1/products/SHOP/items".into(), json!({"title": title, "parent": parent}))
-            .await["key"]
+        let k = post(
+            admin.clone(),
+            "/api/v1/products/SHOP/items".into(),
+            json!({"title": title, "parent": parent}),
+        )
+        .await["key"]
             .as_str()
             .unwrap()
             .to_string();
@@ -79,7 +104,8 @@ async fn run(driver: &Driver, db: TestDb, backend: &str) {
     .await["id"]
         .as_i64()
         .unwrap();
-    let rel = post(admin.clone(), "/api/v1/products/SHOP/releases".into(), json!({"name": "2.0"})).await["id"]
+    let rel = post(admin.clone(), "/api/v1/products/SHOP/releases".into(), json!({"name": "2.0"})).await
+        ["id"]
         .as_i64()
         .unwrap();
     api(&t, &admin, Method::PATCH, "/api/v1/items/SHOP-2", Some(json!({"release": rel}))).await;
@@ -89,9 +115,21 @@ async fn run(driver: &Driver, db: TestDb, backend: &str) {
     let shipped = api(&t, &pm, Method::GET, &format!("/api/v1/releases/{rel}"), None).await;
     let d = Date::parse("d", &shipped["released_at"].as_str().unwrap()[..10]).unwrap();
     // Weekly measurements: 41-43 before the release, 45-47 after.
-    let values = [(-49, 41.0), (-42, 41.5), (-35, 42.0), (-28, 41.8), (-21, 42.4), (-14, 42.9), (-7, 43.1), (0, 44.6),
-        (7, 45.2), (14, 46.0), (21, 46.4)];
-    let ms: Vec<Value> = values.iter().map(|(n, v)| json!({"date": d.plus_days(*n).to_string(), "value": v})).collect();
+    let values = [
+        (-49, 41.0),
+        (-42, 41.5),
+        (-35, 42.0),
+        (-28, 41.8),
+        (-21, 42.4),
+        (-14, 42.9),
+        (-7, 43.1),
+        (0, 44.6),
+        (7, 45.2),
+        (14, 46.0),
+        (21, 46.4),
+    ];
+    let ms: Vec<Value> =
+        values.iter().map(|(n, v)| json!({"date": d.plus_days(*n).to_string(), "value": v})).collect();
     post(pm.clone(), format!("/api/v1/kpis/{kpi}/measurements"), json!({"measurements": ms})).await;
 
     let b = driver.session().await;
@@ -105,7 +143,10 @@ async fn run(driver: &Driver, db: TestDb, backend: &str) {
     let marks = b.js("return document.querySelectorAll('.oc-svg .oc-mark-release').length", json!([])).await;
     assert_eq!(marks, json!(1));
     let row = b.text(&b.wait_css(".oc-compare tbody tr").await).await;
-    assert!(row.contains("2.0") && row.contains("42.55") && row.contains("45.55") && row.contains("+3"), "{row}");
+    assert!(
+        row.contains("2.0") && row.contains("42.55") && row.contains("45.55") && row.contains("+3"),
+        "{row}"
+    );
     assert!(b.text(&b.wait_css("#oc-progress").await).await.contains("63 %"));
     let title = b.js("return document.querySelector('.oc-svg title').textContent", json!([])).await;
     assert!(title.as_str().unwrap().contains("Checkout conversion"), "{title}");
@@ -113,13 +154,18 @@ async fn run(driver: &Driver, db: TestDb, backend: &str) {
 
     b.goto(&t.url(&format!("/goals/{goal}"))).await;
     let doing = b.text(&b.wait_css("#goal-doing-panel").await).await;
-    assert!(doing.contains("Checkout revamp") && doing.contains("SHOP-1") && doing.contains("Guest checkout"), "{doing}");
+    assert!(
+        doing.contains("Checkout revamp") && doing.contains("SHOP-1") && doing.contains("Guest checkout"),
+        "{doing}"
+    );
     shots.take(&b, "goal").await;
 
     b.goto(&t.url("/items/SHOP-2")).await;
     let why = b.text(&b.wait_css("#why").await).await;
     assert!(
-        why.contains("Checkout in one tap") && why.contains("Effortless checkout") && why.contains("Checkout revamp"),
+        why.contains("Checkout in one tap")
+            && why.contains("Effortless checkout")
+            && why.contains("Checkout revamp"),
         "{why}"
     );
     shots.take(&b, "why").await;

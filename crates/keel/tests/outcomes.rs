@@ -32,7 +32,13 @@ macro_rules! api_tests {
 
 api_tests!(outcomes_chain_and_alignment, bad_input_and_rights);
 
-async fn call(t: &TestApp, token: &str, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+async fn call(
+    t: &TestApp,
+    token: &str,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
     let mut r = Client::new().request(method, t.url(path)).bearer_auth(token);
     if let Some(b) = body {
         r = r.json(&b);
@@ -40,7 +46,11 @@ async fn call(t: &TestApp, token: &str, method: Method, path: &str, body: Option
     let res = r.send().await.expect("request");
     let status = res.status();
     let text = res.text().await.expect("body");
-    let v = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+    let v = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or(Value::String(text))
+    };
     (status, v)
 }
 
@@ -71,7 +81,8 @@ async fn item(t: &TestApp, token: &str, body: Value) -> String {
 async fn story(t: &TestApp, team: &str, title: &str, parent: Option<&str>, points: f64) -> String {
     let key = item(t, &t.admin_token, json!({"title": title, "parent": parent})).await;
     let (s, v) =
-        call(t, team, Method::PATCH, &format!("/api/v1/items/{key}"), Some(json!({"estimate": points}))).await;
+        call(t, team, Method::PATCH, &format!("/api/v1/items/{key}"), Some(json!({"estimate": points})))
+            .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     key
 }
@@ -80,9 +91,11 @@ async fn story(t: &TestApp, team: &str, title: &str, parent: Option<&str>, point
 async fn finish(t: &TestApp, key: &str) {
     let tok = &t.admin_token;
     let (s, v) =
-        call(t, tok, Method::PUT, &format!("/api/v1/items/{key}/checks"), Some(json!({"dod": [1, 2, 3]}))).await;
+        call(t, tok, Method::PUT, &format!("/api/v1/items/{key}/checks"), Some(json!({"dod": [1, 2, 3]})))
+            .await;
     assert_eq!(s, StatusCode::OK, "{v}");
-    let (s, v) = call(t, tok, Method::PATCH, &format!("/api/v1/items/{key}"), Some(json!({"status": "Done"}))).await;
+    let (s, v) =
+        call(t, tok, Method::PATCH, &format!("/api/v1/items/{key}"), Some(json!({"status": "Done"}))).await;
     assert_eq!(s, StatusCode::OK, "{v}");
 }
 
@@ -121,17 +134,28 @@ async fn world(t: &TestApp) -> World {
     )
     .await;
     assert_eq!(s, StatusCode::OK, "{v}");
-    let conv = post(t, &pm, "/api/v1/products/SHOP/kpis", json!({"name": "Conversion", "unit": "percent",
-        "direction": "up", "baseline": 40, "target": 50}))
+    let conv = post(
+        t,
+        &pm,
+        "/api/v1/products/SHOP/kpis",
+        json!({"name": "Conversion", "unit": "percent",
+        "direction": "up", "baseline": 40, "target": 50}),
+    )
     .await["id"]
         .as_i64()
         .unwrap();
-    let time = post(t, &pm, "/api/v1/products/SHOP/kpis", json!({"name": "Checkout time", "unit": "count",
-        "direction": "down", "baseline": 60, "target": 30}))
+    let time = post(
+        t,
+        &pm,
+        "/api/v1/products/SHOP/kpis",
+        json!({"name": "Checkout time", "unit": "count",
+        "direction": "down", "baseline": 60, "target": 30}),
+    )
     .await["id"]
         .as_i64()
         .unwrap();
-    let goal = post(t, &pm, "/api/v1/products/SHOP/goals", json!({"title": "Effortless checkout"})).await["id"]
+    let goal = post(t, &pm, "/api/v1/products/SHOP/goals", json!({"title": "Effortless checkout"})).await
+        ["id"]
         .as_i64()
         .unwrap();
     let krs = format!("/api/v1/goals/{goal}/key-results");
@@ -147,16 +171,19 @@ async fn world(t: &TestApp) -> World {
     item(t, &admin, json!({"title": "Platform", "kind": "epic"})).await; // SHOP-7
     assert_eq!(story(t, &team, "Upgrade", Some("SHOP-7"), 4.0).await, "SHOP-8");
     let inits = "/api/v1/products/SHOP/initiatives";
-    let checkout =
-        post(t, &pm, inits, json!({"title": "Checkout", "goals": [goal], "epics": ["SHOP-1"]})).await["id"]
-            .as_i64()
-            .unwrap();
+    let checkout = post(t, &pm, inits, json!({"title": "Checkout", "goals": [goal], "epics": ["SHOP-1"]}))
+        .await["id"]
+        .as_i64()
+        .unwrap();
     post(t, &pm, inits, json!({"title": "Platform", "epics": ["SHOP-7"]})).await;
     // Release 2.0 holds SHOP-2 (done) and ships; 2.1 holds SHOP-3 and does not.
-    let r1 = post(t, &po, "/api/v1/products/SHOP/releases", json!({"name": "2.0"})).await["id"].as_i64().unwrap();
-    let r2 = post(t, &po, "/api/v1/products/SHOP/releases", json!({"name": "2.1"})).await["id"].as_i64().unwrap();
+    let r1 =
+        post(t, &po, "/api/v1/products/SHOP/releases", json!({"name": "2.0"})).await["id"].as_i64().unwrap();
+    let r2 =
+        post(t, &po, "/api/v1/products/SHOP/releases", json!({"name": "2.1"})).await["id"].as_i64().unwrap();
     for (k, r) in [("SHOP-2", r1), ("SHOP-3", r2)] {
-        let (s, v) = call(t, &admin, Method::PATCH, &format!("/api/v1/items/{k}"), Some(json!({"release": r}))).await;
+        let (s, v) =
+            call(t, &admin, Method::PATCH, &format!("/api/v1/items/{k}"), Some(json!({"release": r}))).await;
         assert_eq!(s, StatusCode::OK, "{v}");
     }
     finish(t, "SHOP-2").await;
@@ -188,7 +215,10 @@ async fn outcomes_chain_and_alignment(db: TestDb) {
     assert!(o["method"].as_str().unwrap().contains("not a claim of causation"));
     assert_eq!(o["goals"], json!([{"id": w.goal, "title": "Effortless checkout", "progress": 50.0}]));
     // Done 5 of 5 + 3 points.
-    assert_eq!(o["progress"], json!({"done_points": 5.0, "total_points": 8.0, "unestimated": 0, "percent": 63}));
+    assert_eq!(
+        o["progress"],
+        json!({"done_points": 5.0, "total_points": 8.0, "unestimated": 0, "percent": 63})
+    );
     assert_eq!(o["events"].as_array().unwrap().len(), 1, "{o}");
     assert_eq!(
         (&o["events"][0]["kind"], &o["events"][0]["label"], &o["events"][0]["date"]),
@@ -212,7 +242,10 @@ async fn outcomes_chain_and_alignment(db: TestDb) {
     // A one-day window: the day before against the day itself.
     let (_, o1) = get(&t, &w.team, &format!("{path}?window_days=1")).await;
     let c = &o1["key_results"][0]["comparisons"][0];
-    assert_eq!((&c["before"]["mean"], &c["after"]["mean"], &c["change"]), (&json!(42.0), &json!(45.0), &json!(3.0)));
+    assert_eq!(
+        (&c["before"]["mean"], &c["after"]["mean"], &c["change"]),
+        (&json!(42.0), &json!(45.0), &json!(3.0))
+    );
     // The same as CSV.
     let text = csv(&t, &w.team, &format!("{path}?format=csv")).await;
     let lines: Vec<&str> = text.lines().collect();
@@ -243,7 +276,8 @@ async fn outcomes_chain_and_alignment(db: TestDb) {
     let i = &g["initiatives"][0];
     assert_eq!((&i["title"], &i["progress"]["percent"]), (&json!("Checkout"), &json!(63)));
     assert_eq!(i["epics"][0]["epic"]["key"], "SHOP-1");
-    let keys: Vec<&str> = i["epics"][0]["items"].as_array().unwrap().iter().map(|x| x["key"].as_str().unwrap()).collect();
+    let keys: Vec<&str> =
+        i["epics"][0]["items"].as_array().unwrap().iter().map(|x| x["key"].as_str().unwrap()).collect();
     assert_eq!(keys, ["SHOP-2", "SHOP-3"]);
     let text = csv(&t, &w.team, &format!("/api/v1/goals/{}/outcomes?format=csv", w.goal)).await;
     assert_eq!(
@@ -255,7 +289,10 @@ async fn outcomes_chain_and_alignment(db: TestDb) {
     // The chain, from a story up to the vision; a story with no epic; an initiative with no goal.
     let (s, c) = get(&t, &w.team, "/api/v1/items/SHOP-2/chain").await;
     assert_eq!(s, StatusCode::OK, "{c}");
-    assert_eq!((&c["epic"], &c["aligned"], &c["vision"]), (&json!("SHOP-1"), &json!(true), &json!("Checkout in one tap")));
+    assert_eq!(
+        (&c["epic"], &c["aligned"], &c["vision"]),
+        (&json!("SHOP-1"), &json!(true), &json!("Checkout in one tap"))
+    );
     assert_eq!(c["parents"][0]["key"], "SHOP-1");
     assert_eq!(c["initiatives"], json!([{"id": w.checkout, "title": "Checkout", "status": "proposed"}]));
     assert_eq!(c["goals"][0]["title"], "Effortless checkout");
@@ -278,7 +315,8 @@ async fn outcomes_chain_and_alignment(db: TestDb) {
             "unestimated": 0, "unaligned": ["SHOP-4", "SHOP-6", "SHOP-8"]})
     );
     // A team plans SHOP-3 and SHOP-8 into a sprint.
-    let team_id = post(&t, &t.admin_token, "/api/v1/products/SHOP/teams", json!({"name": "Core"})).await["id"]
+    let team_id = post(&t, &t.admin_token, "/api/v1/products/SHOP/teams", json!({"name": "Core"})).await
+        ["id"]
         .as_i64()
         .unwrap();
     let sprint = post(
@@ -297,7 +335,14 @@ async fn outcomes_chain_and_alignment(db: TestDb) {
     assert_eq!(a["teams"].as_array().unwrap().len(), 2, "{a}");
     let core = &a["teams"][0];
     assert_eq!(
-        (&core["team_id"], &core["team"], &core["items"], &core["points"], &core["unaligned_points"], &core["unaligned"]),
+        (
+            &core["team_id"],
+            &core["team"],
+            &core["items"],
+            &core["points"],
+            &core["unaligned_points"],
+            &core["unaligned"]
+        ),
         (&json!(team_id), &json!("Core"), &json!(2), &json!(7.0), &json!(4.0), &json!(["SHOP-8"]))
     );
     let rest = &a["teams"][1];
@@ -305,7 +350,9 @@ async fn outcomes_chain_and_alignment(db: TestDb) {
         (&rest["team_id"], &rest["team"], &rest["points"], &rest["unaligned_points_share"]),
         (&Value::Null, &json!("No sprint"), &json!(3.0), &json!(1.0))
     );
-    for q in [format!("team={team_id}"), format!("sprint={sprint}"), format!("team={team_id}&sprint={sprint}")] {
+    for q in
+        [format!("team={team_id}"), format!("sprint={sprint}"), format!("team={team_id}&sprint={sprint}")]
+    {
         let (s, a) = get(&t, &w.team, &format!("/api/v1/products/SHOP/alignment?{q}")).await;
         assert_eq!(s, StatusCode::OK, "{a}");
         assert_eq!((&a["total"]["items"], &a["total"]["unaligned"]), (&json!(2), &json!(["SHOP-8"])), "{q}");
@@ -317,7 +364,8 @@ async fn outcomes_chain_and_alignment(db: TestDb) {
     finish(&t, "SHOP-3").await;
     finish(&t, "SHOP-1").await;
     let (_, o) = get(&t, &w.team, &path).await;
-    let kinds: Vec<&str> = o["events"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();
+    let kinds: Vec<&str> =
+        o["events"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();
     assert_eq!(kinds, ["release_shipped", "epic_done"], "{o}");
     assert_eq!((&o["events"][1]["label"], &o["progress"]["percent"]), (&json!("SHOP-1"), &json!(100)));
 }
@@ -355,7 +403,10 @@ async fn bad_input_and_rights(db: TestDb) {
     let other = t.product("OTHER").await;
     let (_, stranger) = t.member(&other, "x@keel.test", &[Role::Pm]).await;
     assert_eq!(get(&t, &stranger, &path).await.0, StatusCode::NOT_FOUND);
-    assert_eq!(get(&t, &stranger, &format!("/api/v1/goals/{}/outcomes", w.goal)).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(
+        get(&t, &stranger, &format!("/api/v1/goals/{}/outcomes", w.goal)).await.0,
+        StatusCode::NOT_FOUND
+    );
     assert_eq!(get(&t, &stranger, "/api/v1/items/SHOP-2/chain").await.0, StatusCode::NOT_FOUND);
     assert_eq!(get(&t, &stranger, "/api/v1/products/SHOP/alignment").await.0, StatusCode::NOT_FOUND);
     // A stakeholder reads, but sees only public initiatives.
@@ -364,9 +415,14 @@ async fn bad_input_and_rights(db: TestDb) {
     assert_eq!(g["initiatives"], json!([]));
     let (_, c) = get(&t, &w.sh, "/api/v1/items/SHOP-2/chain").await;
     assert_eq!(c["initiatives"], json!([]));
-    let (s, v) =
-        call(&t, &w.pm, Method::PATCH, &format!("/api/v1/initiatives/{}", w.checkout), Some(json!({"public": true})))
-            .await;
+    let (s, v) = call(
+        &t,
+        &w.pm,
+        Method::PATCH,
+        &format!("/api/v1/initiatives/{}", w.checkout),
+        Some(json!({"public": true})),
+    )
+    .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     let (s, o) = get(&t, &w.sh, &path).await;
     assert_eq!((s, &o["title"]), (StatusCode::OK, &json!("Checkout")), "{o}");

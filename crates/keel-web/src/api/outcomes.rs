@@ -12,9 +12,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use keel_api::outcomes::{
-    AlignmentOut, AlignmentSumsOut, ChainOut, ComparisonOut, DeliveryEventOut, EpicProgressOut, GoalOutcomesOut,
-    GoalRefOut, InitiativeOutcomesOut, InitiativeRefOut, ItemRefOut, KeyResultProgressOut, KeyResultSeriesOut,
-    KpiSeriesOut, PointOut, ServingInitiativeOut, WindowOut,
+    AlignmentOut, AlignmentSumsOut, ChainOut, ComparisonOut, DeliveryEventOut, EpicProgressOut,
+    GoalOutcomesOut, GoalRefOut, InitiativeOutcomesOut, InitiativeRefOut, ItemRefOut, KeyResultProgressOut,
+    KeyResultSeriesOut, KpiSeriesOut, PointOut, ServingInitiativeOut, WindowOut,
 };
 use keel_api::Problem;
 use keel_app::outcomes::{
@@ -105,9 +105,9 @@ pub fn window_of(v: Option<&str>) -> ApiResult<i32> {
     match v.map(str::trim).filter(|s| !s.is_empty()) {
         None => Ok(WINDOW_DAYS_DEFAULT),
         Some(s) => {
-            let n: i64 = s
-                .parse()
-                .map_err(|_| ApiError::invalid("window_days", "must be a whole number of days from 1 to 366"))?;
+            let n: i64 = s.parse().map_err(|_| {
+                ApiError::invalid("window_days", "must be a whole number of days from 1 to 366")
+            })?;
             Ok(check_window("window_days", n).map_err(keel_app::AppError::from)?)
         }
     }
@@ -219,8 +219,22 @@ pub fn initiative_outcomes_out(o: &InitiativeOutcomes) -> InitiativeOutcomesOut 
 pub fn initiative_outcomes_csv(o: &InitiativeOutcomes) -> String {
     let mut out = csv_row(
         &[
-            "goal", "key_result", "kpi", "release", "shipped", "window_days", "before_from", "before_to",
-            "before_count", "before_mean", "after_from", "after_to", "after_count", "after_mean", "change", "note",
+            "goal",
+            "key_result",
+            "kpi",
+            "release",
+            "shipped",
+            "window_days",
+            "before_from",
+            "before_to",
+            "before_count",
+            "before_mean",
+            "after_from",
+            "after_to",
+            "after_count",
+            "after_mean",
+            "change",
+            "note",
         ]
         .map(String::from),
     );
@@ -328,7 +342,14 @@ pub fn goal_outcomes_out(o: &GoalOutcomes) -> GoalOutcomesOut {
 pub fn goal_outcomes_csv(o: &GoalOutcomes) -> String {
     let mut out = csv_row(
         &[
-            "initiative", "status", "epic", "epic_title", "done_points", "total_points", "unestimated", "percent",
+            "initiative",
+            "status",
+            "epic",
+            "epic_title",
+            "done_points",
+            "total_points",
+            "unestimated",
+            "percent",
         ]
         .map(String::from),
     );
@@ -419,7 +440,11 @@ pub fn chain_out(c: &Chain) -> ChainOut {
 #[utoipa::path(get, path = "/api/v1/items/{key}/chain", tag = "outcomes",
     params(("key" = String, Path, description = "Item key, e.g. SHOP-42")),
     responses((status = 200, body = ChainOut), (status = 404, body = Problem)))]
-pub async fn item_chain(State(s): State<AppState>, u: ApiUser, Path(key): Path<String>) -> ApiResult<Json<ChainOut>> {
+pub async fn item_chain(
+    State(s): State<AppState>,
+    u: ApiUser,
+    Path(key): Path<String>,
+) -> ApiResult<Json<ChainOut>> {
     let a = item_access(&s.app, &u.user, &key).await?;
     let item = s.app.item(&a, &key).await?;
     let mut c = s.app.chain(&a, item).await?;
@@ -467,8 +492,12 @@ pub fn team_label(r: &AlignmentReport, t: Option<RecordId>) -> String {
 pub fn scope_of(r: &AlignmentReport) -> String {
     match (r.sprint, r.team) {
         (Some(s), _) => format!("the items in sprint {}", s.0),
-        (None, Some(t)) => format!("the items in the active and planned sprints of {}", team_label(r, Some(t))),
-        (None, None) => "the backlog (every item not done) and the work done in active sprints; epics not counted".into(),
+        (None, Some(t)) => {
+            format!("the items in the active and planned sprints of {}", team_label(r, Some(t)))
+        }
+        (None, None) => {
+            "the backlog (every item not done) and the work done in active sprints; epics not counted".into()
+        }
     }
 }
 

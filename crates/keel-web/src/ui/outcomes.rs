@@ -38,7 +38,12 @@ struct ProgressView {
 }
 
 fn progress_view(p: Progress) -> ProgressView {
-    ProgressView { done: num(p.done_points), total: num(p.total_points), percent: p.percent(), unestimated: p.unestimated }
+    ProgressView {
+        done: num(p.done_points),
+        total: num(p.total_points),
+        percent: p.percent(),
+        unestimated: p.unestimated,
+    }
 }
 
 /// An item in lists.
@@ -208,7 +213,10 @@ async fn initiative_page(
                     .iter()
                     .map(|c| {
                         let (b, af) = (&c.windows.before, &c.windows.after);
-                        let up = sr.kpi.as_ref().is_some_and(|k| k.data.direction == keel_domain::kpi::Direction::Up);
+                        let up = sr
+                            .kpi
+                            .as_ref()
+                            .is_some_and(|k| k.data.direction == keel_domain::kpi::Direction::Up);
                         let tone = match c.windows.change {
                             Some(v) if v != 0.0 && (v > 0.0) == up => "better",
                             Some(v) if v != 0.0 => "worse",
@@ -306,7 +314,12 @@ struct GoalPage {
 }
 
 /// GET /goals/{id}
-async fn goal_page(State(st): State<AppState>, s: UiSession, Path(id): Path<String>, Query(f): Query<Flash>) -> Response {
+async fn goal_page(
+    State(st): State<AppState>,
+    s: UiSession,
+    Path(id): Path<String>,
+    Query(f): Query<Flash>,
+) -> Response {
     let r = async {
         let id: i64 = id.parse().map_err(|_| AppError::NotFound)?;
         let (g, a) = st.app.goal_access(&s.user, RecordId(id)).await?;
@@ -428,12 +441,14 @@ async fn alignment_page(
         let a = st.app.access(&s.user, &key).await?;
         let team = match q.team.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
             None => None,
-            Some(t) => Some(RecordId(t.parse().map_err(|_| AppError::invalid("team", "is no team of this product"))?)),
+            Some(t) => Some(RecordId(
+                t.parse().map_err(|_| AppError::invalid("team", "is no team of this product"))?,
+            )),
         };
         let r = st.app.alignment(&a, team, None).await?;
         let mut team_choices: Vec<(i64, String, bool)> =
             r.teams.iter().map(|(id, n)| (id.0, n.clone(), Some(*id) == team)).collect();
-        team_choices.sort_by(|x, y| x.1.to_lowercase().cmp(&y.1.to_lowercase()));
+        team_choices.sort_by_key(|x| x.1.to_lowercase());
         let l = Layout::new(&st, &s, "Alignment", "alignment", Some(&a.product))
             .await
             .crumb(format!("/products/{}", a.product.key), a.product.name.clone());
@@ -446,7 +461,12 @@ async fn alignment_page(
                 None,
                 &r.alignment.total,
             ),
-            teams: r.alignment.teams.iter().map(|(t, s)| sums_view(team_label(&r, *t), t.map(|x| x.0), s)).collect(),
+            teams: r
+                .alignment
+                .teams
+                .iter()
+                .map(|(t, s)| sums_view(team_label(&r, *t), t.map(|x| x.0), s))
+                .collect(),
             unaligned: r
                 .items
                 .iter()
