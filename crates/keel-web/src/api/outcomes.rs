@@ -549,3 +549,31 @@ pub fn alignment_csv(r: &AlignmentReport) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_fields_are_quoted_and_defused() {
+        assert_eq!(csv_field("plain"), "plain");
+        assert_eq!(csv_field("a, b"), "\"a, b\"");
+        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_field("=SUM(A1)"), "'=SUM(A1)");
+        assert_eq!(csv_field("-2.5"), "-2.5");
+        assert_eq!(csv_row(&["x".into(), String::new(), "1".into()]), "x,,1\n");
+    }
+
+    #[test]
+    fn windows_and_ids_are_checked() {
+        assert_eq!(window_of(None).unwrap(), 28);
+        assert_eq!(window_of(Some(" 7 ")).unwrap(), 7);
+        assert!(window_of(Some("0")).is_err());
+        assert!(window_of(Some("1.5")).is_err());
+        assert_eq!(parse_id("team", Some("")).unwrap(), None);
+        assert_eq!(parse_id("team", Some("12")).unwrap(), Some(RecordId(12)));
+        assert!(parse_id("team", Some("0")).is_err());
+        assert!(csv_wanted(Some("csv")).unwrap());
+        assert!(csv_wanted(Some("xml")).is_err());
+    }
+}
