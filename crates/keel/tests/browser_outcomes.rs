@@ -151,6 +151,10 @@ async fn run(driver: &Driver, db: TestDb, backend: &str) {
     let title = b.js("return document.querySelector('.oc-svg title').textContent", json!([])).await;
     assert!(title.as_str().unwrap().contains("Checkout conversion"), "{title}");
     shots.take(&b, "initiative").await;
+    b.js("document.getElementById('oc-events').scrollIntoView()", json!([])).await;
+    let events = b.text(&b.wait_css("#oc-event-table").await).await;
+    assert!(events.contains("Release shipped") && events.contains("2.0"), "{events}");
+    shots.take(&b, "initiative-delivery").await;
 
     b.goto(&t.url(&format!("/goals/{goal}"))).await;
     let doing = b.text(&b.wait_css("#goal-doing-panel").await).await;

@@ -4,7 +4,7 @@
 
 use super::vision::{chart_in, num, Chart, Frame};
 use super::{finish, render, Flash, Layout};
-use crate::api::outcomes::{comparison_note, scope_of, team_label, window_of, METHOD};
+use crate::api::outcomes::{comparison_note, scope_of, team_label, window_of};
 use crate::api::roadmap::public_only;
 use crate::extract::UiSession;
 use crate::markdown;
@@ -131,7 +131,6 @@ struct InitiativePage {
     title: String,
     status: &'static str,
     window_days: i32,
-    method: &'static str,
     goals: Vec<(i64, String, Option<i64>)>,
     series: Vec<SeriesView>,
     events: Vec<EventRow>,
@@ -267,7 +266,6 @@ async fn initiative_page(
             title,
             status: status_label(o.status),
             window_days: o.window_days,
-            method: METHOD,
             goals: o
                 .goals
                 .iter()
