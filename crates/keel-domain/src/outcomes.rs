@@ -51,9 +51,15 @@ impl BeforeAfter {
     }
 }
 
+/// Rounds to 6 decimals: sums of decimal measurements carry binary noise (36.199999999999996)
+/// that no one measured.
+fn tidy(v: f64) -> f64 {
+    (v * 1e6).round() / 1e6
+}
+
 fn window(ms: &[Measurement], from: Date, to: Date) -> Window {
     let vals: Vec<f64> = ms.iter().filter(|m| m.date >= from && m.date <= to).map(|m| m.value).collect();
-    let mean = (!vals.is_empty()).then(|| vals.iter().sum::<f64>() / vals.len() as f64);
+    let mean = (!vals.is_empty()).then(|| tidy(vals.iter().sum::<f64>() / vals.len() as f64));
     Window { from, to, count: vals.len(), mean }
 }
 
@@ -65,7 +71,7 @@ pub fn before_after(ms: &[Measurement], day: Date, days: i32) -> BeforeAfter {
     let before = window(ms, day.plus_days(-days), day.plus_days(-1));
     let after = window(ms, day, day.plus_days(days - 1));
     let change = match (before.mean, after.mean) {
-        (Some(b), Some(a)) => Some(a - b),
+        (Some(b), Some(a)) => Some(tidy(a - b)),
         _ => None,
     };
     BeforeAfter { before, after, change }
@@ -233,6 +239,14 @@ mod tests {
         let ms = vec![m("2026-03-09", 8.0), m("2026-03-10", 6.0), m("2026-03-10", 5.0)];
         let ba = before_after(&ms, d("2026-03-10"), 1);
         assert_eq!((ba.before.mean, ba.after.mean, ba.change), (Some(8.0), Some(5.5), Some(-2.5)));
+    }
+
+    #[test]
+    fn means_carry_no_binary_noise() {
+        // 36.1 + 36.3 + 36.2 summed in binary is 108.60000000000001.
+        let ms = vec![m("2026-03-01", 33.1), m("2026-03-10", 36.1), m("2026-03-11", 36.3), m("2026-03-12", 36.2)];
+        let ba = before_after(&ms, d("2026-03-10"), 28);
+        assert_eq!((ba.before.mean, ba.after.mean, ba.change), (Some(33.1), Some(36.2), Some(3.1)));
     }
 
     #[test]
