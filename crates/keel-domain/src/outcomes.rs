@@ -244,7 +244,8 @@ mod tests {
     #[test]
     fn means_carry_no_binary_noise() {
         // 36.1 + 36.3 + 36.2 summed in binary is 108.60000000000001.
-        let ms = vec![m("2026-03-01", 33.1), m("2026-03-10", 36.1), m("2026-03-11", 36.3), m("2026-03-12", 36.2)];
+        let ms =
+            vec![m("2026-03-01", 33.1), m("2026-03-10", 36.1), m("2026-03-11", 36.3), m("2026-03-12", 36.2)];
         let ba = before_after(&ms, d("2026-03-10"), 28);
         assert_eq!((ba.before.mean, ba.after.mean, ba.change), (Some(33.1), Some(36.2), Some(3.1)));
     }

@@ -52,6 +52,8 @@ struct ItemRow {
     kind: &'static str,
     title: String,
     cat: &'static str,
+    /// The category as read.
+    state: &'static str,
     points: String,
 }
 
@@ -61,6 +63,11 @@ fn item_row(i: &Item) -> ItemRow {
         kind: i.kind.as_str(),
         title: i.title.clone(),
         cat: super::view::category_class(i.category),
+        state: match i.category {
+            keel_domain::workflow::Category::Todo => "to do",
+            keel_domain::workflow::Category::InProgress => "in progress",
+            keel_domain::workflow::Category::Done => "done",
+        },
         points: i.estimate.map(|p| num(p.value())).unwrap_or_default(),
     }
 }
@@ -390,7 +397,7 @@ struct SumsView {
 }
 
 fn pct(v: Option<f64>) -> String {
-    v.map(|x| format!("{} %", num(x * 100.0))).unwrap_or_else(|| "—".into())
+    v.map(|x| format!("{:.0} %", x * 100.0)).unwrap_or_else(|| "—".into())
 }
 
 fn sums_view(team: String, team_id: Option<i64>, s: &keel_domain::outcomes::AlignmentSums) -> SumsView {
