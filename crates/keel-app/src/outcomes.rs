@@ -179,6 +179,8 @@ pub struct AlignmentReport {
 
 /// The most items a report reads.
 const ITEMS_MAX: usize = 50_000;
+/// Up to this many parents out of the report's scope are read one by one; more, by kind.
+const PARENTS_BY_ID_MAX: usize = 64;
 
 impl App {
     /// Every item matching `filter`, paged 500 at a time, up to [`ITEMS_MAX`].
@@ -490,7 +492,20 @@ impl App {
             items.iter().filter_map(|i| i.parent_id).filter(|p| !parents.contains_key(p)).collect();
         missing.sort();
         missing.dedup();
-        for p in self.items_by_ids(&missing).await? {
+        // A few are read by id; many (tasks of finished stories) by paged lists of the kinds a
+        // task may hang under, so the reads stay bounded by pages rather than by items.
+        let found = if missing.len() <= PARENTS_BY_ID_MAX {
+            self.items_by_ids(&missing).await?
+        } else {
+            let mut v = Vec::new();
+            for kind in [ItemKind::Story, ItemKind::Bug, ItemKind::Spike] {
+                v.extend(
+                    self.every_item(access, &ItemFilter { kind: Some(kind), ..Default::default() }).await?,
+                );
+            }
+            v
+        };
+        for p in found {
             parents.insert(p.id, (p.kind, p.parent_id));
         }
         let goal_ids: HashSet<RecordId> = self.goals_of(access).await?.into_iter().map(|g| g.id).collect();

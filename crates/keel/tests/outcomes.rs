@@ -368,6 +368,30 @@ async fn outcomes_chain_and_alignment(db: TestDb) {
         o["events"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();
     assert_eq!(kinds, ["release_shipped", "epic_done"], "{o}");
     assert_eq!((&o["events"][1]["label"], &o["progress"]["percent"]), (&json!("SHOP-1"), &json!(100)));
+
+    // A task under a finished story traces to the goal through the story's epic.
+    let task =
+        item(&t, &t.admin_token, json!({"title": "Copy tweaks", "kind": "task", "parent": "SHOP-2"})).await;
+    let (s, v) =
+        call(&t, &w.team, Method::PATCH, &format!("/api/v1/items/{task}"), Some(json!({"estimate": 2})))
+            .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (_, c) = get(&t, &w.team, &format!("/api/v1/items/{task}/chain")).await;
+    let parents: Vec<&str> =
+        c["parents"].as_array().unwrap().iter().map(|p| p["key"].as_str().unwrap()).collect();
+    assert_eq!((parents, &c["aligned"]), (vec!["SHOP-2", "SHOP-1"], &json!(true)));
+    // Open now: SHOP-4, SHOP-6, SHOP-8 (unaligned, 7 points) and the task (aligned, 2).
+    let (_, a) = get(&t, &w.team, "/api/v1/products/SHOP/alignment").await;
+    assert_eq!(
+        (
+            &a["total"]["items"],
+            &a["total"]["points"],
+            &a["total"]["unaligned_points"],
+            &a["total"]["unaligned"]
+        ),
+        (&json!(4), &json!(9.0), &json!(7.0), &json!(["SHOP-4", "SHOP-6", "SHOP-8"])),
+        "{a}"
+    );
 }
 
 async fn bad_input_and_rights(db: TestDb) {
