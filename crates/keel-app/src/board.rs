@@ -517,7 +517,7 @@ impl App {
     }
 
     /// The items with these ids that still exist, read concurrently.
-    async fn items_by_ids(&self, ids: &[ItemId]) -> AppResult<Vec<Item>> {
+    pub(crate) async fn items_by_ids(&self, ids: &[ItemId]) -> AppResult<Vec<Item>> {
         let mut out = Vec::with_capacity(ids.len());
         for chunk in ids.chunks(16) {
             let mut set = tokio::task::JoinSet::new();

@@ -7,6 +7,7 @@ pub mod health;
 pub mod items;
 pub mod launch;
 pub mod market;
+pub mod outcomes;
 pub mod poker;
 pub mod products;
 pub mod proposals;
@@ -50,6 +51,7 @@ pub fn routes() -> Router<AppState> {
         .merge(market::routes())
         .merge(widget::routes())
         .merge(launch::routes())
+        .merge(outcomes::routes())
         .route("/api/v1/openapi.json", get(openapi_json))
 }
 
@@ -131,6 +133,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
         market::Doc::openapi(),
         widget::Doc::openapi(),
         launch::Doc::openapi(),
+        outcomes::Doc::openapi(),
     ] {
         doc.merge(part);
     }

@@ -137,6 +137,8 @@ struct ItemPage {
     split_into: Option<&'static str>,
     /// The planning-poker round and the questions to the Product Owner (rendered HTML).
     poker_panel: String,
+    /// The "Why" panel: the chain up to the vision (rendered HTML).
+    why_panel: String,
 }
 
 fn names_of(members: &[(keel_domain::user::User, keel_domain::product::Roles)]) -> HashMap<i64, String> {
@@ -302,7 +304,9 @@ pub(crate) async fn page(
             .crumb(format!("/products/{}/backlog", a.product.key), "Backlog")
             .flash(&f);
         let poker_panel = super::poker::item_panel(&st, &s, &a, &item).await?;
+        let why_panel = super::outcomes::why_panel(&st, &a, &item).await?;
         let page = ItemPage {
+            why_panel,
             poker_panel,
             l,
             pkey: a.product.key.to_string(),

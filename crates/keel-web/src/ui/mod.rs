@@ -17,6 +17,7 @@ mod form;
 mod items;
 mod launch;
 mod market;
+mod outcomes;
 mod poker;
 mod products;
 mod proposals;
@@ -76,6 +77,7 @@ pub fn routes() -> Router<AppState> {
         .merge(discovery::routes())
         .merge(market::routes())
         .merge(launch::routes())
+        .merge(outcomes::routes())
 }
 
 /// The 404 page for any path no route answers, for the application's fallback: in the layout

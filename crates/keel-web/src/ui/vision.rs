@@ -354,7 +354,7 @@ struct KpiRow {
     spark: String,
 }
 
-fn num(v: f64) -> String {
+pub(crate) fn num(v: f64) -> String {
     let s = format!("{v:.2}");
     s.trim_end_matches('0').trim_end_matches('.').to_string()
 }
@@ -376,15 +376,49 @@ fn kpi_row(id: i64, k: &Kpi) -> KpiRow {
 }
 
 /// An SVG chart's parts, in a `0 0 w h` box.
-struct Chart {
-    series: String,
-    dots: Vec<(String, String, String)>,
-    target_y: String,
-    baseline_y: String,
+pub(crate) struct Chart {
+    pub series: String,
+    pub dots: Vec<(String, String, String)>,
+    pub target_y: String,
+    pub baseline_y: String,
+    /// Vertical lines for events on the timeline.
+    pub markers: Vec<ChartMarker>,
+    /// Labels of the x axis: (x, date).
+    pub x_ticks: Vec<(String, String)>,
+    /// Labels of the y axis: (y, value).
+    pub y_ticks: Vec<(String, String)>,
+}
+
+/// An event drawn on a chart's timeline as a labelled vertical line.
+pub(crate) struct ChartMarker {
+    pub x: String,
+    /// Where its label sits, staggered so that close markers stay readable.
+    pub label_y: String,
+    pub label: String,
+    /// A CSS class suffix: `release`, `epic`.
+    pub kind: &'static str,
+    pub date: String,
+}
+
+/// The plotting area inside a chart's box.
+#[derive(Clone, Copy)]
+pub(crate) struct Frame {
+    pub w: f64,
+    pub h: f64,
+    pub left: f64,
+    pub right: f64,
+    pub top: f64,
+    pub bottom: f64,
 }
 
 /// The polyline points of `k`'s series (x by date), and the y of its target and baseline lines.
 fn chart(k: &Kpi, w: f64, h: f64, pad: f64) -> Chart {
+    chart_in(k, Frame { w, h, left: pad, right: pad, top: pad, bottom: pad }, &[])
+}
+
+/// The chart of `k` in `f`, with `marks` (date, label, kind) as vertical lines; the time axis
+/// spans the measurements and the marks.
+pub(crate) fn chart_in(k: &Kpi, f: Frame, marks: &[(keel_domain::Date, String, &'static str)]) -> Chart {
     let ms = &k.measurements;
     let mut lo = k.baseline.min(k.target);
     let mut hi = k.baseline.max(k.target);
@@ -393,16 +427,25 @@ fn chart(k: &Kpi, w: f64, h: f64, pad: f64) -> Chart {
         hi = hi.max(m.value);
     }
     let span = if hi > lo { hi - lo } else { 1.0 };
-    let y = |v: f64| h - pad - (v - lo) / span * (h - 2.0 * pad);
-    let (d0, d1) = (ms.first().map_or(0, |m| m.date.0), ms.last().map_or(0, |m| m.date.0));
+    let y = |v: f64| f.h - f.bottom - (v - lo) / span * (f.h - f.top - f.bottom);
+    let dates = ms.iter().map(|m| m.date.0).chain(marks.iter().map(|(d, _, _)| d.0));
+    let d0 = dates.clone().min().unwrap_or(0);
+    let d1 = dates.max().unwrap_or(0);
     let x = |d: i32| {
         if d1 > d0 {
-            pad + f64::from(d - d0) / f64::from(d1 - d0) * (w - 2.0 * pad)
+            f.left + f64::from(d - d0) / f64::from(d1 - d0) * (f.w - f.left - f.right)
         } else {
-            w / 2.0
+            (f.left + f.w - f.right) / 2.0
         }
     };
     let pts: Vec<(f64, f64)> = ms.iter().map(|m| (x(m.date.0), y(m.value))).collect();
+    let mut x_ticks = Vec::new();
+    if d1 >= d0 && (!ms.is_empty() || !marks.is_empty()) {
+        x_ticks.push((format!("{:.1}", x(d0)), keel_domain::Date(d0).to_string()));
+        if d1 > d0 {
+            x_ticks.push((format!("{:.1}", x(d1)), keel_domain::Date(d1).to_string()));
+        }
+    }
     Chart {
         series: pts.iter().map(|(a, b)| format!("{a:.1},{b:.1}")).collect::<Vec<_>>().join(" "),
         dots: pts
@@ -414,6 +457,19 @@ fn chart(k: &Kpi, w: f64, h: f64, pad: f64) -> Chart {
             .collect(),
         target_y: format!("{:.1}", y(k.target)),
         baseline_y: format!("{:.1}", y(k.baseline)),
+        markers: marks
+            .iter()
+            .enumerate()
+            .map(|(i, (d, label, kind))| ChartMarker {
+                x: format!("{:.1}", x(d.0)),
+                label_y: format!("{:.1}", f.top - 4.0 + (i % 3) as f64 * 12.0),
+                label: label.clone(),
+                kind,
+                date: d.to_string(),
+            })
+            .collect(),
+        x_ticks,
+        y_ticks: vec![(format!("{:.1}", y(lo)), num(lo)), (format!("{:.1}", y(hi)), num(hi))],
     }
 }
 
