@@ -14,6 +14,7 @@ pub mod readiness;
 pub mod roadmap;
 pub mod sprints;
 pub mod vision;
+pub mod portfolio;
 pub mod wire;
 
 pub use problem::Problem;

@@ -26,6 +26,7 @@ pub mod roadmap;
 pub mod sprints;
 pub mod users;
 pub mod vision;
+pub mod portfolio;
 
 pub use error::{AppError, AppResult};
 

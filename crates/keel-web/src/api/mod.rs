@@ -7,6 +7,7 @@ pub mod health;
 pub mod items;
 pub mod market;
 pub mod poker;
+pub mod portfolio;
 pub mod products;
 pub mod proposals;
 pub mod readiness;
@@ -46,6 +47,7 @@ pub fn routes() -> Router<AppState> {
         .merge(roadmap::routes())
         .merge(discovery::routes())
         .merge(market::routes())
+        .merge(portfolio::routes())
         .route("/api/v1/openapi.json", get(openapi_json))
 }
 
@@ -125,6 +127,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
         roadmap::Doc::openapi(),
         discovery::Doc::openapi(),
         market::Doc::openapi(),
+        portfolio::Doc::openapi(),
     ] {
         doc.merge(part);
     }

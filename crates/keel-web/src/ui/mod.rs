@@ -17,6 +17,7 @@ mod form;
 mod items;
 mod market;
 mod poker;
+mod portfolio;
 mod products;
 mod proposals;
 mod readiness;
@@ -74,6 +75,7 @@ pub fn routes() -> Router<AppState> {
         .merge(roadmap::routes())
         .merge(discovery::routes())
         .merge(market::routes())
+        .merge(portfolio::routes())
 }
 
 /// The 404 page for any path no route answers, for the application's fallback: in the layout
