@@ -9,12 +9,12 @@ pub mod ceremonies;
 pub mod discovery;
 pub mod market;
 pub mod poker;
+pub mod portfolio;
 pub mod problem;
 pub mod readiness;
 pub mod roadmap;
 pub mod sprints;
 pub mod vision;
-pub mod portfolio;
 pub mod wire;
 
 pub use problem::Problem;

@@ -18,6 +18,7 @@ pub mod error;
 pub mod items;
 pub mod market;
 pub mod poker;
+pub mod portfolio;
 pub mod products;
 pub mod proposals;
 pub mod readiness;
@@ -26,7 +27,6 @@ pub mod roadmap;
 pub mod sprints;
 pub mod users;
 pub mod vision;
-pub mod portfolio;
 
 pub use error::{AppError, AppResult};
 

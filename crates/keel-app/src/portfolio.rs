@@ -145,10 +145,10 @@ impl App {
                 .iter()
                 .filter(|t| t.product_id == Some(pid) || t.data.products.contains(&pid))
                 .flat_map(|t| {
-                    active.iter().filter(move |s| s.parent_id == Some(t.id.0)).map(move |s| PortfolioSprint {
-                        team: t.data.name.clone(),
-                        sprint: s.clone(),
-                    })
+                    active
+                        .iter()
+                        .filter(move |s| s.parent_id == Some(t.id.0))
+                        .map(move |s| PortfolioSprint { team: t.data.name.clone(), sprint: s.clone() })
                 })
                 .collect();
             v.sort_by(|a, b| a.team.to_lowercase().cmp(&b.team.to_lowercase()));
@@ -204,7 +204,14 @@ mod tests {
     use super::*;
     use keel_domain::pm::InitiativePlan;
 
-    fn ini(id: i64, title: &str, lane: Lane, state: &str, public: bool, public_title: &str) -> Stored<Initiative> {
+    fn ini(
+        id: i64,
+        title: &str,
+        lane: Lane,
+        state: &str,
+        public: bool,
+        public_title: &str,
+    ) -> Stored<Initiative> {
         Stored {
             id: RecordId(id),
             product_id: None,
@@ -241,7 +248,10 @@ mod tests {
             vec![vec!["Secret bet".to_string(), "One-tap pay".into()], vec![], vec!["Loyalty".into()]]
         );
         let public = lanes_of(&list, true);
-        assert_eq!(titles(&public), vec![vec!["Faster checkout".to_string()], vec![], vec!["Loyalty".into()]]);
+        assert_eq!(
+            titles(&public),
+            vec![vec!["Faster checkout".to_string()], vec![], vec!["Loyalty".into()]]
+        );
         assert_eq!(public.iter().map(|l| l.lane).collect::<Vec<_>>(), Lane::ALL.to_vec());
     }
 }

@@ -40,7 +40,6 @@ pub async fn get_portfolio(State(s): State<AppState>, u: ApiUser) -> ApiResult<J
 
 /// The wire form of one product of the portfolio.
 pub fn product_json(p: &PortfolioProduct) -> PortfolioProductOut {
-
     PortfolioProductOut {
         key: p.product.key.to_string(),
         name: p.product.name.clone(),

@@ -1,0 +1,309 @@
+//! Tests of the portfolio (API and page), the goal and KPI forms of the web UI and the vision
+//! card as PDF, on SQLite and (when `KEEL_TEST_DATABASE_URL` is set) PostgreSQL.
+
+use keel_domain::product::Role;
+use keel_testkit::{spawn_app, TestApp, TestDb};
+use reqwest::{Client, Method, StatusCode};
+use serde_json::{json, Value};
+
+macro_rules! api_tests {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(keel_testkit::TestDb::sqlite().await).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let Some(db) = keel_testkit::TestDb::postgres().await else { return };
+                    super::$name(db).await;
+                }
+            )*
+        }
+    };
+}
+
+api_tests!(portfolio_shows_each_product_as_the_role_may_see_it, portfolio_page_renders_side_by_side,);
+
+async fn call(
+    t: &TestApp,
+    token: &str,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let c = Client::new();
+    let mut r = c.request(method, t.url(path)).bearer_auth(token);
+    if let Some(b) = body {
+        r = r.json(&b);
+    }
+    let res = r.send().await.expect("request");
+    let status = res.status();
+    let text = res.text().await.expect("body");
+    let v = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or(Value::String(text))
+    };
+    (status, v)
+}
+
+async fn get(t: &TestApp, token: &str, path: &str) -> (StatusCode, Value) {
+    call(t, token, Method::GET, path, None).await
+}
+
+/// POSTs and expects a 2xx; returns the body.
+async fn ok_post(t: &TestApp, token: &str, path: &str, body: Value) -> Value {
+    let (s, v) = call(t, token, Method::POST, path, Some(body)).await;
+    assert!(s.is_success(), "POST {path}: {s} {v}");
+    v
+}
+
+/// A KPI `baseline → target` (percent) measured once at `value`; returns its id.
+async fn kpi(
+    t: &TestApp,
+    product: &str,
+    name: &str,
+    dir: &str,
+    baseline: f64,
+    target: f64,
+    value: f64,
+) -> i64 {
+    let k = ok_post(
+        t,
+        &t.admin_token,
+        &format!("/api/v1/products/{product}/kpis"),
+        json!({"name": name, "unit": "percent", "direction": dir, "baseline": baseline, "target": target}),
+    )
+    .await;
+    let id = k["id"].as_i64().unwrap();
+    ok_post(
+        t,
+        &t.admin_token,
+        &format!("/api/v1/kpis/{id}/measurements"),
+        json!({"date": "2026-02-01", "value": value}),
+    )
+    .await;
+    id
+}
+
+/// A goal with a key result per KPI; returns its id.
+async fn goal(t: &TestApp, product: &str, title: &str, due: Option<&str>, kpis: &[i64]) -> i64 {
+    let g = ok_post(
+        t,
+        &t.admin_token,
+        &format!("/api/v1/products/{product}/goals"),
+        json!({"title": title, "due": due}),
+    )
+    .await;
+    let id = g["id"].as_i64().unwrap();
+    for (n, k) in kpis.iter().enumerate() {
+        ok_post(
+            t,
+            &t.admin_token,
+            &format!("/api/v1/goals/{id}/key-results"),
+            json!({"title": format!("KR {n}"), "kpi_id": k}),
+        )
+        .await;
+    }
+    id
+}
+
+async fn initiative(t: &TestApp, product: &str, body: Value) {
+    ok_post(t, &t.admin_token, &format!("/api/v1/products/{product}/initiatives"), body).await;
+}
+
+/// SHOP (vision, three goals, initiatives, a release, an active sprint), CRM (a private and a
+/// public initiative, releases) and HR (nothing); Mia is PM of SHOP and a stakeholder of CRM.
+async fn setup(t: &TestApp) -> String {
+    let shop = t.product("SHOP").await;
+    let crm = t.product("CRM").await;
+    let _hr = t.product("HR").await;
+    let (mia_user, mia) = t.member(&shop, "mia@keel.test", &[Role::Pm]).await;
+    t.app
+        .set_member(None, &crm, mia_user.id, keel_domain::product::Roles::of(&[Role::Stakeholder]))
+        .await
+        .expect("member");
+    let (s, v) = call(
+        t,
+        &t.admin_token,
+        Method::PUT,
+        "/api/v1/products/SHOP/vision",
+        Some(json!({"version": 0, "statement": "Checkout in one tap", "target_group": "Busy shoppers",
+            "needs": "Pay fast", "product": "A shop app", "business_goals": "Grow revenue"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    // Conversion 40 → 50 at 45: 50 %. Churn 8 → 4 at 7: 25 %.
+    let conv = kpi(t, "SHOP", "Conversion", "up", 40.0, 50.0, 45.0).await;
+    let churn = kpi(t, "SHOP", "Churn", "down", 8.0, 4.0, 7.0).await;
+    goal(t, "SHOP", "Make checkout effortless", Some("2026-12-31"), &[conv, churn]).await;
+    goal(t, "SHOP", "Convert more", Some("2026-06-30"), &[conv]).await;
+    goal(t, "SHOP", "Someday", None, &[]).await;
+    initiative(t, "SHOP", json!({"title": "One-tap pay", "lane": "now", "status": "in_progress"})).await;
+    initiative(t, "SHOP", json!({"title": "Abandoned", "lane": "next", "status": "dropped"})).await;
+    initiative(t, "SHOP", json!({"title": "Loyalty", "lane": "later", "quarter": "2027-Q1"})).await;
+    initiative(t, "CRM", json!({"title": "Internal rework", "lane": "now", "status": "planned"})).await;
+    initiative(
+        t,
+        "CRM",
+        json!({"title": "Pipeline v2", "lane": "next", "status": "planned", "public": true,
+            "public_title": "A better pipeline"}),
+    )
+    .await;
+    for (name, date) in [("2.0", Some("2026-09-01")), ("1.9", None), ("1.5", Some("2026-04-01"))] {
+        ok_post(
+            t,
+            &t.admin_token,
+            "/api/v1/products/CRM/releases",
+            json!({"name": name, "target_date": date}),
+        )
+        .await;
+    }
+    let team = ok_post(t, &t.admin_token, "/api/v1/products/SHOP/teams", json!({"name": "Core"})).await;
+    let sprint = ok_post(
+        t,
+        &t.admin_token,
+        &format!("/api/v1/teams/{}/sprints", team["id"]),
+        json!({"name": "Sprint 7", "start": "2026-02-02", "end": "2026-02-13"}),
+    )
+    .await;
+    ok_post(t, &t.admin_token, &format!("/api/v1/sprints/{}/start", sprint["id"]), json!({})).await;
+    mia
+}
+
+fn titles(lanes: &Value) -> Vec<Vec<String>> {
+    lanes
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            l["initiatives"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| i["title"].as_str().unwrap().to_string())
+                .collect()
+        })
+        .collect()
+}
+
+async fn portfolio_shows_each_product_as_the_role_may_see_it(db: TestDb) {
+    let t = spawn_app(db).await;
+    let mia = setup(&t).await;
+    let (s, v) = get(&t, &mia, "/api/v1/portfolio").await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let products = v["products"].as_array().unwrap();
+    // HR, where Mia is no member, is absent; the rest by key.
+    let keys: Vec<&str> = products.iter().map(|p| p["key"].as_str().unwrap()).collect();
+    assert_eq!(keys, ["CRM", "SHOP"]);
+    let (crm, shop) = (&products[0], &products[1]);
+    assert_eq!((&shop["roles"], &crm["roles"]), (&json!(["pm"]), &json!(["stakeholder"])));
+
+    // SHOP: the vision line, goals by due date with hand-computed progress.
+    assert_eq!((&shop["vision"], &shop["vision_version"]), (&json!("Checkout in one tap"), &json!(1)));
+    let goals: Vec<(String, Value, Value)> = shop["goals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| (g["title"].as_str().unwrap().to_string(), g["due"].clone(), g["progress"].clone()))
+        .collect();
+    assert_eq!(
+        goals,
+        vec![
+            ("Convert more".to_string(), json!("2026-06-30"), json!(50.0)),
+            // (50 + 25) / 2.
+            ("Make checkout effortless".to_string(), json!("2026-12-31"), json!(37.5)),
+            ("Someday".to_string(), Value::Null, Value::Null),
+        ]
+    );
+    // The PM sees every initiative but the dropped one; lanes in order.
+    assert_eq!(shop["public_roadmap"], json!(false));
+    let lanes: Vec<&str> =
+        shop["lanes"].as_array().unwrap().iter().map(|l| l["lane"].as_str().unwrap()).collect();
+    assert_eq!(lanes, ["now", "next", "later"]);
+    assert_eq!(titles(&shop["lanes"]), vec![vec!["One-tap pay".to_string()], vec![], vec!["Loyalty".into()]]);
+    assert_eq!(shop["lanes"][2]["initiatives"][0]["start"], json!("2027-01-01"));
+    // The team's active sprint.
+    let sprints = shop["sprints"].as_array().unwrap();
+    assert_eq!(sprints.len(), 1, "{shop}");
+    assert_eq!((&sprints[0]["team"], &sprints[0]["name"]), (&json!("Core"), &json!("Sprint 7")));
+
+    // CRM as a stakeholder: only what the published roadmap shows, in its public wording; no
+    // vision yet; releases by target date, undated last; no sprints.
+    assert_eq!((&crm["vision"], &crm["public_roadmap"]), (&Value::Null, &json!(true)));
+    assert_eq!(titles(&crm["lanes"]), vec![vec![], vec!["A better pipeline".to_string()], vec![]]);
+    assert!(!crm.to_string().contains("Internal rework"), "{crm}");
+    assert!(!crm.to_string().contains("Pipeline v2"), "{crm}");
+    let rel: Vec<&str> =
+        crm["releases"].as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap()).collect();
+    assert_eq!(rel, ["1.5", "2.0", "1.9"]);
+    assert_eq!(crm["releases"][0]["target_date"], json!("2026-04-01"));
+    assert_eq!(crm["sprints"], json!([]));
+
+    // The administrator sees every product, the private CRM initiative included.
+    let (_, all) = get(&t, &t.admin_token, "/api/v1/portfolio").await;
+    let keys: Vec<&str> =
+        all["products"].as_array().unwrap().iter().map(|p| p["key"].as_str().unwrap()).collect();
+    assert_eq!(keys, ["CRM", "HR", "SHOP"]);
+    assert_eq!(
+        titles(&all["products"][0]["lanes"]),
+        vec![vec!["Internal rework".to_string()], vec!["Pipeline v2".into()], vec![]]
+    );
+    // A user in no product has an empty portfolio; no token is a 401.
+    let (_, nobody) = t.member(&t.product("ZZ").await, "nobody@keel.test", &[]).await;
+    let (s, v) = get(&t, &nobody, "/api/v1/portfolio").await;
+    assert_eq!((s, &v["products"]), (StatusCode::OK, &json!([])), "{v}");
+    let res = Client::new().get(t.url("/api/v1/portfolio")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    // The path is in the OpenAPI document.
+    let (_, doc) = get(&t, &t.admin_token, "/api/v1/openapi.json").await;
+    assert!(doc["paths"].get("/api/v1/portfolio").is_some());
+}
+
+/// A browser-like client signed in as `email`: cookies kept, redirects not followed.
+async fn signed_in(t: &TestApp, email: &str, password: &str) -> (Client, String) {
+    let c = Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let body = json!({ "email": email, "password": password });
+    let res = c.post(t.url("/api/v1/session")).json(&body).send().await.unwrap();
+    assert!(res.status().is_success(), "sign in as {email}");
+    let me: Value = res.json().await.unwrap();
+    (c, me["csrf_token"].as_str().unwrap().to_string())
+}
+
+async fn page(c: &Client, t: &TestApp, path: &str) -> (StatusCode, String) {
+    let r = c.get(t.url(path)).send().await.unwrap();
+    (r.status(), r.text().await.unwrap())
+}
+
+async fn portfolio_page_renders_side_by_side(db: TestDb) {
+    let t = spawn_app(db).await;
+    setup(&t).await;
+    let (c, _) = signed_in(&t, "mia@keel.test", keel_testkit::app::MEMBER_PASSWORD).await;
+    let (s, html) = page(&c, &t, "/portfolio").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(html.contains("data-product=\"SHOP\"") && html.contains("data-product=\"CRM\""), "{html}");
+    assert!(!html.contains("data-product=\"HR\""));
+    assert!(html.contains("Checkout in one tap"));
+    assert!(html.contains("<progress max=\"100\" value=\"38\">"), "37.5 % shows rounded");
+    assert!(html.contains("A better pipeline") && !html.contains("Internal rework"));
+    assert!(html.contains("Sprint 7"));
+    assert!(html.contains("href=\"/portfolio\""), "the sidebar links the portfolio");
+    // The products list links it too.
+    let (_, home) = page(&c, &t, "/").await;
+    assert!(home.contains("id=\"portfolio-link\""));
+    // Someone in no product gets an empty state that says what to do.
+    let _ = t.member(&t.product("ZZ").await, "nobody@keel.test", &[]).await;
+    let (c, _) = signed_in(&t, "nobody@keel.test", keel_testkit::app::MEMBER_PASSWORD).await;
+    let (s, html) = page(&c, &t, "/portfolio").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        html.contains("No products in your portfolio") && html.contains("Ask an administrator"),
+        "{html}"
+    );
+}
