@@ -28,7 +28,11 @@ macro_rules! api_tests {
     };
 }
 
-api_tests!(portfolio_shows_each_product_as_the_role_may_see_it, portfolio_page_renders_side_by_side,);
+api_tests!(
+    portfolio_shows_each_product_as_the_role_may_see_it,
+    portfolio_page_renders_side_by_side,
+    vision_card_as_pdf,
+);
 
 async fn call(
     t: &TestApp,
@@ -306,4 +310,42 @@ async fn portfolio_page_renders_side_by_side(db: TestDb) {
         html.contains("No products in your portfolio") && html.contains("Ask an administrator"),
         "{html}"
     );
+}
+
+async fn vision_card_as_pdf(db: TestDb) {
+    let t = spawn_app(db).await;
+    let _ = t.product("SHOP").await;
+    let path = "/api/v1/products/SHOP/vision-card?format=pdf";
+    // Nothing to print before the vision is saved.
+    assert_eq!(get(&t, &t.admin_token, path).await.0, StatusCode::NOT_FOUND);
+    let (s, v) = call(
+        &t,
+        &t.admin_token,
+        Method::PUT,
+        "/api/v1/products/SHOP/vision",
+        Some(json!({"version": 0, "statement": "Checkout in one tap (really)", "target_group": "Busy shoppers",
+            "needs": "- Pay fast\n- Feel safe", "product": "A shop app", "business_goals": "Grow revenue by 20 %"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let res = Client::new().get(t.url(path)).bearer_auth(&t.admin_token).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()["content-type"], "application/pdf");
+    assert!(res.headers()["content-disposition"].to_str().unwrap().contains("SHOP-vision-card.pdf"));
+    let body = res.bytes().await.unwrap();
+    assert!(body.starts_with(b"%PDF-1.4\n"));
+    assert!(body.ends_with(b"%%EOF\n"));
+    let text = String::from_utf8_lossy(&body);
+    assert!(text.contains("(Checkout in one tap \\(really\\)) Tj"), "the statement, escaped");
+    assert!(text.contains("(\\225 Feel safe) Tj"));
+    // An unknown format names the field; the card page links the PDF.
+    let (s, v) = get(&t, &t.admin_token, "/api/v1/products/SHOP/vision-card?format=docx").await;
+    assert_eq!((s, &v["field"]), (StatusCode::UNPROCESSABLE_ENTITY, &json!("format")), "{v}");
+    let (c, _) = signed_in(&t, keel_testkit::app::ADMIN_EMAIL, keel_testkit::app::ADMIN_PASSWORD).await;
+    let (s, html) = page(&c, &t, "/products/SHOP/vision/card").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(html.contains("href=\"/api/v1/products/SHOP/vision-card?format=pdf\""), "{html}");
+    // The signed-in browser downloads it with its session.
+    let r = c.get(t.url(path)).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
 }
