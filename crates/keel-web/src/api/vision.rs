@@ -369,7 +369,7 @@ pub async fn create_goal(
     JsonIn(b): JsonIn<GoalIn>,
 ) -> ApiResult<Response> {
     let a = s.app.access(&u.user, &key).await?;
-    let g = s.app.create_goal(&a, &b.title, &b.description, b.due.as_deref()).await?;
+    let g = s.app.create_goal(&a, &b.title, &b.description, b.due.as_deref(), b.owner).await?;
     Ok((StatusCode::CREATED, Json(GoalOut::new(g.id.0, &g.data, &[], None))).into_response())
 }
 
@@ -483,7 +483,15 @@ pub async fn patch_goal(
 ) -> ApiResult<Json<GoalOut>> {
     let (g, a) = goal_of(&s, &u, &id).await?;
     s.app
-        .update_goal(&a, g.goal.id, b.title.as_deref(), b.description.as_deref(), b.due.as_deref(), b.version)
+        .update_goal(
+            &a,
+            g.goal.id,
+            b.title.as_deref(),
+            b.description.as_deref(),
+            b.due.as_deref(),
+            b.owner,
+            b.version,
+        )
         .await?;
     let (g, _) = goal_of(&s, &u, &id).await?;
     Ok(Json(goal_out(&g)))

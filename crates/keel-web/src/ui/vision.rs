@@ -748,7 +748,7 @@ async fn goal_create(
         s.check_csrf(form.get("csrf"))?;
         let a = st.app.access(&s.user, &key).await?;
         let back = format!("/products/{}/goals", a.product.key);
-        let res = st.app.create_goal(&a, form.get("title"), form.get("description"), form.opt("due")).await;
+        let res = st.app.create_goal(&a, form.get("title"), form.get("description"), form.opt("due"), None).await;
         goal_result(res, &back, "Goal created.")
     }
     .await;
