@@ -32,6 +32,9 @@ api_tests!(
     portfolio_shows_each_product_as_the_role_may_see_it,
     portfolio_page_renders_side_by_side,
     vision_card_as_pdf,
+    kpi_forms_keep_values_and_show_errors_inline,
+    goal_and_key_result_forms,
+    measurement_and_import_forms,
 );
 
 async fn call(
@@ -348,4 +351,295 @@ async fn vision_card_as_pdf(db: TestDb) {
     // The signed-in browser downloads it with its session.
     let r = c.get(t.url(path)).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
+}
+
+/// POSTs a form; returns the status, the redirect target and the body.
+async fn form(c: &Client, t: &TestApp, path: &str, fields: &[(&str, &str)]) -> (StatusCode, String, String) {
+    let r = c.post(t.url(path)).form(fields).send().await.unwrap();
+    let loc = r.headers().get("location").map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
+    (r.status(), loc, r.text().await.unwrap())
+}
+
+async fn kpi_forms_keep_values_and_show_errors_inline(db: TestDb) {
+    let t = spawn_app(db).await;
+    let shop = t.product("SHOP").await;
+    let (_, team) = t.member(&shop, "dev@keel.test", &[Role::Team]).await;
+    let (c, csrf) = signed_in(&t, keel_testkit::app::ADMIN_EMAIL, keel_testkit::app::ADMIN_PASSWORD).await;
+    let mut fields = vec![
+        ("csrf", csrf.as_str()),
+        ("name", "Net promoter <score>"),
+        ("kind", "nps"),
+        ("unit", "score"),
+        ("direction", "up"),
+        ("baseline", "30"),
+        ("target", "30"),
+        ("due", "2026-12-31"),
+    ];
+    // Without the CSRF token nothing happens.
+    let (s, _, _) = form(&c, &t, "/products/SHOP/kpis", &fields[1..]).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    // Target equal to the baseline: the page again, the error beside Target, values kept.
+    let (s, _, html) = form(&c, &t, "/products/SHOP/kpis", &fields).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        html.contains(
+            r#"<span class="field-error" id="kpi-new-target-err">Must differ from the baseline</span>"#
+        ),
+        "{html}"
+    );
+    assert!(
+        html.contains(r#"value="Net promoter &#60;score&#62;""#)
+            || html.contains(r#"value="Net promoter &lt;score&gt;""#),
+        "name kept, escaped"
+    );
+    assert!(
+        html.contains(r#"<option value="nps" selected>"#)
+            && html.contains(r#"<option value="score" selected>"#)
+    );
+    assert!(html.contains(r#"value="2026-12-31""#));
+    let (_, list) = get(&t, &t.admin_token, "/api/v1/products/SHOP/kpis").await;
+    assert_eq!(list["kpis"], json!([]), "nothing written");
+    // A number that is none is named too.
+    fields[6] = ("target", "lots");
+    let (s, _, html) = form(&c, &t, "/products/SHOP/kpis", &fields).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("Must be a number"), "{html}");
+    // A good one is created and shown.
+    fields[6] = ("target", "45");
+    let (s, loc, _) = form(&c, &t, "/products/SHOP/kpis", &fields).await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    assert!(loc.starts_with("/kpis/"), "{loc}");
+    let id = loc.trim_start_matches("/kpis/").split('?').next().unwrap().to_string();
+    let (_, k) = get(&t, &t.admin_token, &format!("/api/v1/kpis/{id}")).await;
+    assert_eq!(
+        (&k["kind"], &k["target"], &k["due"]),
+        (&json!("nps"), &json!(45.0), &json!("2026-12-31")),
+        "{k}"
+    );
+
+    // Editing: the form shows the definition; a target on the wrong side is refused inline.
+    let edit = format!("/kpis/{id}/edit");
+    let (_, page_html) = page(&c, &t, &format!("/kpis/{id}")).await;
+    assert!(
+        page_html.contains(r#"id="kpi-edit-form""#)
+            && page_html.contains(r#"id="kpi-edit-target" required inputmode="decimal" value="45""#),
+        "{page_html}"
+    );
+    let version = k["version"].as_i64().unwrap().to_string();
+    let mut e = vec![
+        ("csrf", csrf.as_str()),
+        ("version", version.as_str()),
+        ("name", "NPS"),
+        ("kind", "nps"),
+        ("unit", "score"),
+        ("direction", "up"),
+        ("baseline", "30"),
+        ("target", "20"),
+        ("due", ""),
+    ];
+    let (s, _, html) = form(&c, &t, &edit, &e).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        html.contains("Must be above the baseline when up is good")
+            && html.contains(r#"details class="panel kpi-edit" id="kpi-edit" open"#),
+        "{html}"
+    );
+    assert!(html.contains(r#"value="NPS""#), "typed name kept");
+    let (_, same) = get(&t, &t.admin_token, &format!("/api/v1/kpis/{id}")).await;
+    assert_eq!(same, k, "nothing written");
+    e[7] = ("target", "50");
+    let (s, loc, _) = form(&c, &t, &edit, &e).await;
+    assert_eq!((s, loc.starts_with(&format!("/kpis/{id}?notice="))), (StatusCode::SEE_OTHER, true), "{loc}");
+    let (_, k2) = get(&t, &t.admin_token, &format!("/api/v1/kpis/{id}")).await;
+    assert_eq!((&k2["name"], &k2["target"], &k2["due"]), (&json!("NPS"), &json!(50.0), &Value::Null), "{k2}");
+    // The same stale version again: not saved, said so.
+    e[2] = ("name", "Stale");
+    let (s, loc, _) = form(&c, &t, &edit, &e).await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    assert!(loc.contains("error="), "{loc}");
+    assert_eq!(get(&t, &t.admin_token, &format!("/api/v1/kpis/{id}")).await.1["name"], "NPS");
+
+    // The team reads the page without the forms and cannot post them.
+    let _ = team;
+    let (dc, dcsrf) = signed_in(&t, "dev@keel.test", keel_testkit::app::MEMBER_PASSWORD).await;
+    let (s, html) = page(&dc, &t, &format!("/kpis/{id}")).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(!html.contains("kpi-edit-form") && !html.contains("measure-form"), "{html}");
+    let (_, list_html) = page(&dc, &t, "/products/SHOP/kpis").await;
+    assert!(
+        !list_html.contains(r#"id="kpi-form""#)
+            && list_html.contains("Only the Product Manager defines KPIs")
+    );
+    e[0] = ("csrf", dcsrf.as_str());
+    e[1] = ("version", k2["version"].as_str().unwrap_or(""));
+    let v2 = k2["version"].as_i64().unwrap().to_string();
+    e[1] = ("version", v2.as_str());
+    let (s, loc, _) = form(&dc, &t, &edit, &e).await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    assert!(loc.contains("error="), "{loc}");
+    assert_eq!(get(&t, &t.admin_token, &format!("/api/v1/kpis/{id}")).await.1["name"], "NPS");
+}
+
+async fn goal_and_key_result_forms(db: TestDb) {
+    let t = spawn_app(db).await;
+    let shop = t.product("SHOP").await;
+    let (mia, _) = t.member(&shop, "mia@keel.test", &[Role::Po]).await;
+    let (c, csrf) = signed_in(&t, keel_testkit::app::ADMIN_EMAIL, keel_testkit::app::ADMIN_PASSWORD).await;
+    // Conversion 40 → 50 measured at 44: 40 %.
+    let conv = kpi(&t, "SHOP", "Conversion", "up", 40.0, 50.0, 44.0).await.to_string();
+    let mia_id = mia.id.0.to_string();
+    // No title: the error beside it, the other values kept, nothing written.
+    let mut g = vec![
+        ("csrf", csrf.as_str()),
+        ("title", " "),
+        ("due", "2026-09-30"),
+        ("owner", mia_id.as_str()),
+        ("description", "Fewer *drop-outs*"),
+    ];
+    let (s, _, html) = form(&c, &t, "/products/SHOP/goals", &g).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains(r#"id="goal-new-title-err""#), "{html}");
+    assert!(html.contains(r#"value="2026-09-30""#) && html.contains("Fewer *drop-outs*</textarea>"));
+    assert!(html.contains(&format!(r#"<option value="{mia_id}" selected>"#)), "owner kept");
+    let (_, list) = get(&t, &t.admin_token, "/api/v1/products/SHOP/goals").await;
+    assert_eq!(list["goals"], json!([]));
+    // An owner who is no member is refused on its field.
+    g[1] = ("title", "Make checkout effortless");
+    g[3] = ("owner", "999");
+    let (s, _, html) = form(&c, &t, "/products/SHOP/goals", &g).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("Is not a member of this product"), "{html}");
+    g[3] = ("owner", mia_id.as_str());
+    let (s, loc, _) = form(&c, &t, "/products/SHOP/goals", &g).await;
+    assert_eq!((s, loc.starts_with("/products/SHOP/goals?notice=")), (StatusCode::SEE_OTHER, true), "{loc}");
+    let (_, list) = get(&t, &t.admin_token, "/api/v1/products/SHOP/goals").await;
+    let goal = &list["goals"][0];
+    assert_eq!(
+        (&goal["title"], &goal["owner"], &goal["due"]),
+        (&json!("Make checkout effortless"), &json!(mia.id.0), &json!("2026-09-30")),
+        "{goal}"
+    );
+    let gid = goal["id"].as_i64().unwrap();
+
+    // A key result tracking the KPI: the goal is 40 % there.
+    let kr_path = format!("/goals/{gid}/key-results");
+    let (s, _, html) = form(&c, &t, &kr_path, &[("csrf", &csrf), ("title", ""), ("kpi_id", &conv)]).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains(&format!(r#"<option value="{conv}" selected>"#)), "KPI kept");
+    let (s, _, _) =
+        form(&c, &t, &kr_path, &[("csrf", &csrf), ("title", "Conversion to 50 %"), ("kpi_id", &conv)]).await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let (_, g1) = get(&t, &t.admin_token, &format!("/api/v1/goals/{gid}")).await;
+    assert_eq!(
+        (&g1["progress"], &g1["key_results"][0]["kpi_id"]),
+        (&json!(40.0), &json!(conv.parse::<i64>().unwrap())),
+        "{g1}"
+    );
+    let kr = g1["key_results"][0]["id"].as_i64().unwrap();
+    // Editing the key result: a new title, the KPI unlinked (no progress then).
+    let (s, _, _) = form(
+        &c,
+        &t,
+        &format!("{kr_path}/{kr}/edit"),
+        &[("csrf", &csrf), ("title", "Conversion up"), ("kpi_id", "")],
+    )
+    .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let (_, g2) = get(&t, &t.admin_token, &format!("/api/v1/goals/{gid}")).await;
+    assert_eq!(
+        (&g2["key_results"][0]["title"], &g2["key_results"][0]["kpi_id"], &g2["progress"]),
+        (&json!("Conversion up"), &Value::Null, &Value::Null),
+        "{g2}"
+    );
+    // Editing the goal: a bad date is refused beside Due; a good edit clears the owner.
+    let version = g2["version"].as_i64().map(|v| v.to_string()).unwrap_or_default();
+    let edit = format!("/goals/{gid}/edit");
+    let mut e = vec![
+        ("csrf", csrf.as_str()),
+        ("version", version.as_str()),
+        ("title", "Effortless checkout"),
+        ("due", "2026-13-40"),
+        ("owner", ""),
+        ("description", ""),
+    ];
+    let (s, _, html) = form(&c, &t, &edit, &e).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        html.contains(&format!(r#"id="goal-{gid}-due""#)) && html.contains(r#"value="2026-13-40""#),
+        "{html}"
+    );
+    assert!(html.contains(r#"<details class="goal-edit" open>"#));
+    e[3] = ("due", "2026-10-31");
+    let (s, _, _) = form(&c, &t, &edit, &e).await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let (_, g3) = get(&t, &t.admin_token, &format!("/api/v1/goals/{gid}")).await;
+    assert_eq!(
+        (&g3["title"], &g3["due"], &g3["owner"]),
+        (&json!("Effortless checkout"), &json!("2026-10-31"), &Value::Null),
+        "{g3}"
+    );
+    // The PO (who does not set goals) sees the page without the forms; a post is refused.
+    let (pc, pcsrf) = signed_in(&t, "mia@keel.test", keel_testkit::app::MEMBER_PASSWORD).await;
+    let (_, html) = page(&pc, &t, "/products/SHOP/goals").await;
+    assert!(
+        !html.contains("goal-edit-form")
+            && !html.contains(r#"id="goal-form""#)
+            && html.contains("Effortless checkout")
+    );
+    let (s, loc, _) = form(&pc, &t, "/products/SHOP/goals", &[("csrf", &pcsrf), ("title", "Mine")]).await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    assert!(loc.contains("error="), "{loc}");
+    assert_eq!(
+        get(&t, &t.admin_token, "/api/v1/products/SHOP/goals").await.1["goals"].as_array().unwrap().len(),
+        1
+    );
+}
+
+async fn measurement_and_import_forms(db: TestDb) {
+    let t = spawn_app(db).await;
+    let shop = t.product("SHOP").await;
+    let _ = shop;
+    let (c, csrf) = signed_in(&t, keel_testkit::app::ADMIN_EMAIL, keel_testkit::app::ADMIN_PASSWORD).await;
+    let id = kpi(&t, "SHOP", "Conversion", "up", 40.0, 50.0, 42.0).await;
+    let m = format!("/kpis/{id}/measurements");
+    // A value that is no number comes back beside Value, the date kept.
+    let (s, _, html) =
+        form(&c, &t, &m, &[("csrf", &csrf), ("date", "2026-03-01"), ("value", "x"), ("note", "March")]).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        html.contains(r#"value="2026-03-01""#)
+            && html.contains(r#"value="March""#)
+            && html.contains("Must be a number"),
+        "{html}"
+    );
+    // No date is named as such.
+    let (s, _, html) = form(&c, &t, &m, &[("csrf", &csrf), ("date", ""), ("value", "45")]).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("Is required"), "{html}");
+    let (s, _, _) =
+        form(&c, &t, &m, &[("csrf", &csrf), ("date", "2026-03-01"), ("value", "45"), ("note", "March")])
+            .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let (_, k) = get(&t, &t.admin_token, &format!("/api/v1/kpis/{id}")).await;
+    assert_eq!((&k["latest"], &k["progress"]), (&json!(45.0), &json!(50.0)), "{k}");
+    // An import with a bad row: nothing imported, the rows named, the text kept.
+    let bad = "date,value,note\n2026-04-01,46,April\n2026-05-01,lots,May";
+    let imp = format!("/kpis/{id}/import");
+    let (s, _, html) = form(&c, &t, &imp, &[("csrf", &csrf), ("csv", bad)]).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("Nothing imported. Row 3"), "{html}");
+    assert!(html.contains("2026-05-01,lots,May</textarea>"));
+    assert_eq!(
+        get(&t, &t.admin_token, &format!("/api/v1/kpis/{id}")).await.1["measurements"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    let good = "date,value,note\n2026-04-01,46,April\n2026-05-01,48,May";
+    let (s, loc, _) = form(&c, &t, &imp, &[("csrf", &csrf), ("csv", good)]).await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    assert!(loc.contains("Imported%202") || loc.contains("Imported+2"), "{loc}");
+    let (_, k) = get(&t, &t.admin_token, &format!("/api/v1/kpis/{id}")).await;
+    assert_eq!((&k["latest"], k["measurements"].as_array().unwrap().len()), (&json!(48.0), 4), "{k}");
 }

@@ -2,12 +2,15 @@
 //! vision card, and the product's home page.
 
 use super::form::FormData;
-use super::{finish, message, proposed_notice, redirect_with, render, render_status, Flash, Layout, UiResult};
+use super::{
+    finish, message, proposed_notice, redirect_with, render, render_status, Flash, Layout, UiResult,
+};
 use crate::extract::UiSession;
 use crate::markdown;
 use crate::AppState;
 use askama::Template;
 use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
@@ -16,7 +19,6 @@ use keel_app::{AppError, Outcome};
 use keel_domain::kpi::{Direction, Kpi, KpiKind, Measurement, Unit};
 use keel_domain::rights::{Action, Decision};
 use keel_domain::vision::{card_markdown, changed_fields, VisionFields, VisionVersion, FIELDS};
-use axum::http::StatusCode;
 use serde::Deserialize;
 use std::collections::HashMap;
 
@@ -688,7 +690,12 @@ async fn kpi_page(
 
 /// POST /kpis/{id}/edit: the definition (name, kind, unit, direction, baseline, target, due)
 /// and `version` read. A refused change comes back with the values (422).
-async fn kpi_edit(State(st): State<AppState>, s: UiSession, Path(id): Path<String>, form: FormData) -> Response {
+async fn kpi_edit(
+    State(st): State<AppState>,
+    s: UiSession,
+    Path(id): Path<String>,
+    form: FormData,
+) -> Response {
     let r: UiResult = async {
         s.check_csrf(form.get("csrf"))?;
         let (k, a) = kpi_of(&st, &s, &id).await?;
@@ -1001,11 +1008,14 @@ async fn goal_create(
         let a = st.app.access(&s.user, &key).await?;
         let res = match owner_field(&form) {
             Ok(owner) => {
-                st.app.create_goal(&a, form.get("title"), form.get("description"), form.opt("due"), owner).await
+                st.app
+                    .create_goal(&a, form.get("title"), form.get("description"), form.opt("due"), owner)
+                    .await
             }
             Err(e) => Err(e),
         };
-        goal_result(&st, &s, &a, res, "Goal created.", |e| Sent::new("goal-new", &form, &GOAL_FIELDS, e)).await
+        goal_result(&st, &s, &a, res, "Goal created.", |e| Sent::new("goal-new", &form, &GOAL_FIELDS, e))
+            .await
     }
     .await;
     finish(&st, &s, r).await
@@ -1021,7 +1031,12 @@ async fn goal_of(
 }
 
 /// POST /goals/{id}/edit: `title`, `description`, `due`, `owner` and `version` read.
-async fn goal_edit(State(st): State<AppState>, s: UiSession, Path(id): Path<String>, form: FormData) -> Response {
+async fn goal_edit(
+    State(st): State<AppState>,
+    s: UiSession,
+    Path(id): Path<String>,
+    form: FormData,
+) -> Response {
     let r: UiResult = async {
         s.check_csrf(form.get("csrf"))?;
         let (g, a) = goal_of(&st, &s, &id).await?;
@@ -1072,8 +1087,10 @@ async fn kr_create(
             Err(e) => Err(e),
         };
         let name = format!("kr-new-{}", g.goal.id.0);
-        goal_result(&st, &s, &a, res, "Key result added.", |e| Sent::new(name, &form, &["title", "kpi_id"], e))
-            .await
+        goal_result(&st, &s, &a, res, "Key result added.", |e| {
+            Sent::new(name, &form, &["title", "kpi_id"], e)
+        })
+        .await
     }
     .await;
     finish(&st, &s, r).await
@@ -1095,8 +1112,10 @@ async fn kr_edit(
             Err(e) => Err(e),
         };
         let name = format!("kr-{}-{kr}", g.goal.id.0);
-        goal_result(&st, &s, &a, res, "Key result saved.", |e| Sent::new(name, &form, &["title", "kpi_id"], e))
-            .await
+        goal_result(&st, &s, &a, res, "Key result saved.", |e| {
+            Sent::new(name, &form, &["title", "kpi_id"], e)
+        })
+        .await
     }
     .await;
     finish(&st, &s, r).await
