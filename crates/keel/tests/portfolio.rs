@@ -383,7 +383,7 @@ async fn kpi_forms_keep_values_and_show_errors_inline(db: TestDb) {
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(
         html.contains(
-            r#"<span class="field-error" id="kpi-new-target-err">Must differ from the baseline</span>"#
+            r#"<span class="field-error" id="kpi-target-err">Must differ from the baseline</span>"#
         ),
         "{html}"
     );
@@ -498,7 +498,7 @@ async fn goal_and_key_result_forms(db: TestDb) {
     ];
     let (s, _, html) = form(&c, &t, "/products/SHOP/goals", &g).await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(html.contains(r#"id="goal-new-title-err""#), "{html}");
+    assert!(html.contains(r#"id="goal-title-err""#), "{html}");
     assert!(html.contains(r#"value="2026-09-30""#) && html.contains("Fewer *drop-outs*</textarea>"));
     assert!(html.contains(&format!(r#"<option value="{mia_id}" selected>"#)), "owner kept");
     let (_, list) = get(&t, &t.admin_token, "/api/v1/products/SHOP/goals").await;
