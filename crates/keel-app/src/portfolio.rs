@@ -151,7 +151,7 @@ impl App {
                         .map(move |s| PortfolioSprint { team: t.data.name.clone(), sprint: s.clone() })
                 })
                 .collect();
-            v.sort_by(|a, b| a.team.to_lowercase().cmp(&b.team.to_lowercase()));
+            v.sort_by_key(|s| s.team.to_lowercase());
             v
         };
         Ok(PortfolioProduct {

@@ -276,7 +276,7 @@ pub fn write_objects(objects: &[Vec<u8>], root: usize, info: usize) -> Vec<u8> {
     let xref = out.len();
     let mut table = format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1);
     for o in offsets {
-        let _ = write!(table, "{o:010} 00000 n \n");
+        let _ = writeln!(table, "{o:010} 00000 n ");
     }
     let _ = write!(
         table,
@@ -408,8 +408,18 @@ const ACCENT: (f64, f64, f64) = (0.16, 0.32, 0.62);
 const RULE: (f64, f64, f64) = (0.78, 0.8, 0.84);
 const TINT: (f64, f64, f64) = (0.94, 0.96, 0.99);
 
-/// Draws a box's lines from `top` down, cut to `max` points with an ellipsis.
-fn draw_lines(p: &mut Page, x: f64, top: f64, lines: &[Line], size: f64, leading: f64, max: f64, width: f64) {
+/// Where a box's text goes: its left edge, the top of its first line, its width and the most
+/// height it may take.
+struct Frame {
+    x: f64,
+    top: f64,
+    width: f64,
+    max: f64,
+}
+
+/// Draws a box's lines from the frame's top down, cut to its height with an ellipsis.
+fn draw_lines(p: &mut Page, frame: Frame, lines: &[Line], size: f64, leading: f64) {
+    let Frame { x, top, width, max } = frame;
     let mut y = top;
     let mut used = 0.0;
     for (i, l) in lines.iter().enumerate() {
@@ -508,16 +518,8 @@ pub fn vision_card(
         );
     } else {
         let max = s_h - 2.0 * pad - head_h;
-        draw_lines(
-            &mut page,
-            margin + pad,
-            top - pad - head_h,
-            &s_lines,
-            s_size,
-            s_size * 1.35,
-            max,
-            inner - 2.0 * pad,
-        );
+        let frame = Frame { x: margin + pad, top: top - pad - head_h, width: inner - 2.0 * pad, max };
+        draw_lines(&mut page, frame, &s_lines, s_size, s_size * 1.35);
     }
 
     // The four boxes.
@@ -532,7 +534,8 @@ pub fn vision_card(
             page.text(x + pad, btop - pad - head_h - size, Font::Regular, size, MUTED, "Not written yet.");
         } else {
             let max = box_h - 2.0 * pad - head_h;
-            draw_lines(&mut page, x + pad, btop - pad - head_h, &lines, size, leading, max, col - 2.0 * pad);
+            let frame = Frame { x: x + pad, top: btop - pad - head_h, width: col - 2.0 * pad, max };
+            draw_lines(&mut page, frame, &lines, size, leading);
         }
     }
     document(&page, A4, &format!("{product} — vision card"))
