@@ -35,6 +35,7 @@ api_tests!(
     kpi_forms_keep_values_and_show_errors_inline,
     goal_and_key_result_forms,
     measurement_and_import_forms,
+    goal_owner_over_the_api,
 );
 
 async fn call(
@@ -642,4 +643,28 @@ async fn measurement_and_import_forms(db: TestDb) {
     assert!(loc.contains("Imported%202") || loc.contains("Imported+2"), "{loc}");
     let (_, k) = get(&t, &t.admin_token, &format!("/api/v1/kpis/{id}")).await;
     assert_eq!((&k["latest"], k["measurements"].as_array().unwrap().len()), (&json!(48.0), 4), "{k}");
+}
+
+async fn goal_owner_over_the_api(db: TestDb) {
+    let t = spawn_app(db).await;
+    let shop = t.product("SHOP").await;
+    let other = t.product("OTHER").await;
+    let (dev, _) = t.member(&shop, "dev@keel.test", &[Role::Team]).await;
+    let (stranger, _) = t.member(&other, "stranger@keel.test", &[Role::Team]).await;
+    let path = "/api/v1/products/SHOP/goals";
+    // Someone from another product cannot own the goal; nothing is written.
+    let (s, v) =
+        call(&t, &t.admin_token, Method::POST, path, Some(json!({"title": "Grow", "owner": stranger.id.0})))
+            .await;
+    assert_eq!((s, &v["field"]), (StatusCode::UNPROCESSABLE_ENTITY, &json!("owner")), "{v}");
+    assert_eq!(get(&t, &t.admin_token, path).await.1["goals"], json!([]));
+    let (s, g) =
+        call(&t, &t.admin_token, Method::POST, path, Some(json!({"title": "Grow", "owner": dev.id.0}))).await;
+    assert_eq!((s, &g["owner"]), (StatusCode::CREATED, &json!(dev.id.0)), "{g}");
+    let goal = format!("/api/v1/goals/{}", g["id"]);
+    // A patch without `owner` keeps it; `null` clears it.
+    let (s, g) = call(&t, &t.admin_token, Method::PATCH, &goal, Some(json!({"title": "Grow more"}))).await;
+    assert_eq!((s, &g["owner"]), (StatusCode::OK, &json!(dev.id.0)), "{g}");
+    let (s, g) = call(&t, &t.admin_token, Method::PATCH, &goal, Some(json!({"owner": null}))).await;
+    assert_eq!((s, &g["owner"], &g["title"]), (StatusCode::OK, &Value::Null, &json!("Grow more")), "{g}");
 }
