@@ -164,6 +164,17 @@ async fn run(driver: &Driver, db: TestDb, backend: &str) {
     assert!((k["progress"].as_f64().unwrap() - 200.0 / 3.0).abs() < 1e-9, "{k}");
     shots.take(&b, "kpi").await;
 
+    // A CSV file chosen in the import form is read into the text area and imported: 45 is
+    // (45 - 40) / (46 - 40) = 83 %.
+    let file = std::env::temp_dir().join(format!("keel-import-{backend}-{}.csv", std::process::id()));
+    std::fs::write(&file, "date,value,note\n2026-04-30,45,April\n").expect("csv file");
+    b.type_text(&b.wait_css("#m-file").await, &file.display().to_string()).await;
+    b.wait_js("return document.getElementById('m-csv').value.includes('2026-04-30,45,April')").await;
+    b.click(&b.wait_css("#import-form button").await).await;
+    b.wait_js("return document.body.innerText.includes('Imported 1 measurements.')").await;
+    let _ = std::fs::remove_file(&file);
+    assert_eq!(b.text(&b.wait_css("#kpi-progress").await).await, "83 %");
+
     // A goal edited in place: new title and an owner.
     b.goto(&t.url("/products/SHOP/goals")).await;
     b.click(&b.wait_css("#goals .goal details.goal-edit > summary").await).await;
@@ -199,7 +210,7 @@ async fn run(driver: &Driver, db: TestDb, backend: &str) {
     assert_eq!(cols[0][1], cols[1][1], "side by side on a wide window: {cols:?}");
     let shop = b.text(&b.wait_css("#portfolio .pf-col[data-product=SHOP]").await).await;
     assert!(
-        shop.contains("checkout in one tap") && shop.contains("67 %") && shop.contains("Saved wallets"),
+        shop.contains("checkout in one tap") && shop.contains("83 %") && shop.contains("Saved wallets"),
         "{shop}"
     );
     assert!(shop.contains("2.4") && shop.contains("target 2026-04-30"), "{shop}");

@@ -553,8 +553,7 @@ fn number(form: &FormData, f: &str) -> Result<f64, keel_domain::ValidationError>
     if v.is_empty() {
         return Err(keel_domain::ValidationError::new(f, "is required"));
     }
-    v.replace(',', ".")
-        .parse::<f64>()
+    v.parse::<f64>()
         .ok()
         .filter(|x| x.is_finite())
         .ok_or_else(|| keel_domain::ValidationError::new(f, "must be a number"))
