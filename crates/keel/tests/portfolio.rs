@@ -301,6 +301,8 @@ async fn portfolio_page_renders_side_by_side(db: TestDb) {
     assert!(html.contains("<progress max=\"100\" value=\"38\">"), "37.5 % shows rounded");
     assert!(html.contains("A better pipeline") && !html.contains("Internal rework"));
     assert!(html.contains("Sprint 7"));
+    // CRM has no vision yet: the stakeholder is told who writes it, not offered the form.
+    assert!(html.contains("No vision yet. The Product Manager writes it."), "{html}");
     assert!(html.contains("href=\"/portfolio\""), "the sidebar links the portfolio");
     // The products list links it too.
     let (_, home) = page(&c, &t, "/").await;

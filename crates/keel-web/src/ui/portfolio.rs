@@ -51,6 +51,7 @@ struct Column {
     name: String,
     roles: Vec<&'static str>,
     is_pm: bool,
+    is_po: bool,
     vision_html: String,
     goals: Vec<GoalCell>,
     lanes: Vec<LaneCell>,
@@ -120,6 +121,7 @@ fn column(p: &PortfolioProduct) -> Column {
         name: p.product.name.clone(),
         roles: p.roles.iter().map(|r| r.as_str()).collect(),
         is_pm: p.roles.has(keel_domain::product::Role::Pm),
+        is_po: p.roles.has(keel_domain::product::Role::Po),
         vision_html: p.vision.as_ref().map(|v| markdown::render(&v.fields.statement)).unwrap_or_default(),
         goals: p
             .goals
