@@ -11,6 +11,7 @@ pub mod launch;
 pub mod market;
 pub mod outcomes;
 pub mod poker;
+pub mod portfolio;
 pub mod problem;
 pub mod readiness;
 pub mod roadmap;

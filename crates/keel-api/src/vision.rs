@@ -315,6 +315,9 @@ pub struct GoalIn {
     /// By when, `YYYY-MM-DD`.
     #[serde(default)]
     pub due: Option<String>,
+    /// Its owner: the user id of a member of the product.
+    #[serde(default)]
+    pub owner: Option<i64>,
 }
 
 /// A key result as sent.
@@ -352,6 +355,8 @@ pub struct GoalOut {
     pub description: String,
     /// By when.
     pub due: Option<String>,
+    /// Its owner's user id.
+    pub owner: Option<i64>,
     /// The mean progress of its key results, 0-100 %.
     pub progress: Option<f64>,
     /// The key results.
@@ -366,6 +371,7 @@ impl GoalOut {
             title: g.title.clone(),
             description: g.description.clone(),
             due: g.due.map(|d| d.to_string()),
+            owner: g.owner.map(|u| u.0),
             progress,
             key_results: g
                 .key_results
@@ -438,6 +444,10 @@ pub struct GoalPatchIn {
     /// Due date (empty clears).
     #[serde(default)]
     pub due: Option<String>,
+    /// Owner (a member's user id; `null` clears).
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<i64>)]
+    pub owner: Option<Option<i64>>,
     /// The version read; a stale one answers 409.
     #[serde(default)]
     pub version: Option<i64>,

@@ -91,6 +91,7 @@ pub(crate) async fn seed(app: &App, product: &Product, pm: &User) -> AppResult<(
             "Make checkout effortless",
             "Fewer abandoned carts on every device.",
             Some(&due),
+            None,
         )
         .await?;
     app.add_key_result(&access, checkout.id, "Checkout conversion from 32 % to 45 %", Some(kpis[0].0))
@@ -102,6 +103,7 @@ pub(crate) async fn seed(app: &App, product: &Product, pm: &User) -> AppResult<(
             "Help shoppers find what they came for",
             "Search that turns into carts.",
             Some(&due),
+            None,
         )
         .await?;
     app.add_key_result(&access, search.id, "Search-to-cart rate from 9 % to 14 %", Some(kpis[1].0)).await?;

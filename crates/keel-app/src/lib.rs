@@ -21,6 +21,7 @@ pub mod market;
 pub mod outcomes;
 pub mod poker;
 pub mod prd;
+pub mod portfolio;
 pub mod products;
 pub mod proposals;
 pub mod readiness;

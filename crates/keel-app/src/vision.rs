@@ -251,15 +251,30 @@ impl App {
         Ok((goal_progress(g, &kpis), access))
     }
 
-    /// Creates a goal (the Product Manager).
+    /// The owner of a goal: a member of the product (a 422 on `owner` otherwise).
+    async fn goal_owner(&self, access: &ProductAccess, id: i64) -> AppResult<keel_domain::UserId> {
+        let members = self.members(access).await?;
+        members
+            .iter()
+            .find(|(u, _)| u.id.0 == id)
+            .map(|(u, _)| u.id)
+            .ok_or_else(|| AppError::invalid("owner", "is not a member of this product"))
+    }
+
+    /// Creates a goal (the Product Manager), owned by a member of the product or nobody.
     pub async fn create_goal(
         &self,
         access: &ProductAccess,
         title: &str,
         description: &str,
         due: Option<&str>,
+        owner: Option<i64>,
     ) -> AppResult<Stored<Goal>> {
         self.require_vision_decider(access)?;
+        let owner = match owner {
+            Some(id) => Some(self.goal_owner(access, id).await?),
+            None => None,
+        };
         let goal = Goal {
             title: keel_domain::error::text("title", title, 1, 200, false)?,
             description: keel_domain::error::text("description", description, 0, 10_000, true)?,
@@ -267,6 +282,7 @@ impl App {
                 .filter(|d| !d.trim().is_empty())
                 .map(|d| keel_domain::Date::parse("due", d))
                 .transpose()?,
+            owner,
             key_results: vec![],
         };
         let op = WriteOp::CreateRecord(new_record(Some(access.product.id), None, "", None, &goal)?);
@@ -422,7 +438,9 @@ impl App {
         self.write_kpi(op, access).await
     }
 
-    /// Changes a goal's title, description or due date (the Product Manager; empty `due` clears).
+    /// Changes a goal's title, description, due date or owner (the Product Manager; empty `due`
+    /// clears, `Some(None)` leaves it without owner).
+    #[allow(clippy::too_many_arguments)]
     pub async fn update_goal(
         &self,
         access: &ProductAccess,
@@ -430,9 +448,15 @@ impl App {
         title: Option<&str>,
         description: Option<&str>,
         due: Option<&str>,
+        owner: Option<Option<i64>>,
         expected_version: Option<i64>,
     ) -> AppResult<Stored<Goal>> {
         self.require_vision_decider(access)?;
+        let owner = match owner {
+            Some(Some(id)) => Some(Some(self.goal_owner(access, id).await?)),
+            Some(None) => Some(None),
+            None => None,
+        };
         let g = self.get_record::<Goal>(goal).await?;
         let mut d = g.data.clone();
         if let Some(t) = title {
@@ -443,6 +467,9 @@ impl App {
         }
         if let Some(t) = due {
             d.due = if t.trim().is_empty() { None } else { Some(keel_domain::Date::parse("due", t)?) };
+        }
+        if let Some(o) = owner {
+            d.owner = o;
         }
         let op = WriteOp::UpdateRecord {
             id: g.id,

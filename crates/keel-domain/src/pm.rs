@@ -16,6 +16,9 @@ pub struct Goal {
     /// When it should be reached.
     #[serde(default)]
     pub due: Option<Date>,
+    /// Who owns it (a member of the product).
+    #[serde(default)]
+    pub owner: Option<UserId>,
     /// The key results.
     #[serde(default)]
     pub key_results: Vec<KeyResult>,

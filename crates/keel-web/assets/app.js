@@ -239,3 +239,13 @@
     if (e.target.hasAttribute && e.target.hasAttribute("data-select-on-focus")) e.target.select();
   });
 })();
+
+// A CSV file chosen for an import is read into the form's text area, where it can be checked
+// before it is sent; without script the text area alone does the job.
+document.addEventListener("change", (ev) => {
+  const input = ev.target;
+  if (!(input instanceof HTMLInputElement) || !input.dataset.csvInto || !input.files || !input.files[0]) return;
+  const area = document.getElementById(input.dataset.csvInto);
+  if (!area) return;
+  input.files[0].text().then((t) => { area.value = t; area.focus(); });
+});

@@ -9,6 +9,7 @@ pub mod api;
 pub mod error;
 pub mod extract;
 pub mod markdown;
+pub mod pdf;
 pub mod security;
 pub mod ui;
 

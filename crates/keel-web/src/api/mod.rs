@@ -9,6 +9,7 @@ pub mod launch;
 pub mod market;
 pub mod outcomes;
 pub mod poker;
+pub mod portfolio;
 pub mod products;
 pub mod proposals;
 pub mod readiness;
@@ -52,6 +53,7 @@ pub fn routes() -> Router<AppState> {
         .merge(widget::routes())
         .merge(launch::routes())
         .merge(outcomes::routes())
+        .merge(portfolio::routes())
         .route("/api/v1/openapi.json", get(openapi_json))
 }
 
@@ -134,6 +136,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
         widget::Doc::openapi(),
         launch::Doc::openapi(),
         outcomes::Doc::openapi(),
+        portfolio::Doc::openapi(),
     ] {
         doc.merge(part);
     }

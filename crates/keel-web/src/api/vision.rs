@@ -148,16 +148,17 @@ pub async fn compare(
 /// The card's format.
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct CardQuery {
-    /// `markdown` (the default) or `html`.
+    /// `markdown` (the default), `html` or `pdf`.
     #[serde(default)]
     pub format: Option<String>,
 }
 
 /// The one-page vision card of the current version, as Markdown (`text/markdown`) or as a
-/// printable HTML page (`?format=html`). 404 until the vision is first saved.
+/// printable HTML page (`?format=html`) or a one-page A4 PDF (`?format=pdf`). 404 until the
+/// vision is first saved.
 #[utoipa::path(get, path = "/api/v1/products/{product}/vision-card", tag = "vision",
     params(("product" = String, Path, description = "Product key"), CardQuery),
-    responses((status = 200, description = "The card", content_type = "text/markdown"), (status = 404, body = Problem),
+    responses((status = 200, description = "The card (text/markdown, text/html or application/pdf)", content_type = "text/markdown"), (status = 404, body = Problem),
         (status = 422, body = Problem)))]
 pub async fn card(
     State(s): State<AppState>,
@@ -182,8 +183,31 @@ pub async fn card(
             );
             Ok(([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response())
         }
-        _ => Err(ApiError::invalid("format", "must be one of markdown, html")),
+        "pdf" => {
+            let pdf = vision_card_pdf(&a.product.name, cur);
+            let name = format!("attachment; filename=\"{}-vision-card.pdf\"", a.product.key);
+            Ok((
+                [(header::CONTENT_TYPE, "application/pdf".to_string()), (header::CONTENT_DISPOSITION, name)],
+                pdf,
+            )
+                .into_response())
+        }
+        _ => Err(ApiError::invalid("format", "must be one of markdown, html, pdf")),
     }
+}
+
+/// The vision card of `v` as a one-page A4 PDF.
+pub fn vision_card_pdf(product: &str, v: &keel_domain::vision::VisionVersion) -> Vec<u8> {
+    use crate::pdf::Section;
+    let f = &v.fields;
+    let version = format!("version {}, saved {}", v.number, keel_domain::Date::of(v.saved_at));
+    let sections = [
+        Section { label: "Target group", body: &f.target_group },
+        Section { label: "Needs", body: &f.needs },
+        Section { label: "Product", body: &f.product },
+        Section { label: "Business goals", body: &f.business_goals },
+    ];
+    crate::pdf::vision_card(product, &version, &f.statement, &sections)
 }
 
 fn askama_escape(s: &str) -> String {
@@ -345,7 +369,7 @@ pub async fn create_goal(
     JsonIn(b): JsonIn<GoalIn>,
 ) -> ApiResult<Response> {
     let a = s.app.access(&u.user, &key).await?;
-    let g = s.app.create_goal(&a, &b.title, &b.description, b.due.as_deref()).await?;
+    let g = s.app.create_goal(&a, &b.title, &b.description, b.due.as_deref(), b.owner).await?;
     Ok((StatusCode::CREATED, Json(GoalOut::new(g.id.0, &g.data, &[], None))).into_response())
 }
 
@@ -459,7 +483,15 @@ pub async fn patch_goal(
 ) -> ApiResult<Json<GoalOut>> {
     let (g, a) = goal_of(&s, &u, &id).await?;
     s.app
-        .update_goal(&a, g.goal.id, b.title.as_deref(), b.description.as_deref(), b.due.as_deref(), b.version)
+        .update_goal(
+            &a,
+            g.goal.id,
+            b.title.as_deref(),
+            b.description.as_deref(),
+            b.due.as_deref(),
+            b.owner,
+            b.version,
+        )
         .await?;
     let (g, _) = goal_of(&s, &u, &id).await?;
     Ok(Json(goal_out(&g)))

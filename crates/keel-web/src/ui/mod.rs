@@ -19,6 +19,7 @@ mod launch;
 mod market;
 mod outcomes;
 mod poker;
+mod portfolio;
 mod products;
 mod proposals;
 mod readiness;
@@ -78,6 +79,7 @@ pub fn routes() -> Router<AppState> {
         .merge(market::routes())
         .merge(launch::routes())
         .merge(outcomes::routes())
+        .merge(portfolio::routes())
 }
 
 /// The 404 page for any path no route answers, for the application's fallback: in the layout

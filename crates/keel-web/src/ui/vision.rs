@@ -2,12 +2,15 @@
 //! vision card, and the product's home page.
 
 use super::form::FormData;
-use super::{finish, message, proposed_notice, redirect_with, render, Flash, Layout, UiResult};
+use super::{
+    finish, message, proposed_notice, redirect_with, render, render_status, Flash, Layout, UiResult,
+};
 use crate::extract::UiSession;
 use crate::markdown;
 use crate::AppState;
 use askama::Template;
 use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
@@ -17,6 +20,7 @@ use keel_domain::kpi::{Direction, Kpi, KpiKind, Measurement, Unit};
 use keel_domain::rights::{Action, Decision};
 use keel_domain::vision::{card_markdown, changed_fields, VisionFields, VisionVersion, FIELDS};
 use serde::Deserialize;
+use std::collections::HashMap;
 
 /// The routes.
 pub fn routes() -> Router<AppState> {
@@ -29,9 +33,12 @@ pub fn routes() -> Router<AppState> {
         .route("/kpis/{id}/measurements", axum::routing::post(kpi_measure))
         .route("/kpis/{id}/import", axum::routing::post(kpi_import))
         .route("/kpis/{id}/delete", axum::routing::post(kpi_delete))
+        .route("/kpis/{id}/edit", axum::routing::post(kpi_edit))
         .route("/products/{key}/goals", get(goals_page).post(goal_create))
         .route("/goals/{id}/key-results", axum::routing::post(kr_create))
         .route("/goals/{id}/key-results/{kr}/delete", axum::routing::post(kr_delete))
+        .route("/goals/{id}/key-results/{kr}/edit", axum::routing::post(kr_edit))
+        .route("/goals/{id}/edit", axum::routing::post(goal_edit))
         .route("/goals/{id}/delete", axum::routing::post(goal_delete))
 }
 
@@ -473,6 +480,72 @@ pub(crate) fn chart_in(k: &Kpi, f: Frame, marks: &[(keel_domain::Date, String, &
     }
 }
 
+/// A form sent back to its page after a refused save: the values as typed and the error shown
+/// next to its field (an error on no field of the form is shown above it).
+#[derive(Debug, Default)]
+pub(crate) struct Sent {
+    /// Which form of the page: `kpi-new`, `kpi-edit`, `measure`, `import`, `goal-new`,
+    /// `goal-{id}`, `kr-new-{goal}`, `kr-{goal}-{kr}`; empty when nothing was sent back.
+    form: String,
+    values: HashMap<String, String>,
+    field: String,
+    message: String,
+}
+
+impl Sent {
+    /// The form `form` of `fields` as sent, refused with `e`.
+    fn new(form: impl Into<String>, data: &FormData, fields: &[&str], e: &AppError) -> Sent {
+        let (field, message) = match e {
+            AppError::Invalid(v) => {
+                // `measurements[0].value` is the form's `value`.
+                let f = v.field.rsplit('.').next().unwrap_or(&v.field).to_string();
+                let mut m = v.message.clone();
+                if let Some(c) = m.get(..1) {
+                    m = format!("{}{}", c.to_uppercase(), &m[1..]);
+                }
+                if fields.contains(&f.as_str()) {
+                    (f, m)
+                } else {
+                    (String::new(), format!("{}: {}", v.field, v.message))
+                }
+            }
+            e => (String::new(), message(e)),
+        };
+        let values = fields.iter().map(|f| (f.to_string(), data.get(f).to_string())).collect();
+        Sent { form: form.into(), values, field, message }
+    }
+
+    /// Whether `form` is the one sent back.
+    pub(crate) fn is(&self, form: &str) -> bool {
+        !self.form.is_empty() && self.form == form
+    }
+
+    /// The value of `field` as sent in `form`, or `default` when `form` was not sent.
+    pub(crate) fn val<'a>(&'a self, form: &str, field: &str, default: &'a str) -> &'a str {
+        if self.is(form) {
+            self.values.get(field).map_or("", |v| v.as_str())
+        } else {
+            default
+        }
+    }
+
+    /// The error on `field` of `form`.
+    pub(crate) fn err(&self, form: &str, field: &str) -> Option<&str> {
+        (self.is(form) && self.field == field).then_some(self.message.as_str())
+    }
+
+    /// An error of `form` on none of its fields.
+    pub(crate) fn general(&self, form: &str) -> Option<&str> {
+        (self.is(form) && self.field.is_empty()).then_some(self.message.as_str())
+    }
+}
+
+/// A refused form: validation errors (and a stale version) go back to the page with the values;
+/// anything else is the error page or a message on the page.
+fn refused(e: &AppError) -> bool {
+    matches!(e, AppError::Invalid(_))
+}
+
 #[derive(Template)]
 #[template(path = "vision_kpis.html")]
 struct KpiListPage {
@@ -482,6 +555,37 @@ struct KpiListPage {
     can_define: bool,
     kinds: Vec<&'static str>,
     units: Vec<&'static str>,
+    sent: Sent,
+}
+
+/// The fields of the KPI forms.
+const KPI_FIELDS: [&str; 7] = ["name", "kind", "unit", "direction", "baseline", "target", "due"];
+
+async fn kpi_list_page(
+    st: &AppState,
+    s: &UiSession,
+    a: &keel_app::ProductAccess,
+    f: &Flash,
+    sent: Sent,
+) -> UiResult {
+    let kpis = st.app.kpis(a).await?.iter().map(|k| kpi_row(k.id.0, &k.data)).collect();
+    let l = Layout::new(st, s, "KPIs", "kpis", Some(&a.product))
+        .await
+        .crumb(format!("/products/{}", a.product.key), a.product.name.clone())
+        .flash(f);
+    let status = if sent.form.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+    render_status(
+        status,
+        &KpiListPage {
+            l,
+            key: a.product.key.to_string(),
+            kpis,
+            can_define: st.app.decide(a, Action::EditVision) == Decision::Allow,
+            kinds: KpiKind::ALL.iter().map(|k| k.as_str()).collect(),
+            units: Unit::ALL.iter().map(|k| k.as_str()).collect(),
+            sent,
+        },
+    )
 }
 
 /// GET /products/{key}/kpis
@@ -493,25 +597,45 @@ async fn kpi_list(
 ) -> Response {
     let r = async {
         let a = st.app.access(&s.user, &key).await?;
-        let kpis = st.app.kpis(&a).await?.iter().map(|k| kpi_row(k.id.0, &k.data)).collect();
-        let l = Layout::new(&st, &s, "KPIs", "kpis", Some(&a.product))
-            .await
-            .crumb(format!("/products/{}", a.product.key), a.product.name.clone())
-            .flash(&f);
-        render(&KpiListPage {
-            l,
-            key: a.product.key.to_string(),
-            kpis,
-            can_define: st.app.decide(&a, Action::EditVision) == Decision::Allow,
-            kinds: KpiKind::ALL.iter().map(|k| k.as_str()).collect(),
-            units: Unit::ALL.iter().map(|k| k.as_str()).collect(),
-        })
+        kpi_list_page(&st, &s, &a, &f, Sent::default()).await
     }
     .await;
     finish(&st, &s, r).await
 }
 
-/// POST /products/{key}/kpis
+/// A number field of a form.
+fn number(form: &FormData, f: &str) -> Result<f64, keel_domain::ValidationError> {
+    let v = form.get(f).trim();
+    if v.is_empty() {
+        return Err(keel_domain::ValidationError::new(f, "is required"));
+    }
+    v.parse::<f64>()
+        .ok()
+        .filter(|x| x.is_finite())
+        .ok_or_else(|| keel_domain::ValidationError::new(f, "must be a number"))
+}
+
+/// The KPI definition in a form.
+fn kpi_form(form: &FormData) -> Result<Kpi, keel_domain::ValidationError> {
+    Ok(Kpi {
+        name: form.get("name").to_string(),
+        kind: KpiKind::parse("kind", form.get("kind"))?,
+        unit: Unit::parse("unit", form.get("unit"))?,
+        direction: Direction::parse("direction", form.get("direction"))?,
+        baseline: number(form, "baseline")?,
+        target: number(form, "target")?,
+        due: form
+            .opt("due")
+            .map(str::trim)
+            .filter(|d| !d.is_empty())
+            .map(|d| keel_domain::Date::parse("due", d))
+            .transpose()?,
+        measurements: vec![],
+    })
+}
+
+/// POST /products/{key}/kpis: a refused KPI comes back with the values and the error beside its
+/// field (422); nothing is written.
 async fn kpi_create(
     State(st): State<AppState>,
     s: UiSession,
@@ -522,35 +646,17 @@ async fn kpi_create(
         s.check_csrf(form.get("csrf"))?;
         let a = st.app.access(&s.user, &key).await?;
         let back = format!("/products/{}/kpis", a.product.key);
-        let parsed = (|| -> Result<Kpi, keel_domain::ValidationError> {
-            let n = |f: &str| {
-                form.get(f)
-                    .trim()
-                    .parse::<f64>()
-                    .map_err(|_| keel_domain::ValidationError::new(f, "must be a number"))
-            };
-            Ok(Kpi {
-                name: form.get("name").to_string(),
-                kind: KpiKind::parse("kind", form.get("kind"))?,
-                unit: Unit::parse("unit", form.get("unit"))?,
-                direction: Direction::parse("direction", form.get("direction"))?,
-                baseline: n("baseline")?,
-                target: n("target")?,
-                due: form
-                    .opt("due")
-                    .filter(|d| !d.is_empty())
-                    .map(|d| keel_domain::Date::parse("due", d))
-                    .transpose()?,
-                measurements: vec![],
-            })
-        })();
-        let res = match parsed {
+        let res = match kpi_form(&form) {
             Ok(k) => st.app.create_kpi(&a, k).await,
             Err(e) => Err(e.into()),
         };
         match res {
             Ok(k) => Ok(redirect_with(&format!("/kpis/{}", k.id.0), "notice", "KPI created.")),
             Err(e @ (AppError::Internal(_) | AppError::NotFound)) => Err(e.into()),
+            Err(e) if refused(&e) => {
+                let sent = Sent::new("kpi-new", &form, &KPI_FIELDS, &e);
+                kpi_list_page(&st, &s, &a, &Flash::default(), sent).await
+            }
             Err(e) => Ok(redirect_with(&back, "error", &message(&e))),
         }
     }
@@ -568,6 +674,10 @@ struct KpiPage {
     rows: Vec<(String, String, String)>,
     can_define: bool,
     can_measure: bool,
+    version: i64,
+    kinds: Vec<&'static str>,
+    units: Vec<&'static str>,
+    sent: Sent,
 }
 
 async fn kpi_of(
@@ -579,22 +689,24 @@ async fn kpi_of(
     st.app.kpi_access(&s.user, keel_domain::RecordId(id)).await
 }
 
-/// GET /kpis/{id}
-async fn kpi_page(
-    State(st): State<AppState>,
-    s: UiSession,
-    Path(id): Path<String>,
-    Query(f): Query<Flash>,
-) -> Response {
-    let r = async {
-        let (k, a) = kpi_of(&st, &s, &id).await?;
-        let decision = st.app.decide(&a, Action::EditVision);
-        let l = Layout::new(&st, &s, k.data.name.clone(), "kpis", Some(&a.product))
-            .await
-            .crumb(format!("/products/{}", a.product.key), a.product.name.clone())
-            .crumb(format!("/products/{}/kpis", a.product.key), "KPIs")
-            .flash(&f);
-        render(&KpiPage {
+async fn kpi_page_render(
+    st: &AppState,
+    s: &UiSession,
+    k: &Stored<Kpi>,
+    a: &keel_app::ProductAccess,
+    f: &Flash,
+    sent: Sent,
+) -> UiResult {
+    let decision = st.app.decide(a, Action::EditVision);
+    let l = Layout::new(st, s, k.data.name.clone(), "kpis", Some(&a.product))
+        .await
+        .crumb(format!("/products/{}", a.product.key), a.product.name.clone())
+        .crumb(format!("/products/{}/kpis", a.product.key), "KPIs")
+        .flash(f);
+    let status = if sent.form.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+    render_status(
+        status,
+        &KpiPage {
             l,
             key: a.product.key.to_string(),
             k: kpi_row(k.id.0, &k.data),
@@ -608,7 +720,71 @@ async fn kpi_page(
                 .collect(),
             can_define: decision == Decision::Allow,
             can_measure: decision != Decision::Deny,
-        })
+            version: k.version,
+            kinds: KpiKind::ALL.iter().map(|k| k.as_str()).collect(),
+            units: Unit::ALL.iter().map(|k| k.as_str()).collect(),
+            sent,
+        },
+    )
+}
+
+/// GET /kpis/{id}
+async fn kpi_page(
+    State(st): State<AppState>,
+    s: UiSession,
+    Path(id): Path<String>,
+    Query(f): Query<Flash>,
+) -> Response {
+    let r = async {
+        let (k, a) = kpi_of(&st, &s, &id).await?;
+        kpi_page_render(&st, &s, &k, &a, &f, Sent::default()).await
+    }
+    .await;
+    finish(&st, &s, r).await
+}
+
+/// POST /kpis/{id}/edit: the definition (name, kind, unit, direction, baseline, target, due)
+/// and `version` read. A refused change comes back with the values (422).
+async fn kpi_edit(
+    State(st): State<AppState>,
+    s: UiSession,
+    Path(id): Path<String>,
+    form: FormData,
+) -> Response {
+    let r: UiResult = async {
+        s.check_csrf(form.get("csrf"))?;
+        let (k, a) = kpi_of(&st, &s, &id).await?;
+        let back = format!("/kpis/{}", k.id.0);
+        let res = match kpi_form(&form) {
+            Ok(d) => {
+                let patch = keel_app::vision::KpiPatch {
+                    name: Some(d.name),
+                    kind: Some(d.kind),
+                    unit: Some(d.unit),
+                    direction: Some(d.direction),
+                    baseline: Some(d.baseline),
+                    target: Some(d.target),
+                    due: Some(d.due.map(|x| x.to_string()).unwrap_or_default()),
+                };
+                let version = form.get("version").parse::<i64>().ok();
+                st.app.update_kpi(&a, &k, patch, version).await
+            }
+            Err(e) => Err(e.into()),
+        };
+        match res {
+            Ok(_) => Ok(redirect_with(&back, "notice", "KPI saved.")),
+            Err(e @ (AppError::Internal(_) | AppError::NotFound)) => Err(e.into()),
+            Err(AppError::StaleVersion { .. }) => Ok(redirect_with(
+                &back,
+                "error",
+                "Someone changed this KPI meanwhile; here it is now. Your changes were not saved.",
+            )),
+            Err(e) if refused(&e) => {
+                let sent = Sent::new("kpi-edit", &form, &KPI_FIELDS, &e);
+                kpi_page_render(&st, &s, &k, &a, &Flash::default(), sent).await
+            }
+            Err(e) => Ok(redirect_with(&back, "error", &message(&e))),
+        }
     }
     .await;
     finish(&st, &s, r).await
@@ -632,11 +808,7 @@ async fn kpi_measure(
             }
             Ok(Measurement {
                 date: keel_domain::Date::parse("date", date)?,
-                value: form
-                    .get("value")
-                    .trim()
-                    .parse::<f64>()
-                    .map_err(|_| keel_domain::ValidationError::new("value", "must be a number"))?,
+                value: number(&form, "value")?,
                 note: form.get("note").trim().to_string(),
             })
         })();
@@ -647,6 +819,10 @@ async fn kpi_measure(
         match res {
             Ok(_) => Ok(redirect_with(&back, "notice", "Measurement recorded.")),
             Err(e @ (AppError::Internal(_) | AppError::NotFound)) => Err(e.into()),
+            Err(e) if refused(&e) => {
+                let sent = Sent::new("measure", &form, &["date", "value", "note"], &e);
+                kpi_page_render(&st, &s, &k, &a, &Flash::default(), sent).await
+            }
             Err(e) => Ok(redirect_with(&back, "error", &message(&e))),
         }
     }
@@ -654,7 +830,8 @@ async fn kpi_measure(
     finish(&st, &s, r).await
 }
 
-/// POST /kpis/{id}/import: `csv`.
+/// POST /kpis/{id}/import: `csv` (typed or pasted) or `file` (an uploaded CSV file, read in the
+/// browser into `csv`). With any bad row nothing is imported and the rows come back.
 async fn kpi_import(
     State(st): State<AppState>,
     s: UiSession,
@@ -673,6 +850,10 @@ async fn kpi_import(
                 &format!("Imported {} measurements.", n.data.measurements.len() - before),
             )),
             Err(e @ (AppError::Internal(_) | AppError::NotFound)) => Err(e.into()),
+            Err(e) if refused(&e) => {
+                let sent = Sent::new("import", &form, &["csv"], &e);
+                kpi_page_render(&st, &s, &k, &a, &Flash::default(), sent).await
+            }
             Err(e) => Ok(redirect_with(&back, "error", &format!("Nothing imported. {}", message(&e)))),
         }
     }
@@ -706,6 +887,7 @@ async fn kpi_delete(
 struct KrView {
     id: i64,
     title: String,
+    kpi_id: String,
     progress: Option<i64>,
     kpi: Option<KpiRow>,
 }
@@ -714,8 +896,12 @@ struct KrView {
 struct GoalView {
     id: i64,
     title: String,
+    description: String,
     description_html: String,
     due: String,
+    owner: String,
+    owner_name: String,
+    version: i64,
     progress: Option<i64>,
     key_results: Vec<KrView>,
 }
@@ -726,8 +912,93 @@ struct GoalsPage {
     l: Layout,
     key: String,
     goals: Vec<GoalView>,
-    kpis: Vec<(i64, String)>,
+    kpis: Vec<(String, String)>,
+    members: Vec<(String, String)>,
     can_define: bool,
+    sent: Sent,
+}
+
+impl GoalsPage {
+    /// The form name of goal `id`'s edit form (askama cannot format in a call).
+    fn goal_form(&self, id: &i64) -> String {
+        format!("goal-{id}")
+    }
+
+    fn kr_new_form(&self, id: &i64) -> String {
+        format!("kr-new-{id}")
+    }
+
+    fn kr_form(&self, goal: &i64, kr: &i64) -> String {
+        format!("kr-{goal}-{kr}")
+    }
+}
+
+async fn goals_page_render(
+    st: &AppState,
+    s: &UiSession,
+    a: &keel_app::ProductAccess,
+    f: &Flash,
+    sent: Sent,
+) -> UiResult {
+    let kpis = st.app.kpis(a).await?;
+    let members = st.app.members(a).await?;
+    let goals = st
+        .app
+        .goals(a)
+        .await?
+        .into_iter()
+        .map(|g| GoalView {
+            id: g.goal.id.0,
+            title: g.goal.data.title.clone(),
+            description: g.goal.data.description.clone(),
+            description_html: markdown::render(&g.goal.data.description),
+            due: g.goal.data.due.map(|d| d.to_string()).unwrap_or_default(),
+            owner: g.goal.data.owner.map(|u| u.0.to_string()).unwrap_or_default(),
+            owner_name: g
+                .goal
+                .data
+                .owner
+                .and_then(|o| members.iter().find(|(u, _)| u.id == o))
+                .map(|(u, _)| u.name.clone())
+                .unwrap_or_default(),
+            version: g.goal.version,
+            progress: g.progress.map(|p| p.round() as i64),
+            key_results: g
+                .goal
+                .data
+                .key_results
+                .iter()
+                .zip(&g.key_results)
+                .map(|(kr, p)| KrView {
+                    id: kr.id,
+                    title: kr.title.clone(),
+                    kpi_id: kr.kpi_id.map(|k| k.0.to_string()).unwrap_or_default(),
+                    progress: p.map(|p| p.round() as i64),
+                    kpi: kr
+                        .kpi_id
+                        .and_then(|id| kpis.iter().find(|k| k.id == id))
+                        .map(|k| kpi_row(k.id.0, &k.data)),
+                })
+                .collect(),
+        })
+        .collect();
+    let l = Layout::new(st, s, "Goals", "goals", Some(&a.product))
+        .await
+        .crumb(format!("/products/{}", a.product.key), a.product.name.clone())
+        .flash(f);
+    let status = if sent.form.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+    render_status(
+        status,
+        &GoalsPage {
+            l,
+            key: a.product.key.to_string(),
+            goals,
+            kpis: kpis.iter().map(|k| (k.id.0.to_string(), k.data.name.clone())).collect(),
+            members: members.iter().map(|(u, _)| (u.id.0.to_string(), u.name.clone())).collect(),
+            can_define: st.app.decide(a, Action::EditVision) == Decision::Allow,
+            sent,
+        },
+    )
 }
 
 /// GET /products/{key}/goals
@@ -739,61 +1010,48 @@ async fn goals_page(
 ) -> Response {
     let r = async {
         let a = st.app.access(&s.user, &key).await?;
-        let kpis = st.app.kpis(&a).await?;
-        let goals = st
-            .app
-            .goals(&a)
-            .await?
-            .into_iter()
-            .map(|g| GoalView {
-                id: g.goal.id.0,
-                title: g.goal.data.title.clone(),
-                description_html: markdown::render(&g.goal.data.description),
-                due: g.goal.data.due.map(|d| d.to_string()).unwrap_or_default(),
-                progress: g.progress.map(|p| p.round() as i64),
-                key_results: g
-                    .goal
-                    .data
-                    .key_results
-                    .iter()
-                    .zip(&g.key_results)
-                    .map(|(kr, p)| KrView {
-                        id: kr.id,
-                        title: kr.title.clone(),
-                        progress: p.map(|p| p.round() as i64),
-                        kpi: kr
-                            .kpi_id
-                            .and_then(|id| kpis.iter().find(|k| k.id == id))
-                            .map(|k| kpi_row(k.id.0, &k.data)),
-                    })
-                    .collect(),
-            })
-            .collect();
-        let l = Layout::new(&st, &s, "Goals", "goals", Some(&a.product))
-            .await
-            .crumb(format!("/products/{}", a.product.key), a.product.name.clone())
-            .flash(&f);
-        render(&GoalsPage {
-            l,
-            key: a.product.key.to_string(),
-            goals,
-            kpis: kpis.iter().map(|k| (k.id.0, k.data.name.clone())).collect(),
-            can_define: st.app.decide(&a, Action::EditVision) == Decision::Allow,
-        })
+        goals_page_render(&st, &s, &a, &f, Sent::default()).await
     }
     .await;
     finish(&st, &s, r).await
 }
 
-fn goal_result<T>(res: Result<T, AppError>, back: &str, done: &str) -> UiResult {
+/// The end of a goal form: back to the goals page, or the page again with the form as sent.
+async fn goal_result<T>(
+    st: &AppState,
+    s: &UiSession,
+    a: &keel_app::ProductAccess,
+    res: Result<T, AppError>,
+    done: &str,
+    sent: impl FnOnce(&AppError) -> Sent,
+) -> UiResult {
+    let back = format!("/products/{}/goals", a.product.key);
     match res {
-        Ok(_) => Ok(redirect_with(back, "notice", done)),
+        Ok(_) => Ok(redirect_with(&back, "notice", done)),
         Err(e @ (AppError::Internal(_) | AppError::NotFound)) => Err(e.into()),
-        Err(e) => Ok(redirect_with(back, "error", &message(&e))),
+        Err(AppError::StaleVersion { .. }) => Ok(redirect_with(
+            &back,
+            "error",
+            "Someone changed this goal meanwhile; here it is now. Your changes were not saved.",
+        )),
+        Err(e) if refused(&e) => goals_page_render(st, s, a, &Flash::default(), sent(&e)).await,
+        Err(e) => Ok(redirect_with(&back, "error", &message(&e))),
     }
 }
 
-/// POST /products/{key}/goals: `title`, `description`, `due`.
+/// The fields of the goal forms.
+const GOAL_FIELDS: [&str; 4] = ["title", "description", "due", "owner"];
+
+/// The owner field: empty is nobody; anything else must be a user id.
+fn owner_field(form: &FormData) -> Result<Option<i64>, AppError> {
+    let v = form.get("owner").trim();
+    if v.is_empty() {
+        return Ok(None);
+    }
+    v.parse::<i64>().map(Some).map_err(|_| AppError::invalid("owner", "is not a member of this product"))
+}
+
+/// POST /products/{key}/goals: `title`, `description`, `due`, `owner`.
 async fn goal_create(
     State(st): State<AppState>,
     s: UiSession,
@@ -803,9 +1061,16 @@ async fn goal_create(
     let r: UiResult = async {
         s.check_csrf(form.get("csrf"))?;
         let a = st.app.access(&s.user, &key).await?;
-        let back = format!("/products/{}/goals", a.product.key);
-        let res = st.app.create_goal(&a, form.get("title"), form.get("description"), form.opt("due")).await;
-        goal_result(res, &back, "Goal created.")
+        let res = match owner_field(&form) {
+            Ok(owner) => {
+                st.app
+                    .create_goal(&a, form.get("title"), form.get("description"), form.opt("due"), owner)
+                    .await
+            }
+            Err(e) => Err(e),
+        };
+        goal_result(&st, &s, &a, res, "Goal created.", |e| Sent::new("goal-new", &form, &GOAL_FIELDS, e))
+            .await
     }
     .await;
     finish(&st, &s, r).await
@@ -820,6 +1085,48 @@ async fn goal_of(
     st.app.goal_access(&s.user, keel_domain::RecordId(id)).await
 }
 
+/// POST /goals/{id}/edit: `title`, `description`, `due`, `owner` and `version` read.
+async fn goal_edit(
+    State(st): State<AppState>,
+    s: UiSession,
+    Path(id): Path<String>,
+    form: FormData,
+) -> Response {
+    let r: UiResult = async {
+        s.check_csrf(form.get("csrf"))?;
+        let (g, a) = goal_of(&st, &s, &id).await?;
+        let res = match owner_field(&form) {
+            Ok(owner) => {
+                st.app
+                    .update_goal(
+                        &a,
+                        g.goal.id,
+                        Some(form.get("title")),
+                        Some(form.get("description")),
+                        Some(form.get("due")),
+                        Some(owner),
+                        form.get("version").parse::<i64>().ok(),
+                    )
+                    .await
+            }
+            Err(e) => Err(e),
+        };
+        let name = format!("goal-{}", g.goal.id.0);
+        goal_result(&st, &s, &a, res, "Goal saved.", |e| Sent::new(name, &form, &GOAL_FIELDS, e)).await
+    }
+    .await;
+    finish(&st, &s, r).await
+}
+
+/// The KPI field of a key-result form: empty is none.
+fn kpi_field(form: &FormData) -> Result<Option<i64>, AppError> {
+    let v = form.get("kpi_id").trim();
+    if v.is_empty() {
+        return Ok(None);
+    }
+    v.parse::<i64>().map(Some).map_err(|_| AppError::invalid("kpi_id", "is no KPI of this product"))
+}
+
 /// POST /goals/{id}/key-results: `title`, `kpi_id`.
 async fn kr_create(
     State(st): State<AppState>,
@@ -830,10 +1137,40 @@ async fn kr_create(
     let r: UiResult = async {
         s.check_csrf(form.get("csrf"))?;
         let (g, a) = goal_of(&st, &s, &id).await?;
-        let back = format!("/products/{}/goals", a.product.key);
-        let kpi = form.get("kpi_id").parse::<i64>().ok();
-        let res = st.app.add_key_result(&a, g.goal.id, form.get("title"), kpi).await;
-        goal_result(res, &back, "Key result added.")
+        let res = match kpi_field(&form) {
+            Ok(kpi) => st.app.add_key_result(&a, g.goal.id, form.get("title"), kpi).await,
+            Err(e) => Err(e),
+        };
+        let name = format!("kr-new-{}", g.goal.id.0);
+        goal_result(&st, &s, &a, res, "Key result added.", |e| {
+            Sent::new(name, &form, &["title", "kpi_id"], e)
+        })
+        .await
+    }
+    .await;
+    finish(&st, &s, r).await
+}
+
+/// POST /goals/{id}/key-results/{kr}/edit: `title`, `kpi_id` (empty unlinks the KPI).
+async fn kr_edit(
+    State(st): State<AppState>,
+    s: UiSession,
+    Path((id, kr)): Path<(String, String)>,
+    form: FormData,
+) -> Response {
+    let r: UiResult = async {
+        s.check_csrf(form.get("csrf"))?;
+        let (g, a) = goal_of(&st, &s, &id).await?;
+        let kr = kr.parse::<i64>().map_err(|_| AppError::NotFound)?;
+        let res = match kpi_field(&form) {
+            Ok(kpi) => st.app.update_key_result(&a, g.goal.id, kr, Some(form.get("title")), Some(kpi)).await,
+            Err(e) => Err(e),
+        };
+        let name = format!("kr-{}-{kr}", g.goal.id.0);
+        goal_result(&st, &s, &a, res, "Key result saved.", |e| {
+            Sent::new(name, &form, &["title", "kpi_id"], e)
+        })
+        .await
     }
     .await;
     finish(&st, &s, r).await
@@ -849,10 +1186,9 @@ async fn kr_delete(
     let r: UiResult = async {
         s.check_csrf(form.get("csrf"))?;
         let (g, a) = goal_of(&st, &s, &id).await?;
-        let back = format!("/products/{}/goals", a.product.key);
         let kr = kr.parse::<i64>().map_err(|_| AppError::NotFound)?;
         let res = st.app.delete_key_result(&a, g.goal.id, kr).await;
-        goal_result(res, &back, "Key result removed.")
+        goal_result(&st, &s, &a, res, "Key result removed.", |_| Sent::default()).await
     }
     .await;
     finish(&st, &s, r).await
@@ -868,9 +1204,8 @@ async fn goal_delete(
     let r: UiResult = async {
         s.check_csrf(form.get("csrf"))?;
         let (g, a) = goal_of(&st, &s, &id).await?;
-        let back = format!("/products/{}/goals", a.product.key);
         let res = st.app.delete_goal(&a, g.goal.id).await;
-        goal_result(res, &back, "Goal deleted.")
+        goal_result(&st, &s, &a, res, "Goal deleted.", |_| Sent::default()).await
     }
     .await;
     finish(&st, &s, r).await
