@@ -12,6 +12,7 @@ mod auth;
 mod backlog;
 mod board;
 mod ceremonies;
+pub(crate) mod chart;
 mod discovery;
 mod form;
 mod items;
