@@ -13,6 +13,7 @@ pub mod ids;
 pub mod item;
 pub mod kpi;
 pub mod market;
+pub mod metrics;
 pub mod pm;
 pub mod poker;
 pub mod product;
