@@ -221,8 +221,9 @@ fn as_id(v: &Value) -> Option<i64> {
 }
 
 /// Builds item histories from item events in commit order (`created`, `status`, `sprint`,
-/// `release`, `estimate`, `kind`, `deleted`; others are ignored). Items whose creation is not
-/// among the events are left out. The result is ordered by item id.
+/// `release`, `estimate`, `kind`, `deleted`; others are ignored). A field's value at creation
+/// is the `old` of its first change when it has one, else the value in the `created` event.
+/// Items whose creation is not among the events are left out. The result is ordered by item id.
 pub fn histories(events: &[Event]) -> Vec<ItemHistory> {
     let mut by_id: HashMap<i64, ItemHistory> = HashMap::new();
     for e in events.iter().filter(|e| e.object == ObjectKind::Item) {
@@ -240,17 +241,38 @@ pub fn histories(events: &[Event]) -> Vec<ItemHistory> {
             continue;
         }
         let Some(h) = by_id.get_mut(&e.object_id) else { continue };
+        // A bulk import records the item as it is now, then its past changes: the first change
+        // of a field names the value the item was created with.
+        fn first<T>(line: &mut Timeline<T>, old: Option<T>) {
+            if line.len() == 1 {
+                if let Some(v) = old {
+                    line[0].1 = v;
+                }
+            }
+        }
         match e.field.as_str() {
             "status" => {
+                first(&mut h.status, as_id(&e.old).map(StateId));
                 if let Some(s) = as_id(&e.new) {
                     h.status.push((e.at, StateId(s)));
                 }
             }
-            "sprint" => h.sprint.push((e.at, as_id(&e.new))),
-            "release" => h.release.push((e.at, as_id(&e.new))),
-            "estimate" => h.points.push((e.at, e.new.as_f64())),
+            "sprint" => {
+                first(&mut h.sprint, Some(as_id(&e.old)));
+                h.sprint.push((e.at, as_id(&e.new)));
+            }
+            "release" => {
+                first(&mut h.release, Some(as_id(&e.old)));
+                h.release.push((e.at, as_id(&e.new)));
+            }
+            "estimate" => {
+                first(&mut h.points, Some(e.old.as_f64()));
+                h.points.push((e.at, e.new.as_f64()));
+            }
             "kind" => {
-                if let Some(k) = e.new.as_str().and_then(|k| ItemKind::parse("kind", k).ok()) {
+                let parse = |v: &Value| v.as_str().and_then(|k| ItemKind::parse("kind", k).ok());
+                first(&mut h.kind, parse(&e.old));
+                if let Some(k) = parse(&e.new) {
                     h.kind.push((e.at, k));
                 }
             }
@@ -777,6 +799,78 @@ pub fn work_in_progress(items: &[ItemHistory], wf: &Workflow, now: Timestamp, li
         })
         .collect();
     out.sort_by(|a, b| a.since.cmp(&b.since).then_with(|| a.key.cmp(&b.key)));
+    out
+}
+
+// ----- the derived flow table ----------------------------------------------------------------
+
+/// One item's flow facts as the derived table keeps them (see `ARCHITECTURE.md`): enough to
+/// answer cycle time, lead time and throughput without reading the history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FlowRow {
+    /// The item's id.
+    pub item_id: i64,
+    /// Its key.
+    pub key: String,
+    /// Its kind now.
+    pub kind: ItemKind,
+    /// When it was created.
+    pub created_at: Timestamp,
+    /// When it first left a `todo` state.
+    pub started_at: Option<Timestamp>,
+    /// When it last entered a `done` state, if it is done now.
+    pub done_at: Option<Timestamp>,
+    /// When it was deleted.
+    pub deleted_at: Option<Timestamp>,
+}
+
+/// The flow rows and sprint memberships (sprint, item) of `items`, as a rebuild writes them.
+pub fn flow_rows(items: &[ItemHistory], wf: &Workflow) -> (Vec<FlowRow>, Vec<(i64, i64)>) {
+    let end = Timestamp(i64::MAX);
+    let mut rows = Vec::with_capacity(items.len());
+    let mut members = Vec::new();
+    for h in items {
+        let (started_at, done_at) = h.cycle(wf, end);
+        rows.push(FlowRow {
+            item_id: h.id,
+            key: h.key.clone(),
+            kind: h.kind_at(end),
+            created_at: h.created_at,
+            started_at,
+            done_at,
+            deleted_at: h.deleted_at,
+        });
+        let mut seen: Vec<i64> = h.sprint.iter().filter_map(|(_, s)| *s).collect();
+        seen.sort_unstable();
+        seen.dedup();
+        members.extend(seen.into_iter().map(|s| (s, h.id)));
+    }
+    (rows, members)
+}
+
+/// Finished items from flow rows: those done on local dates `from..=to` and not deleted,
+/// ordered like [`finished`] (which gives the same answer from the history).
+pub fn finished_rows(rows: &[FlowRow], tz: Tz, from: Date, to: Date) -> Vec<FlowItem> {
+    let (lo, hi) = (tz.start_of(from), tz.last_of(to));
+    let mut out: Vec<FlowItem> = rows
+        .iter()
+        .filter(|r| r.deleted_at.is_none())
+        .filter_map(|r| {
+            let done = r.done_at.filter(|d| *d >= lo && *d <= hi)?;
+            let started = r.started_at.unwrap_or(done);
+            Some(FlowItem {
+                id: r.item_id,
+                key: r.key.clone(),
+                kind: r.kind,
+                created_at: r.created_at,
+                started_at: started,
+                done_at: done,
+                cycle_days: days(started, done),
+                lead_days: days(r.created_at, done),
+            })
+        })
+        .collect();
+    out.sort_by(|a, b| a.done_at.cmp(&b.done_at).then_with(|| a.key.cmp(&b.key)));
     out
 }
 

@@ -32,6 +32,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ("0001_init.sql", include_str!("../migrations/0001_init.sql")),
     ("0002_fts_bulk.sql", include_str!("../migrations/0002_fts_bulk.sql")),
     ("0003_records_sprints.sql", include_str!("../migrations/0003_records_sprints.sql")),
+    ("0005_item_flow.sql", include_str!("../migrations/0005_item_flow.sql")),
 ];
 
 /// Reader connections opened up front.

@@ -307,3 +307,50 @@ fn histories_are_built_from_events() {
     // Events of an item whose creation is not among them are ignored.
     assert!(histories(&events[1..]).is_empty());
 }
+
+#[test]
+fn flow_rows_answer_like_the_history() {
+    let mut items = flow();
+    items[2].sprint.extend([(t(1, 10), Some(10)), (t(1, 11), Some(11)), (t(1, 12), Some(10))]);
+    let (rows, members) = flow_rows(&items, &wf());
+    assert_eq!(members, vec![(10, 3), (11, 3)]);
+    assert_eq!((rows[1].started_at, rows[1].done_at), (Some(t(1, 9)), Some(t(6, 9))));
+    assert_eq!((rows[3].started_at, rows[3].done_at), (Some(t(2, 21)), None));
+    for (from, to) in [(0, 6), (0, 5), (3, 3), (2, 2)] {
+        assert_eq!(
+            finished_rows(&rows, Tz::UTC, d(from), d(to)),
+            finished(&items, &wf(), Tz::UTC, d(from), d(to), Timestamp(i64::MAX))
+        );
+    }
+}
+
+#[test]
+fn a_bulk_import_records_the_item_as_it_is_now_then_its_past() {
+    let ev = |id: i64, at: Timestamp, field: &str, old: serde_json::Value, new: serde_json::Value| Event {
+        id,
+        product_id: Some(ProductId(1)),
+        object: ObjectKind::Item,
+        object_id: 8,
+        actor_id: None,
+        at,
+        field: field.into(),
+        old,
+        new,
+        proposal_id: None,
+    };
+    // Created (d0) as it is now: done, in sprint 11, 5 points; then its past changes.
+    let now = json!({"key": "K-8", "kind": "story", "status_id": 4, "sprint_id": 11, "estimate": 5.0});
+    let events = vec![
+        ev(1, t(0, 9), "created", json!(null), now),
+        ev(2, t(1, 9), "status", json!(1), json!(2)),
+        ev(3, t(1, 10), "sprint", json!(10), json!(11)),
+        ev(4, t(1, 11), "estimate", json!(3.0), json!(5.0)),
+        ev(5, t(2, 9), "status", json!(2), json!(4)),
+    ];
+    let h = &histories(&events)[0];
+    assert_eq!(h.state_at(t(0, 10)), Some(StateId(1)));
+    assert_eq!((h.sprint_at(t(0, 10)), h.points_at(t(0, 10))), (Some(10), 3.0));
+    assert_eq!(h.cycle(&wf(), t(9, 0)), (Some(t(1, 9)), Some(t(2, 9))));
+    let (_, members) = flow_rows(std::slice::from_ref(h), &wf());
+    assert_eq!(members, vec![(10, 8), (11, 8)]);
+}
