@@ -13,6 +13,7 @@
 #![forbid(unsafe_code)]
 
 mod items;
+mod metrics;
 mod products;
 mod proposals;
 mod records;
