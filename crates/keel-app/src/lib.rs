@@ -17,6 +17,7 @@ pub mod discovery;
 pub mod error;
 pub mod items;
 pub mod market;
+pub mod metrics;
 pub mod poker;
 pub mod products;
 pub mod proposals;
