@@ -8,6 +8,7 @@ pub mod board;
 pub mod ceremonies;
 pub mod discovery;
 pub mod market;
+pub mod metrics;
 pub mod poker;
 pub mod problem;
 pub mod readiness;
