@@ -6,6 +6,7 @@ pub mod discovery;
 pub mod health;
 pub mod items;
 pub mod market;
+pub mod metrics;
 pub mod poker;
 pub mod products;
 pub mod proposals;
@@ -46,6 +47,7 @@ pub fn routes() -> Router<AppState> {
         .merge(roadmap::routes())
         .merge(discovery::routes())
         .merge(market::routes())
+        .merge(metrics::routes())
         .route("/api/v1/openapi.json", get(openapi_json))
 }
 
@@ -125,6 +127,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
         roadmap::Doc::openapi(),
         discovery::Doc::openapi(),
         market::Doc::openapi(),
+        metrics::Doc::openapi(),
     ] {
         doc.merge(part);
     }
