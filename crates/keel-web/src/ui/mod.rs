@@ -21,6 +21,7 @@ mod poker;
 mod products;
 mod proposals;
 mod readiness;
+mod reports;
 mod roadmap;
 mod sprints;
 mod tokens;
@@ -75,6 +76,7 @@ pub fn routes() -> Router<AppState> {
         .merge(roadmap::routes())
         .merge(discovery::routes())
         .merge(market::routes())
+        .merge(reports::routes())
 }
 
 /// The 404 page for any path no route answers, for the application's fallback: in the layout
