@@ -351,8 +351,9 @@ impl Chart {
             view.texts.push(TextShape::new(LEFT + plot_w / 2.0, HEIGHT - 6.0, "middle", "axis-label", self.x_label.clone()));
         }
 
-        // Category labels along x, thinned so they never overlap.
-        let max_labels = ((plot_w / 64.0).floor() as usize).max(2);
+        // Category labels along x, thinned so they never overlap (about 6.5 units a character).
+        let widest = self.categories.iter().map(|c| c.chars().count()).max().unwrap_or(1) as f64;
+        let max_labels = ((plot_w / (widest * 6.5 + 12.0)).floor() as usize).max(2);
         let every = n.div_ceil(max_labels).max(1);
         let band = if n == 0 { plot_w } else { plot_w / n as f64 };
         // Lines and areas sit on points from edge to edge; bars sit in bands.
@@ -369,8 +370,8 @@ impl Chart {
             for (i, c) in self.categories.iter().enumerate() {
                 // Always label the last category, and skip a regular label too close to it.
                 let last = i + 1 == n;
-                if last || (i % every == 0 && (n - 1 - i) * 2 >= every) {
-                    view.texts.push(TextShape::new(at(i), bottom + 16.0, "middle", "tick", c.clone()));
+                if last || (i % every == 0 && n - 1 - i >= every) {
+                    view.texts.push(TextShape::x_tick(at(i), bottom + 16.0, c.clone()));
                     view.lines.push(LineShape { x1: at(i), y1: bottom, x2: at(i), y2: bottom + 4.0, class: "axis".into() });
                 }
             }
@@ -489,7 +490,7 @@ impl Chart {
                 let pad = 8.0;
                 let x_of = |v: f64| round1(LEFT + pad + (v - x0) / (x1 - x0) * (plot_w - 2.0 * pad));
                 for (t, label) in &ticks {
-                    view.texts.push(TextShape::new(x_of(*t), bottom + 16.0, "middle", "tick", label.clone()));
+                    view.texts.push(TextShape::x_tick(x_of(*t), bottom + 16.0, label.clone()));
                     view.lines.push(LineShape { x1: x_of(*t), y1: bottom, x2: x_of(*t), y2: bottom + 4.0, class: "axis".into() });
                 }
                 for p in self.points.iter().filter(|p| p.x.is_finite() && p.y.is_finite()) {
@@ -650,6 +651,14 @@ struct TextShape {
 impl TextShape {
     fn new(x: f64, y: f64, anchor: &'static str, class: &str, text: String) -> Self {
         TextShape { x: round1(x), y: round1(y), anchor, class: class.into(), text, rotate: false }
+    }
+
+    /// A tick label under the x axis: centred, but kept inside the drawing at the right edge.
+    fn x_tick(x: f64, y: f64, text: String) -> Self {
+        let half = text.chars().count() as f64 * 3.25;
+        let anchor = if x + half > WIDTH - 2.0 { "end" } else { "middle" };
+        let x = if anchor == "end" { x.min(WIDTH - 2.0) } else { x };
+        TextShape::new(x, y, anchor, "tick", text)
     }
 }
 

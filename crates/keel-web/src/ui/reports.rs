@@ -66,7 +66,7 @@ struct ReportsPage {
     /// The query string of the filters, for the CSV links.
     q: String,
     figures: Vec<(&'static str, String, String)>,
-    velocity: Option<Chart>,
+    velocity: Option<(Chart, keel_domain::metrics::VelocitySummary)>,
     cfd: Chart,
     cycle: Chart,
     distribution: Chart,
@@ -139,15 +139,11 @@ async fn page(
                     .series(Series::new("Committed", col(|r| r.committed)))
                     .series(Series::new("Completed", col(|r| r.completed)))
                     .series(Series::new("Added", col(|r| r.added)))
-                    .series(Series::new("Removed", col(|r| r.removed)))
-                    .series(Series::sparse(
-                        "Completion %",
-                        v.sprints.iter().map(|(_, r)| r.completion_rate.map(|x| (x * 100.0).round())),
-                    ));
+                    .series(Series::new("Removed", col(|r| r.removed)));
                 if let Some(avg) = v.summary.average {
                     c = c.hline("Average completed", avg);
                 }
-                Some(c)
+                Some((c, v.summary))
             }
             None => None,
         };
@@ -241,13 +237,24 @@ async fn page(
             .collect();
 
         let open_bugs = bug_days.last().map_or(0, |b| b.open);
-        let figures = vec![
+        let mut figures = Vec::new();
+        if let Some((_, v)) = &velocity {
+            figures.push((
+                "Velocity",
+                v.average.map_or("—".into(), super::chart::num),
+                match v.completion_rate {
+                    Some(r) => format!("{} % of commitment done", (r * 100.0).round()),
+                    None => "no closed sprint yet".into(),
+                },
+            ));
+        }
+        figures.extend([
             ("Done", done.len().to_string(), format!("{} days", period.to.0 - period.from.0 + 1)),
             ("Cycle time p50", days_label(ct.cycle.p50), format!("p85 {}", days_label(ct.cycle.p85))),
             ("Lead time p50", days_label(ct.lead.p50), format!("p85 {}", days_label(ct.lead.p85))),
             ("In progress", w.items.len().to_string(), format!("{} over p85", w.items.iter().filter(|i| i.over).count())),
             ("Open bugs", open_bugs.to_string(), format!("on {}", period.to)),
-        ];
+        ]);
         let _ = daily;
         let mut q = format!("from={}&to={}&tz={}", period.from, period.to, tz.to_string().replace('+', "%2B"));
         if let Some(t) = team {
@@ -291,9 +298,14 @@ pub(crate) fn burn_charts(b: &SprintBurn) -> (Chart, Chart) {
         .y_label("Points")
         .categories(dates.clone())
         .series(Series::sparse("Remaining", b.days.iter().map(|d| d.remaining)).step())
-        .series(Series::new("Ideal", b.days.iter().map(|d| d.ideal)).class("ideal"))
-        .series(Series::new("Added", b.days.iter().map(|d| d.added)).class("dashed"))
-        .series(Series::new("Removed", b.days.iter().map(|d| d.removed)).class("dashed"));
+        .series(Series::new("Ideal", b.days.iter().map(|d| d.ideal)).class("ideal"));
+    // Scope change as lines of its own, when there was any.
+    let down = if b.days.iter().any(|d| d.added != 0.0 || d.removed != 0.0) {
+        down.series(Series::new("Added", b.days.iter().map(|d| d.added)).class("dashed"))
+            .series(Series::new("Removed", b.days.iter().map(|d| d.removed)).class("dashed"))
+    } else {
+        down
+    };
     let up = Chart::lines("burnup", "Burnup")
         .desc("Points done and points in the sprint (its scope) at the end of each day")
         .x_label("Day")
