@@ -161,7 +161,12 @@ pub struct VelocityOut {
 
 impl VelocityOut {
     /// From the report's parts.
-    pub fn new(team_id: i64, team: &str, sprints: &[(SprintWindow, SprintResult)], s: &VelocitySummary) -> Self {
+    pub fn new(
+        team_id: i64,
+        team: &str,
+        sprints: &[(SprintWindow, SprintResult)],
+        s: &VelocitySummary,
+    ) -> Self {
         VelocityOut {
             team_id,
             team: team.into(),
@@ -178,7 +183,15 @@ impl VelocityOut {
     /// As CSV: one row per sprint.
     pub fn csv(&self) -> String {
         let mut c = Csv::new(&[
-            "sprint_id", "sprint", "start", "end", "committed", "completed", "added", "removed", "completion_rate",
+            "sprint_id",
+            "sprint",
+            "start",
+            "end",
+            "committed",
+            "completed",
+            "added",
+            "removed",
+            "completion_rate",
             "carried_over",
         ]);
         for s in &self.sprints {
@@ -330,7 +343,13 @@ impl ReleaseBurnupOut {
     pub fn csv(&self) -> String {
         let mut c = Csv::new(&["date", "scope", "done", "items", "done_items"]);
         for d in &self.days {
-            c.row([d.date.to_string(), num(d.scope), num(d.done), d.items.to_string(), d.done_items.to_string()]);
+            c.row([
+                d.date.to_string(),
+                num(d.scope),
+                num(d.done),
+                d.items.to_string(),
+                d.done_items.to_string(),
+            ]);
         }
         c.finish()
     }
@@ -392,7 +411,8 @@ impl CumulativeFlowOut {
 
     /// As CSV: a column per state.
     pub fn csv(&self) -> String {
-        let names: Vec<&str> = std::iter::once("date").chain(self.states.iter().map(|s| s.name.as_str())).collect();
+        let names: Vec<&str> =
+            std::iter::once("date").chain(self.states.iter().map(|s| s.name.as_str())).collect();
         let mut c = Csv::new(&names);
         for d in &self.days {
             c.row(std::iter::once(d.date.to_string()).chain(d.counts.iter().map(|n| n.to_string())));
@@ -463,7 +483,8 @@ pub struct CycleTimeOut {
 impl CycleTimeOut {
     /// As CSV: one row per item.
     pub fn csv(&self) -> String {
-        let mut c = Csv::new(&["key", "kind", "created_at", "started_at", "done_at", "cycle_days", "lead_days"]);
+        let mut c =
+            Csv::new(&["key", "kind", "created_at", "started_at", "done_at", "cycle_days", "lead_days"]);
         for i in &self.items {
             c.row([
                 i.key.clone(),
@@ -645,7 +666,14 @@ impl WipOut {
     pub fn csv(&self) -> String {
         let mut c = Csv::new(&["key", "kind", "state", "since", "age_days", "over_p85"]);
         for i in &self.items {
-            c.row([i.key.clone(), i.kind.clone(), i.state.clone(), i.since.clone(), num(i.age_days), i.over.to_string()]);
+            c.row([
+                i.key.clone(),
+                i.kind.clone(),
+                i.state.clone(),
+                i.since.clone(),
+                num(i.age_days),
+                i.over.to_string(),
+            ]);
         }
         c.finish()
     }

@@ -8,8 +8,8 @@ use crate::{now, App, AppError, AppResult, ProductAccess};
 use keel_domain::event::ObjectKind;
 use keel_domain::metrics::{
     bug_trend, by_week, cumulative_flow, finished_rows, flow_rows, histories, release_burnup, sprint_burn,
-    sprint_result, throughput_daily, velocity_summary, work_in_progress, BugDay, BurnDay, FlowItem, ItemHistory,
-    Percentiles, ReleaseDay, SprintResult, SprintWindow, Tz, VelocitySummary, WipItem,
+    sprint_result, throughput_daily, velocity_summary, work_in_progress, BugDay, BurnDay, FlowItem,
+    ItemHistory, Percentiles, ReleaseDay, SprintResult, SprintWindow, Tz, VelocitySummary, WipItem,
 };
 use keel_domain::sprint::{Release, Sprint, Team};
 use keel_domain::time::Date;
@@ -48,7 +48,11 @@ impl Period {
             return Err(ValidationError::new("from", "must not be after to").into());
         }
         if to.0 - from.0 + 1 > PERIOD_MAX_DAYS {
-            return Err(ValidationError::new("from", format!("the period is at most {PERIOD_MAX_DAYS} days")).into());
+            return Err(ValidationError::new(
+                "from",
+                format!("the period is at most {PERIOD_MAX_DAYS} days"),
+            )
+            .into());
         }
         Ok(Period { from, to, tz })
     }
@@ -146,14 +150,24 @@ impl App {
     async fn product_histories(&self, product: ProductId) -> AppResult<Vec<ItemHistory>> {
         let events = self
             .store
-            .product_events_of(product, &[ObjectKind::Item], &METRIC_FIELDS, Timestamp(i64::MIN), PRODUCT_EVENTS_MAX)
+            .product_events_of(
+                product,
+                &[ObjectKind::Item],
+                &METRIC_FIELDS,
+                Timestamp(i64::MIN),
+                PRODUCT_EVENTS_MAX,
+            )
             .await?;
         Ok(histories(&events))
     }
 
     /// A team filter for a product report: the team (which must serve the product) and the ids
     /// of its sprints; 422 naming `team` otherwise.
-    pub async fn report_team(&self, access: &ProductAccess, team: Option<i64>) -> AppResult<Option<(Stored<Team>, Vec<i64>)>> {
+    pub async fn report_team(
+        &self,
+        access: &ProductAccess,
+        team: Option<i64>,
+    ) -> AppResult<Option<(Stored<Team>, Vec<i64>)>> {
         let Some(id) = team else { return Ok(None) };
         let bad = || AppError::from(ValidationError::new("team", "is not a team of this product"));
         let t = match self.get_record::<Team>(RecordId(id)).await {
@@ -251,7 +265,12 @@ impl App {
 
     /// Cycle and lead time of the items finished in `period` (of `team`'s sprints, if given),
     /// from the flow table.
-    pub async fn cycle_time(&self, access: &ProductAccess, team: Option<i64>, period: Period) -> AppResult<CycleTimeReport> {
+    pub async fn cycle_time(
+        &self,
+        access: &ProductAccess,
+        team: Option<i64>,
+        period: Period,
+    ) -> AppResult<CycleTimeReport> {
         let team = self.report_team(access, team).await?;
         let keep = self.team_items(&team).await?;
         let (lo, hi) = (period.tz.start_of(period.from), period.tz.last_of(period.to));
@@ -278,7 +297,11 @@ impl App {
         Ok((daily, weekly, report.items))
     }
 
-    async fn filtered_histories(&self, access: &ProductAccess, team: Option<i64>) -> AppResult<Vec<ItemHistory>> {
+    async fn filtered_histories(
+        &self,
+        access: &ProductAccess,
+        team: Option<i64>,
+    ) -> AppResult<Vec<ItemHistory>> {
         let team = self.report_team(access, team).await?;
         let keep = self.team_items(&team).await?;
         let mut items = self.product_histories(access.product.id).await?;
@@ -324,7 +347,11 @@ impl App {
                     continue;
                 }
                 let r = sprint_result(&w, &items, &wf, period.tz, now());
-                per_sprint.push(SprintBugs { name: format!("{} · {}", t.data.name, w.name), end: w.end, bugs: r.bugs });
+                per_sprint.push(SprintBugs {
+                    name: format!("{} · {}", t.data.name, w.name),
+                    end: w.end,
+                    bugs: r.bugs,
+                });
             }
         }
         per_sprint.sort_by(|a, b| a.end.cmp(&b.end).then_with(|| a.name.cmp(&b.name)));
@@ -333,7 +360,12 @@ impl App {
 
     /// Items in progress now, with their age, flagged when older than the 85th percentile cycle
     /// time of the last [`PERIOD_DEFAULT_DAYS`].
-    pub async fn work_in_progress(&self, access: &ProductAccess, team: Option<i64>, tz: Tz) -> AppResult<WipReport> {
+    pub async fn work_in_progress(
+        &self,
+        access: &ProductAccess,
+        team: Option<i64>,
+        tz: Tz,
+    ) -> AppResult<WipReport> {
         let period = Period::resolve(None, None, tz, PERIOD_DEFAULT_DAYS)?;
         let limit = self.cycle_time(access, team, period).await?.cycle.p85;
         let items = self.filtered_histories(access, team).await?;

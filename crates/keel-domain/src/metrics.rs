@@ -312,7 +312,11 @@ pub struct Percentiles {
 impl Percentiles {
     /// The percentiles of `values`.
     pub fn of(values: &[f64]) -> Self {
-        Percentiles { p50: percentile(values, 50.0), p85: percentile(values, 85.0), p95: percentile(values, 95.0) }
+        Percentiles {
+            p50: percentile(values, 50.0),
+            p85: percentile(values, 85.0),
+            p95: percentile(values, 95.0),
+        }
     }
 }
 
@@ -346,7 +350,14 @@ pub struct FlowItem {
 /// Items finished on the local dates `from..=to`, ordered by done time then key. Whether and
 /// when an item finished is judged at `until` (now), so an item done, reopened and done again
 /// counts once, on its last done date, whatever the range.
-pub fn finished(items: &[ItemHistory], wf: &Workflow, tz: Tz, from: Date, to: Date, until: Timestamp) -> Vec<FlowItem> {
+pub fn finished(
+    items: &[ItemHistory],
+    wf: &Workflow,
+    tz: Tz,
+    from: Date,
+    to: Date,
+    until: Timestamp,
+) -> Vec<FlowItem> {
     let (lo, hi) = (tz.start_of(from), tz.last_of(to).min(until));
     let mut out: Vec<FlowItem> = items
         .iter()
@@ -445,9 +456,17 @@ pub struct BugDay {
 }
 
 /// The bug trend over local dates `from..=to`: an item counts as a bug while its kind is `bug`.
-pub fn bug_trend(items: &[ItemHistory], wf: &Workflow, tz: Tz, from: Date, to: Date, until: Timestamp) -> Vec<BugDay> {
-    let mut out: Vec<BugDay> =
-        (from.0..=to.0).map(|d| BugDay { date: Date(d), opened: 0, closed: 0, reopened: 0, open: 0 }).collect();
+pub fn bug_trend(
+    items: &[ItemHistory],
+    wf: &Workflow,
+    tz: Tz,
+    from: Date,
+    to: Date,
+    until: Timestamp,
+) -> Vec<BugDay> {
+    let mut out: Vec<BugDay> = (from.0..=to.0)
+        .map(|d| BugDay { date: Date(d), opened: 0, closed: 0, reopened: 0, open: 0 })
+        .collect();
     let slot = |t: Timestamp| -> Option<usize> {
         let d = tz.date_of(t);
         (d >= from && d <= to && t <= until).then(|| (d.0 - from.0) as usize)
@@ -480,7 +499,9 @@ pub fn bug_trend(items: &[ItemHistory], wf: &Workflow, tz: Tz, from: Date, to: D
         }
         day.open = items
             .iter()
-            .filter(|h| h.exists_at(t) && h.kind_at(t) == ItemKind::Bug && h.category_at(wf, t) != Category::Done)
+            .filter(|h| {
+                h.exists_at(t) && h.kind_at(t) == ItemKind::Bug && h.category_at(wf, t) != Category::Done
+            })
             .count();
     }
     out
@@ -549,7 +570,13 @@ pub struct SprintResult {
 }
 
 /// The figures of `sprint` from the history, as of `until` (for a closed sprint: its close).
-pub fn sprint_result(sprint: &SprintWindow, items: &[ItemHistory], wf: &Workflow, tz: Tz, until: Timestamp) -> SprintResult {
+pub fn sprint_result(
+    sprint: &SprintWindow,
+    items: &[ItemHistory],
+    wf: &Workflow,
+    tz: Tz,
+    until: Timestamp,
+) -> SprintResult {
     let t0 = sprint.commit_time(tz);
     let t1 = sprint.final_time(until);
     let mut r = SprintResult { sprint_id: sprint.id, name: sprint.name.clone(), ..Default::default() };
@@ -666,7 +693,8 @@ pub fn sprint_burn(
     for i in 0..n {
         let date = sprint.start.plus_days(i);
         let ideal = if n == 1 { 0.0 } else { result.committed * f64::from(n - 1 - i) / f64::from(n - 1) };
-        let mut day = BurnDay { date, remaining: None, done: None, scope: None, added: 0.0, removed: 0.0, ideal };
+        let mut day =
+            BurnDay { date, remaining: None, done: None, scope: None, added: 0.0, removed: 0.0, ideal };
         let (lo, hi) = (tz.start_of(date), tz.last_of(date));
         if lo <= t_end && lo <= until {
             let t = hi.min(t_end).max(t0.min(hi));
@@ -770,7 +798,12 @@ pub struct WipItem {
 }
 
 /// Items in an `in_progress` state at `now`, oldest first, flagged when older than `limit_days`.
-pub fn work_in_progress(items: &[ItemHistory], wf: &Workflow, now: Timestamp, limit_days: Option<f64>) -> Vec<WipItem> {
+pub fn work_in_progress(
+    items: &[ItemHistory],
+    wf: &Workflow,
+    now: Timestamp,
+    limit_days: Option<f64>,
+) -> Vec<WipItem> {
     let mut out: Vec<WipItem> = items
         .iter()
         .filter(|h| h.exists_at(now) && h.category_at(wf, now) == Category::InProgress)

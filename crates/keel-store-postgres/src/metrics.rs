@@ -28,7 +28,12 @@ fn flow_row(r: &Row) -> StoreResult<FlowRow> {
 
 #[async_trait]
 impl MetricsStore for PgStore {
-    async fn flow_rows(&self, product: ProductId, from: Timestamp, to: Timestamp) -> StoreResult<Vec<FlowRow>> {
+    async fn flow_rows(
+        &self,
+        product: ProductId,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> StoreResult<Vec<FlowRow>> {
         let c = self.conn().await?;
         let sql = format!(
             "SELECT {FLOW_COLS} FROM item_flow WHERE product_id = $1 AND done_at BETWEEN $2 AND $3
@@ -78,7 +83,12 @@ impl MetricsStore for PgStore {
         all(&c, &sql, &[&items, &fields]).await?.iter().map(rows::event).collect()
     }
 
-    async fn replace_flow(&self, product: ProductId, rows: &[FlowRow], members: &[(i64, i64)]) -> StoreResult<()> {
+    async fn replace_flow(
+        &self,
+        product: ProductId,
+        rows: &[FlowRow],
+        members: &[(i64, i64)],
+    ) -> StoreResult<()> {
         let mut c = self.conn().await?;
         let tx = c.transaction().await.db()?;
         exec(

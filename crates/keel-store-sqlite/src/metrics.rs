@@ -30,7 +30,12 @@ fn flow_row(r: &Row<'_>) -> rusqlite::Result<FlowRow> {
 
 #[async_trait]
 impl MetricsStore for SqliteStore {
-    async fn flow_rows(&self, product: ProductId, from: Timestamp, to: Timestamp) -> StoreResult<Vec<FlowRow>> {
+    async fn flow_rows(
+        &self,
+        product: ProductId,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> StoreResult<Vec<FlowRow>> {
         self.read_blocking(move |c| {
             let sql = format!(
                 "SELECT {FLOW_COLS} FROM item_flow WHERE product_id = ?1 AND done_at BETWEEN ?2 AND ?3
@@ -111,7 +116,12 @@ impl MetricsStore for SqliteStore {
         .await
     }
 
-    async fn replace_flow(&self, product: ProductId, rows: &[FlowRow], members: &[(i64, i64)]) -> StoreResult<()> {
+    async fn replace_flow(
+        &self,
+        product: ProductId,
+        rows: &[FlowRow],
+        members: &[(i64, i64)],
+    ) -> StoreResult<()> {
         let rows = rows.to_vec();
         let members = members.to_vec();
         self.write(move |tx| -> Res<()> {

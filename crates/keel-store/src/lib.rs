@@ -675,13 +675,17 @@ pub trait HistoryStore {
     ) -> StoreResult<Vec<Event>>;
 }
 
-
 /// The derived flow table and sprint memberships (migration 0005), kept by the database in the
 /// same transaction as the item events they follow, and rebuilt from the history on demand.
 #[async_trait]
 pub trait MetricsStore {
     /// Flow rows of `product`'s items done at `from..=to` and not deleted, by done time.
-    async fn flow_rows(&self, product: ProductId, from: Timestamp, to: Timestamp) -> StoreResult<Vec<FlowRow>>;
+    async fn flow_rows(
+        &self,
+        product: ProductId,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> StoreResult<Vec<FlowRow>>;
     /// Every flow row of `product`, by item id (for checks and rebuilds).
     async fn all_flow_rows(&self, product: ProductId) -> StoreResult<Vec<FlowRow>>;
     /// Every (sprint, item) membership of `product`'s items, ordered.
@@ -692,11 +696,17 @@ pub trait MetricsStore {
     /// `kind`, `deleted`) of `items`, in commit order.
     async fn item_events(&self, items: &[i64]) -> StoreResult<Vec<Event>>;
     /// Replaces `product`'s flow rows and memberships in one transaction (a rebuild).
-    async fn replace_flow(&self, product: ProductId, rows: &[FlowRow], members: &[(i64, i64)]) -> StoreResult<()>;
+    async fn replace_flow(
+        &self,
+        product: ProductId,
+        rows: &[FlowRow],
+        members: &[(i64, i64)],
+    ) -> StoreResult<()>;
 }
 
 /// The item event fields the metrics read.
-pub const METRIC_FIELDS: [&str; 7] = ["created", "status", "sprint", "release", "estimate", "kind", "deleted"];
+pub const METRIC_FIELDS: [&str; 7] =
+    ["created", "status", "sprint", "release", "estimate", "kind", "deleted"];
 
 /// Everything the application needs from storage, bundled for wiring.
 #[async_trait]

@@ -45,11 +45,23 @@ async fn run(driver: &Driver, db: TestDb, backend: &str) {
             .await;
         assert_eq!(ok, json!(true), "chart {id}");
     }
-    assert_eq!(b.js("return !!document.querySelector('nav a[aria-current=page][href$=\"/reports\"]')", json!([])).await, json!(true));
+    assert_eq!(
+        b.js("return !!document.querySelector('nav a[aria-current=page][href$=\"/reports\"]')", json!([]))
+            .await,
+        json!(true)
+    );
     // The cycle-time table lists the same items as the API for the same period.
     let from = b.js("return document.querySelector('input[name=from]').value", json!([])).await;
     let to = b.js("return document.querySelector('input[name=to]').value", json!([])).await;
-    let api = api_get(&t, &format!("/api/v1/products/SHOP/cycle-time?from={}&to={}", from.as_str().unwrap(), to.as_str().unwrap())).await;
+    let api = api_get(
+        &t,
+        &format!(
+            "/api/v1/products/SHOP/cycle-time?from={}&to={}",
+            from.as_str().unwrap(),
+            to.as_str().unwrap()
+        ),
+    )
+    .await;
     let rows = b.js("return document.querySelectorAll('#chart-cycle-time tbody tr').length", json!([])).await;
     assert_eq!(rows.as_u64(), api["count"].as_u64());
     assert!(api["count"].as_u64().unwrap() > 0, "the demo has finished items");
@@ -62,7 +74,8 @@ async fn run(driver: &Driver, db: TestDb, backend: &str) {
 
     // Open a data table: its rows are there to read.
     b.js("document.querySelector('#chart-velocity details').open = true", json!([])).await;
-    let sprints = b.js("return document.querySelectorAll('#chart-velocity tbody tr').length", json!([])).await;
+    let sprints =
+        b.js("return document.querySelectorAll('#chart-velocity tbody tr').length", json!([])).await;
     assert!(sprints.as_u64().unwrap() >= 1);
 
     // The team filter applies through the form.
@@ -73,9 +86,10 @@ async fn run(driver: &Driver, db: TestDb, backend: &str) {
 
     // The active sprint's page: burndown and burnup.
     let sprints = api_get(&t, &format!("/api/v1/teams/{team}/sprints")).await;
-    let active = sprints.as_array().unwrap().iter().find(|s| s["state"] == "active").expect("an active sprint")["id"]
-        .as_i64()
-        .unwrap();
+    let active =
+        sprints.as_array().unwrap().iter().find(|s| s["state"] == "active").expect("an active sprint")["id"]
+            .as_i64()
+            .unwrap();
     b.goto(&t.url(&format!("/sprints/{active}"))).await;
     b.wait_css("#chart-burndown svg[role='img']").await;
     b.wait_css("#chart-burnup details.chart-data table").await;

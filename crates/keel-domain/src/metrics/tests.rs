@@ -50,7 +50,12 @@ fn close(a: f64, b: f64) -> bool {
 fn flow() -> Vec<ItemHistory> {
     vec![
         item(1, ItemKind::Story, t(0, 9), &[(t(1, 9), 2), (t(3, 9), 4)]),
-        item(2, ItemKind::Story, t(0, 9), &[(t(1, 9), 2), (t(2, 9), 4), (t(4, 9), 2), (t(5, 9), 3), (t(6, 9), 4)]),
+        item(
+            2,
+            ItemKind::Story,
+            t(0, 9),
+            &[(t(1, 9), 2), (t(2, 9), 4), (t(4, 9), 2), (t(5, 9), 3), (t(6, 9), 4)],
+        ),
         item(3, ItemKind::Story, t(1, 9), &[(t(3, 9), 4)]),
         item(4, ItemKind::Bug, t(2, 9), &[(t(2, 21), 2)]),
     ]
@@ -95,7 +100,8 @@ fn cycle_and_lead_time_with_a_reopened_item_and_one_done_straight_away() {
     assert_eq!(done[2].done_at, t(6, 9));
     assert_eq!(Percentiles::of(&cycle), Percentiles { p50: Some(2.0), p85: Some(5.0), p95: Some(5.0) });
     // The reopened item finished on d6, not within d0..d5.
-    let keys: Vec<String> = finished(&flow(), &wf(), Tz::UTC, d(0), d(5), t(7, 0)).into_iter().map(|f| f.key).collect();
+    let keys: Vec<String> =
+        finished(&flow(), &wf(), Tz::UTC, d(0), d(5), t(7, 0)).into_iter().map(|f| f.key).collect();
     assert_eq!(keys, ["K-1", "K-3"]);
     // Its first done (d2) is not a finish: it was reopened since.
     assert!(finished(&flow(), &wf(), Tz::UTC, d(2), d(2), t(7, 0)).is_empty());
@@ -155,13 +161,21 @@ fn bug_trend_counts_opened_closed_reopened_and_open() {
         item(5, ItemKind::Bug, t(1, 9), &[(t(2, 10), 4), (t(3, 10), 2), (t(4, 10), 4)]),
     ];
     let trend = bug_trend(&items, &wf(), Tz::UTC, d(0), d(4), t(9, 0));
-    let rows: Vec<(usize, usize, usize, usize)> = trend.iter().map(|b| (b.opened, b.closed, b.reopened, b.open)).collect();
+    let rows: Vec<(usize, usize, usize, usize)> =
+        trend.iter().map(|b| (b.opened, b.closed, b.reopened, b.open)).collect();
     assert_eq!(rows, [(0, 0, 0, 0), (1, 0, 0, 1), (1, 1, 0, 1), (0, 0, 1, 2), (0, 1, 0, 1)]);
 }
 
 /// Sprint 10 runs d0..d4, started d0 09:00 and closed d4 17:00; sprint 11 follows.
 fn sprint10() -> SprintWindow {
-    SprintWindow { id: 10, name: "S1".into(), start: d(0), end: d(4), started_at: Some(t(0, 9)), closed_at: Some(t(4, 17)) }
+    SprintWindow {
+        id: 10,
+        name: "S1".into(),
+        start: d(0),
+        end: d(4),
+        started_at: Some(t(0, 9)),
+        closed_at: Some(t(4, 17)),
+    }
 }
 
 /// A (3) and B (5) committed, A done, B carried over (moved out by the close itself);
@@ -201,8 +215,14 @@ fn a_sprint_with_scope_change_moves_between_sprints_and_a_reopened_bug() {
     assert!(close(r.completion_rate.unwrap(), 7.0 / 17.0));
 
     // The next sprint, started d5 09:00, still running at d6 12:00: D and B committed.
-    let s11 =
-        SprintWindow { id: 11, name: "S2".into(), start: d(5), end: d(9), started_at: Some(t(5, 9)), closed_at: None };
+    let s11 = SprintWindow {
+        id: 11,
+        name: "S2".into(),
+        start: d(5),
+        end: d(9),
+        started_at: Some(t(5, 9)),
+        closed_at: None,
+    };
     let r = sprint_result(&s11, &sprint_items(), &wf(), Tz::UTC, t(6, 12));
     assert_eq!((r.committed, r.committed_items.clone()), (13.0, vec!["K-2".to_string(), "K-4".to_string()]));
     assert_eq!((r.completed, r.carried_over.clone()), (0.0, vec!["K-2".to_string(), "K-4".to_string()]));
@@ -254,7 +274,8 @@ fn release_burnup_follows_scope_and_done() {
     items[2].release.push((t(2, 9), Some(7)));
     items[2].points[0].1 = Some(2.0);
     let days = release_burnup(7, &items, &wf(), Tz::UTC, d(0), d(3), t(9, 0));
-    let got: Vec<(f64, f64, usize, usize)> = days.iter().map(|x| (x.scope, x.done, x.items, x.done_items)).collect();
+    let got: Vec<(f64, f64, usize, usize)> =
+        days.iter().map(|x| (x.scope, x.done, x.items, x.done_items)).collect();
     assert_eq!(got, [(3.0, 0.0, 1, 0), (3.0, 0.0, 1, 0), (5.0, 0.0, 2, 0), (5.0, 5.0, 2, 2)]);
 }
 
@@ -262,7 +283,10 @@ fn release_burnup_follows_scope_and_done() {
 fn work_in_progress_ages_and_flags() {
     let wip = work_in_progress(&flow(), &wf(), t(7, 0), Some(5.0));
     assert_eq!(wip.len(), 1);
-    assert_eq!((wip[0].key.as_str(), wip[0].since, wip[0].age_days, wip[0].over), ("K-4", t(2, 21), 4.125, false));
+    assert_eq!(
+        (wip[0].key.as_str(), wip[0].since, wip[0].age_days, wip[0].over),
+        ("K-4", t(2, 21), 4.125, false)
+    );
     assert!(work_in_progress(&flow(), &wf(), t(7, 0), Some(4.0))[0].over);
     // A reopened item's age starts at its reopening, and moving on within in-progress states
     // does not reset it.

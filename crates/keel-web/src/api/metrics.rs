@@ -10,8 +10,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use keel_api::metrics::{
-    counts, BugDayOut, BugTrendOut, CumulativeFlowOut, CycleTimeOut, FlowItemOut, ReleaseBurnupOut, SprintBugsOut,
-    SprintBurnOut, ThroughputOut, VelocityOut, WipOut,
+    counts, BugDayOut, BugTrendOut, CumulativeFlowOut, CycleTimeOut, FlowItemOut, ReleaseBurnupOut,
+    SprintBugsOut, SprintBurnOut, ThroughputOut, VelocityOut, WipOut,
 };
 use keel_api::Problem;
 use keel_app::metrics::{Period, PERIOD_DEFAULT_DAYS, VELOCITY_SPRINTS};
@@ -92,7 +92,8 @@ impl MetricsQuery {
                 return Err(ApiError::invalid("from", "must not be after to"));
             }
         }
-        let tz = Tz::parse("tz", self.tz.as_deref().unwrap_or("")).map_err(|e| ApiError::invalid("tz", e.message))?;
+        let tz = Tz::parse("tz", self.tz.as_deref().unwrap_or(""))
+            .map_err(|e| ApiError::invalid("tz", e.message))?;
         let team = match self.team.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
             None => None,
             Some(s) => Some(s.parse::<i64>().map_err(|_| ApiError::invalid("team", "must be a team id"))?),

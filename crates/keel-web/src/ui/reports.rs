@@ -56,7 +56,6 @@ struct ReportsPage {
     l: Layout,
     key: String,
     teams: Vec<(i64, String)>,
-    team: Option<i64>,
     /// The chosen team's id, 0 for all.
     team_id: i64,
     team_name: String,
@@ -66,7 +65,8 @@ struct ReportsPage {
     /// The query string of the filters, for the CSV links.
     q: String,
     figures: Vec<(&'static str, String, String)>,
-    velocity: Option<(Chart, keel_domain::metrics::VelocitySummary)>,
+    /// The chart, the summary, and the team it is of.
+    velocity: Option<(Chart, keel_domain::metrics::VelocitySummary, i64)>,
     cfd: Chart,
     cycle: Chart,
     distribution: Chart,
@@ -90,8 +90,11 @@ fn kind_name(k: ItemKind) -> &'static str {
 fn date_ticks(from: Date, to: Date) -> Vec<(f64, String)> {
     let span = (to.0 - from.0).max(1);
     let step = (span / 5).max(1);
-    let mut out: Vec<(f64, String)> =
-        (0..).map(|i| from.0 + i * step).take_while(|d| *d < to.0 - step / 2).map(|d| (f64::from(d), Date(d).to_string())).collect();
+    let mut out: Vec<(f64, String)> = (0..)
+        .map(|i| from.0 + i * step)
+        .take_while(|d| *d < to.0 - step / 2)
+        .map(|d| (f64::from(d), Date(d).to_string()))
+        .collect();
     out.push((f64::from(to.0), to.to_string()));
     out
 }
@@ -143,7 +146,7 @@ async fn page(
                 if let Some(avg) = v.summary.average {
                     c = c.hline("Average completed", avg);
                 }
-                Some((c, v.summary))
+                Some((c, v.summary, id))
             }
             None => None,
         };
@@ -187,7 +190,7 @@ async fn page(
         .desc("How many finished items took each number of days from first start to done")
         .x_label("Days");
 
-        let (daily, weekly, done) = st.app.throughput(&a, team, period).await?;
+        let (_, weekly, done) = st.app.throughput(&a, team, period).await?;
         // Per week and kind, stacked.
         let mut throughput = Chart::stacked_bars("throughput", "Throughput")
             .desc("Items finished per week by kind (weeks begin on Monday)")
@@ -238,7 +241,7 @@ async fn page(
 
         let open_bugs = bug_days.last().map_or(0, |b| b.open);
         let mut figures = Vec::new();
-        if let Some((_, v)) = &velocity {
+        if let Some((_, v, _)) = &velocity {
             figures.push((
                 "Velocity",
                 v.average.map_or("—".into(), super::chart::num),
@@ -255,7 +258,6 @@ async fn page(
             ("In progress", w.items.len().to_string(), format!("{} over p85", w.items.iter().filter(|i| i.over).count())),
             ("Open bugs", open_bugs.to_string(), format!("on {}", period.to)),
         ]);
-        let _ = daily;
         let mut q = format!("from={}&to={}&tz={}", period.from, period.to, tz.to_string().replace('+', "%2B"));
         if let Some(t) = team {
             q.push_str(&format!("&team={t}"));
@@ -267,7 +269,6 @@ async fn page(
             l,
             key: a.product.key.to_string(),
             teams,
-            team,
             team_id: team.unwrap_or(0),
             team_name,
             from: period.from.to_string(),

@@ -695,7 +695,9 @@ async fn sprint_page(
         let summary =
             sp.summary.as_ref().map(|x| (pts(x.committed), pts(x.completed), pts(x.added), pts(x.removed)));
         let burn = match sp.commitment {
-            Some(_) => Some(super::reports::burn_charts(&st.app.sprint_burn(&s.user, id, Default::default()).await?)),
+            Some(_) => {
+                Some(super::reports::burn_charts(&st.app.sprint_burn(&s.user, id, Default::default()).await?))
+            }
             None => None,
         };
         render(&SprintPage {
