@@ -246,8 +246,9 @@ fn velocity_averages_completed_points() {
 fn burndown_and_burnup_day_by_day() {
     let (r, days) = sprint_burn(&sprint10(), &sprint_items(), &wf(), Tz::UTC, t(20, 0));
     assert_eq!(r.committed, 17.0);
-    let got: Vec<(Option<f64>, Option<f64>, f64, f64, f64)> =
-        days.iter().map(|b| (b.remaining, b.done, b.added, b.removed, b.ideal)).collect();
+    /// Remaining, done, added, removed, ideal.
+    type Row = (Option<f64>, Option<f64>, f64, f64, f64);
+    let got: Vec<Row> = days.iter().map(|b| (b.remaining, b.done, b.added, b.removed, b.ideal)).collect();
     assert_eq!(
         got,
         [

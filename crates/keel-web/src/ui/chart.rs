@@ -486,16 +486,16 @@ impl Chart {
                     let top: Vec<f64> = (0..n).map(|i| base[i] + value(s, i).max(0.0)).collect();
                     if n > 0 {
                         let mut d = String::new();
-                        for i in 0..n {
+                        for (i, v) in top.iter().enumerate() {
                             d.push_str(&format!(
                                 "{}{} {} ",
                                 if i == 0 { "M" } else { "L" },
                                 point_x(i),
-                                y_of(top[i])
+                                y_of(*v)
                             ));
                         }
-                        for i in (0..n).rev() {
-                            d.push_str(&format!("L{} {} ", point_x(i), y_of(base[i])));
+                        for (i, v) in base.iter().enumerate().rev() {
+                            d.push_str(&format!("L{} {} ", point_x(i), y_of(*v)));
                         }
                         d.push('Z');
                         view.paths.push(PathShape { d, class: series_class("area", si, s) });
