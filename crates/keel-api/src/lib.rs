@@ -9,6 +9,7 @@ pub mod ceremonies;
 pub mod discovery;
 pub mod launch;
 pub mod market;
+pub mod metrics;
 pub mod outcomes;
 pub mod poker;
 pub mod portfolio;

@@ -18,6 +18,7 @@ pub mod error;
 pub mod items;
 pub mod launch;
 pub mod market;
+pub mod metrics;
 pub mod outcomes;
 pub mod poker;
 pub mod portfolio;

@@ -36,6 +36,13 @@ const DAY_MS: i64 = 86_400_000;
 /// Items are created over the two years before [`BASE_MS`].
 const SPAN_MS: i64 = 730 * DAY_MS;
 
+/// Length of a sprint of the history team.
+const SPRINT_MS: i64 = 14 * DAY_MS;
+/// Closed sprints of the history team: a year of two-week sprints ending at [`BASE_MS`].
+pub const HISTORY_SPRINTS: usize = 26;
+/// One item in this many (epics aside) is planned into the history team's sprints.
+const SPRINT_EVERY: u64 = 100;
+
 /// Where to write.
 #[derive(Debug, Clone)]
 pub enum Target {
@@ -224,6 +231,7 @@ fn make_items(
     first: u64,
     n: usize,
     total: u64,
+    sprints: &[i64],
 ) -> Vec<BulkItem> {
     let mut out = Vec::with_capacity(n);
     for k in 0..n as u64 {
@@ -286,6 +294,26 @@ fn make_items(
                 new: json!(w[1].0),
             });
         }
+        // Some items go through the history team's sprints: planned into the sprint in which
+        // their last change falls, an hour before it starts (committed) or when created (added).
+        let mut sprint_id = None;
+        if number % SPRINT_EVERY == 0 && kind != ItemKind::Epic && !sprints.is_empty() {
+            let first_start = BASE_MS - SPRINT_MS * sprints.len() as i64;
+            let last = history.last().map_or(created_at, |e| e.at.0);
+            if last >= first_start {
+                let idx = (((last - first_start) / SPRINT_MS) as usize).min(sprints.len() - 1);
+                let start = first_start + SPRINT_MS * idx as i64;
+                history.push(BulkEvent {
+                    at: Timestamp((start - 3_600_000).max(created_at)),
+                    actor: Some(admin),
+                    field: "sprint".into(),
+                    old: serde_json::Value::Null,
+                    new: json!(sprints[idx]),
+                });
+                history.sort_by_key(|e| e.at);
+                sprint_id = Some(keel_domain::RecordId(sprints[idx]));
+            }
+        }
         let item = NewItem {
             kind,
             parent_id: None,
@@ -297,7 +325,7 @@ fn make_items(
             labels: Vec::new(),
             assignee_id: None,
             status_id: Some(states[si].0),
-            sprint_id: None,
+            sprint_id,
             release_id: None,
         };
         out.push(BulkItem { item, created_at: Timestamp(created_at), created_by: Some(admin), history });
@@ -314,6 +342,7 @@ async fn fill(
     total: u64,
     seed: u64,
     quiet: bool,
+    sprints: Vec<i64>,
 ) -> Result<(u64, u64)> {
     let w =
         store.workflow(product.id).await.map_err(|e| anyhow!("{e}")).context("while reading the workflow")?;
@@ -325,7 +354,7 @@ async fn fill(
         let mut first = 1;
         while first <= total {
             let n = (total - first + 1).min(CHUNK as u64) as usize;
-            let chunk = make_items(&mut r, &states, admin_id, first, n, total);
+            let chunk = make_items(&mut r, &states, admin_id, first, n, total, &sprints);
             if tx.blocking_send(chunk).is_err() {
                 return;
             }
@@ -499,6 +528,77 @@ async fn plan_sprints(store: &Arc<dyn Store>, product: &Product, admin: &User) -
     Ok(SprintPlan { team: team_id, active: *active, to_close: to_close.to_vec() })
 }
 
+/// Gives `product` a "History team" with [`HISTORY_SPRINTS`] closed two-week sprints ending at
+/// [`BASE_MS`] (their items are planned into them through the items' own history, see
+/// `make_items`); returns the team's id and the sprints' ids, oldest first.
+async fn plan_history(store: &Arc<dyn Store>, product: &Product, admin: &User) -> Result<(i64, Vec<i64>)> {
+    use keel_domain::event::ObjectKind;
+    use keel_domain::sprint::{Commitment, Sprint, SprintState, SprintSummary, Team, TeamMember};
+    use keel_domain::Date;
+    use keel_store::{NewRecord, WriteOp, Written};
+    let e = |e: keel_store::StoreError| anyhow!("{e}");
+    let ctx = WriteCtx { actor: Some(admin.id), at: Timestamp(BASE_MS), proposal: None };
+    let team = Team {
+        name: "History team".into(),
+        products: vec![product.id],
+        members: vec![TeamMember { user_id: admin.id, points: Some(40.0), days: Some(10.0) }],
+        board: Default::default(),
+    };
+    let rec = |kind, parent: Option<i64>, state: &str, key: Option<String>, data: serde_json::Value| {
+        WriteOp::CreateRecord(NewRecord {
+            kind,
+            product_id: Some(product.id),
+            parent_id: parent,
+            state: state.into(),
+            unique_key: key,
+            data,
+        })
+    };
+    let key = Some(format!("team:{}:history team", product.id));
+    let w = store
+        .write_batch(vec![rec(ObjectKind::Team, None, "", key, serde_json::to_value(&team)?)], &ctx)
+        .await
+        .map_err(e)?;
+    let Some(Written::Record(t)) = w.first() else { bail!("no team record") };
+    let mut ops = Vec::new();
+    for k in 0..HISTORY_SPRINTS as i64 {
+        let start = BASE_MS - SPRINT_MS * (HISTORY_SPRINTS as i64 - k);
+        let sprint = Sprint {
+            name: format!("History sprint {}", k + 1),
+            goal: String::new(),
+            start: Date::of(Timestamp(start)),
+            end: Date::of(Timestamp(start + SPRINT_MS - 1)),
+            capacity: vec![],
+            commitment: Some(Commitment { at: Timestamp(start), items: vec![], points: 0.0 }),
+            summary: Some(SprintSummary {
+                at: Timestamp(start + SPRINT_MS - 1),
+                committed: 0.0,
+                completed: 0.0,
+                added: 0.0,
+                removed: 0.0,
+                completed_items: vec![],
+                carried_over: vec![],
+            }),
+        };
+        ops.push(rec(
+            ObjectKind::Sprint,
+            Some(t.id.0),
+            SprintState::Closed.as_str(),
+            None,
+            serde_json::to_value(&sprint)?,
+        ));
+    }
+    let w = store.write_batch(ops, &ctx).await.map_err(e)?;
+    let ids = w
+        .iter()
+        .map(|x| match x {
+            Written::Record(r) => Ok(r.id.0),
+            _ => Err(anyhow!("no sprint record")),
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok((t.id.0, ids))
+}
+
 pub async fn run(o: GenOptions) -> Result<()> {
     let t0 = Instant::now();
     let store = open(&o.target, o.force).await?;
@@ -525,7 +625,12 @@ pub async fn run(o: GenOptions) -> Result<()> {
         .map_err(err)?;
     eprintln!("writing {} items into {BENCH_KEY} in chunks of {CHUNK}", o.items);
     let tb = Instant::now();
-    let (mut items, mut events) = fill(&store, &bench, &admin, o.items, o.seed, false).await?;
+    let (history_team, history_sprints) = plan_history(&store, &bench, &admin).await?;
+    let (mut items, mut events) =
+        fill(&store, &bench, &admin, o.items, o.seed, false, history_sprints.clone()).await?;
+    // The burndown benchmark's sprint: the one before the last, whose items were all created
+    // before the data ends.
+    let last_sprint = history_sprints.iter().rev().nth(1).copied().unwrap_or_default();
     let bench_secs = tb.elapsed().as_secs_f64();
     eprintln!(
         "{BENCH_KEY}: {items} items and {events} events in {bench_secs:.1} s: {:.0} items/s, {:.0} rows/s",
@@ -550,9 +655,16 @@ pub async fn run(o: GenOptions) -> Result<()> {
         let p =
             app.create_product(Some(&admin), &key, &format!("Small product {i}"), "").await.map_err(err)?;
         if o.small_items > 0 {
-            let (a, b) =
-                fill(&store, &p, &admin, o.small_items, o.seed ^ (i as u64).wrapping_mul(0x9E37), true)
-                    .await?;
+            let (a, b) = fill(
+                &store,
+                &p,
+                &admin,
+                o.small_items,
+                o.seed ^ (i as u64).wrapping_mul(0x9E37),
+                true,
+                vec![],
+            )
+            .await?;
             items += a;
             events += b;
         }
@@ -576,7 +688,7 @@ pub async fn run(o: GenOptions) -> Result<()> {
         std::fs::write(
             &f,
             format!(
-                "team={}\nactive_sprint={}\nclose_sprints={}\n",
+                "team={}\nactive_sprint={}\nclose_sprints={}\nhistory_team={history_team}\nhistory_sprint={last_sprint}\n",
                 plan.team,
                 plan.active,
                 closes.join(",")
@@ -594,6 +706,7 @@ pub async fn run(o: GenOptions) -> Result<()> {
             plan.active,
             closes.join(",")
         );
+        println!("history: history_team={history_team} history_sprint={last_sprint}");
     }
     Ok(())
 }
@@ -629,7 +742,8 @@ mod tests {
     #[test]
     fn shape_matches_the_reference() {
         let states = spread(&workflow()).unwrap();
-        let items = make_items(&mut SplitMix64::new(42), &states, UserId(1), 1, 20_000, 20_000);
+        let sprints: Vec<i64> = (1..=HISTORY_SPRINTS as i64).collect();
+        let items = make_items(&mut SplitMix64::new(42), &states, UserId(1), 1, 20_000, 20_000, &sprints);
         let done = items.iter().filter(|b| b.item.status_id == Some(StateId(4))).count();
         let zebra = items.iter().filter(|b| b.item.title.contains("zebra")).count();
         let stories = items.iter().filter(|b| b.item.kind == ItemKind::Story).count();
@@ -641,7 +755,12 @@ mod tests {
         assert!((35..50).contains(&avg_t) && (190..220).contains(&avg_d), "{avg_t} {avg_d}");
         assert!(items.windows(2).all(|w| w[0].created_at <= w[1].created_at));
         assert!(items.iter().all(|b| b.history.iter().all(|e| e.at.0 < BASE_MS && e.at >= b.created_at)));
-        let again = make_items(&mut SplitMix64::new(42), &states, UserId(1), 1, 100, 20_000);
+        let again = make_items(&mut SplitMix64::new(42), &states, UserId(1), 1, 100, 20_000, &sprints);
         assert_eq!(again[..], items[..100]);
+        // One item in a hundred went through a sprint, its history in time order.
+        let planned: Vec<&BulkItem> = items.iter().filter(|b| b.item.sprint_id.is_some()).collect();
+        assert!((80..200).contains(&planned.len()), "{}", planned.len());
+        assert!(planned.iter().all(|b| b.history.windows(2).all(|w| w[0].at <= w[1].at)));
+        assert!(planned.iter().all(|b| b.history.iter().any(|e| e.field == "sprint")));
     }
 }

@@ -14,6 +14,7 @@ pub mod item;
 pub mod kpi;
 pub mod launch;
 pub mod market;
+pub mod metrics;
 pub mod outcomes;
 pub mod pm;
 pub mod poker;

@@ -8,6 +8,7 @@
 mod bulk;
 mod db;
 mod items;
+mod metrics;
 mod migrate;
 mod products;
 mod proposals;

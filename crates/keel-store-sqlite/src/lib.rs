@@ -13,6 +13,7 @@
 #![forbid(unsafe_code)]
 
 mod items;
+mod metrics;
 mod products;
 mod proposals;
 mod records;
@@ -33,6 +34,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ("0002_fts_bulk.sql", include_str!("../migrations/0002_fts_bulk.sql")),
     ("0003_records_sprints.sql", include_str!("../migrations/0003_records_sprints.sql")),
     ("0004_widget.sql", include_str!("../migrations/0004_widget.sql")),
+    ("0005_item_flow.sql", include_str!("../migrations/0005_item_flow.sql")),
 ];
 
 /// Reader connections opened up front.

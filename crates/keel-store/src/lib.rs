@@ -12,6 +12,7 @@ use async_trait::async_trait;
 use keel_domain::board::StateSpec;
 use keel_domain::event::{Event, ObjectKind};
 use keel_domain::item::{Item, ItemKind, ItemLink, ItemPatch, LinkKind, NewItem};
+use keel_domain::metrics::FlowRow;
 use keel_domain::product::{Membership, Product, ProductKey, Roles};
 use keel_domain::proposal::{Change, Position, Proposal, ProposalState};
 use keel_domain::rights::Action;
@@ -681,6 +682,39 @@ pub trait HistoryStore {
     ) -> StoreResult<Vec<Event>>;
 }
 
+/// The derived flow table and sprint memberships (migration 0005), kept by the database in the
+/// same transaction as the item events they follow, and rebuilt from the history on demand.
+#[async_trait]
+pub trait MetricsStore {
+    /// Flow rows of `product`'s items done at `from..=to` and not deleted, by done time.
+    async fn flow_rows(
+        &self,
+        product: ProductId,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> StoreResult<Vec<FlowRow>>;
+    /// Every flow row of `product`, by item id (for checks and rebuilds).
+    async fn all_flow_rows(&self, product: ProductId) -> StoreResult<Vec<FlowRow>>;
+    /// Every (sprint, item) membership of `product`'s items, ordered.
+    async fn sprint_memberships(&self, product: ProductId) -> StoreResult<Vec<(i64, i64)>>;
+    /// Ids of the items that were ever in one of `sprints`, ascending.
+    async fn sprint_members(&self, sprints: &[i64]) -> StoreResult<Vec<i64>>;
+    /// The item events metrics read (`created`, `status`, `sprint`, `release`, `estimate`,
+    /// `kind`, `deleted`) of `items`, in commit order.
+    async fn item_events(&self, items: &[i64]) -> StoreResult<Vec<Event>>;
+    /// Replaces `product`'s flow rows and memberships in one transaction (a rebuild).
+    async fn replace_flow(
+        &self,
+        product: ProductId,
+        rows: &[FlowRow],
+        members: &[(i64, i64)],
+    ) -> StoreResult<()>;
+}
+
+/// The item event fields the metrics read.
+pub const METRIC_FIELDS: [&str; 7] =
+    ["created", "status", "sprint", "release", "estimate", "kind", "deleted"];
+
 /// Everything the application needs from storage, bundled for wiring.
 #[async_trait]
 pub trait Store:
@@ -692,6 +726,7 @@ pub trait Store:
     + ProposalStore
     + HistoryStore
     + RecordStore
+    + MetricsStore
     + Send
     + Sync
 {

@@ -56,8 +56,22 @@ enum Command {
     /// Manage product memberships
     #[command(subcommand)]
     Member(MemberCmd),
+    /// Delivery metrics' derived tables
+    #[command(subcommand)]
+    Metrics(MetricsCmd),
     /// Print the commented example configuration file
     Config,
+}
+
+#[derive(Debug, Subcommand)]
+enum MetricsCmd {
+    /// Recompute the flow table and sprint memberships from the history (all products, or one);
+    /// needed once after upgrading a database that held items before they existed
+    Rebuild {
+        /// Only this product (its key)
+        #[arg(long)]
+        product: Option<String>,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -225,6 +239,7 @@ pub fn run() -> Result<ExitCode> {
             Command::Token(c) => token(&cfg, c).await,
             Command::Product(c) => product(&cfg, c).await,
             Command::Member(c) => member(&cfg, c).await,
+            Command::Metrics(c) => metrics(&cfg, c).await,
             Command::Config => Ok(()),
         }
     })?;
@@ -479,6 +494,26 @@ async fn product(cfg: &Config, c: ProductCmd) -> Result<()> {
             println!("{:<10} NAME", "KEY");
             for p in store.products().await.map_err(|e| anyhow!("{e}"))? {
                 println!("{:<10} {}", p.key, p.name);
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn metrics(cfg: &Config, c: MetricsCmd) -> Result<()> {
+    let (store, _) = open_store(cfg).await?;
+    let app = App::new(store.clone(), Settings::default());
+    match c {
+        MetricsCmd::Rebuild { product } => {
+            let products = match product {
+                Some(k) => {
+                    vec![app.product_by_key(&k).await.map_err(|_| anyhow!("product: no product {k}"))?]
+                }
+                None => store.products().await.map_err(|e| anyhow!("{e}"))?,
+            };
+            for p in products {
+                let n = app.rebuild_metrics(p.id).await.map_err(app_err)?;
+                println!("{}: rebuilt the flow of {n} items from the history", p.key);
             }
         }
     }

@@ -7,6 +7,7 @@ pub mod health;
 pub mod items;
 pub mod launch;
 pub mod market;
+pub mod metrics;
 pub mod outcomes;
 pub mod poker;
 pub mod portfolio;
@@ -54,6 +55,7 @@ pub fn routes() -> Router<AppState> {
         .merge(launch::routes())
         .merge(outcomes::routes())
         .merge(portfolio::routes())
+        .merge(metrics::routes())
         .route("/api/v1/openapi.json", get(openapi_json))
 }
 
@@ -137,6 +139,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
         launch::Doc::openapi(),
         outcomes::Doc::openapi(),
         portfolio::Doc::openapi(),
+        metrics::Doc::openapi(),
     ] {
         doc.merge(part);
     }

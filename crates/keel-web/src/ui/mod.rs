@@ -12,6 +12,7 @@ mod auth;
 mod backlog;
 mod board;
 mod ceremonies;
+pub(crate) mod chart;
 mod discovery;
 mod form;
 mod items;
@@ -23,6 +24,7 @@ mod portfolio;
 mod products;
 mod proposals;
 mod readiness;
+mod reports;
 mod roadmap;
 mod sprints;
 mod tokens;
@@ -80,6 +82,7 @@ pub fn routes() -> Router<AppState> {
         .merge(launch::routes())
         .merge(outcomes::routes())
         .merge(portfolio::routes())
+        .merge(reports::routes())
 }
 
 /// The 404 page for any path no route answers, for the application's fallback: in the layout

@@ -526,6 +526,8 @@ struct SprintPage {
     /// Items a closed sprint sent on: (key, title, points, where, link).
     carried: Vec<(String, String, String, String, String)>,
     here: String,
+    /// The burndown and burnup charts, once the sprint has started.
+    burn: Option<(super::chart::Chart, super::chart::Chart)>,
 }
 
 fn decision_name(d: Decision) -> &'static str {
@@ -692,7 +694,14 @@ async fn sprint_page(
         }
         let summary =
             sp.summary.as_ref().map(|x| (pts(x.committed), pts(x.completed), pts(x.added), pts(x.removed)));
+        let burn = match sp.commitment {
+            Some(_) => {
+                Some(super::reports::burn_charts(&st.app.sprint_burn(&s.user, id, Default::default()).await?))
+            }
+            None => None,
+        };
         render(&SprintPage {
+            burn,
             id,
             team_id: sc.team.id.0,
             team: sc.team.data.name.clone(),

@@ -1,0 +1,386 @@
+//! Delivery metrics over the history: each report loads only the histories it needs (a team's
+//! sprint members through the membership table, a product's finished items through the flow
+//! table, a product's item history for flow over time) and computes its figures with
+//! `keel_domain::metrics`, so every figure comes with the items behind it.
+
+use crate::records::Stored;
+use crate::{now, App, AppError, AppResult, ProductAccess};
+use keel_domain::event::ObjectKind;
+use keel_domain::metrics::{
+    bug_trend, by_week, cumulative_flow, finished_rows, flow_rows, histories, release_burnup, sprint_burn,
+    sprint_result, throughput_daily, velocity_summary, work_in_progress, BugDay, BurnDay, FlowItem,
+    ItemHistory, Percentiles, ReleaseDay, SprintResult, SprintWindow, Tz, VelocitySummary, WipItem,
+};
+use keel_domain::sprint::{Release, Sprint, Team};
+use keel_domain::time::Date;
+use keel_domain::user::User;
+use keel_domain::workflow::{Workflow, WorkflowState};
+use keel_domain::{ProductId, RecordId, Timestamp, ValidationError};
+use keel_store::METRIC_FIELDS;
+
+/// The longest period a report covers, in days.
+pub const PERIOD_MAX_DAYS: i32 = 731;
+/// Days a product report covers when no `from` is given.
+pub const PERIOD_DEFAULT_DAYS: i32 = 90;
+/// Sprints the velocity covers when no number is given.
+pub const VELOCITY_SPRINTS: usize = 10;
+/// Most item events read for one product's flow over time.
+const PRODUCT_EVENTS_MAX: u32 = 5_000_000;
+
+/// A period of local dates in a UTC offset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Period {
+    /// First date.
+    pub from: Date,
+    /// Last date (included).
+    pub to: Date,
+    /// The offset days are counted in.
+    pub tz: Tz,
+}
+
+impl Period {
+    /// The period from `from` to `to` (by default the last [`PERIOD_DEFAULT_DAYS`] up to today),
+    /// checked: `from` not after `to`, at most [`PERIOD_MAX_DAYS`] long.
+    pub fn resolve(from: Option<Date>, to: Option<Date>, tz: Tz, default_days: i32) -> AppResult<Period> {
+        let to = to.unwrap_or_else(|| tz.date_of(now()));
+        let from = from.unwrap_or(to.plus_days(1 - default_days));
+        if from > to {
+            return Err(ValidationError::new("from", "must not be after to").into());
+        }
+        if to.0 - from.0 + 1 > PERIOD_MAX_DAYS {
+            return Err(ValidationError::new(
+                "from",
+                format!("the period is at most {PERIOD_MAX_DAYS} days"),
+            )
+            .into());
+        }
+        Ok(Period { from, to, tz })
+    }
+}
+
+/// A team's velocity over its last closed sprints.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VelocityReport {
+    /// The team.
+    pub team: Stored<Team>,
+    /// Each sprint's figures, oldest first.
+    pub sprints: Vec<(SprintWindow, SprintResult)>,
+    /// Average and spread of completed points.
+    pub summary: VelocitySummary,
+}
+
+/// A sprint day by day.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SprintBurn {
+    /// The sprint.
+    pub sprint: SprintWindow,
+    /// Its figures so far.
+    pub result: SprintResult,
+    /// Its days.
+    pub days: Vec<BurnDay>,
+}
+
+/// Cycle and lead time of finished items.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CycleTimeReport {
+    /// The period.
+    pub period: Period,
+    /// Finished items, by done time.
+    pub items: Vec<FlowItem>,
+    /// Cycle time percentiles, in days.
+    pub cycle: Percentiles,
+    /// Lead time percentiles, in days.
+    pub lead: Percentiles,
+}
+
+/// Work in progress now.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WipReport {
+    /// The items, oldest first.
+    pub items: Vec<WipItem>,
+    /// The 85th percentile cycle time items are compared with (over the last
+    /// [`PERIOD_DEFAULT_DAYS`]), if anything finished.
+    pub limit_days: Option<f64>,
+    /// The workflow, to name states.
+    pub workflow: Workflow,
+}
+
+/// Bugs per sprint.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SprintBugs {
+    /// The sprint's name.
+    pub name: String,
+    /// Its last day.
+    pub end: Date,
+    /// Keys of the bugs in it.
+    pub bugs: Vec<String>,
+}
+
+fn window(s: &Stored<Sprint>) -> SprintWindow {
+    SprintWindow {
+        id: s.id.0,
+        name: s.data.name.clone(),
+        start: s.data.start,
+        end: s.data.end,
+        started_at: s.data.commitment.as_ref().map(|c| c.at),
+        closed_at: s.data.summary.as_ref().map(|c| c.at),
+    }
+}
+
+impl App {
+    /// The workflows of `products` as one (state ids are unique across products).
+    async fn workflow_of(&self, products: &[ProductId]) -> AppResult<Workflow> {
+        let mut states: Vec<WorkflowState> = Vec::new();
+        for p in products {
+            states.extend(self.store.workflow(*p).await?.states);
+        }
+        Ok(Workflow { states })
+    }
+
+    /// The histories of the items ever in one of `sprints`.
+    async fn sprint_histories(&self, sprints: &[i64]) -> AppResult<Vec<ItemHistory>> {
+        let ids = self.store.sprint_members(sprints).await?;
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(histories(&self.store.item_events(&ids).await?))
+    }
+
+    /// The history of every item of a product.
+    async fn product_histories(&self, product: ProductId) -> AppResult<Vec<ItemHistory>> {
+        let events = self
+            .store
+            .product_events_of(
+                product,
+                &[ObjectKind::Item],
+                &METRIC_FIELDS,
+                Timestamp(i64::MIN),
+                PRODUCT_EVENTS_MAX,
+            )
+            .await?;
+        Ok(histories(&events))
+    }
+
+    /// A team filter for a product report: the team (which must serve the product) and the ids
+    /// of its sprints; 422 naming `team` otherwise.
+    pub async fn report_team(
+        &self,
+        access: &ProductAccess,
+        team: Option<i64>,
+    ) -> AppResult<Option<(Stored<Team>, Vec<i64>)>> {
+        let Some(id) = team else { return Ok(None) };
+        let bad = || AppError::from(ValidationError::new("team", "is not a team of this product"));
+        let t = match self.get_record::<Team>(RecordId(id)).await {
+            Ok(t) => t,
+            Err(AppError::NotFound) => return Err(bad()),
+            Err(e) => return Err(e),
+        };
+        if !t.data.products.contains(&access.product.id) {
+            return Err(bad());
+        }
+        let sprints = self.team_sprints(&t).await?.iter().map(|s| s.id.0).collect();
+        Ok(Some((t, sprints)))
+    }
+
+    /// Keeps only the items of `team`'s sprints, when a team is given.
+    async fn team_items(&self, team: &Option<(Stored<Team>, Vec<i64>)>) -> AppResult<Option<Vec<i64>>> {
+        match team {
+            Some((_, sprints)) => Ok(Some(self.store.sprint_members(sprints).await?)),
+            None => Ok(None),
+        }
+    }
+
+    /// A team's velocity: its last `last` closed sprints ending within `from..=to` (when given).
+    pub async fn velocity_report(
+        &self,
+        user: &User,
+        team_id: i64,
+        from: Option<Date>,
+        to: Option<Date>,
+        last: usize,
+        tz: Tz,
+    ) -> AppResult<VelocityReport> {
+        let scope = self.team_scope(user, RecordId(team_id)).await?;
+        if let (Some(f), Some(t)) = (from, to) {
+            if f > t {
+                return Err(ValidationError::new("from", "must not be after to").into());
+            }
+        }
+        let mut closed: Vec<SprintWindow> = self
+            .team_sprints(&scope.team)
+            .await?
+            .iter()
+            .map(window)
+            .filter(|w| w.closed_at.is_some())
+            .filter(|w| from.is_none_or(|f| w.end >= f) && to.is_none_or(|t| w.end <= t))
+            .collect();
+        closed.sort_by_key(|w| (w.end, w.id));
+        let skip = closed.len().saturating_sub(last);
+        let closed: Vec<SprintWindow> = closed.into_iter().skip(skip).collect();
+        let ids: Vec<i64> = closed.iter().map(|w| w.id).collect();
+        let items = self.sprint_histories(&ids).await?;
+        let wf = self.workflow_of(&scope.team.data.products).await?;
+        let at = now();
+        let sprints: Vec<(SprintWindow, SprintResult)> =
+            closed.into_iter().map(|w| (w.clone(), sprint_result(&w, &items, &wf, tz, at))).collect();
+        let results: Vec<SprintResult> = sprints.iter().map(|(_, r)| r.clone()).collect();
+        Ok(VelocityReport { team: scope.team, summary: velocity_summary(&results), sprints })
+    }
+
+    /// A sprint day by day (burndown and burnup).
+    pub async fn sprint_burn(&self, user: &User, sprint_id: i64, tz: Tz) -> AppResult<SprintBurn> {
+        let scope = self.sprint_scope(user, RecordId(sprint_id)).await?;
+        let w = window(&scope.sprint);
+        let items = self.sprint_histories(&[w.id]).await?;
+        let wf = self.workflow_of(&scope.team.data.products).await?;
+        let (result, days) = sprint_burn(&w, &items, &wf, tz, now());
+        Ok(SprintBurn { sprint: w, result, days })
+    }
+
+    /// A release's burnup over `from..=to` (by default from its first item's arrival to today,
+    /// or to its release date once released).
+    pub async fn release_burnup(
+        &self,
+        user: &User,
+        release_id: i64,
+        from: Option<Date>,
+        to: Option<Date>,
+        tz: Tz,
+    ) -> AppResult<(Stored<Release>, Period, Vec<ReleaseDay>)> {
+        let (access, release) = self.release_access(user, release_id).await?;
+        let items = self.product_histories(access.product.id).await?;
+        let first = items
+            .iter()
+            .flat_map(|h| h.release.iter().filter(|(_, r)| *r == Some(release_id)).map(|(at, _)| *at))
+            .min()
+            .unwrap_or_else(now);
+        let end = release.data.released_at.map_or_else(|| tz.date_of(now()), |t| tz.date_of(t));
+        let to = to.unwrap_or(end);
+        let from = from.unwrap_or_else(|| tz.date_of(first).min(to));
+        let period = Period::resolve(Some(from), Some(to), tz, PERIOD_DEFAULT_DAYS)?;
+        let wf = self.workflow_of(&[access.product.id]).await?;
+        let days = release_burnup(release_id, &items, &wf, tz, period.from, period.to, now());
+        Ok((release, period, days))
+    }
+
+    /// Cycle and lead time of the items finished in `period` (of `team`'s sprints, if given),
+    /// from the flow table.
+    pub async fn cycle_time(
+        &self,
+        access: &ProductAccess,
+        team: Option<i64>,
+        period: Period,
+    ) -> AppResult<CycleTimeReport> {
+        let team = self.report_team(access, team).await?;
+        let keep = self.team_items(&team).await?;
+        let (lo, hi) = (period.tz.start_of(period.from), period.tz.last_of(period.to));
+        let mut rows = self.store.flow_rows(access.product.id, lo, hi).await?;
+        if let Some(keep) = keep {
+            rows.retain(|r| keep.binary_search(&r.item_id).is_ok());
+        }
+        let items = finished_rows(&rows, period.tz, period.from, period.to);
+        let cycle: Vec<f64> = items.iter().map(|f| f.cycle_days).collect();
+        let lead: Vec<f64> = items.iter().map(|f| f.lead_days).collect();
+        Ok(CycleTimeReport { period, cycle: Percentiles::of(&cycle), lead: Percentiles::of(&lead), items })
+    }
+
+    /// Items finished per day and per week in `period`.
+    pub async fn throughput(
+        &self,
+        access: &ProductAccess,
+        team: Option<i64>,
+        period: Period,
+    ) -> AppResult<(Vec<(Date, usize)>, Vec<(Date, usize)>, Vec<FlowItem>)> {
+        let report = self.cycle_time(access, team, period).await?;
+        let daily = throughput_daily(&report.items, period.tz, period.from, period.to);
+        let weekly = by_week(&daily);
+        Ok((daily, weekly, report.items))
+    }
+
+    async fn filtered_histories(
+        &self,
+        access: &ProductAccess,
+        team: Option<i64>,
+    ) -> AppResult<Vec<ItemHistory>> {
+        let team = self.report_team(access, team).await?;
+        let keep = self.team_items(&team).await?;
+        let mut items = self.product_histories(access.product.id).await?;
+        if let Some(keep) = keep {
+            items.retain(|h| keep.binary_search(&h.id).is_ok());
+        }
+        Ok(items)
+    }
+
+    /// Items per workflow state at the end of each day of `period`.
+    pub async fn cumulative_flow(
+        &self,
+        access: &ProductAccess,
+        team: Option<i64>,
+        period: Period,
+    ) -> AppResult<(Workflow, Vec<(Date, Vec<usize>)>)> {
+        let items = self.filtered_histories(access, team).await?;
+        let wf = self.workflow_of(&[access.product.id]).await?;
+        let days = cumulative_flow(&items, &wf, period.tz, period.from, period.to, now());
+        Ok((wf, days))
+    }
+
+    /// Bugs opened, closed and open per day of `period`, and the bugs of each sprint of the
+    /// product's teams (or of `team`) that ended within it.
+    pub async fn bug_trend(
+        &self,
+        access: &ProductAccess,
+        team: Option<i64>,
+        period: Period,
+    ) -> AppResult<(Vec<BugDay>, Vec<SprintBugs>)> {
+        let items = self.filtered_histories(access, team).await?;
+        let wf = self.workflow_of(&[access.product.id]).await?;
+        let days = bug_trend(&items, &wf, period.tz, period.from, period.to, now());
+        let teams = match self.report_team(access, team).await? {
+            Some((t, _)) => vec![t],
+            None => self.teams(access).await?,
+        };
+        let mut per_sprint = Vec::new();
+        for t in &teams {
+            for s in self.team_sprints(t).await? {
+                let w = window(&s);
+                if w.end < period.from || w.end > period.to || w.started_at.is_none() {
+                    continue;
+                }
+                let r = sprint_result(&w, &items, &wf, period.tz, now());
+                per_sprint.push(SprintBugs {
+                    name: format!("{} · {}", t.data.name, w.name),
+                    end: w.end,
+                    bugs: r.bugs,
+                });
+            }
+        }
+        per_sprint.sort_by(|a, b| a.end.cmp(&b.end).then_with(|| a.name.cmp(&b.name)));
+        Ok((days, per_sprint))
+    }
+
+    /// Items in progress now, with their age, flagged when older than the 85th percentile cycle
+    /// time of the last [`PERIOD_DEFAULT_DAYS`].
+    pub async fn work_in_progress(
+        &self,
+        access: &ProductAccess,
+        team: Option<i64>,
+        tz: Tz,
+    ) -> AppResult<WipReport> {
+        let period = Period::resolve(None, None, tz, PERIOD_DEFAULT_DAYS)?;
+        let limit = self.cycle_time(access, team, period).await?.cycle.p85;
+        let items = self.filtered_histories(access, team).await?;
+        let wf = self.workflow_of(&[access.product.id]).await?;
+        let items = work_in_progress(&items, &wf, now(), limit);
+        Ok(WipReport { items, limit_days: limit, workflow: wf })
+    }
+
+    /// Recomputes `product`'s flow table and sprint memberships from its history; returns how
+    /// many items it covered.
+    pub async fn rebuild_metrics(&self, product: ProductId) -> AppResult<usize> {
+        let items = self.product_histories(product).await?;
+        let wf = self.workflow_of(&[product]).await?;
+        let (rows, members) = flow_rows(&items, &wf);
+        self.store.replace_flow(product, &rows, &members).await?;
+        Ok(rows.len())
+    }
+}

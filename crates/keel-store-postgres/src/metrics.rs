@@ -1,0 +1,130 @@
+//! The derived flow table and sprint memberships (migration 0005): reads, and the rebuild.
+
+use crate::db::{all, col, exec, DbResult};
+use crate::rows::{self, EVENT_COLS};
+use crate::PgStore;
+use async_trait::async_trait;
+use keel_domain::event::Event;
+use keel_domain::item::ItemKind;
+use keel_domain::metrics::FlowRow;
+use keel_domain::{ProductId, Timestamp};
+use keel_store::{MetricsStore, StoreResult, METRIC_FIELDS};
+use tokio_postgres::Row;
+
+const FLOW_COLS: &str = "item_id, key, kind, created_at, started_at, done_at, deleted_at";
+
+fn flow_row(r: &Row) -> StoreResult<FlowRow> {
+    let kind: &str = col(r, 2)?;
+    Ok(FlowRow {
+        item_id: col(r, 0)?,
+        key: col(r, 1)?,
+        kind: ItemKind::parse("kind", kind).unwrap_or(ItemKind::Story),
+        created_at: Timestamp(col(r, 3)?),
+        started_at: col::<Option<i64>>(r, 4)?.map(Timestamp),
+        done_at: col::<Option<i64>>(r, 5)?.map(Timestamp),
+        deleted_at: col::<Option<i64>>(r, 6)?.map(Timestamp),
+    })
+}
+
+#[async_trait]
+impl MetricsStore for PgStore {
+    async fn flow_rows(
+        &self,
+        product: ProductId,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> StoreResult<Vec<FlowRow>> {
+        let c = self.conn().await?;
+        let sql = format!(
+            "SELECT {FLOW_COLS} FROM item_flow WHERE product_id = $1 AND done_at BETWEEN $2 AND $3
+             AND deleted_at IS NULL ORDER BY done_at, item_id"
+        );
+        all(&c, &sql, &[&product.0, &from.0, &to.0]).await?.iter().map(flow_row).collect()
+    }
+
+    async fn all_flow_rows(&self, product: ProductId) -> StoreResult<Vec<FlowRow>> {
+        let c = self.conn().await?;
+        let sql = format!("SELECT {FLOW_COLS} FROM item_flow WHERE product_id = $1 ORDER BY item_id");
+        all(&c, &sql, &[&product.0]).await?.iter().map(flow_row).collect()
+    }
+
+    async fn sprint_memberships(&self, product: ProductId) -> StoreResult<Vec<(i64, i64)>> {
+        let c = self.conn().await?;
+        let rows = all(
+            &c,
+            "SELECT s.sprint_id, s.item_id FROM sprint_items s JOIN item_flow f ON f.item_id = s.item_id
+             WHERE f.product_id = $1 ORDER BY s.sprint_id, s.item_id",
+            &[&product.0],
+        )
+        .await?;
+        rows.iter().map(|r| Ok((col(r, 0)?, col(r, 1)?))).collect()
+    }
+
+    async fn sprint_members(&self, sprints: &[i64]) -> StoreResult<Vec<i64>> {
+        let c = self.conn().await?;
+        let sprints = sprints.to_vec();
+        let rows = all(
+            &c,
+            "SELECT DISTINCT item_id FROM sprint_items WHERE sprint_id = ANY($1) ORDER BY item_id",
+            &[&sprints],
+        )
+        .await?;
+        rows.iter().map(|r| col(r, 0)).collect()
+    }
+
+    async fn item_events(&self, items: &[i64]) -> StoreResult<Vec<Event>> {
+        let c = self.conn().await?;
+        let items = items.to_vec();
+        let fields: Vec<&str> = METRIC_FIELDS.to_vec();
+        let sql = format!(
+            "SELECT {EVENT_COLS} FROM events WHERE object = 'item' AND object_id = ANY($1) AND field = ANY($2)
+             ORDER BY id"
+        );
+        all(&c, &sql, &[&items, &fields]).await?.iter().map(rows::event).collect()
+    }
+
+    async fn replace_flow(
+        &self,
+        product: ProductId,
+        rows: &[FlowRow],
+        members: &[(i64, i64)],
+    ) -> StoreResult<()> {
+        let mut c = self.conn().await?;
+        let tx = c.transaction().await.db()?;
+        exec(
+            &tx,
+            "DELETE FROM sprint_items WHERE item_id IN (SELECT item_id FROM item_flow WHERE product_id = $1)",
+            &[&product.0],
+        )
+        .await?;
+        exec(&tx, "DELETE FROM item_flow WHERE product_id = $1", &[&product.0]).await?;
+        // Column arrays, one statement for all the rows.
+        let ids: Vec<i64> = rows.iter().map(|r| r.item_id).collect();
+        let keys: Vec<&str> = rows.iter().map(|r| r.key.as_str()).collect();
+        let kinds: Vec<&str> = rows.iter().map(|r| r.kind.as_str()).collect();
+        let created: Vec<i64> = rows.iter().map(|r| r.created_at.0).collect();
+        let started: Vec<Option<i64>> = rows.iter().map(|r| r.started_at.map(|t| t.0)).collect();
+        let done: Vec<Option<i64>> = rows.iter().map(|r| r.done_at.map(|t| t.0)).collect();
+        let deleted: Vec<Option<i64>> = rows.iter().map(|r| r.deleted_at.map(|t| t.0)).collect();
+        exec(
+            &tx,
+            "INSERT INTO item_flow (item_id, product_id, key, kind, created_at, started_at, done_at, deleted_at)
+             SELECT i, $1, k, kd, c, s, d, x
+             FROM unnest($2::bigint[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[])
+                  AS r(i, k, kd, c, s, d, x)",
+            &[&product.0, &ids, &keys, &kinds, &created, &started, &done, &deleted],
+        )
+        .await?;
+        let sprint: Vec<i64> = members.iter().map(|m| m.0).collect();
+        let item: Vec<i64> = members.iter().map(|m| m.1).collect();
+        exec(
+            &tx,
+            "INSERT INTO sprint_items (sprint_id, item_id) SELECT s, i FROM unnest($1::bigint[], $2::bigint[]) AS m(s, i)
+             ON CONFLICT DO NOTHING",
+            &[&sprint, &item],
+        )
+        .await?;
+        tx.commit().await.db()?;
+        Ok(())
+    }
+}

@@ -1,0 +1,157 @@
+//! The derived flow table and sprint memberships (migration 0005): reads, and the rebuild.
+
+use crate::{event_cols, event_row, Res, SqliteStore};
+use async_trait::async_trait;
+use keel_domain::event::Event;
+use keel_domain::item::ItemKind;
+use keel_domain::metrics::FlowRow;
+use keel_domain::{ProductId, Timestamp};
+use keel_store::{MetricsStore, StoreResult, METRIC_FIELDS};
+use rusqlite::types::Value as SqlValue;
+use rusqlite::{params, params_from_iter, Row};
+
+/// Most ids bound in one `IN (…)` list.
+const CHUNK: usize = 500;
+
+const FLOW_COLS: &str = "item_id, key, kind, created_at, started_at, done_at, deleted_at";
+
+fn flow_row(r: &Row<'_>) -> rusqlite::Result<FlowRow> {
+    let kind: String = r.get(2)?;
+    Ok(FlowRow {
+        item_id: r.get(0)?,
+        key: r.get(1)?,
+        kind: ItemKind::parse("kind", &kind).unwrap_or(ItemKind::Story),
+        created_at: Timestamp(r.get(3)?),
+        started_at: r.get::<_, Option<i64>>(4)?.map(Timestamp),
+        done_at: r.get::<_, Option<i64>>(5)?.map(Timestamp),
+        deleted_at: r.get::<_, Option<i64>>(6)?.map(Timestamp),
+    })
+}
+
+#[async_trait]
+impl MetricsStore for SqliteStore {
+    async fn flow_rows(
+        &self,
+        product: ProductId,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> StoreResult<Vec<FlowRow>> {
+        self.read_blocking(move |c| {
+            let sql = format!(
+                "SELECT {FLOW_COLS} FROM item_flow WHERE product_id = ?1 AND done_at BETWEEN ?2 AND ?3
+                 AND deleted_at IS NULL ORDER BY done_at, item_id"
+            );
+            let mut st = c.prepare_cached(&sql)?;
+            let rows = st.query_map(params![product.0, from.0, to.0], flow_row)?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+        .await
+    }
+
+    async fn all_flow_rows(&self, product: ProductId) -> StoreResult<Vec<FlowRow>> {
+        self.read_blocking(move |c| {
+            let sql = format!("SELECT {FLOW_COLS} FROM item_flow WHERE product_id = ?1 ORDER BY item_id");
+            let mut st = c.prepare_cached(&sql)?;
+            let rows = st.query_map([product.0], flow_row)?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+        .await
+    }
+
+    async fn sprint_memberships(&self, product: ProductId) -> StoreResult<Vec<(i64, i64)>> {
+        self.read_blocking(move |c| {
+            let mut st = c.prepare_cached(
+                "SELECT s.sprint_id, s.item_id FROM sprint_items s JOIN item_flow f ON f.item_id = s.item_id
+                 WHERE f.product_id = ?1 ORDER BY s.sprint_id, s.item_id",
+            )?;
+            let rows = st.query_map([product.0], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+        .await
+    }
+
+    async fn sprint_members(&self, sprints: &[i64]) -> StoreResult<Vec<i64>> {
+        let sprints = sprints.to_vec();
+        self.read_blocking(move |c| {
+            let mut out = Vec::new();
+            for chunk in sprints.chunks(CHUNK) {
+                let sql = format!(
+                    "SELECT DISTINCT item_id FROM sprint_items WHERE sprint_id IN ({})",
+                    vec!["?"; chunk.len()].join(",")
+                );
+                let mut st = c.prepare(&sql)?;
+                let rows = st.query_map(params_from_iter(chunk.iter()), |r| r.get::<_, i64>(0))?;
+                out.extend(rows.collect::<rusqlite::Result<Vec<_>>>()?);
+            }
+            out.sort_unstable();
+            out.dedup();
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn item_events(&self, items: &[i64]) -> StoreResult<Vec<Event>> {
+        let items = items.to_vec();
+        self.read_blocking(move |c| {
+            let mut out = Vec::new();
+            for chunk in items.chunks(CHUNK) {
+                let sql = format!(
+                    "SELECT {} FROM events INDEXED BY events_object WHERE object = 'item' AND object_id IN ({})
+                     AND field IN ({})",
+                    event_cols!(),
+                    vec!["?"; chunk.len()].join(","),
+                    vec!["?"; METRIC_FIELDS.len()].join(",")
+                );
+                let args = chunk
+                    .iter()
+                    .map(|i| SqlValue::Integer(*i))
+                    .chain(METRIC_FIELDS.iter().map(|f| SqlValue::Text(f.to_string())));
+                let mut st = c.prepare(&sql)?;
+                let rows = st.query_map(params_from_iter(args), event_row)?;
+                out.extend(rows.collect::<rusqlite::Result<Vec<_>>>()?);
+            }
+            out.sort_by_key(|e| e.id);
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn replace_flow(
+        &self,
+        product: ProductId,
+        rows: &[FlowRow],
+        members: &[(i64, i64)],
+    ) -> StoreResult<()> {
+        let rows = rows.to_vec();
+        let members = members.to_vec();
+        self.write(move |tx| -> Res<()> {
+            tx.prepare_cached(
+                "DELETE FROM sprint_items WHERE item_id IN (SELECT item_id FROM item_flow WHERE product_id = ?1)",
+            )?
+            .execute([product.0])?;
+            tx.prepare_cached("DELETE FROM item_flow WHERE product_id = ?1")?.execute([product.0])?;
+            let mut ins = tx.prepare_cached(
+                "INSERT INTO item_flow (item_id, product_id, key, kind, created_at, started_at, done_at, deleted_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )?;
+            for r in &rows {
+                ins.execute(params![
+                    r.item_id,
+                    product.0,
+                    r.key,
+                    r.kind.as_str(),
+                    r.created_at.0,
+                    r.started_at.map(|t| t.0),
+                    r.done_at.map(|t| t.0),
+                    r.deleted_at.map(|t| t.0),
+                ])?;
+            }
+            let mut ins = tx.prepare_cached("INSERT OR IGNORE INTO sprint_items (sprint_id, item_id) VALUES (?1, ?2)")?;
+            for (s, i) in &members {
+                ins.execute([s, i])?;
+            }
+            Ok(())
+        })
+        .await
+    }
+}
