@@ -8,6 +8,7 @@
 pub mod board;
 pub mod discovery;
 pub mod error;
+pub mod forecast;
 pub mod event;
 pub mod ids;
 pub mod item;
