@@ -99,16 +99,21 @@ pub enum Sampling {
 }
 
 /// The forecasting method: how much history, sampled how.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Method {
-    /// The most recent periods used (sprints, or days), when the caller gives no window.
+    /// The most recent sprints used, when the caller gives no window.
     pub window: u32,
     /// How periods are drawn.
     pub sampling: Sampling,
+    /// Level uncertainty: each trial scales its whole future by a factor exp(σ·z), z standard
+    /// normal, σ = `level` × (coefficient of variation of the history) / √(periods). 0 = none.
+    /// Plain resampling treats the history's average as known; real teams drift, so without
+    /// this the bands of longer horizons are too narrow.
+    pub level: f64,
 }
 
 /// The method used in production, tuned by the backtest.
-pub const METHOD: Method = Method { window: 12, sampling: Sampling::Bootstrap };
+pub const METHOD: Method = Method { window: 12, sampling: Sampling::Bootstrap, level: 1.5 };
 
 /// Default window of a throughput forecast, in days.
 pub const THROUGHPUT_WINDOW_DAYS: u32 = 90;
@@ -210,6 +215,8 @@ pub struct Options {
     pub seed: u64,
     /// How periods are drawn.
     pub sampling: Sampling,
+    /// Level uncertainty factor (see [`Method::level`]).
+    pub level: f64,
     /// Periods simulated at most (a "when" trial not done by then is "beyond").
     pub horizon: u32,
 }
@@ -310,6 +317,143 @@ impl<'a> Drawer<'a> {
     }
 }
 
+/// A trial's level factor: the whole simulated future scaled by exp(σ·z).
+#[derive(Clone, Copy)]
+struct Level {
+    sigma: f64,
+}
+
+impl Level {
+    fn new(samples: &[u32], level: f64) -> Level {
+        let n = samples.len() as f64;
+        if level <= 0.0 || samples.len() < 2 {
+            return Level { sigma: 0.0 };
+        }
+        let mean = samples.iter().map(|&v| f64::from(v)).sum::<f64>() / n;
+        if mean <= 0.0 {
+            return Level { sigma: 0.0 };
+        }
+        let var = samples.iter().map(|&v| (f64::from(v) - mean).powi(2)).sum::<f64>() / (n - 1.0);
+        Level { sigma: level * var.sqrt() / mean / n.sqrt() }
+    }
+
+    /// This trial's factor (1 without level uncertainty; no random bits used then). Box–Muller
+    /// gives two normal values per 64 random bits: the second is kept in `spare` for the next
+    /// trial.
+    #[inline(always)]
+    fn draw(self, rng: &mut Rng, spare: &mut Option<f64>) -> f64 {
+        if self.sigma == 0.0 {
+            return 1.0;
+        }
+        let z = match spare.take() {
+            Some(z) => z,
+            None => {
+                let r = rng.next_u64();
+                // u1 in (0, 1] so that its logarithm is finite.
+                let u1 = ((r >> 32) + 1) as f64 / 4_294_967_296.0;
+                let u2 = (r & 0xFFFF_FFFF) as f64 / 4_294_967_296.0;
+                let radius = (-2.0 * u1.ln()).sqrt();
+                let (sin, cos) = (std::f64::consts::TAU * u2).sin_cos();
+                *spare = Some(radius * sin);
+                radius * cos
+            }
+        };
+        (self.sigma * z).exp()
+    }
+
+    /// The work a trial must do, in unscaled units, to finish `remaining` at `factor`.
+    #[inline(always)]
+    fn target(remaining: u64, factor: f64) -> u64 {
+        if factor == 1.0 {
+            remaining
+        } else {
+            ((remaining as f64 / factor).ceil() as u64).max(1)
+        }
+    }
+}
+
+/// Longest draw table for which "when" draws two periods at a time.
+const PAIRS_MAX: usize = 128;
+
+/// Every ordered pair of table values as (first, first + second): drawing one entry is drawing
+/// two independent periods, which halves the work of the inner loop.
+fn pairs(t: &[u32]) -> Vec<[u32; 2]> {
+    let mut out = Vec::with_capacity(t.len() * t.len());
+    for &a in t {
+        for &b in t {
+            out.push([a, a + b]);
+        }
+    }
+    out
+}
+
+/// The "when" trials, two periods per draw and two draws per 64 random bits; a trial that
+/// finishes within a pair is credited with the first period when that alone sufficed.
+fn count_with_pairs(
+    pairs: &[[u32; 2]],
+    level: Level,
+    total: u64,
+    horizon: u32,
+    trials: u32,
+    seed: u64,
+    counts: &mut [u32],
+) {
+    let mut rng = Rng::new(seed);
+    let mut spare = None;
+    let n = pairs.len() as u64;
+    let beyond = horizon as usize + 1;
+    for _ in 0..trials {
+        let remaining = Level::target(total, level.draw(&mut rng, &mut spare));
+        let mut done = 0u64;
+        let mut p = 0u32;
+        let slot = 'trial: loop {
+            if p >= horizon {
+                break beyond;
+            }
+            let r = rng.next_u64();
+            for bits in [r >> 32, r & 0xFFFF_FFFF] {
+                let [a, s] = pairs[((bits * n) >> 32) as usize];
+                if done + u64::from(s) >= remaining {
+                    let end = p + if done + u64::from(a) >= remaining { 1 } else { 2 };
+                    break 'trial if end <= horizon { end as usize } else { beyond };
+                }
+                done += u64::from(s);
+                p += 2;
+            }
+        };
+        counts[slot] += 1;
+    }
+}
+
+/// The "when" trials one period at a time (block sampling, long tables).
+#[allow(clippy::too_many_arguments)]
+fn count_one_by_one(
+    t: &[u32],
+    sampling: Sampling,
+    level: Level,
+    total: u64,
+    horizon: u32,
+    trials: u32,
+    seed: u64,
+    counts: &mut [u32],
+) {
+    let mut rng = Rng::new(seed);
+    let mut spare = None;
+    let mut d = Drawer::new(t, sampling);
+    for _ in 0..trials {
+        let remaining = Level::target(total, level.draw(&mut rng, &mut spare));
+        d.restart();
+        let mut done = 0u64;
+        let mut p = 0u32;
+        while done < remaining && p < horizon {
+            done += u64::from(d.draw(&mut rng));
+            p += 1;
+        }
+        let slot = if done >= remaining { p } else { horizon + 1 };
+        counts[slot as usize] += 1;
+    }
+}
+
 /// "When will it be done?": the periods needed to finish `remaining` (items or points), drawing
 /// from `samples` (oldest first). Refuses a thin history.
 pub fn when(mode: Mode, samples: &[u32], remaining: u64, o: &Options) -> Result<WhenForecast, ThinHistory> {
@@ -324,18 +468,12 @@ pub fn when(mode: Mode, samples: &[u32], remaining: u64, o: &Options) -> Result<
     } else if t.iter().all(|&v| v == 0) {
         counts[horizon as usize + 1] = trials;
     } else {
-        let mut rng = Rng::new(o.seed);
-        let mut d = Drawer::new(&t, o.sampling);
-        for _ in 0..trials {
-            d.restart();
-            let mut done = 0u64;
-            let mut p = 0u32;
-            while done < remaining && p < horizon {
-                done += u64::from(d.draw(&mut rng));
-                p += 1;
-            }
-            let slot = if done >= remaining { p } else { horizon + 1 };
-            counts[slot as usize] += 1;
+        let level = Level::new(samples, o.level);
+        let fast = !matches!(o.sampling, Sampling::Block { .. }) && t.len() <= PAIRS_MAX;
+        if fast {
+            count_with_pairs(&pairs(&t), level, remaining, horizon, trials, o.seed, &mut counts);
+        } else {
+            count_one_by_one(&t, o.sampling, level, remaining, horizon, trials, o.seed, &mut counts);
         }
     }
     let beyond = counts[horizon as usize + 1];
@@ -362,6 +500,17 @@ pub fn how_much(
     periods: u32,
     o: &Options,
 ) -> Result<HowMuchForecast, ThinHistory> {
+    let totals = how_much_totals(mode, samples, periods, o)?;
+    Ok(HowMuchForecast {
+        amounts: LEVELS.map(|l| at_least(&totals, l)),
+        buckets: bucket_sorted(&totals),
+        trials: totals.len() as u32,
+    })
+}
+
+/// Every trial's amount done in `periods` periods, sorted ascending (what [`how_much`]
+/// summarises; the backtest reads its bands from it).
+pub fn how_much_totals(mode: Mode, samples: &[u32], periods: u32, o: &Options) -> Result<Vec<u64>, ThinHistory> {
     check_history(mode, samples)?;
     let trials = o.trials.max(1);
     let t = table(samples, o.sampling);
@@ -369,17 +518,20 @@ pub fn how_much(
     if !t.is_empty() {
         let mut rng = Rng::new(o.seed);
         let mut d = Drawer::new(&t, o.sampling);
+        let level = Level::new(samples, o.level);
+        let mut spare = None;
         for total in totals.iter_mut() {
+            let factor = level.draw(&mut rng, &mut spare);
             d.restart();
             let mut sum = 0u64;
             for _ in 0..periods {
                 sum += u64::from(d.draw(&mut rng));
             }
-            *total = sum;
+            *total = if factor == 1.0 { sum } else { (sum as f64 * factor).round() as u64 };
         }
     }
     totals.sort_unstable();
-    Ok(HowMuchForecast { amounts: LEVELS.map(|l| at_least(&totals, l)), buckets: bucket_sorted(&totals), trials })
+    Ok(totals)
 }
 
 /// The amount reached or passed by `level` % of the sorted `totals`.
@@ -464,7 +616,7 @@ mod tests {
     use super::*;
 
     fn opts(seed: u64) -> Options {
-        Options { trials: TRIALS_DEFAULT, seed, sampling: METHOD.sampling, horizon: HORIZON_DAYS }
+        Options { trials: TRIALS_DEFAULT, seed, sampling: METHOD.sampling, level: 0.0, horizon: HORIZON_DAYS }
     }
 
     #[test]
@@ -592,6 +744,27 @@ mod tests {
                 assert!(sums.iter().any(|s| (b.from..=b.to).contains(s)), "{b:?}");
             }
         }
+    }
+
+    #[test]
+    fn drawing_in_pairs_gives_the_same_distribution() {
+        let samples = [0, 3, 1, 0, 2, 5, 0, 1, 4, 2, 0, 0, 3, 1];
+        let (mut a, mut b) = (vec![0u32; 202], vec![0u32; 202]);
+        let none = Level { sigma: 0.0 };
+        count_with_pairs(&pairs(&samples), none, 40, 200, 20_000, 1, &mut a);
+        count_one_by_one(&samples, Sampling::Bootstrap, none, 40, 200, 20_000, 2, &mut b);
+        let median = |c: &[u32]| {
+            let mut acc = 0;
+            c.iter().position(|&x| {
+                acc += x;
+                acc >= 10_000
+            })
+        };
+        let mean = |c: &[u32]| c.iter().enumerate().map(|(i, &x)| i as f64 * f64::from(x)).sum::<f64>() / 20_000.0;
+        assert!(median(&a).unwrap().abs_diff(median(&b).unwrap()) <= 1);
+        assert!((mean(&a) - mean(&b)).abs() < 0.3, "{} {}", mean(&a), mean(&b));
+        // Odd finishing periods occur (the first of a pair was enough).
+        assert!(a.iter().skip(1).step_by(2).any(|&x| x > 0));
     }
 
     #[test]
