@@ -3,6 +3,7 @@
 pub mod board;
 pub mod ceremonies;
 pub mod discovery;
+pub mod forecast;
 pub mod health;
 pub mod items;
 pub mod market;
@@ -46,6 +47,7 @@ pub fn routes() -> Router<AppState> {
         .merge(roadmap::routes())
         .merge(discovery::routes())
         .merge(market::routes())
+        .merge(forecast::routes())
         .route("/api/v1/openapi.json", get(openapi_json))
 }
 
@@ -125,6 +127,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
         roadmap::Doc::openapi(),
         discovery::Doc::openapi(),
         market::Doc::openapi(),
+        forecast::Doc::openapi(),
     ] {
         doc.merge(part);
     }
