@@ -11,8 +11,12 @@ mod assets;
 mod auth;
 mod backlog;
 mod board;
+// Shared with the reports; not every chart kind is used on every page.
+#[allow(dead_code)]
+mod chart;
 mod ceremonies;
 mod discovery;
+mod forecast;
 mod form;
 mod items;
 mod market;
@@ -74,6 +78,7 @@ pub fn routes() -> Router<AppState> {
         .merge(roadmap::routes())
         .merge(discovery::routes())
         .merge(market::routes())
+        .merge(forecast::routes())
 }
 
 /// The 404 page for any path no route answers, for the application's fallback: in the layout

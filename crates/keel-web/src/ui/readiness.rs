@@ -488,6 +488,9 @@ struct ReleasePage {
     can_edit: bool,
     /// `allow` or `propose` for the go / no-go; empty when the user may not.
     ship: &'static str,
+    /// When the open items will be done, from the product's throughput.
+    forecast: Option<super::forecast::View>,
+    product_key: String,
 }
 
 /// GET /releases/{id}
@@ -518,8 +521,16 @@ async fn release_page(
             .flash(&f);
         let description = rel.data.description.clone();
         let version = rel.version;
+        let forecast = if row.is_released {
+            None
+        } else {
+            super::forecast::release_panel(&st, &a, rel.id.0, &format!("release {}", rel.data.name)).await?
+        };
+        let product_key = a.product.key.to_string();
         let notes = st.app.release_notes(&a, rel).await?.markdown;
         render(&ReleasePage {
+            forecast,
+            product_key,
             l,
             r: row,
             description,
