@@ -175,7 +175,12 @@ pub fn method_text() -> String {
 impl App {
     /// A forecast for `access`'s product; anyone who can read the product may ask. `today` is
     /// the first simulated day.
-    pub async fn forecast(&self, access: &ProductAccess, input: &ForecastInput, today: Date) -> AppResult<Forecast> {
+    pub async fn forecast(
+        &self,
+        access: &ProductAccess,
+        input: &ForecastInput,
+        today: Date,
+    ) -> AppResult<Forecast> {
         let mode = Mode::parse("mode", &input.mode)?;
         let question = match input.question.trim() {
             "when" => Question::When,
@@ -189,7 +194,9 @@ impl App {
         };
         let trials = match input.trials {
             None => forecast::TRIALS_DEFAULT,
-            Some(t) if (i64::from(forecast::TRIALS_MIN)..=i64::from(forecast::TRIALS_MAX)).contains(&t) => t as u32,
+            Some(t) if (i64::from(forecast::TRIALS_MIN)..=i64::from(forecast::TRIALS_MAX)).contains(&t) => {
+                t as u32
+            }
             Some(_) => {
                 return Err(AppError::invalid(
                     "trials",
@@ -218,7 +225,8 @@ impl App {
             }
         };
 
-        let o = Options { trials, seed, sampling: METHOD.sampling, level: METHOD.level, horizon: mode.horizon() };
+        let o =
+            Options { trials, seed, sampling: METHOD.sampling, level: METHOD.level, horizon: mode.horizon() };
         let date_of = |periods: u32| start.plus_days((periods.max(1) * period_days) as i32 - 1);
         let answer = match question {
             Question::When => {
@@ -252,7 +260,10 @@ impl App {
             }
             Question::HowMuch(date) => {
                 if date < start {
-                    return Err(AppError::invalid("date", format!("must be on or after {}", fmt_date(start))));
+                    return Err(AppError::invalid(
+                        "date",
+                        format!("must be on or after {}", fmt_date(start)),
+                    ));
                 }
                 let periods = ((date.0 - start.0 + 1) as u32) / period_days;
                 if periods > mode.horizon() {
@@ -264,7 +275,12 @@ impl App {
                         levels: forecast::LEVELS
                             .iter()
                             .zip(amounts)
-                            .map(|(&level, a)| Level { level, periods: Some(periods), date: Some(date), amount: Some(a) })
+                            .map(|(&level, a)| Level {
+                                level,
+                                periods: Some(periods),
+                                date: Some(date),
+                                amount: Some(a),
+                            })
                             .collect(),
                         bars: buckets.into_iter().map(|b| Bar { bucket: b, dates: None }).collect(),
                         beyond: 0,
@@ -308,7 +324,10 @@ impl App {
                     return Err(AppError::invalid("window.to", "must not be before window.from"));
                 }
                 if (t.0 - f.0) as u32 >= WINDOW_DAYS_MAX {
-                    return Err(AppError::invalid("window.to", format!("the window may span {WINDOW_DAYS_MAX} days at most")));
+                    return Err(AppError::invalid(
+                        "window.to",
+                        format!("the window may span {WINDOW_DAYS_MAX} days at most"),
+                    ));
                 }
                 Ok(Window::Dates(f, t))
             }
@@ -384,7 +403,12 @@ impl App {
     /// Items done per day of `from..=to`, from the history: each item counts once, on the last
     /// day in the window it moved into a done state (a reopened and re-done item is not counted
     /// twice). States are judged by the current workflow, so renaming a state changes nothing.
-    pub async fn throughput_history(&self, access: &ProductAccess, from: Date, to: Date) -> AppResult<HistoryUsed> {
+    pub async fn throughput_history(
+        &self,
+        access: &ProductAccess,
+        from: Date,
+        to: Date,
+    ) -> AppResult<HistoryUsed> {
         let wf = self.workflow(access).await?;
         let done_state = |v: &serde_json::Value| {
             v.as_i64()
@@ -435,7 +459,9 @@ impl App {
                 .find(|t| t.id.0 == id)
                 .ok_or_else(|| AppError::invalid("team", "no such team serving this product")),
             None if teams.len() == 1 => Ok(teams.into_iter().next().expect("one team")),
-            None if teams.is_empty() => Err(AppError::invalid("team", "this product has no team with sprints")),
+            None if teams.is_empty() => {
+                Err(AppError::invalid("team", "this product has no team with sprints"))
+            }
             None => Err(AppError::invalid("team", "this product has several teams: name one")),
         }
     }
@@ -449,7 +475,8 @@ enum Window {
 }
 
 fn remaining_of(items: &[Item]) -> Remaining {
-    let mut r = Remaining { total_items: 0, done_items: 0, items: 0, points: 0, unestimated: 0, keys: Vec::new() };
+    let mut r =
+        Remaining { total_items: 0, done_items: 0, items: 0, points: 0, unestimated: 0, keys: Vec::new() };
     let mut points = 0.0;
     for i in items.iter().filter(|i| in_scope(i.kind)) {
         r.total_items += 1;
@@ -487,10 +514,9 @@ fn points_history(
         .collect();
     let (from, to) = match window {
         Window::Dates(f, t) => (f, t),
-        Window::Last(_) => (
-            chosen.first().map_or(today, |s| s.data.start),
-            chosen.last().map_or(today, |s| s.data.end),
-        ),
+        Window::Last(_) => {
+            (chosen.first().map_or(today, |s| s.data.start), chosen.last().map_or(today, |s| s.data.end))
+        }
     };
     // Sprint length: the latest sprint's; the future starts after the latest sprint still running.
     let len = sprints.last().map_or(14, |s| (s.data.end.0 - s.data.start.0 + 1).max(1) as u32);

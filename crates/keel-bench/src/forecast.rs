@@ -27,9 +27,8 @@ const BACKTEST_TRIALS: u32 = 2_000;
 pub fn bench(runs: u32, remaining: u64, trials: u32) -> Result<()> {
     // A plausible team: 90 days of throughput between 0 and 6 items a day (mean about 2).
     let mut rng = forecast::Rng::new(2024);
-    let samples: Vec<u32> = (0..forecast::THROUGHPUT_WINDOW_DAYS)
-        .map(|d| if d % 7 >= 5 { 0 } else { rng.below(6) })
-        .collect();
+    let samples: Vec<u32> =
+        (0..forecast::THROUGHPUT_WINDOW_DAYS).map(|d| if d % 7 >= 5 { 0 } else { rng.below(6) }).collect();
     let mean = samples.iter().sum::<u32>() as f64 / samples.len() as f64;
     let o = |seed| Options {
         trials,
@@ -39,7 +38,8 @@ pub fn bench(runs: u32, remaining: u64, trials: u32) -> Result<()> {
         horizon: forecast::HORIZON_DAYS,
     };
     for s in 0..3 {
-        forecast::when(Mode::Throughput, &samples, remaining, &o(s)).map_err(|e| anyhow::anyhow!(e.message()))?;
+        forecast::when(Mode::Throughput, &samples, remaining, &o(s))
+            .map_err(|e| anyhow::anyhow!(e.message()))?;
     }
     let mut times = Vec::with_capacity(runs as usize);
     let mut last = None;
@@ -68,9 +68,13 @@ pub fn bench(runs: u32, remaining: u64, trials: u32) -> Result<()> {
     let t = Instant::now();
     let n = 200;
     for s in 0..n {
-        forecast::how_much(Mode::Throughput, &samples, 60, &o(s)).map_err(|e| anyhow::anyhow!(e.message()))?;
+        forecast::how_much(Mode::Throughput, &samples, 60, &o(s))
+            .map_err(|e| anyhow::anyhow!(e.message()))?;
     }
-    println!("forecast \"how much\" over 60 days: {:.3} ms per run", t.elapsed().as_secs_f64() * 1e3 / n as f64);
+    println!(
+        "forecast \"how much\" over 60 days: {:.3} ms per run",
+        t.elapsed().as_secs_f64() * 1e3 / n as f64
+    );
     Ok(())
 }
 
@@ -94,7 +98,8 @@ fn read_boards(folder: &Path) -> Result<Vec<Board>> {
         if !file.exists() {
             continue;
         }
-        let text = std::fs::read_to_string(&file).with_context(|| format!("while reading {}", file.display()))?;
+        let text =
+            std::fs::read_to_string(&file).with_context(|| format!("while reading {}", file.display()))?;
         let mut lines = text.lines();
         let header: Vec<&str> = lines.next().unwrap_or_default().split(',').collect();
         let col = |name: &str| header.iter().position(|h| h.trim() == name);

@@ -510,7 +510,12 @@ pub fn how_much(
 
 /// Every trial's amount done in `periods` periods, sorted ascending (what [`how_much`]
 /// summarises; the backtest reads its bands from it).
-pub fn how_much_totals(mode: Mode, samples: &[u32], periods: u32, o: &Options) -> Result<Vec<u64>, ThinHistory> {
+pub fn how_much_totals(
+    mode: Mode,
+    samples: &[u32],
+    periods: u32,
+    o: &Options,
+) -> Result<Vec<u64>, ThinHistory> {
     check_history(mode, samples)?;
     let trials = o.trials.max(1);
     let t = table(samples, o.sampling);
@@ -569,8 +574,9 @@ fn bucketise(pairs: impl Iterator<Item = (u64, u32)> + Clone) -> Vec<Bucket> {
     let Some(lo) = lo else { return Vec::new() };
     let width = (hi - lo + 1).div_ceil(u64::from(BUCKETS_MAX)).max(1);
     let n = ((hi - lo) / width + 1) as usize;
-    let mut out: Vec<Bucket> =
-        (0..n as u64).map(|i| Bucket { from: lo + i * width, to: lo + (i + 1) * width - 1, trials: 0 }).collect();
+    let mut out: Vec<Bucket> = (0..n as u64)
+        .map(|i| Bucket { from: lo + i * width, to: lo + (i + 1) * width - 1, trials: 0 })
+        .collect();
     for (v, c) in pairs {
         if c > 0 {
             out[((v - lo) / width) as usize].trials += c;
@@ -760,7 +766,8 @@ mod tests {
                 acc >= 10_000
             })
         };
-        let mean = |c: &[u32]| c.iter().enumerate().map(|(i, &x)| i as f64 * f64::from(x)).sum::<f64>() / 20_000.0;
+        let mean =
+            |c: &[u32]| c.iter().enumerate().map(|(i, &x)| i as f64 * f64::from(x)).sum::<f64>() / 20_000.0;
         assert!(median(&a).unwrap().abs_diff(median(&b).unwrap()) <= 1);
         assert!((mean(&a) - mean(&b)).abs() < 0.3, "{} {}", mean(&a), mean(&b));
         // Odd finishing periods occur (the first of a pair was enough).

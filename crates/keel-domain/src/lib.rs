@@ -8,8 +8,8 @@
 pub mod board;
 pub mod discovery;
 pub mod error;
-pub mod forecast;
 pub mod event;
+pub mod forecast;
 pub mod ids;
 pub mod item;
 pub mod kpi;

@@ -37,7 +37,13 @@ macro_rules! api_tests {
 
 api_tests!(forecasts_from_the_done_history, thin_history_is_refused, bad_input_is_refused);
 
-async fn call(t: &TestApp, token: &str, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+async fn call(
+    t: &TestApp,
+    token: &str,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
     let mut r = Client::new().request(method, t.url(path)).bearer_auth(token);
     if let Some(b) = body {
         r = r.json(&b);
@@ -124,11 +130,18 @@ async fn forecasts_from_the_done_history(db: TestDb) {
     let (s, v) = post(&t, &reader, "/api/v1/forecasts", req.clone()).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["status"], "forecast", "{v}");
-    assert_eq!(v["remaining"], json!({"total_items": 5, "done_items": 1, "items": 4, "points": 12, "unestimated": 0}));
+    assert_eq!(
+        v["remaining"],
+        json!({"total_items": 5, "done_items": 1, "items": 4, "points": 12, "unestimated": 0})
+    );
     assert_eq!(v["history"]["sample"], json!([1, 1, 1, 1, 1, 1, 1, 1, 1, 1]));
-    assert_eq!((v["history"]["from"].as_str(), v["history"]["to"].as_str()), (Some("2026-01-05"), Some("2026-01-14")));
+    assert_eq!(
+        (v["history"]["from"].as_str(), v["history"]["to"].as_str()),
+        (Some("2026-01-05"), Some("2026-01-14"))
+    );
     assert_eq!(periods(&v), vec![Some(4), Some(4), Some(4)]);
-    let dates: Vec<&str> = v["answers"].as_array().unwrap().iter().map(|a| a["date"].as_str().unwrap()).collect();
+    let dates: Vec<&str> =
+        v["answers"].as_array().unwrap().iter().map(|a| a["date"].as_str().unwrap()).collect();
     assert_eq!(dates, vec![today_plus(3); 3]);
     assert_eq!(v["distribution"].as_array().unwrap().len(), 1);
     assert_eq!(v["trials"], 10_000);
@@ -154,7 +167,8 @@ async fn forecasts_from_the_done_history(db: TestDb) {
     // Sensible: 0.86 items a day, four items: a few days at 50 %, more at 95 %.
     let [p50, p85, p95] = [got[0].unwrap(), got[1].unwrap(), got[2].unwrap()];
     assert!((3..=8).contains(&p50) && p50 <= p85 && p85 <= p95, "{got:?}");
-    let total: u64 = v["distribution"].as_array().unwrap().iter().map(|b| b["trials"].as_u64().unwrap()).sum();
+    let total: u64 =
+        v["distribution"].as_array().unwrap().iter().map(|b| b["trials"].as_u64().unwrap()).sum();
     assert_eq!(total, 10_000);
     // The same request again gives the same answer.
     let (_, again) = post(&t, &reader, "/api/v1/forecasts", req.clone()).await;
@@ -166,7 +180,8 @@ async fn forecasts_from_the_done_history(db: TestDb) {
     let (s, v) = post(&t, &reader, "/api/v1/forecasts", req.clone()).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     let want = forecast::how_much(Mode::Throughput, &feb_counts, 14, &o).unwrap();
-    let amounts: Vec<u64> = v["answers"].as_array().unwrap().iter().map(|a| a["amount"].as_u64().unwrap()).collect();
+    let amounts: Vec<u64> =
+        v["answers"].as_array().unwrap().iter().map(|a| a["amount"].as_u64().unwrap()).collect();
     assert_eq!(amounts, want.amounts.to_vec());
     assert!(amounts[0] >= amounts[1] && amounts[1] >= amounts[2], "{amounts:?}");
 
@@ -187,12 +202,18 @@ async fn forecasts_from_the_done_history(db: TestDb) {
     assert_eq!(trials, 10_000);
 
     // Selections by epic and by items.
-    let (s, epic) = post(&t, tok, "/api/v1/products/SHOP/items", json!({"title": "Epic", "kind": "epic"})).await;
+    let (s, epic) =
+        post(&t, tok, "/api/v1/products/SHOP/items", json!({"title": "Epic", "kind": "epic"})).await;
     assert_eq!(s, StatusCode::CREATED);
     let ek = epic["key"].as_str().unwrap().to_string();
     for i in 0..2 {
-        let (s, _) =
-            post(&t, tok, "/api/v1/products/SHOP/items", json!({"title": format!("Child {i}"), "parent": ek})).await;
+        let (s, _) = post(
+            &t,
+            tok,
+            "/api/v1/products/SHOP/items",
+            json!({"title": format!("Child {i}"), "parent": ek}),
+        )
+        .await;
         assert_eq!(s, StatusCode::CREATED);
     }
     let req = json!({"product": "SHOP", "selection": {"epic": ek}, "mode": "throughput",
@@ -236,10 +257,14 @@ async fn thin_history_is_refused(db: TestDb) {
     // Points: a team without closed sprints has no history.
     let (s, team) = post(&t, tok, "/api/v1/products/SHOP/teams", json!({"name": "Core"})).await;
     assert_eq!(s, StatusCode::CREATED, "{team}");
-    let req = json!({"product": "SHOP", "selection": {"items": ["SHOP-11"]}, "mode": "points", "question": "when"});
+    let req =
+        json!({"product": "SHOP", "selection": {"items": ["SHOP-11"]}, "mode": "points", "question": "when"});
     let (s, v) = post(&t, tok, "/api/v1/forecasts", req).await;
     assert_eq!(s, StatusCode::OK, "{v}");
-    assert_eq!((v["status"].as_str(), v["have"].as_u64(), v["need"].as_u64()), (Some("not_enough_history"), Some(0), Some(5)));
+    assert_eq!(
+        (v["status"].as_str(), v["have"].as_u64(), v["need"].as_u64()),
+        (Some("not_enough_history"), Some(0), Some(5))
+    );
     assert!(v["message"].as_str().unwrap().contains("0 closed sprint(s)"), "{v}");
 }
 
@@ -285,14 +310,24 @@ async fn bad_input_is_refused(db: TestDb) {
     }
     // An item of another product is not in this one.
     let (s, v) = post(&t, tok, "/api/v1/forecasts", with(json!({"selection": {"items": ["OTHER-1"]}}))).await;
-    assert_eq!((s, v["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("selection.items[0]")), "{v}");
+    assert_eq!(
+        (s, v["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("selection.items[0]")),
+        "{v}"
+    );
     // Unknown product, and a product the caller is not a member of: 404.
     let (s, _) = post(&t, tok, "/api/v1/forecasts", with(json!({"product": "NOPE"}))).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     let (s, _) = post(&t, &outsider, "/api/v1/forecasts", with(json!({"product": "OTHER"}))).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     // A bad format.
-    let res = Client::new().post(t.url("/api/v1/forecasts?format=xml")).bearer_auth(tok).json(&base).send().await.unwrap();
+    let res = Client::new()
+        .post(t.url("/api/v1/forecasts?format=xml"))
+        .bearer_auth(tok)
+        .json(&base)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
     // Malformed JSON (a string for trials) is a 4xx, not a 500.
     let (s, _) = post(&t, tok, "/api/v1/forecasts", with(json!({"trials": "many"}))).await;

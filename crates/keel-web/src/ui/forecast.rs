@@ -94,11 +94,15 @@ fn input_of(q: &FormQuery) -> Result<Option<ForecastInput>, AppError> {
         return Ok(None);
     }
     let release = match release {
-        Some(r) => Some(r.parse::<i64>().map_err(|_| AppError::invalid("selection.release", "no such release"))?),
+        Some(r) => {
+            Some(r.parse::<i64>().map_err(|_| AppError::invalid("selection.release", "no such release"))?)
+        }
         None => None,
     };
     let num = |field: &str, v: &Option<String>| -> Result<Option<i64>, AppError> {
-        nonempty(v).map(|s| s.parse::<i64>().map_err(|_| AppError::invalid(field, "must be a whole number"))).transpose()
+        nonempty(v)
+            .map(|s| s.parse::<i64>().map_err(|_| AppError::invalid(field, "must be a whole number")))
+            .transpose()
     };
     let question = nonempty(&q.question).unwrap_or_else(|| "when".into());
     Ok(Some(ForecastInput {
@@ -141,19 +145,18 @@ pub fn view_of(f: &Forecast, what: &str, id: &str) -> View {
     let remaining = match f.mode {
         Mode::Throughput => format!("{} open items ({} of {} done)", r.items, r.done_items, r.total_items),
         Mode::Points => {
-            let un = if r.unestimated > 0 { format!("; {} open items have no estimate", r.unestimated) } else { String::new() };
+            let un = if r.unestimated > 0 {
+                format!("; {} open items have no estimate", r.unestimated)
+            } else {
+                String::new()
+            };
             format!("{} points in {} open items{un}", r.points, r.items)
         }
     };
     let h = &f.history;
     let team = h.team.as_ref().map(|t| format!(" of team {}", t.1)).unwrap_or_default();
-    let history = format!(
-        "{} {period}s{team} from {} to {}: {} {unit} done",
-        h.sample.len(),
-        h.from,
-        h.to,
-        h.done
-    );
+    let history =
+        format!("{} {period}s{team} from {} to {}: {} {unit} done", h.sample.len(), h.from, h.to, h.done);
     let mut v = View {
         heading,
         thin: String::new(),
@@ -171,7 +174,9 @@ pub fn view_of(f: &Forecast, what: &str, id: &str) -> View {
                     Question::When => match (l.date, l.periods) {
                         (Some(d), Some(0)) => (d.to_string(), "already done".to_string()),
                         (Some(d), Some(p)) => (d.to_string(), format!("within {p} {period}s")),
-                        _ => ("beyond the horizon".into(), format!("more than {} {period}s", f.mode.horizon())),
+                        _ => {
+                            ("beyond the horizon".into(), format!("more than {} {period}s", f.mode.horizon()))
+                        }
                     },
                     Question::HowMuch(_) => (
                         format!("at least {} {unit}", l.amount.unwrap_or(0)),
@@ -191,15 +196,23 @@ pub fn view_of(f: &Forecast, what: &str, id: &str) -> View {
                 })
                 .collect();
             let (title, x) = match f.question {
-                Question::When => (format!("Finish dates over {trials} trials"), "Finished by (last day)".to_string()),
-                Question::HowMuch(_) => (format!("{} done over {trials} trials", cap(unit)), format!("{} done", cap(unit))),
+                Question::When => {
+                    (format!("Finish dates over {trials} trials"), "Finished by (last day)".to_string())
+                }
+                Question::HowMuch(_) => {
+                    (format!("{} done over {trials} trials", cap(unit)), format!("{} done", cap(unit)))
+                }
             };
             let desc = format!(
                 "Share of trials per range. 50 %: {}; 85 %: {}; 95 %: {}.{}",
                 v.answers.first().map_or("", |a| a.text.as_str()),
                 v.answers.get(1).map_or("", |a| a.text.as_str()),
                 v.answers.get(2).map_or("", |a| a.text.as_str()),
-                if *beyond > 0 { format!(" {} of trials beyond the horizon.", pct(*beyond, trials)) } else { String::new() }
+                if *beyond > 0 {
+                    format!(" {} of trials beyond the horizon.", pct(*beyond, trials))
+                } else {
+                    String::new()
+                }
             );
             let shares = bars.iter().map(|b| 100.0 * f64::from(b.bucket.trials) / f64::from(trials.max(1)));
             v.chart = Chart::grouped_bars(id, title)
@@ -219,10 +232,14 @@ fn cap(s: &str) -> String {
     c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
 }
 
-async fn choices(st: &AppState, a: &ProductAccess) -> Result<(Vec<(i64, String)>, Vec<(String, String)>), AppError> {
+async fn choices(
+    st: &AppState,
+    a: &ProductAccess,
+) -> Result<(Vec<(i64, String)>, Vec<(String, String)>), AppError> {
     let releases = st.app.releases(a).await?.into_iter().map(|r| (r.id.0, r.data.name)).collect();
     let f = ItemFilter { kind: Some(ItemKind::Epic), open_only: true, ..Default::default() };
-    let epics = st.app.list_items(a, &f, None, 200).await?.items.into_iter().map(|i| (i.key, i.title)).collect();
+    let epics =
+        st.app.list_items(a, &f, None, 200).await?.items.into_iter().map(|i| (i.key, i.title)).collect();
     Ok((releases, epics))
 }
 
@@ -244,7 +261,10 @@ async fn forecast_page(
             Ok(None) => {}
             Ok(Some(input)) => {
                 let what = if let Some(id) = input.release {
-                    releases.iter().find(|r| r.0 == id).map_or("the selection".to_string(), |r| format!("release {}", r.1))
+                    releases
+                        .iter()
+                        .find(|r| r.0 == id)
+                        .map_or("the selection".to_string(), |r| format!("release {}", r.1))
                 } else if let Some(e) = &input.epic {
                     format!("epic {e}")
                 } else {
@@ -288,7 +308,12 @@ async fn forecast_page(
 
 /// The release page's panel: when will it be done, from the product's throughput with the
 /// default window. `None` when the release has nothing open.
-pub async fn release_panel(st: &AppState, a: &ProductAccess, id: i64, name: &str) -> Result<Option<View>, AppError> {
+pub async fn release_panel(
+    st: &AppState,
+    a: &ProductAccess,
+    id: i64,
+    name: &str,
+) -> Result<Option<View>, AppError> {
     let input = ForecastInput {
         release: Some(id),
         mode: "throughput".into(),

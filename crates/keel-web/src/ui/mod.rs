@@ -11,10 +11,10 @@ mod assets;
 mod auth;
 mod backlog;
 mod board;
-// Shared with the reports; not every chart kind is used on every page.
-#[allow(dead_code)]
-mod chart;
 mod ceremonies;
+// Shared with the reports; not every chart kind is used on every page.
+#[allow(dead_code, clippy::needless_range_loop)]
+mod chart;
 mod discovery;
 mod forecast;
 mod form;
