@@ -215,7 +215,16 @@ impl App {
                     Window::Dates(f, t) => (f, t),
                     Window::Last(n) => (today.plus_days(-(n as i32)), today.plus_days(-1)),
                 };
-                (self.throughput_history(access, from, to).await?, 1, today)
+                let mut h = self.throughput_history(access, from, to).await?;
+                if let Window::Last(_) = window {
+                    // A default window starts at the first item done in it: a young product's
+                    // days before any work was done are not days of zero throughput.
+                    if let Some(first) = h.sample.iter().position(|&v| v > 0) {
+                        h.sample.drain(..first);
+                        h.from = h.from.plus_days(first as i32);
+                    }
+                }
+                (h, 1, today)
             }
             Mode::Points => {
                 let team = self.forecast_team(access, input.team).await?;

@@ -3,12 +3,13 @@
 //! computation on both databases, thin-history refusal and bad input; on SQLite and (when
 //! `KEEL_TEST_DATABASE_URL` is set) on PostgreSQL.
 
+use keel_domain::event::ObjectKind;
 use keel_domain::forecast::{self, Mode, Options, METHOD};
 use keel_domain::item::ItemPatch;
 use keel_domain::product::Role;
 use keel_domain::workflow::Category;
 use keel_domain::{Date, Timestamp};
-use keel_store::{Ref, WriteCtx, WriteOp};
+use keel_store::{NewRecord, Ref, WriteCtx, WriteOp};
 use keel_testkit::{spawn_app, TestApp, TestDb};
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{json, Value};
@@ -35,7 +36,12 @@ macro_rules! api_tests {
     };
 }
 
-api_tests!(forecasts_from_the_done_history, thin_history_is_refused, bad_input_is_refused);
+api_tests!(
+    forecasts_from_the_done_history,
+    points_forecast_from_closed_sprints,
+    thin_history_is_refused,
+    bad_input_is_refused
+);
 
 async fn call(
     t: &TestApp,
@@ -332,4 +338,66 @@ async fn bad_input_is_refused(db: TestDb) {
     // Malformed JSON (a string for trials) is a 4xx, not a 500.
     let (s, _) = post(&t, tok, "/api/v1/forecasts", with(json!({"trials": "many"}))).await;
     assert!(s.is_client_error(), "{s}");
+}
+
+/// A closed two-week sprint of `team` starting on `start`, with `completed` points, written as
+/// the close would have left it.
+async fn closed_sprint(t: &TestApp, team: i64, n: usize, start: Date, completed: f64) {
+    let access = t.app.access(&t.admin, "SHOP").await.unwrap();
+    let end = start.plus_days(13);
+    let data = json!({"name": format!("Sprint {n}"), "start": start.to_string(), "end": end.to_string(),
+        "summary": {"at": end.end().0, "committed": completed, "completed": completed, "added": 0.0,
+            "removed": 0.0, "completed_items": [], "carried_over": []}});
+    let op = WriteOp::CreateRecord(NewRecord {
+        kind: ObjectKind::Sprint,
+        product_id: Some(access.product.id),
+        parent_id: Some(team),
+        state: "closed".into(),
+        unique_key: None,
+        data,
+    });
+    let ctx = WriteCtx { actor: Some(t.admin.id), at: end.end(), proposal: None };
+    t.app.store().write_batch(vec![op], &ctx).await.unwrap();
+}
+
+async fn points_forecast_from_closed_sprints(db: TestDb) {
+    let t = spawn_app(db).await;
+    let product = t.product("SHOP").await;
+    let (_, reader) = t.member(&product, "team@keel.test", &[Role::Team]).await;
+    let (_, dev) = t.member(&product, "dev@keel.test", &[Role::Po, Role::Team]).await;
+    let (s, team) = post(&t, &t.admin_token, "/api/v1/products/SHOP/teams", json!({"name": "Core"})).await;
+    assert_eq!(s, StatusCode::CREATED, "{team}");
+    let team = team["id"].as_i64().unwrap();
+    let first = Date::parse("d", "2026-01-05").unwrap();
+    for n in 0..6 {
+        closed_sprint(&t, team, n + 1, first.plus_days(14 * n as i32), 8.0).await;
+    }
+    // Four open stories of 3 points: 12 points at 8 a sprint take two sprints of 14 days.
+    stories(&t, &dev, 4, None).await;
+    let req = json!({"product": "SHOP", "selection": {"items": ["SHOP-1", "SHOP-2", "SHOP-3", "SHOP-4"]},
+        "mode": "points", "question": "when"});
+    let (s, v) = post(&t, &reader, "/api/v1/forecasts", req).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["status"], "forecast", "{v}");
+    assert_eq!(v["remaining"]["points"], 12);
+    assert_eq!(v["history"]["sample"], json!([8, 8, 8, 8, 8, 8]));
+    assert_eq!(v["history"]["period"], "sprint");
+    assert_eq!(v["history"]["team"], team);
+    assert_eq!(v["period_days"], 14);
+    assert_eq!(periods(&v), vec![Some(2); 3]);
+    assert_eq!(v["answers"][0]["date"].as_str(), Some(today_plus(27).as_str()));
+    // How much in the next 28 days: two sprints of 8.
+    let req = json!({"product": "SHOP", "team": team, "selection": {"items": ["SHOP-1"]},
+        "mode": "points", "question": "how_much", "date": today_plus(27)});
+    let (s, v) = post(&t, &reader, "/api/v1/forecasts", req).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let amounts: Vec<u64> =
+        v["answers"].as_array().unwrap().iter().map(|a| a["amount"].as_u64().unwrap()).collect();
+    assert_eq!(amounts, vec![16, 16, 16]);
+    // The last three sprints only: too few.
+    let req = json!({"product": "SHOP", "selection": {"items": ["SHOP-1"]}, "mode": "points",
+        "window": {"last": 3}, "question": "when"});
+    let (_, v) = post(&t, &reader, "/api/v1/forecasts", req).await;
+    assert_eq!((v["status"].as_str(), v["have"].as_u64()), (Some("not_enough_history"), Some(3)), "{v}");
+    assert_eq!(v["history"]["sprints"], json!(["Sprint 4", "Sprint 5", "Sprint 6"]));
 }
