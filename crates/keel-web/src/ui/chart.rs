@@ -111,7 +111,11 @@ pub struct Chart {
 
 impl fmt::Debug for Chart {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Chart").field("id", &self.id).field("kind", &self.kind).field("title", &self.title).finish()
+        f.debug_struct("Chart")
+            .field("id", &self.id)
+            .field("kind", &self.kind)
+            .field("title", &self.title)
+            .finish()
     }
 }
 
@@ -179,8 +183,9 @@ impl Chart {
             let i = (((v - start) / width).floor() as usize).min(bins - 1);
             counts[i] += 1.0;
         }
-        chart.categories =
-            (0..bins).map(|i| format!("{}–{}", num(start + i as f64 * width), num(start + (i + 1) as f64 * width))).collect();
+        chart.categories = (0..bins)
+            .map(|i| format!("{}–{}", num(start + i as f64 * width), num(start + (i + 1) as f64 * width)))
+            .collect();
         chart.series.push(Series::new("Count", counts));
         chart
     }
@@ -257,7 +262,11 @@ impl Chart {
             .enumerate()
             .map(|(i, c)| {
                 let mut row = vec![c.clone()];
-                row.extend(self.series.iter().map(|s| s.values.get(i).copied().flatten().map(num).unwrap_or_default()));
+                row.extend(
+                    self.series
+                        .iter()
+                        .map(|s| s.values.get(i).copied().flatten().map(num).unwrap_or_default()),
+                );
                 row
             })
             .collect();
@@ -340,15 +349,28 @@ impl Chart {
             view.lines.push(LineShape { x1: LEFT, y1: y, x2: LEFT + plot_w, y2: y, class: "grid".into() });
             view.texts.push(TextShape::new(LEFT - 6.0, y + 4.0, "end", "tick", num(*t)));
         }
-        view.lines.push(LineShape { x1: LEFT, y1: bottom, x2: LEFT + plot_w, y2: bottom, class: "axis".into() });
+        view.lines.push(LineShape {
+            x1: LEFT,
+            y1: bottom,
+            x2: LEFT + plot_w,
+            y2: bottom,
+            class: "axis".into(),
+        });
         view.lines.push(LineShape { x1: LEFT, y1: TOP, x2: LEFT, y2: bottom, class: "axis".into() });
         if !self.y_label.is_empty() {
-            let mut t = TextShape::new(14.0, TOP + plot_h / 2.0, "middle", "axis-label", self.y_label.clone());
+            let mut t =
+                TextShape::new(14.0, TOP + plot_h / 2.0, "middle", "axis-label", self.y_label.clone());
             t.rotate = true;
             view.texts.push(t);
         }
         if !self.x_label.is_empty() {
-            view.texts.push(TextShape::new(LEFT + plot_w / 2.0, HEIGHT - 6.0, "middle", "axis-label", self.x_label.clone()));
+            view.texts.push(TextShape::new(
+                LEFT + plot_w / 2.0,
+                HEIGHT - 6.0,
+                "middle",
+                "axis-label",
+                self.x_label.clone(),
+            ));
         }
 
         // Category labels along x, thinned so they never overlap (about 6.5 units a character).
@@ -372,7 +394,13 @@ impl Chart {
                 let last = i + 1 == n;
                 if last || (i % every == 0 && n - 1 - i >= every) {
                     view.texts.push(TextShape::x_tick(at(i), bottom + 16.0, c.clone()));
-                    view.lines.push(LineShape { x1: at(i), y1: bottom, x2: at(i), y2: bottom + 4.0, class: "axis".into() });
+                    view.lines.push(LineShape {
+                        x1: at(i),
+                        y1: bottom,
+                        x2: at(i),
+                        y2: bottom + 4.0,
+                        class: "axis".into(),
+                    });
                 }
             }
         }
@@ -424,7 +452,11 @@ impl Chart {
                             let from = if v < 0.0 { neg } else { pos };
                             (LEFT + i as f64 * band + gap / 2.0, inner, from)
                         } else {
-                            (LEFT + i as f64 * band + gap / 2.0 + si as f64 * inner / k as f64, inner / k as f64, 0.0)
+                            (
+                                LEFT + i as f64 * band + gap / 2.0 + si as f64 * inner / k as f64,
+                                inner / k as f64,
+                                0.0,
+                            )
                         };
                         let (a, b) = (y_of(from), y_of(from + v));
                         if stacked {
@@ -455,7 +487,12 @@ impl Chart {
                     if n > 0 {
                         let mut d = String::new();
                         for i in 0..n {
-                            d.push_str(&format!("{}{} {} ", if i == 0 { "M" } else { "L" }, point_x(i), y_of(top[i])));
+                            d.push_str(&format!(
+                                "{}{} {} ",
+                                if i == 0 { "M" } else { "L" },
+                                point_x(i),
+                                y_of(top[i])
+                            ));
                         }
                         for i in (0..n).rev() {
                             d.push_str(&format!("L{} {} ", point_x(i), y_of(base[i])));
@@ -491,7 +528,13 @@ impl Chart {
                 let x_of = |v: f64| round1(LEFT + pad + (v - x0) / (x1 - x0) * (plot_w - 2.0 * pad));
                 for (t, label) in &ticks {
                     view.texts.push(TextShape::x_tick(x_of(*t), bottom + 16.0, label.clone()));
-                    view.lines.push(LineShape { x1: x_of(*t), y1: bottom, x2: x_of(*t), y2: bottom + 4.0, class: "axis".into() });
+                    view.lines.push(LineShape {
+                        x1: x_of(*t),
+                        y1: bottom,
+                        x2: x_of(*t),
+                        y2: bottom + 4.0,
+                        class: "axis".into(),
+                    });
                 }
                 for p in self.points.iter().filter(|p| p.x.is_finite() && p.y.is_finite()) {
                     view.circles.push(CircleShape {
@@ -517,7 +560,10 @@ impl Chart {
                 &format!("ref-label r{}", hi % PALETTE),
                 format!("{} {}", h.label, num(h.value)),
             ));
-            view.legend.push(LegendEntry { class: format!("swatch ref r{}", hi % PALETTE), name: format!("{} ({})", h.label, num(h.value)) });
+            view.legend.push(LegendEntry {
+                class: format!("swatch ref r{}", hi % PALETTE),
+                name: format!("{} ({})", h.label, num(h.value)),
+            });
         }
         if self.kind != Kind::Scatter && (self.series.len() > 1 || !self.hlines.is_empty()) {
             let entries: Vec<LegendEntry> = self
@@ -528,7 +574,11 @@ impl Chart {
                 .collect();
             view.legend.splice(0..0, entries);
         }
-        view.empty = if self.kind == Kind::Scatter { self.points.is_empty() } else { n == 0 || self.series.is_empty() };
+        view.empty = if self.kind == Kind::Scatter {
+            self.points.is_empty()
+        } else {
+            n == 0 || self.series.is_empty()
+        };
         view
     }
 }
