@@ -437,7 +437,7 @@ impl App {
             for e in &events {
                 last_at = Some(e.at);
                 // Pages overlap at their boundary instant: skip events already counted.
-                if e.id <= seen_max && full {
+                if e.id <= seen_max {
                     continue;
                 }
                 if e.at >= end {

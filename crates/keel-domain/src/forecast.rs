@@ -775,6 +775,24 @@ mod tests {
     }
 
     #[test]
+    fn level_uncertainty_widens_the_bands_but_not_a_constant_history() {
+        let samples = [5, 9, 3, 8, 6, 2, 7, 10, 4, 6, 5, 8];
+        let plain =
+            Options { sampling: Sampling::Bootstrap, level: 0.0, horizon: HORIZON_SPRINTS, ..opts(11) };
+        let tuned = Options { level: METHOD.level, ..plain };
+        let spread = |o: &Options| {
+            let t = how_much_totals(Mode::Points, &samples, 6, o).unwrap();
+            quantile(&t, 0.925) - quantile(&t, 0.075)
+        };
+        assert!(spread(&tuned) > spread(&plain), "{} vs {}", spread(&tuned), spread(&plain));
+        // The median stays where it was (the factor is median-preserving): 6 × 6.08 ≈ 36.
+        let t = how_much_totals(Mode::Points, &samples, 6, &tuned).unwrap();
+        assert!((34..=38).contains(&quantile(&t, 0.5)), "{}", quantile(&t, 0.5));
+        let w = when(Mode::Points, &[8; 6], 12, &tuned).unwrap();
+        assert_eq!(w.periods, [Some(2); 3]);
+    }
+
+    #[test]
     fn daily_throughput_counts_each_day_of_the_window() {
         let d = |s| Date::parse("d", s).unwrap();
         let done = [d("2026-03-01"), d("2026-03-03"), d("2026-03-03"), d("2026-03-05"), d("2026-02-28")];
