@@ -27,6 +27,7 @@ pub fn routes() -> Router<AppState> {
 /// The form, as submitted (everything optional: a first visit shows the form alone).
 #[derive(Debug, Default, Deserialize)]
 pub struct FormQuery {
+    team: Option<String>,
     release: Option<String>,
     epic: Option<String>,
     items: Option<String>,
@@ -64,6 +65,7 @@ struct ForecastPage {
     key: String,
     releases: Vec<(i64, String)>,
     epics: Vec<(String, String)>,
+    teams: Vec<(i64, String)>,
     q: FormView,
     error: String,
     view: Option<View>,
@@ -72,6 +74,7 @@ struct ForecastPage {
 /// The form's values, echoed back.
 #[derive(Default)]
 struct FormView {
+    team: String,
     release: String,
     epic: String,
     items: String,
@@ -106,7 +109,7 @@ fn input_of(q: &FormQuery) -> Result<Option<ForecastInput>, AppError> {
     };
     let question = nonempty(&q.question).unwrap_or_else(|| "when".into());
     Ok(Some(ForecastInput {
-        team: None,
+        team: num("team", &q.team)?,
         release,
         // One selection at a time: the release wins, then the epic, then the items.
         epic: if release.is_none() { epic } else { None },
@@ -253,6 +256,9 @@ async fn forecast_page(
     let r = async {
         let a = st.app.access(&s.user, &key).await?;
         let (releases, epics) = choices(&st, &a).await?;
+        let mut teams: Vec<(i64, String)> =
+            st.app.teams(&a).await?.into_iter().map(|t| (t.id.0, t.data.name)).collect();
+        teams.sort_by_key(|t| t.1.to_lowercase());
         let today = Date::of(keel_app::now());
         let mut error = String::new();
         let mut view = None;
@@ -286,7 +292,9 @@ async fn forecast_page(
             key: a.product.key.to_string(),
             releases,
             epics,
+            teams,
             q: FormView {
+                team: get(&q.team),
                 release: get(&q.release),
                 epic: get(&q.epic),
                 items: get(&q.items),
