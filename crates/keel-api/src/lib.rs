@@ -7,6 +7,7 @@
 pub mod board;
 pub mod ceremonies;
 pub mod discovery;
+pub mod forecast;
 pub mod launch;
 pub mod market;
 pub mod metrics;

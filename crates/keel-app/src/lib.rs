@@ -15,6 +15,7 @@ mod demo_plan;
 mod demo_pm;
 pub mod discovery;
 pub mod error;
+pub mod forecast;
 pub mod items;
 pub mod launch;
 pub mod market;

@@ -9,6 +9,7 @@
 //! `wrk`; this driver is the self-contained alternative (and works where `wrk` is missing).
 #![forbid(unsafe_code)]
 
+mod forecast;
 mod generate;
 mod rng;
 mod run;
@@ -93,10 +94,38 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Times the Monte-Carlo forecaster: many "when" forecasts, time per run
+    ForecastBench {
+        /// Forecasts timed
+        #[arg(long, default_value_t = 1_000)]
+        runs: u32,
+        /// Items left to do
+        #[arg(long, default_value_t = 500)]
+        remaining: u64,
+        /// Trials per forecast
+        #[arg(long, default_value_t = 10_000)]
+        trials: u32,
+    },
+    /// Backtests the forecaster on real sprint histories: coverage of the 85 % band
+    Backtest {
+        /// Folder with one sub-folder per organisation holding <org>_iteration_80.csv
+        folder: PathBuf,
+        /// Also compare the candidate methods (windows and samplings)
+        #[arg(long)]
+        compare: bool,
+    },
 }
 
 fn main() -> Result<()> {
     let cli = Cli::parse();
+    // The forecaster's benchmarks are CPU-bound and synchronous: no runtime for them.
+    match &cli.command {
+        Command::ForecastBench { runs, remaining, trials } => {
+            return forecast::bench((*runs).max(1), *remaining, *trials)
+        }
+        Command::Backtest { folder, compare } => return forecast::backtest(folder, *compare),
+        _ => {}
+    }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -166,6 +195,7 @@ fn main() -> Result<()> {
                 })
                 .await
             }
+            Command::ForecastBench { .. } | Command::Backtest { .. } => Ok(()),
         }
     })
 }

@@ -9,6 +9,7 @@ pub mod board;
 pub mod discovery;
 pub mod error;
 pub mod event;
+pub mod forecast;
 pub mod ids;
 pub mod item;
 pub mod kpi;

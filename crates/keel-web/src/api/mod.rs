@@ -3,6 +3,7 @@
 pub mod board;
 pub mod ceremonies;
 pub mod discovery;
+pub mod forecast;
 pub mod health;
 pub mod items;
 pub mod launch;
@@ -56,6 +57,7 @@ pub fn routes() -> Router<AppState> {
         .merge(outcomes::routes())
         .merge(portfolio::routes())
         .merge(metrics::routes())
+        .merge(forecast::routes())
         .route("/api/v1/openapi.json", get(openapi_json))
 }
 
@@ -140,6 +142,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
         outcomes::Doc::openapi(),
         portfolio::Doc::openapi(),
         metrics::Doc::openapi(),
+        forecast::Doc::openapi(),
     ] {
         doc.merge(part);
     }

@@ -14,6 +14,7 @@ mod board;
 mod ceremonies;
 pub(crate) mod chart;
 mod discovery;
+mod forecast;
 mod form;
 mod items;
 mod launch;
@@ -83,6 +84,7 @@ pub fn routes() -> Router<AppState> {
         .merge(outcomes::routes())
         .merge(portfolio::routes())
         .merge(reports::routes())
+        .merge(forecast::routes())
 }
 
 /// The 404 page for any path no route answers, for the application's fallback: in the layout

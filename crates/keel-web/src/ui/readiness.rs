@@ -490,6 +490,9 @@ struct ReleasePage {
     ship: &'static str,
     /// The go-to-market checklist and decision log.
     launch: super::launch::LaunchSection,
+    /// When the open items will be done, from the product's throughput.
+    forecast: Option<super::forecast::View>,
+    product_key: String,
 }
 
 /// GET /releases/{id}
@@ -521,8 +524,16 @@ async fn release_page(
         let description = rel.data.description.clone();
         let version = rel.version;
         let launch = super::launch::launch_section(&st, &a, &rel).await?;
+        let forecast = if row.is_released {
+            None
+        } else {
+            super::forecast::release_panel(&st, &a, rel.id.0, &format!("release {}", rel.data.name)).await?
+        };
+        let product_key = a.product.key.to_string();
         let notes = st.app.release_notes(&a, rel).await?.markdown;
         render(&ReleasePage {
+            forecast,
+            product_key,
             l,
             r: row,
             description,
