@@ -70,8 +70,9 @@ async fn item(t: &TestApp, product: &str, title: &str) -> String {
     v["key"].as_str().expect("key").to_string()
 }
 
+#[track_caller]
 fn keys(v: &Value) -> Vec<String> {
-    v["items"].as_array().expect("items").iter().map(|i| i["key"].as_str().unwrap_or("").to_string()).collect()
+    v["items"].as_array().unwrap_or_else(|| panic!("items in {v}")).iter().map(|i| i["key"].as_str().unwrap_or("").to_string()).collect()
 }
 
 async fn finds_items_pages_and_products(db: TestDb) {
@@ -93,7 +94,7 @@ async fn finds_items_pages_and_products(db: TestDb) {
     let (_, v) = call(&t, tok, Method::GET, &format!("/api/v1/search?q={}", ops.to_lowercase()), None).await;
     assert_eq!(keys(&v), vec![ops.clone()]);
     let n = login.rsplit_once('-').unwrap().1;
-    let (_, v) = call(&t, tok, Method::GET, &format!("/api/v1/search?q={n}&product=shop"), None).await;
+    let (_, v) = call(&t, tok, Method::GET, &format!("/api/v1/search?q={n}&product=SHOP"), None).await;
     assert_eq!(keys(&v)[0], login);
     let (_, v) = call(&t, tok, Method::GET, "/api/v1/search?q=SHOP-99999", None).await;
     assert!(keys(&v).is_empty());
