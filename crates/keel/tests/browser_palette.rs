@@ -87,7 +87,7 @@ async fn set_theme(b: &Browser, theme: &str) {
 async fn run(driver: &Driver, db: TestDb, backend: &str) {
     let t = keel_testkit::spawn_app(db).await;
     keel_app::demo::seed(&t.app, Some(&t.admin)).await.expect("demo").expect("fresh database");
-    let me = api_get(&t, "/api/v1/me").await["id"].as_i64().expect("my id");
+    let me = api_get(&t, "/api/v1/me").await["user"]["id"].as_i64().expect("my id");
     let backlog = api_get(&t, "/api/v1/products/SHOP/backlog?limit=200").await;
     let items = backlog["items"].as_array().expect("items").clone();
     let by_key = items[3]["key"].as_str().unwrap().to_string();
@@ -225,6 +225,12 @@ async fn screenshots(b: &Browser, t: &TestApp, backend: &str, item: &str) {
         ("opportunities", "/products/SHOP/opportunities"),
         ("stakeholders", "/products/SHOP/stakeholders"),
         ("competitors", "/products/SHOP/competitors"),
+        ("feedback", "/products/SHOP/feedback"),
+        ("alignment", "/products/SHOP/alignment"),
+        ("standup", "/products/SHOP/standup"),
+        ("releases", "/products/SHOP/releases"),
+        ("refinement", "/products/SHOP/refinement"),
+        ("decisions", "/products/SHOP/decisions"),
         ("item", item_page.as_str()),
     ];
     for theme in ["light", "dark"] {
