@@ -48,7 +48,8 @@ async fn choose(b: &Browser, label: &str) {
                 return o.findIndex(x => x.textContent.includes(arguments[0]));";
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     let target = loop {
-        let busy = b.js("return document.getElementById('palette-list').hasAttribute('aria-busy')", json!([])).await;
+        let busy =
+            b.js("return document.getElementById('palette-list').hasAttribute('aria-busy')", json!([])).await;
         let i = b.js(find, json!([label])).await.as_i64().unwrap_or(-1);
         if i >= 0 && busy == json!(false) {
             break i;
@@ -97,10 +98,14 @@ async fn run(driver: &Driver, db: TestDb, backend: &str) {
         .find(|i| {
             // An item whose title words find no earlier item in the backlog.
             let title = i["title"].as_str().unwrap_or("").to_lowercase();
-            items.iter().filter(|j| {
-                let other = j["title"].as_str().unwrap_or("").to_lowercase();
-                title.split_whitespace().all(|w| other.contains(w))
-            }).count() == 1
+            items
+                .iter()
+                .filter(|j| {
+                    let other = j["title"].as_str().unwrap_or("").to_lowercase();
+                    title.split_whitespace().all(|w| other.contains(w))
+                })
+                .count()
+                == 1
         })
         .expect("an item with a distinct title")
         .clone();
@@ -184,7 +189,9 @@ async fn run(driver: &Driver, db: TestDb, backend: &str) {
     b.wait_js("return document.activeElement.id === 'qa-title-top'").await;
     // Keys typed in a field are text, not shortcuts.
     type_keys(&b, "gb?").await;
-    let typed = b.js("return [document.activeElement.value, !!document.querySelector('dialog[open]')]", json!([])).await;
+    let typed = b
+        .js("return [document.activeElement.value, !!document.querySelector('dialog[open]')]", json!([]))
+        .await;
     assert_eq!(typed, json!(["gb?", false]));
     b.js("document.activeElement.blur()", json!([])).await;
 

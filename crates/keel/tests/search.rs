@@ -31,7 +31,13 @@ macro_rules! api_tests {
 
 api_tests!(finds_items_pages_and_products, bad_input_is_refused, latency_at_a_small_scale);
 
-async fn call(t: &TestApp, token: Option<&str>, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+async fn call(
+    t: &TestApp,
+    token: Option<&str>,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
     let mut r = Client::new().request(method, t.url(path));
     if let Some(tok) = token {
         r = r.bearer_auth(tok);
@@ -72,7 +78,12 @@ async fn item(t: &TestApp, product: &str, title: &str) -> String {
 
 #[track_caller]
 fn keys(v: &Value) -> Vec<String> {
-    v["items"].as_array().unwrap_or_else(|| panic!("items in {v}")).iter().map(|i| i["key"].as_str().unwrap_or("").to_string()).collect()
+    v["items"]
+        .as_array()
+        .unwrap_or_else(|| panic!("items in {v}"))
+        .iter()
+        .map(|i| i["key"].as_str().unwrap_or("").to_string())
+        .collect()
 }
 
 async fn finds_items_pages_and_products(db: TestDb) {
@@ -101,7 +112,8 @@ async fn finds_items_pages_and_products(db: TestDb) {
 
     // Pages of the product by label or related word; products by key or name.
     let (_, v) = call(&t, tok, Method::GET, "/api/v1/search?q=board&product=SHOP", None).await;
-    let pages: Vec<&str> = v["pages"].as_array().unwrap().iter().map(|p| p["url"].as_str().unwrap()).collect();
+    let pages: Vec<&str> =
+        v["pages"].as_array().unwrap().iter().map(|p| p["url"].as_str().unwrap()).collect();
     assert!(pages.contains(&"/products/SHOP/board"), "{v}");
     assert!(!pages.contains(&"/products/SHOP/backlog"), "{v}");
     let (_, v) = call(&t, tok, Method::GET, "/api/v1/search?q=opera", None).await;

@@ -168,7 +168,7 @@ pub async fn search(
                 if items.len() >= limit {
                     break;
                 }
-                if !items.iter().any(|x: &ItemOut| x.key == i.key.to_string()) {
+                if !items.iter().any(|x: &ItemOut| x.key == i.key) {
                     items.push(ItemOut::new(i, &w));
                 }
             }
@@ -179,7 +179,10 @@ pub async fn search(
         Some(p) => PAGES
             .iter()
             .filter(|(_, label, words)| all_words(text, &format!("{label} {words}")))
-            .map(|(path, label, _)| SearchPageOut { label: (*label).to_string(), url: format!("/products/{p}{path}") })
+            .map(|(path, label, _)| SearchPageOut {
+                label: (*label).to_string(),
+                url: format!("/products/{p}{path}"),
+            })
             .collect(),
         None => Vec::new(),
     };
@@ -189,7 +192,11 @@ pub async fn search(
         .await?
         .into_iter()
         .filter(|(p, _)| all_words(text, &format!("{} {}", p.key, p.name)))
-        .map(|(p, _)| SearchProductOut { url: format!("/products/{}", p.key), key: p.key.to_string(), name: p.name })
+        .map(|(p, _)| SearchProductOut {
+            url: format!("/products/{}", p.key),
+            key: p.key.to_string(),
+            name: p.name,
+        })
         .collect();
     Ok(Json(SearchOut { items, pages, products }))
 }
