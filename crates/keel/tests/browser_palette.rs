@@ -171,6 +171,53 @@ async fn run(driver: &Driver, db: TestDb, backend: &str) {
     // The page reloads to show it.
     b.wait_js("return document.readyState === 'complete' && !document.getElementById('palette')").await;
 
+    // `s` chooses a new status for the open item from the workflow's states.
+    let now =
+        api_get(&t, &format!("/api/v1/items/{to_assign}")).await["status"].as_str().unwrap().to_string();
+    let states = api_get(&t, "/api/v1/products/SHOP/workflow").await;
+    let next = states
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|st| st["category"] != "done" && st["name"] != now.as_str())
+        .expect("another open state")["name"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    b.wait_css("#edit-link").await;
+    b.keys(&["s"], &["s"]).await;
+    b.wait_js("const d = document.getElementById('palette'); return !!d && d.open").await;
+    type_keys(&b, &next.to_lowercase()).await;
+    choose(&b, &next).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while api_get(&t, &format!("/api/v1/items/{to_assign}")).await["status"] != next.as_str() {
+        assert!(std::time::Instant::now() < deadline, "{to_assign} did not move to {next}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    b.wait_js("return document.readyState === 'complete' && !document.getElementById('palette')").await;
+
+    // Another action: into the team's active sprint.
+    let outside = items
+        .iter()
+        .find(|i| i["sprint_id"].is_null() && i["kind"] == "story" && i["key"] != to_assign.as_str())
+        .expect("a story in no sprint")["key"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    b.goto(&t.url(&format!("/items/{outside}"))).await;
+    b.wait_css("#edit-link").await;
+    open_palette(&b).await;
+    type_keys(&b, "active sprint").await;
+    choose(&b, &format!("Move {outside} to the active sprint")).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while api_get(&t, &format!("/api/v1/items/{outside}")).await["sprint_id"].is_null() {
+        let toast = b.js("return document.getElementById('toast').textContent", json!([])).await;
+        assert!(std::time::Instant::now() < deadline, "{outside} is in no sprint: {toast}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    b.wait_js("return document.readyState === 'complete' && !document.getElementById('palette')").await;
+    b.goto(&t.url(&format!("/items/{to_assign}"))).await;
+
     // `?` lists the shortcuts; Escape closes the list.
     b.wait_css("#edit-link").await;
     b.keys(&["?"], &["?"]).await;
