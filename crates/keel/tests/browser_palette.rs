@@ -16,6 +16,7 @@ use support::browser::*;
 const CONTROL: &str = "\u{E009}";
 const ESCAPE: &str = "\u{E00C}";
 const ARROW_DOWN: &str = "\u{E015}";
+const TAB: &str = "\u{E004}";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn palette_sqlite() {
@@ -134,9 +135,19 @@ async fn run(driver: &Driver, db: TestDb, backend: &str) {
         )
         .await;
     assert_eq!(a11y, json!(["dialog", "true", true, "listbox"]));
-    // Escape closes it.
+    // Escape closes it, and focus returns to where it was; Tab keeps focus inside.
     b.keys(&[ESCAPE], &[ESCAPE]).await;
     b.wait_js("return !document.getElementById('palette').open").await;
+    b.js("document.querySelector('#backlog tbody tr[data-key]').focus()", json!([])).await;
+    open_palette(&b).await;
+    b.keys(&[TAB], &[TAB]).await;
+    assert_eq!(b.js("return document.activeElement.id", json!([])).await, json!("palette-input"));
+    b.keys(&[ESCAPE], &[ESCAPE]).await;
+    b.wait_js(
+        "return !document.getElementById('palette').open
+             && document.activeElement === document.querySelector('#backlog tbody tr[data-key]')",
+    )
+    .await;
 
     // By key.
     open_palette(&b).await;
