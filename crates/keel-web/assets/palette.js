@@ -373,6 +373,15 @@
     if (!product) { window.location.href = "/"; return; }
     window.location.href = "/products/" + encodeURIComponent(product) + path;
   }
+  // j / k on the board walk its cards in reading order (the backlog and sprint plan have their own).
+  function moveCard(e, step) {
+    var cards = Array.prototype.slice.call(document.querySelectorAll(".bd-card[data-key]"));
+    if (!cards.length) return;
+    e.preventDefault();
+    var i = cards.indexOf(document.activeElement);
+    var next = cards[i < 0 ? 0 : Math.max(0, Math.min(cards.length - 1, i + step))];
+    next.focus();
+  }
   document.addEventListener("keydown", function (e) {
     if ((e.ctrlKey || e.metaKey) && !e.altKey && (e.key === "k" || e.key === "K")) {
       e.preventDefault();
@@ -397,6 +406,7 @@
       case "a": key = currentItem(); if (key) { e.preventDefault(); assignToMe(key); } break;
       case "s": key = currentItem(); if (key) { e.preventDefault(); open("status"); } break;
       case "/": if (!document.getElementById("f-q")) { e.preventDefault(); open(); } break;
+      case "j": case "k": moveCard(e, e.key === "j" ? 1 : -1); break;
     }
   });
 })();

@@ -253,6 +253,29 @@ async fn run(driver: &Driver, db: TestDb, backend: &str) {
     assert_eq!(typed, json!(["gb?", false]));
     b.js("document.activeElement.blur()", json!([])).await;
 
+    // `g s` goes to the sprint board, where j / k walk the cards and Enter opens one.
+    b.keys(&["g"], &["g"]).await;
+    b.keys(&["s"], &["s"]).await;
+    // The product's board is its team's (one team here).
+    b.wait_url_ends("/board").await;
+    b.wait_css(".bd-card[data-key]").await;
+    b.keys(&["j"], &["j"]).await;
+    b.keys(&["j"], &["j"]).await;
+    b.keys(&["k"], &["k"]).await;
+    b.keys(&["j"], &["j"]).await;
+    let second = b
+        .js(
+            "const c = document.querySelectorAll('.bd-card[data-key]');
+             return document.activeElement === c[1] ? c[1].dataset.key : null;",
+            json!([]),
+        )
+        .await;
+    let second = second.as_str().expect("the second card has the focus").to_string();
+    b.keys(&[ENTER], &[ENTER]).await;
+    b.wait_url_ends(&format!("/items/{second}")).await;
+    b.goto(&t.url("/products/SHOP/backlog")).await;
+    b.wait_css("#backlog tbody tr[data-key]").await;
+
     // Themes: the system's (light in headless Chromium), then dark, kept across a reload.
     let light = background(&b).await;
     assert_eq!(light, json!("rgb(255, 255, 255)"));
