@@ -342,4 +342,12 @@ async fn screenshots(b: &Browser, t: &TestApp, backend: &str, item: &str) {
         shots.take(b, &format!("help-{theme}")).await;
         b.keys(&[ESCAPE], &[ESCAPE]).await;
     }
+    // Phone width: the header's tools shrink to icons.
+    b.post("/window/rect", json!({ "width": 390, "height": 844 })).await;
+    for theme in ["light", "dark"] {
+        b.goto(&t.url("/products/SHOP/backlog")).await;
+        b.wait_css("#theme-switch").await;
+        set_theme(b, theme).await;
+        shots.take(b, &format!("phone-backlog-{theme}")).await;
+    }
 }
