@@ -16,6 +16,7 @@ pub mod products;
 pub mod proposals;
 pub mod readiness;
 pub mod roadmap;
+pub mod search;
 pub mod session;
 pub mod sprints;
 pub mod users;
@@ -58,6 +59,7 @@ pub fn routes() -> Router<AppState> {
         .merge(portfolio::routes())
         .merge(metrics::routes())
         .merge(forecast::routes())
+        .merge(search::routes())
         .route("/api/v1/openapi.json", get(openapi_json))
 }
 
@@ -143,6 +145,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
         portfolio::Doc::openapi(),
         metrics::Doc::openapi(),
         forecast::Doc::openapi(),
+        search::Doc::openapi(),
     ] {
         doc.merge(part);
     }

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use std::sync::OnceLock;
 
 /// (stem, extension, content type, content): every asset, in the order of [`urls`].
-const ASSETS: [(&str, &str, &str, &str); 9] = [
+const ASSETS: [(&str, &str, &str, &str); 11] = [
     ("app", "css", "text/css; charset=utf-8", include_str!("../../assets/app.css")),
     ("app", "js", "text/javascript; charset=utf-8", include_str!("../../assets/app.js")),
     ("icon", "svg", "image/svg+xml", include_str!("../../assets/icon.svg")),
@@ -19,6 +19,8 @@ const ASSETS: [(&str, &str, &str, &str); 9] = [
     ("readiness", "js", "text/javascript; charset=utf-8", include_str!("../../assets/readiness.js")),
     ("board", "js", "text/javascript; charset=utf-8", include_str!("../../assets/board.js")),
     ("roadmap", "js", "text/javascript; charset=utf-8", include_str!("../../assets/roadmap.js")),
+    ("theme", "js", "text/javascript; charset=utf-8", include_str!("../../assets/theme.js")),
+    ("palette", "js", "text/javascript; charset=utf-8", include_str!("../../assets/palette.js")),
 ];
 
 /// FNV-1a over the bytes: a short, stable fingerprint of an asset.
@@ -86,6 +88,16 @@ pub(crate) fn board_js_url() -> &'static str {
 /// The roadmap's script (drag and drop between lanes and in time).
 pub(crate) fn roadmap_js_url() -> &'static str {
     &urls()[8]
+}
+
+/// The theme script, loaded blocking in `<head>` so the chosen theme applies before the first paint.
+pub(crate) fn theme_js_url() -> &'static str {
+    &urls()[9]
+}
+
+/// The command palette, keyboard shortcuts and theme switch of every page.
+pub(crate) fn palette_js_url() -> &'static str {
+    &urls()[10]
 }
 
 /// Serves an asset by its hashed name; an old hash is a 404, so a stale page never gets a

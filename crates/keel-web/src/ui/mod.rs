@@ -149,6 +149,9 @@ pub(crate) struct Layout {
     pub css: &'static str,
     pub js: &'static str,
     pub icon: &'static str,
+    /// The theme script (blocking, in `<head>`) and the palette and shortcuts script.
+    pub theme_js: &'static str,
+    pub palette_js: &'static str,
 }
 
 impl Layout {
@@ -184,6 +187,8 @@ impl Layout {
             css: assets::css_url(),
             js: assets::js_url(),
             icon: assets::icon_url(),
+            theme_js: assets::theme_js_url(),
+            palette_js: assets::palette_js_url(),
         }
     }
 
