@@ -105,6 +105,10 @@ enum Command {
         /// Trials per forecast
         #[arg(long, default_value_t = 10_000)]
         trials: u32,
+        /// The reference server's history instead of ours: 30 days of 0 to 15 items a day, so
+        /// both forecasters draw about as many days per trial
+        #[arg(long)]
+        like_reference: bool,
     },
     /// Backtests the forecaster on real sprint histories: coverage of the 85 % band
     Backtest {
@@ -120,8 +124,8 @@ fn main() -> Result<()> {
     let cli = Cli::parse();
     // The forecaster's benchmarks are CPU-bound and synchronous: no runtime for them.
     match &cli.command {
-        Command::ForecastBench { runs, remaining, trials } => {
-            return forecast::bench((*runs).max(1), *remaining, *trials)
+        Command::ForecastBench { runs, remaining, trials, like_reference } => {
+            return forecast::bench((*runs).max(1), *remaining, *trials, *like_reference)
         }
         Command::Backtest { folder, compare } => return forecast::backtest(folder, *compare),
         _ => {}
