@@ -8,6 +8,7 @@ pub mod health;
 pub mod items;
 pub mod launch;
 pub mod market;
+pub mod webhooks;
 pub mod metrics;
 pub mod outcomes;
 pub mod poker;
@@ -58,6 +59,7 @@ pub fn routes() -> Router<AppState> {
         .merge(portfolio::routes())
         .merge(metrics::routes())
         .merge(forecast::routes())
+        .merge(webhooks::routes())
         .route("/api/v1/openapi.json", get(openapi_json))
 }
 
@@ -143,6 +145,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
         portfolio::Doc::openapi(),
         metrics::Doc::openapi(),
         forecast::Doc::openapi(),
+        webhooks::Doc::openapi(),
     ] {
         doc.merge(part);
     }
