@@ -122,7 +122,9 @@ impl App {
 
     async fn checked_url(&self, url: &str) -> AppResult<String> {
         let target = webhook::parse_url(url).map_err(|m| invalid("url", m))?;
-        resolve_target(&target, self.webhook_settings().allow_private).await.map_err(|m| invalid("url", m))?;
+        resolve_target(&target, self.webhook_settings().allow_private)
+            .await
+            .map_err(|m| invalid("url", m))?;
         Ok(url.trim().to_string())
     }
 
@@ -133,7 +135,11 @@ impl App {
     }
 
     /// A webhook and the caller's access to its product (404 when the caller cannot read it).
-    pub async fn webhook(&self, user: &keel_domain::user::User, id: i64) -> AppResult<(Webhook, ProductAccess)> {
+    pub async fn webhook(
+        &self,
+        user: &keel_domain::user::User,
+        id: i64,
+    ) -> AppResult<(Webhook, ProductAccess)> {
         let h = self.store().webhook(id).await?;
         let access = self.access_by_id(user, h.product_id).await?;
         self.require(&access, Action::ManageWebhooks)?;
@@ -144,7 +150,8 @@ impl App {
     pub async fn create_webhook(&self, access: &ProductAccess, input: WebhookInput) -> AppResult<Webhook> {
         self.require(access, Action::ManageWebhooks)?;
         let url = input.url.as_deref().ok_or_else(|| invalid("url", "is required"))?;
-        let events = webhook::parse_events(&input.events.unwrap_or_default()).map_err(|m| invalid("events", m))?;
+        let events =
+            webhook::parse_events(&input.events.unwrap_or_default()).map_err(|m| invalid("events", m))?;
         let url = self.checked_url(url).await?;
         let hook = NewWebhook {
             product_id: access.product.id,
@@ -287,7 +294,8 @@ fn rfc3339(ms: i64) -> String {
 /// One attempt at a delivery, and what to record.
 async fn attempt(job: &DeliveryJob, s: &WebhookSettings) -> AttemptResult {
     let body = delivery_body(job);
-    let out = tokio::time::timeout(Duration::from_millis(s.timeout_ms), post(job, &body, s.allow_private)).await;
+    let out =
+        tokio::time::timeout(Duration::from_millis(s.timeout_ms), post(job, &body, s.allow_private)).await;
     let (code, error) = match out {
         Ok(Ok(code)) if (200..300).contains(&code) => return AttemptResult::Delivered { code },
         Ok(Ok(code)) => (Some(code), format!("the receiver answered {code}")),
@@ -296,8 +304,9 @@ async fn attempt(job: &DeliveryJob, s: &WebhookSettings) -> AttemptResult {
     };
     let attempts = (job.delivery.attempts + 1).max(1) as u32;
     let now = now().0;
-    let retry_at = webhook::next_attempt(job.retry_from.0, now, attempts, s.base_backoff_ms, s.retry_window_ms)
-        .map(Timestamp);
+    let retry_at =
+        webhook::next_attempt(job.retry_from.0, now, attempts, s.base_backoff_ms, s.retry_window_ms)
+            .map(Timestamp);
     AttemptResult::Failed { code, error, retry_at }
 }
 

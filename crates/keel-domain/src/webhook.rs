@@ -231,7 +231,10 @@ mod tests {
     #[test]
     fn urls_are_parsed() {
         let t = parse_url("https://Hooks.Example.com/in?x=1").unwrap();
-        assert_eq!((t.scheme.as_str(), t.host.as_str(), t.port, t.path.as_str()), ("https", "hooks.example.com", 443, "/in?x=1"));
+        assert_eq!(
+            (t.scheme.as_str(), t.host.as_str(), t.port, t.path.as_str()),
+            ("https", "hooks.example.com", 443, "/in?x=1")
+        );
         assert_eq!(t.host_header(), "hooks.example.com");
         let t = parse_url("http://127.0.0.1:8080").unwrap();
         assert_eq!((t.port, t.path.as_str(), t.host_header().as_str()), (8080, "/", "127.0.0.1:8080"));

@@ -4,6 +4,7 @@
 use crate::db::{all, col, exec, one, DbResult, Events};
 use crate::PgStore;
 use async_trait::async_trait;
+use deadpool_postgres::GenericClient;
 use keel_domain::event::ObjectKind;
 use keel_domain::{ProductId, Timestamp, UserId};
 use keel_store::webhooks::{
@@ -12,7 +13,6 @@ use keel_store::webhooks::{
 };
 use keel_store::{StoreError, StoreResult, WriteCtx};
 use serde_json::{json, Value};
-use deadpool_postgres::GenericClient;
 use tokio_postgres::Row;
 
 const HOOK_COLS: &str = "id, product_id, url, secret, events, active, created_by, created_at, updated_at";
@@ -54,7 +54,9 @@ async fn load_hook<C: GenericClient>(c: &C, id: i64) -> StoreResult<Webhook> {
 }
 
 async fn load_delivery<C: GenericClient>(c: &C, id: i64) -> StoreResult<Delivery> {
-    delivery_row(&one(c, &format!("SELECT {DELIVERY_COLS} FROM webhook_deliveries d WHERE d.id = $1"), &[&id]).await?)
+    delivery_row(
+        &one(c, &format!("SELECT {DELIVERY_COLS} FROM webhook_deliveries d WHERE d.id = $1"), &[&id]).await?,
+    )
 }
 
 /// What the history keeps of a webhook: everything but its secret.
@@ -110,7 +112,9 @@ impl WebhookStore for PgStore {
     async fn update_webhook(&self, id: i64, patch: WebhookPatch, ctx: &WriteCtx) -> StoreResult<Webhook> {
         let mut c = self.conn().await?;
         let tx = c.transaction().await.db()?;
-        let old = hook_row(&one(&tx, &format!("SELECT {HOOK_COLS} FROM webhooks WHERE id = $1 FOR UPDATE"), &[&id]).await?)?;
+        let old = hook_row(
+            &one(&tx, &format!("SELECT {HOOK_COLS} FROM webhooks WHERE id = $1 FOR UPDATE"), &[&id]).await?,
+        )?;
         let mut h = old.clone();
         if let Some(u) = patch.url {
             h.url = u;
@@ -176,7 +180,12 @@ impl WebhookStore for PgStore {
         load_delivery(&c, id).await
     }
 
-    async fn claim_deliveries(&self, now: Timestamp, lease_ms: i64, limit: u32) -> StoreResult<Vec<DeliveryJob>> {
+    async fn claim_deliveries(
+        &self,
+        now: Timestamp,
+        lease_ms: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<DeliveryJob>> {
         let c = self.conn().await?;
         let sql = format!(
             "WITH due AS (

@@ -98,8 +98,9 @@ impl WebhookStore for SqliteStore {
 
     async fn webhooks_of(&self, product: ProductId) -> StoreResult<Vec<Webhook>> {
         self.read_blocking(move |c| {
-            let mut st =
-                c.prepare_cached(&format!("SELECT {HOOK_COLS} FROM webhooks WHERE product_id = ?1 ORDER BY id"))?;
+            let mut st = c.prepare_cached(&format!(
+                "SELECT {HOOK_COLS} FROM webhooks WHERE product_id = ?1 ORDER BY id"
+            ))?;
             let rows = st.query_map([product.0], hook_row)?;
             Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
         })
@@ -152,7 +153,15 @@ impl WebhookStore for SqliteStore {
             let h = load_hook(tx, id)?;
             tx.execute("DELETE FROM webhook_deliveries WHERE webhook_id = ?1", [id])?;
             tx.execute("DELETE FROM webhooks WHERE id = ?1", [id])?;
-            event(tx, &ctx, Some(h.product_id), (ObjectKind::Webhook, id), "deleted", &public(&h), &Value::Null)?;
+            event(
+                tx,
+                &ctx,
+                Some(h.product_id),
+                (ObjectKind::Webhook, id),
+                "deleted",
+                &public(&h),
+                &Value::Null,
+            )?;
             Ok(())
         })
         .await
@@ -173,7 +182,12 @@ impl WebhookStore for SqliteStore {
         self.read(|c| load_delivery(c, id))
     }
 
-    async fn claim_deliveries(&self, now: Timestamp, lease_ms: i64, limit: u32) -> StoreResult<Vec<DeliveryJob>> {
+    async fn claim_deliveries(
+        &self,
+        now: Timestamp,
+        lease_ms: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<DeliveryJob>> {
         self.write(move |tx| {
             let ids: Vec<i64> = {
                 let mut st = tx.prepare_cached(
@@ -266,7 +280,9 @@ impl WebhookStore for SqliteStore {
 
     async fn pending_deliveries(&self) -> StoreResult<i64> {
         self.read(|c| {
-            Ok(c.query_row("SELECT COUNT(*) FROM webhook_deliveries WHERE status = 'pending'", [], |r| r.get(0))?)
+            Ok(c.query_row("SELECT COUNT(*) FROM webhook_deliveries WHERE status = 'pending'", [], |r| {
+                r.get(0)
+            })?)
         })
     }
 }

@@ -128,7 +128,12 @@ pub trait WebhookStore {
     async fn delivery(&self, id: i64) -> StoreResult<Delivery>;
     /// Claims up to `limit` pending deliveries due at `now` for `lease_ms`, so that no other
     /// worker (process) sends them meanwhile.
-    async fn claim_deliveries(&self, now: Timestamp, lease_ms: i64, limit: u32) -> StoreResult<Vec<DeliveryJob>>;
+    async fn claim_deliveries(
+        &self,
+        now: Timestamp,
+        lease_ms: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<DeliveryJob>>;
     /// Records an attempt's result and releases the claim.
     async fn finish_delivery(&self, id: i64, at: Timestamp, result: AttemptResult) -> StoreResult<()>;
     /// Makes a delivery due now again, with a fresh retry window.

@@ -76,7 +76,10 @@ async fn run(driver: &Driver, db: TestDb, backend: &str) {
     let hooks = api_get(&t, "/api/v1/products/SHOP/webhooks").await;
     let id = hooks[0]["id"].as_i64().unwrap();
     assert_eq!(hooks[0]["url"], url.as_str());
-    assert_eq!(hooks[0]["events"], json!(["item.created", "item.deleted", "item.moved", "item.updated", "sprint.started"]));
+    assert_eq!(
+        hooks[0]["events"],
+        json!(["item.created", "item.deleted", "item.moved", "item.updated", "sprint.started"])
+    );
     shots.take(&b, "list").await;
 
     // A change is delivered, refused until the retries give up.

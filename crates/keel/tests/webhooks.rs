@@ -49,7 +49,13 @@ api_tests!(
     webhook_rights_and_bad_input,
 );
 
-async fn call(t: &TestApp, token: &str, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+async fn call(
+    t: &TestApp,
+    token: &str,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
     let mut r = Client::new().request(method, t.url(path)).bearer_auth(token);
     if let Some(b) = body {
         r = r.json(&b);
@@ -57,7 +63,14 @@ async fn call(t: &TestApp, token: &str, method: Method, path: &str, body: Option
     let res = r.send().await.expect("request");
     let status = res.status();
     let text = res.text().await.expect("body");
-    (status, if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) })
+    (
+        status,
+        if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        },
+    )
 }
 
 /// Settings for tests: internal targets allowed, retries within a fraction of a second.
@@ -113,7 +126,8 @@ async fn receiver(plan: &[u16]) -> Receiver {
 /// Polls the webhook's deliveries until `pred` holds (at most 20 s).
 async fn wait_for(t: &TestApp, hook: i64, pred: impl Fn(&[Value]) -> bool) -> Vec<Value> {
     for _ in 0..400 {
-        let (s, v) = call(t, &t.admin_token, Method::GET, &format!("/api/v1/webhooks/{hook}/deliveries"), None).await;
+        let (s, v) =
+            call(t, &t.admin_token, Method::GET, &format!("/api/v1/webhooks/{hook}/deliveries"), None).await;
         assert_eq!(s, StatusCode::OK, "{v}");
         let list = v.as_array().unwrap().clone();
         if pred(&list) {
@@ -151,9 +165,14 @@ async fn delivery_is_retried_until_it_lands_signed(db: TestDb) {
     assert_eq!(hook["events"], json!(["item.created", "item.moved"]));
     assert_eq!(hook["active"], true);
 
-    let (s, item) =
-        call(&t, &t.admin_token, Method::POST, "/api/v1/products/SHOP/items", Some(json!({"title": "Pay by card"})))
-            .await;
+    let (s, item) = call(
+        &t,
+        &t.admin_token,
+        Method::POST,
+        "/api/v1/products/SHOP/items",
+        Some(json!({"title": "Pay by card"})),
+    )
+    .await;
     assert_eq!(s, StatusCode::CREATED, "{item}");
     // Written with the change, before any worker runs.
     let pending = wait_for(&t, id, |l| l.len() == 1).await;
@@ -240,11 +259,15 @@ async fn failed_delivery_gives_up_and_is_retried_by_hand(db: TestDb) {
     // The receiver recovers; a retry by hand delivers it.
     *rx.plan.lock().unwrap() = vec![204];
     let did = d["id"].as_i64().unwrap();
-    let (s, r) = call(&t, &t.admin_token, Method::POST, &format!("/api/v1/deliveries/{did}/retry"), None).await;
+    let (s, r) =
+        call(&t, &t.admin_token, Method::POST, &format!("/api/v1/deliveries/{did}/retry"), None).await;
     assert_eq!(s, StatusCode::OK, "{r}");
     let done = wait_for(&t, id, |l| l[0]["status"] == "delivered").await;
-    assert_eq!((done[0]["attempts"].as_i64(), done[0]["response_code"].as_i64()), (Some(attempts + 1), Some(204)));
-    // Retrying something waiting is a conflict; unknown deliveries are 404.
+    assert_eq!(
+        (done[0]["attempts"].as_i64(), done[0]["response_code"].as_i64()),
+        (Some(attempts + 1), Some(204))
+    );
+    // Unknown deliveries are 404.
     let (s, _) = call(&t, &t.admin_token, Method::POST, "/api/v1/deliveries/999999/retry", None).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     worker.abort();
@@ -253,7 +276,8 @@ async fn failed_delivery_gives_up_and_is_retried_by_hand(db: TestDb) {
 async fn outbox_row_is_written_in_the_change_transaction(db: TestDb) {
     let t = spawn_app_with(db, fast(60_000)).await;
     let shop = t.product("SHOP").await;
-    let hook = create_hook(&t, "SHOP", "http://127.0.0.1:9/hook", &["initiative.created", "item.created"]).await;
+    let hook =
+        create_hook(&t, "SHOP", "http://127.0.0.1:9/hook", &["initiative.created", "item.created"]).await;
     let id = hook["id"].as_i64().unwrap();
     let initiative = |title: &str| {
         WriteOp::CreateRecord(NewRecord {
@@ -267,19 +291,27 @@ async fn outbox_row_is_written_in_the_change_transaction(db: TestDb) {
     };
     let ctx = WriteCtx { actor: Some(t.admin.id), at: keel_app::now(), proposal: None };
     // The second operation fails, so the whole batch rolls back: no initiative, no delivery.
-    let bad = vec![initiative("Lost"), WriteOp::DeleteRecord { id: RecordId(987_654_321), expected_version: None }];
+    let bad =
+        vec![initiative("Lost"), WriteOp::DeleteRecord { id: RecordId(987_654_321), expected_version: None }];
     assert!(t.app.store().write_batch(bad, &ctx).await.is_err());
     assert_eq!(delivery_count(&t, id).await, 0, "a rolled-back change writes no delivery");
     t.app.store().write_batch(vec![initiative("Kept")], &ctx).await.unwrap();
     let list = t.app.store().deliveries(id, 10).await.unwrap();
     assert_eq!(list.len(), 1);
     assert_eq!((list[0].event_type.as_str(), list[0].status.as_str()), ("initiative.created", "pending"));
+    // No worker runs here: retrying a delivery that is still waiting is a conflict.
+    let (s, v) =
+        call(&t, &t.admin_token, Method::POST, &format!("/api/v1/deliveries/{}/retry", list[0].id), None)
+            .await;
+    assert_eq!(s, StatusCode::CONFLICT, "{v}");
     let events = t.app.store().product_events(shop.id, None, 1000).await.unwrap();
     let ev = events.iter().find(|e| e.id == list[0].event_id).expect("the event announced");
     assert_eq!((ev.object, ev.field.as_str()), (ObjectKind::Initiative, "created"));
 
     // Not subscribed: no delivery. Paused: no delivery. Another product: no delivery.
-    let (s, _) = call(&t, &t.admin_token, Method::POST, "/api/v1/products/SHOP/items", Some(json!({"title": "A"}))).await;
+    let (s, _) =
+        call(&t, &t.admin_token, Method::POST, "/api/v1/products/SHOP/items", Some(json!({"title": "A"})))
+            .await;
     assert_eq!(s, StatusCode::CREATED);
     assert_eq!(delivery_count(&t, id).await, 2);
     let other = t.product("OPS").await;
@@ -292,10 +324,18 @@ async fn outbox_row_is_written_in_the_change_transaction(db: TestDb) {
         data: json!({"text": "x"}),
     });
     let _ = t.app.store().write_batch(vec![op], &ctx).await;
-    let (s, v) =
-        call(&t, &t.admin_token, Method::PATCH, &format!("/api/v1/webhooks/{id}"), Some(json!({"active": false}))).await;
+    let (s, v) = call(
+        &t,
+        &t.admin_token,
+        Method::PATCH,
+        &format!("/api/v1/webhooks/{id}"),
+        Some(json!({"active": false})),
+    )
+    .await;
     assert_eq!((s, v["active"].as_bool()), (StatusCode::OK, Some(false)), "{v}");
-    let (s, _) = call(&t, &t.admin_token, Method::POST, "/api/v1/products/SHOP/items", Some(json!({"title": "B"}))).await;
+    let (s, _) =
+        call(&t, &t.admin_token, Method::POST, "/api/v1/products/SHOP/items", Some(json!({"title": "B"})))
+            .await;
     assert_eq!(s, StatusCode::CREATED);
     assert_eq!(delivery_count(&t, id).await, 2, "paused webhooks get nothing");
     // The history records the webhook's changes without its secret.
@@ -343,7 +383,9 @@ async fn internal_targets_are_refused_without_the_allow_setting(db: TestDb) {
         active: true,
     };
     let hook = t.app.store().create_webhook(hook, &ctx).await.unwrap();
-    let (s, _) = call(&t, &t.admin_token, Method::POST, "/api/v1/products/SHOP/items", Some(json!({"title": "A"}))).await;
+    let (s, _) =
+        call(&t, &t.admin_token, Method::POST, "/api/v1/products/SHOP/items", Some(json!({"title": "A"})))
+            .await;
     assert_eq!(s, StatusCode::CREATED);
     assert_eq!(t.app.send_due_deliveries().await.unwrap(), 1);
     let d = &t.app.store().deliveries(hook.id, 10).await.unwrap()[0];
@@ -406,12 +448,14 @@ async fn webhook_rights_and_bad_input(db: TestDb) {
     let (_, list) = call(&t, &pm, Method::GET, path, None).await;
     assert_eq!(list.as_array().map(Vec::len), Some(2));
     let (s, v) =
-        call(&t, &pm, Method::PATCH, &format!("/api/v1/webhooks/{id}"), Some(json!({"url": "gopher://x/"}))).await;
+        call(&t, &pm, Method::PATCH, &format!("/api/v1/webhooks/{id}"), Some(json!({"url": "gopher://x/"})))
+            .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
 
     // Rotating the secret replaces it; the PO may delete the PM's webhook.
     let (s, r) =
-        call(&t, &po, Method::PATCH, &format!("/api/v1/webhooks/{id}"), Some(json!({"rotate_secret": true}))).await;
+        call(&t, &po, Method::PATCH, &format!("/api/v1/webhooks/{id}"), Some(json!({"rotate_secret": true})))
+            .await;
     assert_eq!(s, StatusCode::OK, "{r}");
     assert_ne!(r["secret"], a["secret"]);
     assert_eq!(r["events"], json!(["sprint.closed", "sprint.started"]));

@@ -8,7 +8,6 @@ pub mod health;
 pub mod items;
 pub mod launch;
 pub mod market;
-pub mod webhooks;
 pub mod metrics;
 pub mod outcomes;
 pub mod poker;
@@ -21,6 +20,7 @@ pub mod session;
 pub mod sprints;
 pub mod users;
 pub mod vision;
+pub mod webhooks;
 pub mod widget;
 
 use crate::error::{ApiError, ApiResult};

@@ -75,7 +75,12 @@ pub async fn webhook_out(app: &App, h: &Webhook, product: &str) -> ApiResult<Web
 }
 
 fn input(b: WebhookIn) -> WebhookInput {
-    WebhookInput { url: b.url, events: b.events, active: b.active, rotate_secret: b.rotate_secret.unwrap_or(false) }
+    WebhookInput {
+        url: b.url,
+        events: b.events,
+        active: b.active,
+        rotate_secret: b.rotate_secret.unwrap_or(false),
+    }
 }
 
 /// The event types a webhook may subscribe to.
@@ -122,7 +127,11 @@ pub async fn create_webhook(
 #[utoipa::path(get, path = "/api/v1/webhooks/{id}", tag = "webhooks",
     params(("id" = i64, Path, description = "Webhook id")),
     responses((status = 200, body = WebhookOut), (status = 403, body = Problem), (status = 404, body = Problem)))]
-pub async fn get_webhook(State(s): State<AppState>, u: ApiUser, Path(id): Path<i64>) -> ApiResult<Json<WebhookOut>> {
+pub async fn get_webhook(
+    State(s): State<AppState>,
+    u: ApiUser,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<WebhookOut>> {
     let (h, a) = s.app.webhook(&u.user, id).await?;
     Ok(Json(webhook_out(&s.app, &h, a.product.key.as_str()).await?))
 }
@@ -147,7 +156,11 @@ pub async fn patch_webhook(
 #[utoipa::path(delete, path = "/api/v1/webhooks/{id}", tag = "webhooks",
     params(("id" = i64, Path, description = "Webhook id")),
     responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem)))]
-pub async fn delete_webhook(State(s): State<AppState>, u: ApiUser, Path(id): Path<i64>) -> ApiResult<StatusCode> {
+pub async fn delete_webhook(
+    State(s): State<AppState>,
+    u: ApiUser,
+    Path(id): Path<i64>,
+) -> ApiResult<StatusCode> {
     s.app.delete_webhook(&u.user, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -84,7 +84,12 @@ async fn page(
 }
 
 /// POST /products/{key}/settings/webhooks: adds a webhook.
-async fn create(State(st): State<AppState>, s: UiSession, Path(key): Path<String>, form: FormData) -> Response {
+async fn create(
+    State(st): State<AppState>,
+    s: UiSession,
+    Path(key): Path<String>,
+    form: FormData,
+) -> Response {
     let r: UiResult = async {
         s.check_csrf(form.get("csrf"))?;
         let a = st.app.access(&s.user, &key).await?;
@@ -106,7 +111,14 @@ async fn create(State(st): State<AppState>, s: UiSession, Path(key): Path<String
 }
 
 /// Applies a change to webhook `id` and goes back to the list with a notice.
-async fn change(st: &AppState, s: &UiSession, id: i64, form: &FormData, input: WebhookInput, done: &str) -> UiResult {
+async fn change(
+    st: &AppState,
+    s: &UiSession,
+    id: i64,
+    form: &FormData,
+    input: WebhookInput,
+    done: &str,
+) -> UiResult {
     s.check_csrf(form.get("csrf"))?;
     let (_, a) = st.app.webhook(&s.user, id).await?;
     let back = format!("/products/{}/settings/webhooks", a.product.key);
@@ -144,7 +156,11 @@ async fn delete(State(st): State<AppState>, s: UiSession, Path(id): Path<i64>, f
         s.check_csrf(form.get("csrf"))?;
         let (_, a) = st.app.webhook(&s.user, id).await?;
         st.app.delete_webhook(&s.user, id).await?;
-        Ok(redirect_with(&format!("/products/{}/settings/webhooks", a.product.key), "notice", "Webhook deleted."))
+        Ok(redirect_with(
+            &format!("/products/{}/settings/webhooks", a.product.key),
+            "notice",
+            "Webhook deleted.",
+        ))
     }
     .await;
     finish(&st, &s, r).await
