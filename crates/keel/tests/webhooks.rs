@@ -308,12 +308,44 @@ async fn outbox_row_is_written_in_the_change_transaction(db: TestDb) {
     let ev = events.iter().find(|e| e.id == list[0].event_id).expect("the event announced");
     assert_eq!((ev.object, ev.field.as_str()), (ObjectKind::Initiative, "created"));
 
+    // Derived types: a release created planned, then shipped, is announced as release.shipped.
+    let (s, v) = call(
+        &t,
+        &t.admin_token,
+        Method::PATCH,
+        &format!("/api/v1/webhooks/{id}"),
+        Some(json!({"events": ["initiative.created", "item.created", "release.shipped"]})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let release = NewRecord {
+        kind: ObjectKind::Release,
+        product_id: Some(shop.id),
+        parent_id: None,
+        state: "planned".into(),
+        unique_key: None,
+        data: json!({"name": "2.4"}),
+    };
+    let w = t.app.store().write_batch(vec![WriteOp::CreateRecord(release)], &ctx).await.unwrap();
+    let keel_store::Written::Record(rec) = &w[0] else { panic!("a record") };
+    assert_eq!(delivery_count(&t, id).await, 1, "release.created is not subscribed");
+    let ship = WriteOp::UpdateRecord {
+        id: rec.id,
+        expected_version: None,
+        state: Some("released".into()),
+        data: json!({"name": "2.4"}),
+        refs: vec![],
+    };
+    t.app.store().write_batch(vec![ship], &ctx).await.unwrap();
+    let list = t.app.store().deliveries(id, 10).await.unwrap();
+    assert_eq!((list.len(), list[0].event_type.as_str()), (2, "release.shipped"));
+
     // Not subscribed: no delivery. Paused: no delivery. Another product: no delivery.
     let (s, _) =
         call(&t, &t.admin_token, Method::POST, "/api/v1/products/SHOP/items", Some(json!({"title": "A"})))
             .await;
     assert_eq!(s, StatusCode::CREATED);
-    assert_eq!(delivery_count(&t, id).await, 2);
+    assert_eq!(delivery_count(&t, id).await, 3);
     let other = t.product("OPS").await;
     let op = WriteOp::CreateRecord(NewRecord {
         kind: ObjectKind::Feedback,
@@ -337,11 +369,11 @@ async fn outbox_row_is_written_in_the_change_transaction(db: TestDb) {
         call(&t, &t.admin_token, Method::POST, "/api/v1/products/SHOP/items", Some(json!({"title": "B"})))
             .await;
     assert_eq!(s, StatusCode::CREATED);
-    assert_eq!(delivery_count(&t, id).await, 2, "paused webhooks get nothing");
+    assert_eq!(delivery_count(&t, id).await, 3, "paused webhooks get nothing");
     // The history records the webhook's changes without its secret.
     let hist = t.app.store().product_events(shop.id, None, 1000).await.unwrap();
     let hook_events: Vec<_> = hist.iter().filter(|e| e.object == ObjectKind::Webhook).collect();
-    assert_eq!(hook_events.len(), 2, "created, active");
+    assert_eq!(hook_events.len(), 3, "created, events, active");
     assert!(hook_events.iter().all(|e| !e.new.to_string().contains(hook["secret"].as_str().unwrap())));
 }
 
