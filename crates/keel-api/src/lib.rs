@@ -19,6 +19,7 @@ pub mod readiness;
 pub mod roadmap;
 pub mod sprints;
 pub mod vision;
+pub mod webhooks;
 pub mod wire;
 
 pub use problem::Problem;

@@ -32,6 +32,7 @@ pub mod roadmap;
 pub mod sprints;
 pub mod users;
 pub mod vision;
+pub mod webhooks;
 pub mod widget;
 
 pub use error::{AppError, AppResult};
@@ -64,6 +65,8 @@ pub struct Settings {
     pub max_failures_per_address: i64,
     /// The throttling window, in seconds.
     pub failure_window_secs: i64,
+    /// Outgoing webhook delivery.
+    pub webhooks: webhooks::WebhookSettings,
 }
 
 impl Default for Settings {
@@ -73,6 +76,7 @@ impl Default for Settings {
             max_failures_per_account: 5,
             max_failures_per_address: 30,
             failure_window_secs: 15 * 60,
+            webhooks: webhooks::WebhookSettings::default(),
         }
     }
 }

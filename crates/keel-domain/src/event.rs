@@ -66,6 +66,8 @@ pub enum ObjectKind {
     LaunchChecklist,
     /// The Product Manager's edited sections of a PRD (one record per initiative or epic).
     Prd,
+    /// An outgoing webhook of a product (its secret is never recorded).
+    Webhook,
 }
 
 impl ObjectKind {
@@ -100,6 +102,7 @@ impl ObjectKind {
             ObjectKind::LaunchTemplate => "launch_template",
             ObjectKind::LaunchChecklist => "launch_checklist",
             ObjectKind::Prd => "prd",
+            ObjectKind::Webhook => "webhook",
         }
     }
 
@@ -134,6 +137,7 @@ impl ObjectKind {
             "launch_template" => ObjectKind::LaunchTemplate,
             "launch_checklist" => ObjectKind::LaunchChecklist,
             "prd" => ObjectKind::Prd,
+            "webhook" => ObjectKind::Webhook,
             _ => return None,
         })
     }

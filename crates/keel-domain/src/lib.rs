@@ -31,6 +31,7 @@ pub mod standup;
 pub mod time;
 pub mod user;
 pub mod vision;
+pub mod webhook;
 pub mod widget;
 pub mod workflow;
 

@@ -63,6 +63,8 @@ pub enum Action {
     EditWorkflow,
     /// Write product requirements documents (edit, reset sections).
     EditPrd,
+    /// Add, change or remove the product's outgoing webhooks and retry their deliveries.
+    ManageWebhooks,
 }
 
 /// The answer to "may I?".
@@ -79,7 +81,7 @@ pub enum Decision {
 
 impl Action {
     /// Every action, for the matrix tests and the rights page.
-    pub const ALL: [Action; 26] = [
+    pub const ALL: [Action; 27] = [
         Action::ReadProduct,
         Action::EditProduct,
         Action::ManageMembers,
@@ -106,6 +108,7 @@ impl Action {
         Action::Retrospective,
         Action::EditWorkflow,
         Action::EditPrd,
+        Action::ManageWebhooks,
     ];
 
     /// Wire name.
@@ -137,6 +140,7 @@ impl Action {
             Action::Retrospective => "retrospective",
             Action::EditWorkflow => "edit_workflow",
             Action::EditPrd => "edit_prd",
+            Action::ManageWebhooks => "manage_webhooks",
         }
     }
 
@@ -169,6 +173,7 @@ impl Action {
             Action::Retrospective => "take part in retrospectives",
             Action::EditWorkflow => "change the workflow and board layouts",
             Action::EditPrd => "write product requirements documents",
+            Action::ManageWebhooks => "manage webhooks",
         }
     }
 }
@@ -213,6 +218,7 @@ impl Default for RightsTable {
             (Action::Retrospective, [A, A, A, D]),
             (Action::EditWorkflow, [D, A, D, D]),
             (Action::EditPrd, [A, D, D, D]),
+            (Action::ManageWebhooks, [A, A, D, D]),
         ];
         RightsTable { rows }
     }

@@ -15,6 +15,7 @@ mod proposals;
 mod records;
 mod rows;
 mod users;
+mod webhooks;
 
 use async_trait::async_trait;
 use db::DbResult;

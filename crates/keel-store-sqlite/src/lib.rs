@@ -18,6 +18,7 @@ mod products;
 mod proposals;
 mod records;
 mod users;
+mod webhooks;
 
 use async_trait::async_trait;
 use keel_domain::event::{Event, ObjectKind};
@@ -35,6 +36,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ("0003_records_sprints.sql", include_str!("../migrations/0003_records_sprints.sql")),
     ("0004_widget.sql", include_str!("../migrations/0004_widget.sql")),
     ("0005_item_flow.sql", include_str!("../migrations/0005_item_flow.sql")),
+    ("0008_webhooks.sql", include_str!("../migrations/0008_webhooks.sql")),
 ];
 
 /// Reader connections opened up front.

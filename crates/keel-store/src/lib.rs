@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 
 pub mod record_rules;
+pub mod webhooks;
 
 use async_trait::async_trait;
 use keel_domain::board::StateSpec;
@@ -727,6 +728,7 @@ pub trait Store:
     + HistoryStore
     + RecordStore
     + MetricsStore
+    + webhooks::WebhookStore
     + Send
     + Sync
 {

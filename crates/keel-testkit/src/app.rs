@@ -32,7 +32,12 @@ pub struct TestApp {
 
 /// Starts the server on `db` at 127.0.0.1:0 with a first administrator.
 pub async fn spawn_app(db: TestDb) -> TestApp {
-    let app = App::new(db.store(), Settings::default());
+    spawn_app_with(db, Settings::default()).await
+}
+
+/// Starts the server on `db` with `settings`.
+pub async fn spawn_app_with(db: TestDb, settings: Settings) -> TestApp {
+    let app = App::new(db.store(), settings);
     let admin = app
         .ensure_first_admin(Some(ADMIN_EMAIL), Some(ADMIN_PASSWORD))
         .await

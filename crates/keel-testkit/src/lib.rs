@@ -9,7 +9,7 @@ pub mod app;
 pub mod conformance;
 pub mod db;
 
-pub use app::{spawn_app, TestApp};
+pub use app::{spawn_app, spawn_app_with, TestApp};
 pub use db::TestDb;
 
 /// Reports a test that cannot run here: prints why, or fails when `KEEL_TEST_STRICT=1`.

@@ -292,7 +292,9 @@ fn app_err(e: AppError) -> anyhow::Error {
 async fn serve(cfg: Config, demo: bool) -> Result<()> {
     let t0 = Instant::now();
     let (store, _) = open_store(&cfg).await?;
-    let app = App::new(store.clone(), Settings::default());
+    let mut settings = Settings::default();
+    settings.webhooks.allow_private = cfg.webhook_allow_private;
+    let app = App::new(store.clone(), settings);
     if let Some(first) = app
         .ensure_first_admin(cfg.admin_email.as_deref(), cfg.admin_password.as_deref())
         .await
@@ -345,9 +347,12 @@ async fn serve(cfg: Config, demo: bool) -> Result<()> {
             }
         }
     });
+    // Sends the webhook outbox; with several processes on one PostgreSQL each claims its own rows.
+    let webhooks = tokio::spawn(app.clone().run_webhook_worker());
     let web = keel_web::WebConfig { secure_cookies: cfg.secure_cookies };
     keel_web::serve(listener, app, web, shutdown_signal()).await.context("while serving")?;
     purger.abort();
+    webhooks.abort();
     tracing::info!("Keel stopped");
     Ok(())
 }

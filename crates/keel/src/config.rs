@@ -20,6 +20,7 @@ pub struct FileConfig {
     admin_email: Option<String>,
     admin_password: Option<String>,
     log: Option<String>,
+    webhook_allow_private: Option<bool>,
 }
 
 /// Where the data lives.
@@ -46,6 +47,8 @@ pub struct Config {
     pub admin_password: Option<String>,
     /// Log filter.
     pub log: String,
+    /// Let webhooks target loopback, link-local and private addresses.
+    pub webhook_allow_private: bool,
 }
 
 impl std::fmt::Debug for Config {
@@ -62,6 +65,7 @@ impl std::fmt::Debug for Config {
             .field("secure_cookies", &self.secure_cookies)
             .field("admin_email", &self.admin_email)
             .field("admin_password", &self.admin_password.as_ref().map(|_| "<set>"))
+            .field("webhook_allow_private", &self.webhook_allow_private)
             .finish()
     }
 }
@@ -79,7 +83,7 @@ pub struct Overrides {
     pub database_url: Option<String>,
 }
 
-const KNOWN_VARS: [&str; 7] = [
+const KNOWN_VARS: [&str; 8] = [
     "KEEL_CONFIG",
     "KEEL_BIND",
     "KEEL_DATA_DIR",
@@ -87,6 +91,7 @@ const KNOWN_VARS: [&str; 7] = [
     "KEEL_ADMIN_EMAIL",
     "KEEL_ADMIN_PASSWORD",
     "KEEL_LOG",
+    "KEEL_WEBHOOK_ALLOW_PRIVATE",
 ];
 
 fn env(name: &str) -> Option<String> {
@@ -151,6 +156,10 @@ impl Config {
             Some(v) => parse_bool("KEEL_SECURE_COOKIES", &v)?,
             None => file.secure_cookies.unwrap_or(false),
         };
+        let webhook_allow_private = match env("KEEL_WEBHOOK_ALLOW_PRIVATE") {
+            Some(v) => parse_bool("KEEL_WEBHOOK_ALLOW_PRIVATE", &v)?,
+            None => file.webhook_allow_private.unwrap_or(false),
+        };
         Ok(Config {
             bind,
             database,
@@ -158,6 +167,7 @@ impl Config {
             admin_email: env("KEEL_ADMIN_EMAIL").or(file.admin_email),
             admin_password: env("KEEL_ADMIN_PASSWORD").or(file.admin_password),
             log: env("KEEL_LOG").or(file.log).unwrap_or_else(|| "info".into()),
+            webhook_allow_private,
         })
     }
 }

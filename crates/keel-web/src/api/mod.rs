@@ -21,6 +21,7 @@ pub mod session;
 pub mod sprints;
 pub mod users;
 pub mod vision;
+pub mod webhooks;
 pub mod widget;
 
 use crate::error::{ApiError, ApiResult};
@@ -60,6 +61,7 @@ pub fn routes() -> Router<AppState> {
         .merge(metrics::routes())
         .merge(forecast::routes())
         .merge(search::routes())
+        .merge(webhooks::routes())
         .route("/api/v1/openapi.json", get(openapi_json))
 }
 
@@ -146,6 +148,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
         metrics::Doc::openapi(),
         forecast::Doc::openapi(),
         search::Doc::openapi(),
+        webhooks::Doc::openapi(),
     ] {
         doc.merge(part);
     }

@@ -31,6 +31,7 @@ mod sprints;
 mod tokens;
 mod view;
 mod vision;
+mod webhooks;
 
 use crate::extract::UiSession;
 use crate::AppState;
@@ -85,6 +86,7 @@ pub fn routes() -> Router<AppState> {
         .merge(portfolio::routes())
         .merge(reports::routes())
         .merge(forecast::routes())
+        .merge(webhooks::routes())
 }
 
 /// The 404 page for any path no route answers, for the application's fallback: in the layout
