@@ -66,6 +66,12 @@ pub enum ObjectKind {
     LaunchChecklist,
     /// The Product Manager's edited sections of a PRD (one record per initiative or epic).
     Prd,
+    /// A comment on an item, initiative, opportunity, feedback or release.
+    Comment,
+    /// A notification in someone's inbox.
+    Notification,
+    /// Someone watching (or having stopped watching) an object.
+    Watch,
 }
 
 impl ObjectKind {
@@ -100,6 +106,9 @@ impl ObjectKind {
             ObjectKind::LaunchTemplate => "launch_template",
             ObjectKind::LaunchChecklist => "launch_checklist",
             ObjectKind::Prd => "prd",
+            ObjectKind::Comment => "comment",
+            ObjectKind::Notification => "notification",
+            ObjectKind::Watch => "watch",
         }
     }
 
@@ -134,6 +143,9 @@ impl ObjectKind {
             "launch_template" => ObjectKind::LaunchTemplate,
             "launch_checklist" => ObjectKind::LaunchChecklist,
             "prd" => ObjectKind::Prd,
+            "comment" => ObjectKind::Comment,
+            "notification" => ObjectKind::Notification,
+            "watch" => ObjectKind::Watch,
             _ => return None,
         })
     }
