@@ -302,7 +302,7 @@ async fn error_page(st: &AppState, s: &UiSession, e: UiError) -> Response {
             "Not found".to_string(),
             "This page does not exist, or you are not a member of the product it belongs to.".to_string(),
         ),
-        AppError::Forbidden { .. } | AppError::AdminOnly => {
+        AppError::Forbidden { .. } | AppError::AdminOnly | AppError::NotYours(_) => {
             (StatusCode::FORBIDDEN, "Not allowed".to_string(), message(&e))
         }
         AppError::Unauthenticated => return Redirect::to("/signin").into_response(),
@@ -340,6 +340,7 @@ pub(crate) fn message(e: &AppError) -> String {
             }
         }
         AppError::AdminOnly => "Only administrators may do this.".to_string(),
+        AppError::NotYours(m) => view::capitalise(m),
         AppError::StaleVersion { .. } => {
             "This item was changed by someone else while you were editing it. Your changes were not saved; \
              the form now shows the latest version."
