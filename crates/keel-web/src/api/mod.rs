@@ -2,6 +2,7 @@
 
 pub mod board;
 pub mod ceremonies;
+pub mod comments;
 pub mod discovery;
 pub mod forecast;
 pub mod health;
@@ -58,6 +59,7 @@ pub fn routes() -> Router<AppState> {
         .merge(portfolio::routes())
         .merge(metrics::routes())
         .merge(forecast::routes())
+        .merge(comments::routes())
         .route("/api/v1/openapi.json", get(openapi_json))
 }
 
@@ -143,6 +145,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
         portfolio::Doc::openapi(),
         metrics::Doc::openapi(),
         forecast::Doc::openapi(),
+        comments::Doc::openapi(),
     ] {
         doc.merge(part);
     }
