@@ -217,7 +217,13 @@ impl App {
     }
 
     /// The operation writing one notification to `to` about `t`.
-    pub fn notification_op(&self, t: &Target, to: UserId, reason: Reason, text: String) -> AppResult<WriteOp> {
+    pub fn notification_op(
+        &self,
+        t: &Target,
+        to: UserId,
+        reason: Reason,
+        text: String,
+    ) -> AppResult<WriteOp> {
         let access = &t.access;
         let n = Notification {
             user: to,
@@ -309,7 +315,8 @@ impl App {
         if data.body == body {
             return Ok(c);
         }
-        let new_mentions: Vec<UserId> = mentions.iter().copied().filter(|u| !c.data.mentions.contains(u)).collect();
+        let new_mentions: Vec<UserId> =
+            mentions.iter().copied().filter(|u| !c.data.mentions.contains(u)).collect();
         data.body = body.clone();
         data.mentions = mentions;
         data.edited = true;
@@ -332,7 +339,9 @@ impl App {
     pub async fn delete_comment(&self, user: &User, id: RecordId) -> AppResult<Stored<Comment>> {
         let (c, _) = self.comment_by_id(user, id).await?;
         if c.created_by != Some(user.id) && !user.is_admin {
-            return Err(AppError::NotYours("only its author or an administrator may delete a comment".into()));
+            return Err(AppError::NotYours(
+                "only its author or an administrator may delete a comment".into(),
+            ));
         }
         if c.data.deleted {
             return Ok(c);
@@ -390,12 +399,18 @@ impl App {
 
     /// The caller's notifications, newest first (at most `limit`), only from products they are
     /// still a member of.
-    pub async fn notifications(&self, user: &User, unread_only: bool, limit: usize) -> AppResult<Vec<Stored<Notification>>> {
+    pub async fn notifications(
+        &self,
+        user: &User,
+        unread_only: bool,
+        limit: usize,
+    ) -> AppResult<Vec<Stored<Notification>>> {
         let mut f = RecordFilter::of(ObjectKind::Notification).parent(user.id.0);
         if unread_only {
             f = f.states(&["unread"]);
         }
-        let mine: BTreeSet<ProductId> = self.store.products_of(user.id).await?.into_iter().map(|(p, _)| p.id).collect();
+        let mine: BTreeSet<ProductId> =
+            self.store.products_of(user.id).await?.into_iter().map(|(p, _)| p.id).collect();
         let mut all: Vec<Stored<Notification>> = self
             .list_records::<Notification>(f)
             .await?
@@ -435,8 +450,12 @@ impl App {
     /// Marks all the caller's notifications read; returns how many changed.
     pub async fn mark_all_read(&self, user: &User) -> AppResult<usize> {
         let f = RecordFilter::of(ObjectKind::Notification).parent(user.id.0).states(&["unread"]);
-        let unread: Vec<Stored<Notification>> =
-            self.list_records::<Notification>(f).await?.into_iter().filter(|n| n.data.user == user.id).collect();
+        let unread: Vec<Stored<Notification>> = self
+            .list_records::<Notification>(f)
+            .await?
+            .into_iter()
+            .filter(|n| n.data.user == user.id)
+            .collect();
         let mut ops = Vec::new();
         for n in &unread {
             ops.push(WriteOp::UpdateRecord {

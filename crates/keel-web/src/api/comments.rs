@@ -244,7 +244,10 @@ pub async fn notifications_json(app: &App, user: &User, unread_only: bool) -> Ap
             .unwrap_or_default()
     };
     let unread = app.unread_count(user).await? as i64;
-    Ok(NotificationsOut { notifications: list.iter().map(|n| notification_json(n, &key(n))).collect(), unread })
+    Ok(NotificationsOut {
+        notifications: list.iter().map(|n| notification_json(n, &key(n))).collect(),
+        unread,
+    })
 }
 
 /// Marks one of the caller's notifications read.
