@@ -12,6 +12,7 @@ mod auth;
 mod backlog;
 mod board;
 mod ceremonies;
+mod comments;
 pub(crate) mod chart;
 mod discovery;
 mod forecast;
@@ -85,6 +86,7 @@ pub fn routes() -> Router<AppState> {
         .merge(portfolio::routes())
         .merge(reports::routes())
         .merge(forecast::routes())
+        .merge(comments::routes())
 }
 
 /// The 404 page for any path no route answers, for the application's fallback: in the layout
@@ -149,6 +151,8 @@ pub(crate) struct Layout {
     pub css: &'static str,
     pub js: &'static str,
     pub icon: &'static str,
+    /// How many unread notifications the user has (shown in the header).
+    pub unread: usize,
 }
 
 impl Layout {
@@ -184,6 +188,8 @@ impl Layout {
             css: assets::css_url(),
             js: assets::js_url(),
             icon: assets::icon_url(),
+            // Like the sidebar, the count must not hide the page when it cannot be read.
+            unread: st.app.unread_count(&s.user).await.unwrap_or(0),
         }
     }
 
