@@ -114,6 +114,10 @@ impl App {
         let (label, link) = match subject {
             Subject::Initiative => {
                 let s = Stored::<Initiative>::from_record(r)?;
+                // Stakeholders see only the public roadmap: other initiatives do not exist for them.
+                if crate::portfolio::roadmap_public_only(&access) && !s.data.plan.public {
+                    return Err(AppError::NotFound);
+                }
                 (s.data.title, format!("/initiatives/{id}/outcomes"))
             }
             Subject::Opportunity => {

@@ -185,10 +185,14 @@ async fn comments_on_records_and_stakeholders(db: TestDb) {
     let ini = record(&t, &shop, ObjectKind::Initiative, json!({"title": "Self-serve onboarding"})).await;
     let opp = record(&t, &shop, ObjectKind::Opportunity, json!({"title": "Buyers need SSO"})).await;
     let fb = record(&t, &shop, ObjectKind::Feedback, json!({"text": "Please add SSO"})).await;
+    let (_, dev) = t.member(&shop, "dev@keel.test", &[Role::Team]).await;
+    // Stakeholders see only public initiatives, so neither the thread of another one.
+    assert_eq!(get(&t, &sh, &format!("/api/v1/initiatives/{ini}/comments")).await.0, StatusCode::NOT_FOUND);
     for (seg, id) in [("releases", rel), ("initiatives", ini), ("opportunities", opp), ("feedback", fb)] {
         let path = format!("/api/v1/{seg}/{id}/comments");
         // Stakeholders read the product, so they may comment.
-        let c = comment(&t, &sh, &path, &format!("On {seg}")).await;
+        let who = if seg == "initiatives" { &dev } else { &sh };
+        let c = comment(&t, who, &path, &format!("On {seg}")).await;
         assert_eq!(c["object_id"], id);
         let (s, l) = get(&t, &t.admin_token, &path).await;
         assert_eq!((s, l.as_array().unwrap().len()), (StatusCode::OK, 1), "{l}");
