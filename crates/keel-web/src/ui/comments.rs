@@ -61,7 +61,12 @@ fn back(t: &Target) -> String {
 
 /// The thread of `t` as HTML, to put into its page. `reference` names `t` in URLs (an item key or
 /// a record id).
-pub(crate) async fn thread(st: &AppState, s: &UiSession, t: &Target, reference: &str) -> Result<String, AppError> {
+pub(crate) async fn thread(
+    st: &AppState,
+    s: &UiSession,
+    t: &Target,
+    reference: &str,
+) -> Result<String, AppError> {
     let views = st.app.comments(t).await?;
     let rows = views
         .into_iter()

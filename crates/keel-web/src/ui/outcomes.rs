@@ -267,7 +267,10 @@ async fn initiative_page(
             .await
             .crumb(format!("/products/{}", a.product.key), a.product.name.clone())
             .crumb(format!("/products/{}/roadmap", a.product.key), "Roadmap");
-        let target = st.app.comment_target(&s.user, keel_domain::comment::Subject::Initiative, &id.to_string()).await?;
+        let target = st
+            .app
+            .comment_target(&s.user, keel_domain::comment::Subject::Initiative, &id.to_string())
+            .await?;
         let comments_panel = super::comments::thread(&st, &s, &target, &id.to_string()).await?;
         render(&InitiativePage {
             comments_panel,
