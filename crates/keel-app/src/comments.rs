@@ -45,6 +45,9 @@ pub struct Target {
     pub link: String,
     /// Who watches it without asking: its creator and assignee.
     pub implied: Vec<UserId>,
+    /// Whether members who see only the public roadmap are kept from it (a non-public
+    /// initiative): they are then neither mentioned nor notified.
+    pub public_only_hidden: bool,
 }
 
 /// A comment with its author's name.
@@ -98,6 +101,7 @@ impl App {
             label: format!("{} {}", item.key, item.title),
             link: format!("/items/{}", item.key),
             implied,
+            public_only_hidden: false,
             access,
         }
     }
@@ -111,6 +115,7 @@ impl App {
         let access = self.access_by_id(user, product).await?;
         let key = access.product.key.as_str().to_string();
         let created_by = r.created_by;
+        let mut public_only_hidden = false;
         let (label, link) = match subject {
             Subject::Initiative => {
                 let s = Stored::<Initiative>::from_record(r)?;
@@ -118,6 +123,7 @@ impl App {
                 if crate::portfolio::roadmap_public_only(&access) && !s.data.plan.public {
                     return Err(AppError::NotFound);
                 }
+                public_only_hidden = !s.data.plan.public;
                 (s.data.title, format!("/initiatives/{id}/outcomes"))
             }
             Subject::Opportunity => {
@@ -134,7 +140,15 @@ impl App {
             }
             Subject::Item => return Err(AppError::NotFound),
         };
-        Ok(Target { subject, id, access, label, link, implied: created_by.into_iter().collect() })
+        Ok(Target {
+            subject,
+            id,
+            access,
+            label,
+            link,
+            implied: created_by.into_iter().collect(),
+            public_only_hidden,
+        })
     }
 
     async fn raw_comments(&self, t: &Target) -> AppResult<Vec<Stored<Comment>>> {
@@ -213,9 +227,20 @@ impl App {
         Ok(watching)
     }
 
-    /// The ids of the product's current members.
-    async fn member_ids(&self, product: ProductId) -> AppResult<(Vec<User>, BTreeSet<UserId>)> {
-        let members: Vec<User> = self.store.members(product).await?.into_iter().map(|(u, _)| u).collect();
+    /// The product's members who may see `t`, and the ids of the active ones among them.
+    async fn member_ids(&self, t: &Target) -> AppResult<(Vec<User>, BTreeSet<UserId>)> {
+        let members: Vec<User> = self
+            .store
+            .members(t.access.product.id)
+            .await?
+            .into_iter()
+            .filter(|(u, roles)| {
+                let view =
+                    ProductAccess { user: u.clone(), product: t.access.product.clone(), roles: *roles };
+                !(t.public_only_hidden && crate::portfolio::roadmap_public_only(&view))
+            })
+            .map(|(u, _)| u)
+            .collect();
         let ids = members.iter().filter(|u| u.is_active).map(|u| u.id).collect();
         Ok((members, ids))
     }
@@ -247,7 +272,7 @@ impl App {
     /// batch. Anyone who may read the product may comment.
     pub async fn add_comment(&self, t: &Target, body: &str) -> AppResult<Stored<Comment>> {
         let body = check_body(body)?;
-        let (members, member_ids) = self.member_ids(t.access.product.id).await?;
+        let (members, member_ids) = self.member_ids(t).await?;
         let mentions = resolve_mentions(&parse_mentions(&body), &members);
         let watching = self.watchers_of(t).await?;
         let comment = Comment {
@@ -313,7 +338,7 @@ impl App {
             return Err(AppError::Conflict("the comment is deleted".into()));
         }
         let body = check_body(body)?;
-        let (members, member_ids) = self.member_ids(t.access.product.id).await?;
+        let (members, member_ids) = self.member_ids(&t).await?;
         let mentions = resolve_mentions(&parse_mentions(&body), &members);
         let mut data = c.data.clone();
         if data.body == body {
@@ -379,8 +404,8 @@ impl App {
         if assigned.is_none() && !status {
             return Ok(Vec::new());
         }
-        let (_, member_ids) = self.member_ids(access.product.id).await?;
         let t = self.item_target(access.clone(), new);
+        let (_, member_ids) = self.member_ids(&t).await?;
         let me = access.user.id;
         let mut ops = Vec::new();
         let assigned_to = recipients(assigned, me, &member_ids);
@@ -476,9 +501,9 @@ impl App {
         Ok(unread.len())
     }
 
-    /// The handles by which the product's members are mentioned, with their names.
-    pub async fn mention_handles(&self, access: &ProductAccess) -> AppResult<Vec<(String, String)>> {
-        let (members, _) = self.member_ids(access.product.id).await?;
+    /// The handles by which the members who may see `t` are mentioned, with their names.
+    pub async fn mention_handles(&self, t: &Target) -> AppResult<Vec<(String, String)>> {
+        let (members, _) = self.member_ids(t).await?;
         Ok(members.iter().filter(|u| u.is_active).map(|u| (handle_of(u), u.name.clone())).collect())
     }
 }

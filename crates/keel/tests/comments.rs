@@ -186,8 +186,12 @@ async fn comments_on_records_and_stakeholders(db: TestDb) {
     let opp = record(&t, &shop, ObjectKind::Opportunity, json!({"title": "Buyers need SSO"})).await;
     let fb = record(&t, &shop, ObjectKind::Feedback, json!({"text": "Please add SSO"})).await;
     let (_, dev) = t.member(&shop, "dev@keel.test", &[Role::Team]).await;
-    // Stakeholders see only public initiatives, so neither the thread of another one.
+    // Stakeholders see only public initiatives, so neither the thread of another one, nor are
+    // they mentioned on it.
     assert_eq!(get(&t, &sh, &format!("/api/v1/initiatives/{ini}/comments")).await.0, StatusCode::NOT_FOUND);
+    let c = comment(&t, &dev, &format!("/api/v1/initiatives/{ini}/comments"), "@sam have a look").await;
+    assert_eq!(c["mentions"], json!([]));
+    assert_eq!(inbox(&t, &sh, false).await["notifications"], json!([]));
     for (seg, id) in [("releases", rel), ("initiatives", ini), ("opportunities", opp), ("feedback", fb)] {
         let path = format!("/api/v1/{seg}/{id}/comments");
         // Stakeholders read the product, so they may comment.
@@ -195,12 +199,13 @@ async fn comments_on_records_and_stakeholders(db: TestDb) {
         let c = comment(&t, who, &path, &format!("On {seg}")).await;
         assert_eq!(c["object_id"], id);
         let (s, l) = get(&t, &t.admin_token, &path).await;
-        assert_eq!((s, l.as_array().unwrap().len()), (StatusCode::OK, 1), "{l}");
+        let n = if seg == "initiatives" { 2 } else { 1 };
+        assert_eq!((s, l.as_array().unwrap().len()), (StatusCode::OK, n), "{l}");
     }
     // The admin created these records, so watches them and hears of each comment.
     let v = inbox(&t, &t.admin_token, true).await;
-    assert_eq!(reasons(&v), vec!["comment"; 4]);
-    assert_eq!(v["unread"], 4);
+    assert_eq!(reasons(&v), vec!["comment"; 5]);
+    assert_eq!(v["unread"], 5);
     // An id of another kind is not found.
     let (s, _) = get(&t, &sh, &format!("/api/v1/releases/{ini}/comments")).await;
     assert_eq!(s, StatusCode::NOT_FOUND);

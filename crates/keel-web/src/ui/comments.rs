@@ -90,7 +90,7 @@ pub(crate) async fn thread(
         .collect();
     let handles = st
         .app
-        .mention_handles(&t.access)
+        .mention_handles(t)
         .await?
         .into_iter()
         .map(|(h, n)| format!("@{h} ({n})"))
