@@ -128,11 +128,11 @@ impl App {
             }
             Subject::Opportunity => {
                 let s = Stored::<Opportunity>::from_record(r)?;
-                (s.data.title, format!("/products/{key}/opportunities#opportunity-{id}"))
+                (s.data.title, format!("/products/{key}/opportunities#opp-{id}"))
             }
             Subject::Feedback => {
                 let s = Stored::<Feedback>::from_record(r)?;
-                (excerpt(&s.data.text, 60), format!("/products/{key}/feedback#feedback-{id}"))
+                (excerpt(&s.data.text, 60), format!("/products/{key}/feedback#fb-{id}"))
             }
             Subject::Release => {
                 let s = Stored::<Release>::from_record(r)?;
