@@ -6,6 +6,7 @@
 
 pub mod board;
 pub mod ceremonies;
+pub mod comments;
 pub mod discovery;
 pub mod forecast;
 pub mod launch;

@@ -28,6 +28,9 @@ pub enum AppError {
         /// The roles that decide it.
         deciders: Vec<Role>,
     },
+    /// Only the author of an object (or an administrator) may do this (HTTP 403).
+    #[error("{0}")]
+    NotYours(String),
     /// Only administrators may do this (HTTP 403).
     #[error("only administrators may do this")]
     AdminOnly,

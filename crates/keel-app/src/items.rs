@@ -13,7 +13,7 @@ use keel_domain::sprint::{Release, Sprint, SprintState, Team};
 use keel_domain::user::Email;
 use keel_domain::workflow::{Category, Workflow};
 use keel_domain::{ItemId, LinkId, RecordId, UserId};
-use keel_store::{ItemFilter, NewProposal, Page, StoreError};
+use keel_store::{ItemFilter, NewProposal, Page, StoreError, WriteOp};
 
 /// Longest full-text query, in characters.
 pub const QUERY_MAX: usize = 200;
@@ -525,7 +525,18 @@ impl App {
         match self.gate(access, &actions, mode) {
             (Decision::Allow, _) => {
                 let ctx = self.ctx(&access.user);
-                Ok(Outcome::Done(self.store.update_item(old.id, old.version, &patch, &ctx).await?))
+                // The assignee and the watchers hear of the change in the change's own batch.
+                let status_name = self.workflow(access).await?.state(new.status_id).map(|s| s.name.clone());
+                let mut ops = vec![WriteOp::UpdateItem {
+                    id: keel_store::Ref::Id(old.id.0),
+                    expected_version: Some(old.version),
+                    patch: patch.clone(),
+                }];
+                ops.extend(self.item_change_notifications(access, &old, &new, status_name).await?);
+                match self.store.write_batch(ops, &ctx).await?.into_iter().next() {
+                    Some(keel_store::Written::Item(i)) => Ok(Outcome::Done(*i)),
+                    _ => Err(AppError::Internal(keel_store::StoreError::invalid("ops", "no item written"))),
+                }
             }
             (Decision::Propose, Some(action)) => {
                 let fields: Vec<&str> = changes.iter().map(|c| c.field).collect();

@@ -10,6 +10,7 @@ pub mod auth;
 pub mod board;
 mod cache;
 pub mod ceremonies;
+pub mod comments;
 pub mod demo;
 mod demo_plan;
 mod demo_pm;

@@ -68,6 +68,12 @@ pub enum ObjectKind {
     Prd,
     /// An outgoing webhook of a product (its secret is never recorded).
     Webhook,
+    /// A comment on an item, initiative, opportunity, feedback or release.
+    Comment,
+    /// A notification in someone's inbox.
+    Notification,
+    /// Someone watching (or having stopped watching) an object.
+    Watch,
 }
 
 impl ObjectKind {
@@ -103,6 +109,9 @@ impl ObjectKind {
             ObjectKind::LaunchChecklist => "launch_checklist",
             ObjectKind::Prd => "prd",
             ObjectKind::Webhook => "webhook",
+            ObjectKind::Comment => "comment",
+            ObjectKind::Notification => "notification",
+            ObjectKind::Watch => "watch",
         }
     }
 
@@ -138,6 +147,9 @@ impl ObjectKind {
             "launch_checklist" => ObjectKind::LaunchChecklist,
             "prd" => ObjectKind::Prd,
             "webhook" => ObjectKind::Webhook,
+            "comment" => ObjectKind::Comment,
+            "notification" => ObjectKind::Notification,
+            "watch" => ObjectKind::Watch,
             _ => return None,
         })
     }

@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 pub mod board;
+pub mod comment;
 pub mod discovery;
 pub mod error;
 pub mod event;

@@ -53,6 +53,7 @@ impl From<AppError> for ApiError {
                 p.deciders = Some(deciders.iter().map(|r| r.as_str().to_string()).collect());
                 p
             }
+            AppError::NotYours(m) => Problem::new("not-yours", "Not allowed", 403).detail(m.clone()),
             AppError::AdminOnly => {
                 Problem::new("admin-only", "Administrators only", 403).detail(e.to_string())
             }

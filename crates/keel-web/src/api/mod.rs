@@ -2,6 +2,7 @@
 
 pub mod board;
 pub mod ceremonies;
+pub mod comments;
 pub mod discovery;
 pub mod forecast;
 pub mod health;
@@ -62,6 +63,7 @@ pub fn routes() -> Router<AppState> {
         .merge(forecast::routes())
         .merge(search::routes())
         .merge(webhooks::routes())
+        .merge(comments::routes())
         .route("/api/v1/openapi.json", get(openapi_json))
 }
 
@@ -149,6 +151,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
         forecast::Doc::openapi(),
         search::Doc::openapi(),
         webhooks::Doc::openapi(),
+        comments::Doc::openapi(),
     ] {
         doc.merge(part);
     }

@@ -89,6 +89,7 @@ struct PropRow {
 #[template(path = "item.html")]
 struct ItemPage {
     l: Layout,
+    comments_panel: String,
     pkey: String,
     key: String,
     title: String,
@@ -305,7 +306,10 @@ pub(crate) async fn page(
             .flash(&f);
         let poker_panel = super::poker::item_panel(&st, &s, &a, &item).await?;
         let why_panel = super::outcomes::why_panel(&st, &a, &item).await?;
+        let target = st.app.item_target(a.clone(), &item);
+        let comments_panel = super::comments::thread(&st, &s, &target, &item.key).await?;
         let page = ItemPage {
+            comments_panel,
             why_panel,
             poker_panel,
             l,

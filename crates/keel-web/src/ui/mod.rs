@@ -13,6 +13,7 @@ mod backlog;
 mod board;
 mod ceremonies;
 pub(crate) mod chart;
+mod comments;
 mod discovery;
 mod forecast;
 mod form;
@@ -87,6 +88,7 @@ pub fn routes() -> Router<AppState> {
         .merge(reports::routes())
         .merge(forecast::routes())
         .merge(webhooks::routes())
+        .merge(comments::routes())
 }
 
 /// The 404 page for any path no route answers, for the application's fallback: in the layout
@@ -154,6 +156,8 @@ pub(crate) struct Layout {
     /// The theme script (blocking, in `<head>`) and the palette and shortcuts script.
     pub theme_js: &'static str,
     pub palette_js: &'static str,
+    /// How many unread notifications the user has (shown in the header).
+    pub unread: usize,
 }
 
 impl Layout {
@@ -191,6 +195,8 @@ impl Layout {
             icon: assets::icon_url(),
             theme_js: assets::theme_js_url(),
             palette_js: assets::palette_js_url(),
+            // Like the sidebar, the count must not hide the page when it cannot be read.
+            unread: st.app.unread_count(&s.user).await.unwrap_or(0),
         }
     }
 
@@ -309,7 +315,7 @@ async fn error_page(st: &AppState, s: &UiSession, e: UiError) -> Response {
             "Not found".to_string(),
             "This page does not exist, or you are not a member of the product it belongs to.".to_string(),
         ),
-        AppError::Forbidden { .. } | AppError::AdminOnly => {
+        AppError::Forbidden { .. } | AppError::AdminOnly | AppError::NotYours(_) => {
             (StatusCode::FORBIDDEN, "Not allowed".to_string(), message(&e))
         }
         AppError::Unauthenticated => return Redirect::to("/signin").into_response(),
@@ -347,6 +353,7 @@ pub(crate) fn message(e: &AppError) -> String {
             }
         }
         AppError::AdminOnly => "Only administrators may do this.".to_string(),
+        AppError::NotYours(m) => view::capitalise(m),
         AppError::StaleVersion { .. } => {
             "This item was changed by someone else while you were editing it. Your changes were not saved; \
              the form now shows the latest version."

@@ -133,6 +133,7 @@ struct EventRow {
 #[template(path = "outcomes_initiative.html")]
 struct InitiativePage {
     l: Layout,
+    comments_panel: String,
     key: String,
     id: i64,
     title: String,
@@ -266,7 +267,13 @@ async fn initiative_page(
             .await
             .crumb(format!("/products/{}", a.product.key), a.product.name.clone())
             .crumb(format!("/products/{}/roadmap", a.product.key), "Roadmap");
+        let target = st
+            .app
+            .comment_target(&s.user, keel_domain::comment::Subject::Initiative, &id.to_string())
+            .await?;
+        let comments_panel = super::comments::thread(&st, &s, &target, &id.to_string()).await?;
         render(&InitiativePage {
+            comments_panel,
             l,
             key: a.product.key.to_string(),
             id: o.initiative.id.0,

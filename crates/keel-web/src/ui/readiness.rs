@@ -478,6 +478,7 @@ fn scope_row(i: &Item, wf: &Workflow) -> ScopeRow {
 #[template(path = "release_page.html")]
 struct ReleasePage {
     l: Layout,
+    comments_panel: String,
     r: RelRow,
     description: String,
     version: i64,
@@ -530,8 +531,14 @@ async fn release_page(
             super::forecast::release_panel(&st, &a, rel.id.0, &format!("release {}", rel.data.name)).await?
         };
         let product_key = a.product.key.to_string();
+        let target = st
+            .app
+            .comment_target(&s.user, keel_domain::comment::Subject::Release, &rel.id.0.to_string())
+            .await?;
+        let comments_panel = super::comments::thread(&st, &s, &target, &rel.id.0.to_string()).await?;
         let notes = st.app.release_notes(&a, rel).await?.markdown;
         render(&ReleasePage {
+            comments_panel,
             forecast,
             product_key,
             l,
