@@ -26,6 +26,8 @@ pub const PERIOD_DEFAULT_DAYS: i32 = 90;
 pub const VELOCITY_SPRINTS: usize = 10;
 /// Most item events read for one product's flow over time.
 const PRODUCT_EVENTS_MAX: u32 = 5_000_000;
+/// Times a rebuild reads the history again when the product changed meanwhile.
+const REBUILD_TRIES: usize = 5;
 
 /// A period of local dates in a UTC offset.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -374,13 +376,32 @@ impl App {
         Ok(WipReport { items, limit_days: limit, workflow: wf })
     }
 
-    /// Recomputes `product`'s flow table and sprint memberships from its history; returns how
-    /// many items it covered.
+    /// Recomputes `product`'s flow table and sprint memberships from its history (with today's
+    /// workflow categories); returns how many items it covered. Reads again if the product
+    /// changed while it was computing.
     pub async fn rebuild_metrics(&self, product: ProductId) -> AppResult<usize> {
-        let items = self.product_histories(product).await?;
-        let wf = self.workflow_of(&[product]).await?;
-        let (rows, members) = flow_rows(&items, &wf);
-        self.store.replace_flow(product, &rows, &members).await?;
-        Ok(rows.len())
+        for _ in 0..REBUILD_TRIES {
+            let seen = self.store.flow_watermark(product).await?;
+            let items = self.product_histories(product).await?;
+            let wf = self.workflow_of(&[product]).await?;
+            let (rows, members) = flow_rows(&items, &wf);
+            if self.store.replace_flow(product, &rows, &members, seen).await? {
+                return Ok(rows.len());
+            }
+        }
+        Err(AppError::Conflict(format!(
+            "the product kept changing during {REBUILD_TRIES} rebuilds of its metrics; it stays marked for one"
+        )))
+    }
+
+    /// Rebuilds the flow rows of every product marked for it (after an upgrade from a database
+    /// without them, or a workflow change of categories); returns (product, items) per rebuild.
+    /// Run at start, before serving.
+    pub async fn rebuild_pending_metrics(&self) -> AppResult<Vec<(ProductId, usize)>> {
+        let mut done = Vec::new();
+        for p in self.store.pending_flow_rebuilds().await? {
+            done.push((p, self.rebuild_metrics(p).await?));
+        }
+        Ok(done)
     }
 }

@@ -1,6 +1,6 @@
 //! The derived flow table and sprint memberships (migration 0005): reads, and the rebuild.
 
-use crate::db::{all, col, exec, DbResult};
+use crate::db::{all, col, exec, one, DbResult};
 use crate::rows::{self, EVENT_COLS};
 use crate::PgStore;
 use async_trait::async_trait;
@@ -88,9 +88,22 @@ impl MetricsStore for PgStore {
         product: ProductId,
         rows: &[FlowRow],
         members: &[(i64, i64)],
-    ) -> StoreResult<()> {
+        seen: i64,
+    ) -> StoreResult<bool> {
         let mut c = self.conn().await?;
         let tx = c.transaction().await.db()?;
+        // Writers of item events touch these tables from their triggers: the lock waits for
+        // those in flight (whose events the check below then sees) and holds back the next ones
+        // until the new rows are in, so they apply on top of them.
+        tx.batch_execute("LOCK TABLE item_flow, sprint_items IN SHARE ROW EXCLUSIVE MODE").await.db()?;
+        let newest: i64 = col(
+            &one(&tx, "SELECT COALESCE(MAX(id), 0) FROM events WHERE product_id = $1", &[&product.0]).await?,
+            0,
+        )?;
+        if newest > seen {
+            tx.rollback().await.db()?;
+            return Ok(false);
+        }
         exec(
             &tx,
             "DELETE FROM sprint_items WHERE item_id IN (SELECT item_id FROM item_flow WHERE product_id = $1)",
@@ -124,7 +137,33 @@ impl MetricsStore for PgStore {
             &[&sprint, &item],
         )
         .await?;
+        exec(&tx, "DELETE FROM flow_rebuilds WHERE product_id = $1", &[&product.0]).await?;
         tx.commit().await.db()?;
+        Ok(true)
+    }
+
+    async fn flow_watermark(&self, product: ProductId) -> StoreResult<i64> {
+        let c = self.conn().await?;
+        col(
+            &one(&c, "SELECT COALESCE(MAX(id), 0) FROM events WHERE product_id = $1", &[&product.0]).await?,
+            0,
+        )
+    }
+
+    async fn pending_flow_rebuilds(&self) -> StoreResult<Vec<ProductId>> {
+        let c = self.conn().await?;
+        let rows = all(&c, "SELECT product_id FROM flow_rebuilds ORDER BY product_id", &[]).await?;
+        rows.iter().map(|r| Ok(ProductId(col(r, 0)?))).collect()
+    }
+
+    async fn request_flow_rebuild(&self, product: ProductId, reason: &str) -> StoreResult<()> {
+        let c = self.conn().await?;
+        exec(
+            &c,
+            "INSERT INTO flow_rebuilds (product_id, reason) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            &[&product.0, &reason],
+        )
+        .await?;
         Ok(())
     }
 }

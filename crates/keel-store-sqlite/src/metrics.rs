@@ -121,10 +121,19 @@ impl MetricsStore for SqliteStore {
         product: ProductId,
         rows: &[FlowRow],
         members: &[(i64, i64)],
-    ) -> StoreResult<()> {
+        seen: i64,
+    ) -> StoreResult<bool> {
         let rows = rows.to_vec();
         let members = members.to_vec();
-        self.write(move |tx| -> Res<()> {
+        // One writer at a time: anything committed after `seen` shows here, anything later
+        // applies on top of the new rows.
+        self.write(move |tx| -> Res<bool> {
+            let newest: i64 = tx
+                .prepare_cached("SELECT COALESCE(MAX(id), 0) FROM events WHERE product_id = ?1")?
+                .query_row([product.0], |r| r.get(0))?;
+            if newest > seen {
+                return Ok(false);
+            }
             tx.prepare_cached(
                 "DELETE FROM sprint_items WHERE item_id IN (SELECT item_id FROM item_flow WHERE product_id = ?1)",
             )?
@@ -150,6 +159,34 @@ impl MetricsStore for SqliteStore {
             for (s, i) in &members {
                 ins.execute([s, i])?;
             }
+            tx.prepare_cached("DELETE FROM flow_rebuilds WHERE product_id = ?1")?.execute([product.0])?;
+            Ok(true)
+        })
+        .await
+    }
+
+    async fn flow_watermark(&self, product: ProductId) -> StoreResult<i64> {
+        self.read_blocking(move |c| {
+            Ok(c.prepare_cached("SELECT COALESCE(MAX(id), 0) FROM events WHERE product_id = ?1")?
+                .query_row([product.0], |r| r.get(0))?)
+        })
+        .await
+    }
+
+    async fn pending_flow_rebuilds(&self) -> StoreResult<Vec<ProductId>> {
+        self.read_blocking(move |c| {
+            let mut st = c.prepare_cached("SELECT product_id FROM flow_rebuilds ORDER BY product_id")?;
+            let rows = st.query_map([], |r| Ok(ProductId(r.get(0)?)))?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+        .await
+    }
+
+    async fn request_flow_rebuild(&self, product: ProductId, reason: &str) -> StoreResult<()> {
+        let reason = reason.to_string();
+        self.write(move |tx| -> Res<()> {
+            tx.prepare_cached("INSERT OR IGNORE INTO flow_rebuilds (product_id, reason) VALUES (?1, ?2)")?
+                .execute(params![product.0, reason])?;
             Ok(())
         })
         .await

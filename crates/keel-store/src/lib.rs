@@ -702,13 +702,25 @@ pub trait MetricsStore {
     /// The item events metrics read (`created`, `status`, `sprint`, `release`, `estimate`,
     /// `kind`, `deleted`) of `items`, in commit order.
     async fn item_events(&self, items: &[i64]) -> StoreResult<Vec<Event>>;
-    /// Replaces `product`'s flow rows and memberships in one transaction (a rebuild).
+    /// The newest event id of `product` (0 if none): read before the history a rebuild starts
+    /// from, and handed to [`MetricsStore::replace_flow`].
+    async fn flow_watermark(&self, product: ProductId) -> StoreResult<i64>;
+    /// Replaces `product`'s flow rows and memberships in one transaction (a rebuild computed
+    /// from the history up to event `seen`) and clears its pending rebuild. Writes nothing and
+    /// answers `false` if `product` has newer events than `seen` (the caller reads again);
+    /// changes committing meanwhile wait for it and then apply on top of the new rows.
     async fn replace_flow(
         &self,
         product: ProductId,
         rows: &[FlowRow],
         members: &[(i64, i64)],
-    ) -> StoreResult<()>;
+        seen: i64,
+    ) -> StoreResult<bool>;
+    /// Products whose flow rows wait for a rebuild (migration 0006: after an upgrade from a
+    /// database without them, or a workflow change of categories), ascending.
+    async fn pending_flow_rebuilds(&self) -> StoreResult<Vec<ProductId>>;
+    /// Marks `product`'s flow rows for a rebuild (`reason` says why, for the log).
+    async fn request_flow_rebuild(&self, product: ProductId, reason: &str) -> StoreResult<()>;
 }
 
 /// The item event fields the metrics read.
