@@ -142,6 +142,32 @@ impl MetricsStore for PgStore {
         Ok(true)
     }
 
+    async fn product_item_events(&self, product: ProductId, fields: &[&str]) -> StoreResult<Vec<Event>> {
+        let c = self.conn().await?;
+        let fields: Vec<&str> = fields.to_vec();
+        // A created item's text stays in the database.
+        let sql = "SELECT id, product_id, object, object_id, actor_id, at, field, old,
+                    CASE WHEN field = 'created' THEN (SELECT jsonb_build_object(
+                        'key', d -> 'key', 'kind', d -> 'kind', 'status_id', d -> 'status_id',
+                        'sprint_id', d -> 'sprint_id', 'release_id', d -> 'release_id',
+                        'estimate', d -> 'estimate')::text FROM (SELECT new::jsonb AS d) j) ELSE new END,
+                    proposal_id
+             FROM events WHERE product_id = $1 AND field = ANY($2) AND object = 'item' ORDER BY id";
+        all(&c, sql, &[&product.0, &fields]).await?.iter().map(rows::event).collect()
+    }
+
+    async fn items_in_states(&self, product: ProductId, states: &[i64]) -> StoreResult<Vec<i64>> {
+        let c = self.conn().await?;
+        let states = states.to_vec();
+        let rows = all(
+            &c,
+            "SELECT id FROM items WHERE product_id = $1 AND status_id = ANY($2) ORDER BY id",
+            &[&product.0, &states],
+        )
+        .await?;
+        rows.iter().map(|r| col(r, 0)).collect()
+    }
+
     async fn flow_watermark(&self, product: ProductId) -> StoreResult<i64> {
         let c = self.conn().await?;
         col(

@@ -165,6 +165,50 @@ impl MetricsStore for SqliteStore {
         .await
     }
 
+    async fn product_item_events(&self, product: ProductId, fields: &[&str]) -> StoreResult<Vec<Event>> {
+        let fields: Vec<String> = fields.iter().map(|f| f.to_string()).collect();
+        self.read_blocking(move |c| {
+            // The (product, field, time) index reads only the fields asked for; a created item's
+            // text stays in the database.
+            let sql = format!(
+                "SELECT id, product_id, object, object_id, actor_id, at, field, old,
+                        CASE WHEN field = 'created' THEN json_object(
+                            'key', json_extract(new, '$.key'), 'kind', json_extract(new, '$.kind'),
+                            'status_id', json_extract(new, '$.status_id'),
+                            'sprint_id', json_extract(new, '$.sprint_id'),
+                            'release_id', json_extract(new, '$.release_id'),
+                            'estimate', json_extract(new, '$.estimate')) ELSE new END,
+                        proposal_id
+                 FROM events INDEXED BY events_product_field
+                 WHERE product_id = ? AND field IN ({}) AND object = 'item' ORDER BY id",
+                vec!["?"; fields.len()].join(",")
+            );
+            let args =
+                std::iter::once(SqlValue::Integer(product.0)).chain(fields.into_iter().map(SqlValue::Text));
+            let mut st = c.prepare_cached(&sql)?;
+            let rows = st.query_map(params_from_iter(args), event_row)?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+        .await
+    }
+
+    async fn items_in_states(&self, product: ProductId, states: &[i64]) -> StoreResult<Vec<i64>> {
+        let states = states.to_vec();
+        self.read_blocking(move |c| {
+            let mut st = c.prepare_cached(
+                "SELECT id FROM items WHERE product_id = ?1 AND status_id = ?2 ORDER BY id",
+            )?;
+            let mut out = Vec::new();
+            for s in states {
+                let rows = st.query_map([product.0, s], |r| r.get::<_, i64>(0))?;
+                out.extend(rows.collect::<rusqlite::Result<Vec<_>>>()?);
+            }
+            out.sort_unstable();
+            Ok(out)
+        })
+        .await
+    }
+
     async fn flow_watermark(&self, product: ProductId) -> StoreResult<i64> {
         self.read_blocking(move |c| {
             Ok(c.prepare_cached("SELECT COALESCE(MAX(id), 0) FROM events WHERE product_id = ?1")?

@@ -702,6 +702,12 @@ pub trait MetricsStore {
     /// The item events metrics read (`created`, `status`, `sprint`, `release`, `estimate`,
     /// `kind`, `deleted`) of `items`, in commit order.
     async fn item_events(&self, items: &[i64]) -> StoreResult<Vec<Event>>;
+    /// The item events of `product` with one of `fields` (of [`METRIC_FIELDS`]), in commit
+    /// order; a `created` event keeps only what the metrics read of the new item (`key`,
+    /// `kind`, `status_id`, `sprint_id`, `release_id`, `estimate`), not its text.
+    async fn product_item_events(&self, product: ProductId, fields: &[&str]) -> StoreResult<Vec<Event>>;
+    /// Ids of `product`'s items now in one of `states`, ascending.
+    async fn items_in_states(&self, product: ProductId, states: &[i64]) -> StoreResult<Vec<i64>>;
     /// The newest event id of `product` (0 if none): read before the history a rebuild starts
     /// from, and handed to [`MetricsStore::replace_flow`].
     async fn flow_watermark(&self, product: ProductId) -> StoreResult<i64>;

@@ -41,6 +41,7 @@ api_tests!(
     bad_parameters_name_the_field,
     an_upgrade_rebuilds_the_flow_before_serving,
     a_recategorised_state_rebuilds_the_flow,
+    narrow_reads_give_the_figures_of_the_whole_history,
 );
 
 async fn call(
@@ -241,7 +242,17 @@ async fn a_sprint_through_the_api(db: TestDb) {
     // The team filter keeps the sprint's items only: D left the sprint but was in it.
     let cfd = get(&t, &format!("/api/v1/products/SHOP/cumulative-flow?{q}&team={team}")).await;
     assert_eq!(cfd["days"][0]["counts"], json!([1, 1, 0, 3]));
+    // With a team, bugs and work in progress read the histories of its sprints' items only.
+    let team_bugs = get(
+        &t,
+        &format!("/api/v1/products/SHOP/bug-trend?from={today}&to={}&team={team}", today.plus_days(4)),
+    )
+    .await;
+    assert_eq!(team_bugs["sprints"], bugs["sprints"]);
+    let team_wip = get(&t, &format!("/api/v1/products/SHOP/work-in-progress?team={team}")).await;
+    assert_eq!(team_wip["items"][0]["key"].as_str(), Some(b.as_str()));
     let wip = get(&t, "/api/v1/products/SHOP/work-in-progress").await;
+    assert_eq!(team_wip["items"], wip["items"]);
     assert_eq!(wip["items"].as_array().unwrap().len(), 1);
     assert_eq!(
         (wip["items"][0]["key"].as_str(), wip["items"][0]["state"].as_str()),
@@ -532,4 +543,38 @@ async fn a_recategorised_state_rebuilds_the_flow(db: TestDb) {
     ok(&t, &t.admin_token, Method::PUT, path, Some(json!({"states": states}))).await;
     assert_eq!(finished_week(&t).await[2], ("HIST-2".to_string(), 5.0, 6.0));
     rebuild_matches(&t, p.id).await;
+}
+
+/// Cumulative flow, bugs, work in progress and a release burnup read only the fields they need
+/// (and work in progress only the items in progress): the same figures as the domain computes
+/// from every event of the product.
+async fn narrow_reads_give_the_figures_of_the_whole_history(db: TestDb) {
+    use keel_domain::metrics::{bug_trend, cumulative_flow, histories, work_in_progress, Tz};
+    let t = spawn_app(db).await;
+    let p = past_history(&t).await;
+    let store = t.db.store();
+    let all = store
+        .product_events_of(p.id, &[keel_domain::event::ObjectKind::Item], &[], Timestamp(i64::MIN), 1_000_000)
+        .await
+        .unwrap();
+    let full = histories(&all);
+    assert_eq!(full.len(), 4);
+    let wf = store.workflow(p.id).await.unwrap();
+    let access = t.app.access(&t.admin, "HIST").await.unwrap();
+    let (from, to) = (Date::parse("d", "2026-01-04").unwrap(), Date::parse("d", "2026-01-13").unwrap());
+    let period = keel_app::metrics::Period { from, to, tz: Tz::UTC };
+    let now = keel_app::now();
+    let (_, days) = t.app.cumulative_flow(&access, None, period).await.unwrap();
+    assert_eq!(days, cumulative_flow(&full, &wf, Tz::UTC, from, to, now));
+    let (bugs, _) = t.app.bug_trend(&access, None, period).await.unwrap();
+    assert_eq!(bugs, bug_trend(&full, &wf, Tz::UTC, from, to, now));
+    let wip = t.app.work_in_progress(&access, None, Tz::UTC).await.unwrap();
+    let mut want = work_in_progress(&full, &wf, keel_app::now(), wip.limit_days);
+    let mut got = wip.items;
+    // Ages run with the clock: compare what does not.
+    for w in want.iter_mut().chain(got.iter_mut()) {
+        w.age_days = w.age_days.round();
+    }
+    assert_eq!(got, want);
+    assert_eq!(got.len(), 1);
 }
