@@ -42,6 +42,13 @@ impl MetricsStore for PgStore {
         all(&c, &sql, &[&product.0, &from.0, &to.0]).await?.iter().map(flow_row).collect()
     }
 
+    async fn flow_rows_of(&self, items: &[i64]) -> StoreResult<Vec<FlowRow>> {
+        let c = self.conn().await?;
+        let items = items.to_vec();
+        let sql = format!("SELECT {FLOW_COLS} FROM item_flow WHERE item_id = ANY($1) ORDER BY item_id");
+        all(&c, &sql, &[&items]).await?.iter().map(flow_row).collect()
+    }
+
     async fn all_flow_rows(&self, product: ProductId) -> StoreResult<Vec<FlowRow>> {
         let c = self.conn().await?;
         let sql = format!("SELECT {FLOW_COLS} FROM item_flow WHERE product_id = $1 ORDER BY item_id");

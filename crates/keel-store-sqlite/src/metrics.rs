@@ -48,6 +48,25 @@ impl MetricsStore for SqliteStore {
         .await
     }
 
+    async fn flow_rows_of(&self, items: &[i64]) -> StoreResult<Vec<FlowRow>> {
+        let items = items.to_vec();
+        self.read_blocking(move |c| {
+            let mut out = Vec::new();
+            for chunk in items.chunks(CHUNK) {
+                let sql = format!(
+                    "SELECT {FLOW_COLS} FROM item_flow WHERE item_id IN ({})",
+                    vec!["?"; chunk.len()].join(",")
+                );
+                let mut st = c.prepare(&sql)?;
+                let rows = st.query_map(params_from_iter(chunk.iter()), flow_row)?;
+                out.extend(rows.collect::<rusqlite::Result<Vec<_>>>()?);
+            }
+            out.sort_by_key(|r| r.item_id);
+            Ok(out)
+        })
+        .await
+    }
+
     async fn all_flow_rows(&self, product: ProductId) -> StoreResult<Vec<FlowRow>> {
         self.read_blocking(move |c| {
             let sql = format!("SELECT {FLOW_COLS} FROM item_flow WHERE product_id = ?1 ORDER BY item_id");

@@ -693,6 +693,8 @@ pub trait MetricsStore {
         from: Timestamp,
         to: Timestamp,
     ) -> StoreResult<Vec<FlowRow>>;
+    /// The flow rows of `items` (those that have one), by item id.
+    async fn flow_rows_of(&self, items: &[i64]) -> StoreResult<Vec<FlowRow>>;
     /// Every flow row of `product`, by item id (for checks and rebuilds).
     async fn all_flow_rows(&self, product: ProductId) -> StoreResult<Vec<FlowRow>>;
     /// Every (sprint, item) membership of `product`'s items, ordered.
