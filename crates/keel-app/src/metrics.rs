@@ -260,7 +260,9 @@ impl App {
         tz: Tz,
     ) -> AppResult<(Stored<Release>, Period, Vec<ReleaseDay>)> {
         let (access, release) = self.release_access(user, release_id).await?;
-        let items = self.product_histories(access.product.id, &RELEASE_FIELDS).await?;
+        // Only the items that may ever have been in the release, not the whole product.
+        let ids = self.store.release_candidates(access.product.id, release_id).await?;
+        let items = self.histories_of(access.product.id, &ids, &RELEASE_FIELDS).await?;
         let first = items
             .iter()
             .flat_map(|h| h.release.iter().filter(|(_, r)| *r == Some(release_id)).map(|(at, _)| *at))

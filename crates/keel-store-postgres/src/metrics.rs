@@ -163,6 +163,22 @@ impl MetricsStore for PgStore {
         all(&c, sql, &[&product.0, &fields]).await?.iter().map(rows::event).collect()
     }
 
+    async fn release_candidates(&self, product: ProductId, release: i64) -> StoreResult<Vec<i64>> {
+        let c = self.conn().await?;
+        let text = release.to_string();
+        let rows = all(
+            &c,
+            "SELECT id FROM items WHERE release_id = $1 AND product_id = $2
+             UNION SELECT object_id FROM events
+               WHERE product_id = $2 AND field = 'release' AND object = 'item' AND (new = $3 OR old = $3)
+             UNION SELECT item_id FROM item_flow WHERE product_id = $2 AND deleted_at IS NOT NULL
+             ORDER BY 1",
+            &[&release, &product.0, &text],
+        )
+        .await?;
+        rows.iter().map(|r| col(r, 0)).collect()
+    }
+
     async fn items_in_states(&self, product: ProductId, states: &[i64]) -> StoreResult<Vec<i64>> {
         let c = self.conn().await?;
         let states = states.to_vec();

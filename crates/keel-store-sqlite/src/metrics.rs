@@ -211,6 +211,22 @@ impl MetricsStore for SqliteStore {
         .await
     }
 
+    async fn release_candidates(&self, product: ProductId, release: i64) -> StoreResult<Vec<i64>> {
+        self.read_blocking(move |c| {
+            let mut st = c.prepare_cached(
+                "SELECT id FROM items WHERE release_id = ?1 AND product_id = ?2
+                 UNION SELECT object_id FROM events INDEXED BY events_product_field
+                   WHERE product_id = ?2 AND field = 'release' AND object = 'item' AND (new = ?3 OR old = ?3)
+                 UNION SELECT item_id FROM item_flow WHERE product_id = ?2 AND deleted_at IS NOT NULL
+                 ORDER BY 1",
+            )?;
+            let rows =
+                st.query_map(params![release, product.0, release.to_string()], |r| r.get::<_, i64>(0))?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+        .await
+    }
+
     async fn items_in_states(&self, product: ProductId, states: &[i64]) -> StoreResult<Vec<i64>> {
         let states = states.to_vec();
         self.read_blocking(move |c| {

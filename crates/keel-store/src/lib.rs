@@ -708,6 +708,10 @@ pub trait MetricsStore {
     /// order; a `created` event keeps only what the metrics read of the new item (`key`,
     /// `kind`, `status_id`, `sprint_id`, `release_id`, `estimate`), not its text.
     async fn product_item_events(&self, product: ProductId, fields: &[&str]) -> StoreResult<Vec<Event>>;
+    /// Ids of every item of `product` that may ever have been in `release`, ascending: those in
+    /// it now, those a `release` event moved into or out of it, and the deleted ones (whose
+    /// row is gone); a superset the caller narrows by their histories.
+    async fn release_candidates(&self, product: ProductId, release: i64) -> StoreResult<Vec<i64>>;
     /// Ids of `product`'s items now in one of `states`, ascending.
     async fn items_in_states(&self, product: ProductId, states: &[i64]) -> StoreResult<Vec<i64>>;
     /// The newest event id of `product` (0 if none): read before the history a rebuild starts

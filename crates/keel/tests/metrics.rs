@@ -577,4 +577,36 @@ async fn narrow_reads_give_the_figures_of_the_whole_history(db: TestDb) {
     }
     assert_eq!(got, want);
     assert_eq!(got.len(), 1);
+
+    // A release burnup reads only the items that may have been in the release: one in it, one
+    // moved out, one deleted while in it, all still in its past.
+    let r =
+        ok(&t, &t.admin_token, Method::POST, "/api/v1/products/HIST/releases", Some(json!({"name": "1.0"})))
+            .await;
+    let rid = r["id"].as_i64().unwrap();
+    for k in ["HIST-1", "HIST-2", "HIST-3"] {
+        ok(&t, &t.admin_token, Method::PATCH, &format!("/api/v1/items/{k}"), Some(json!({"release": rid})))
+            .await;
+    }
+    ok(&t, &t.admin_token, Method::PATCH, "/api/v1/items/HIST-2", Some(json!({"release": null}))).await;
+    ok(&t, &t.admin_token, Method::DELETE, "/api/v1/items/HIST-3", None).await;
+    let all = store
+        .product_events_of(p.id, &[keel_domain::event::ObjectKind::Item], &[], Timestamp(i64::MIN), 1_000_000)
+        .await
+        .unwrap();
+    let full = histories(&all);
+    let today = Date::of(keel_app::now());
+    let (_, _, days) =
+        t.app.release_burnup(&t.admin, rid, Some(today.plus_days(-1)), Some(today), Tz::UTC).await.unwrap();
+    let want = keel_domain::metrics::release_burnup(
+        rid,
+        &full,
+        &wf,
+        Tz::UTC,
+        today.plus_days(-1),
+        today,
+        keel_app::now(),
+    );
+    assert_eq!(days, want);
+    assert_eq!(days.last().unwrap().items, 1);
 }
