@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Delivery metrics under load on the benchmark dataset: a team's velocity over its last 10
-# sprints, a sprint burndown, and the large product's cycle-time distribution over 90 days.
+# sprints, a sprint burndown, and the large product's cycle-time distribution over 90 days; then
+# the product-wide flow reports over the same 90 days (cumulative flow, bug trend, work in
+# progress), a release burnup (a release of 20 items made for it) and the Reports page's HTML.
 #
 # usage: bench/metrics.sh [--items N] [--work DIR] [--port P] [--seconds S] [--skip-build] [--reuse]
 #                         [--database-url postgres://…/DB]
@@ -81,21 +83,47 @@ until curl -sf -o /dev/null "$BASE/readyz"; do
   kill -0 $SPID 2> /dev/null || { cat "$OUT/server.log" >&2; exit 1; }
   sleep 0.01
 done
+COOKIE=$(curl -s -D - -o /dev/null -H 'Content-Type: application/json' \
+  -d '{"email":"bench@keel.test","password":"bench-password-keel"}' "$BASE/api/v1/session" |
+  awk -F'[:;] *' 'tolower($1) == "set-cookie" {print $2; exit}')
+[ -n "$COOKIE" ] || { echo "could not sign in" >&2; exit 1; }
 LUA=$OUT/headers.lua
-echo "wrk.headers[\"Authorization\"] = \"Bearer $TOKEN\"" > "$LUA"
+cat > "$LUA" <<LUA
+wrk.headers["Authorization"] = "Bearer $TOKEN"
+wrk.headers["Cookie"] = "$COOKIE"
+LUA
+api() { curl -sf -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' "$@"; }
+RELEASE=$(api -d "{\"name\":\"bench $(date +%s)\"}" "$BASE/api/v1/products/BENCH/releases" |
+  python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+for n in $(seq 1 20); do
+  api -X PATCH -d "{\"release\":$RELEASE}" "$BASE/api/v1/items/BENCH-$n" > /dev/null
+done
 # The generated data ends on 2025-01-01: the last 90 days before it.
 declare -A TARGETS=(
   [velocity]="/api/v1/teams/$history_team/velocity?last=10"
   [burndown]="/api/v1/sprints/$history_sprint/burndown"
   [cycle-time]="/api/v1/products/BENCH/cycle-time?from=2024-10-03&to=2024-12-31"
+  [cumulative-flow]="/api/v1/products/BENCH/cumulative-flow?from=2024-10-03&to=2024-12-31"
+  [bug-trend]="/api/v1/products/BENCH/bug-trend?from=2024-10-03&to=2024-12-31"
+  [work-in-progress]="/api/v1/products/BENCH/work-in-progress"
+  [release-burnup]="/api/v1/releases/$RELEASE/burnup"
+  [reports-page]="/products/BENCH/reports?from=2024-10-03&to=2024-12-31"
 )
-for name in velocity burndown cycle-time; do
+for name in velocity burndown cycle-time cumulative-flow bug-trend work-in-progress release-burnup reports-page; do
   path=${TARGETS[$name]}
-  facts=$(curl -sf -H "Authorization: Bearer $TOKEN" "$BASE$path" |
-    python3 -c 'import json,sys; d=json.load(sys.stdin); print(
+  facts=$(curl -sf -H "Authorization: Bearer $TOKEN" -H "Cookie: $COOKIE" "$BASE$path" |
+    python3 -c 'import json,sys
+raw = sys.stdin.read()
+try:
+    d = json.loads(raw)
+except ValueError:
+    print("html bytes=%d" % len(raw)); sys.exit()
+print(
       "sprints=%s average=%s" % (d["sprint_count"], d["average"]) if "sprint_count" in d else
-      "days=%d committed=%s completed=%s" % (len(d["days"]), d["sprint"]["committed"], d["sprint"]["completed"]) if "days" in d else
-      "items=%s p50=%s p85=%s p95=%s" % (d["count"], d["cycle"]["p50"], d["cycle"]["p85"], d["cycle"]["p95"]))')
+      "days=%d committed=%s completed=%s" % (len(d["days"]), d["sprint"]["committed"], d["sprint"]["completed"]) if "sprint" in d else
+      "items=%s p50=%s p85=%s p95=%s" % (d["count"], d["cycle"]["p50"], d["cycle"]["p85"], d["cycle"]["p95"]) if "cycle" in d else
+      "days=%d last=%s" % (len(d["days"]), json.dumps(d["days"][-1]) if d["days"] else None) if "days" in d else
+      "items=%d limit_days=%s" % (len(d["items"]), d.get("limit_days")))')
   wrk -t1 -c1 -d"${SECONDS_EACH}s" --latency -s "$LUA" "$BASE$path" > "$OUT/$name.txt" 2>&1
   echo "== $name ($facts): $(awk '$1 == "50%" {print "p50=" $2} $1 == "99%" {print "p99=" $2}' "$OUT/$name.txt" | tr '\n' ' ')" \
     "$(awk '/Requests\/sec/ {print $2 " req/s"}' "$OUT/$name.txt") $(grep -E 'Non-2xx|Socket errors' "$OUT/$name.txt" | tr '\n' ' ' || true)" |

@@ -758,6 +758,13 @@ impl App {
             )
             .await;
         self.caches.forget_product(access.product.id);
-        Ok(r?)
+        let w = r?;
+        // A changed category or a dropped state marked the flow rows for a rebuild in the same
+        // transaction: redo them now rather than at the next start. The workflow is saved
+        // either way; a failed rebuild stays marked and is retried at the next start.
+        if let Err(e) = self.rebuild_pending_metrics().await {
+            tracing::warn!(product = access.product.id.0, "rebuilding the delivery metrics failed: {e}");
+        }
+        Ok(w)
     }
 }

@@ -15,7 +15,7 @@ use keel_domain::sprint::{Release, Sprint, Team};
 use keel_domain::workflow::Category;
 use keel_domain::{Date, RecordId, Timestamp};
 use keel_store::ItemFilter;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// Most items named in a selection.
 pub const ITEMS_MAX: usize = 1_000;
@@ -412,6 +412,8 @@ impl App {
     /// Items done per day of `from..=to`, from the history: each item counts once, on the last
     /// day in the window it moved into a done state (a reopened and re-done item is not counted
     /// twice). States are judged by the current workflow, so renaming a state changes nothing.
+    /// Only the kinds the remaining work counts (stories, bugs, spikes; by their kind now) are
+    /// counted, so that the pace and the work left are measured in the same items.
     pub async fn throughput_history(
         &self,
         access: &ProductAccess,
@@ -453,7 +455,17 @@ impl App {
                 _ => break,
             }
         }
-        let days: Vec<Date> = last_done.values().copied().collect();
+        let ids: Vec<i64> = last_done.keys().copied().collect();
+        let counted: HashSet<i64> = self
+            .store
+            .flow_rows_of(&ids)
+            .await?
+            .into_iter()
+            .filter(|r| in_scope(r.kind))
+            .map(|r| r.item_id)
+            .collect();
+        let days: Vec<Date> =
+            last_done.iter().filter(|(id, _)| counted.contains(id)).map(|(_, d)| *d).collect();
         let sample = forecast::daily_throughput(from, to, &days);
         let done = sample.iter().map(|&v| u64::from(v)).sum();
         Ok(HistoryUsed { from, to, sample, sprints: Vec::new(), team: None, done })

@@ -5,7 +5,6 @@
 
 use crate::records::Stored;
 use crate::{now, App, AppError, AppResult, ProductAccess};
-use keel_domain::event::ObjectKind;
 use keel_domain::metrics::{
     bug_trend, by_week, cumulative_flow, finished_rows, flow_rows, histories, release_burnup, sprint_burn,
     sprint_result, throughput_daily, velocity_summary, work_in_progress, BugDay, BurnDay, FlowItem,
@@ -14,8 +13,8 @@ use keel_domain::metrics::{
 use keel_domain::sprint::{Release, Sprint, Team};
 use keel_domain::time::Date;
 use keel_domain::user::User;
-use keel_domain::workflow::{Workflow, WorkflowState};
-use keel_domain::{ProductId, RecordId, Timestamp, ValidationError};
+use keel_domain::workflow::{Category, Workflow, WorkflowState};
+use keel_domain::{ProductId, RecordId, ValidationError};
 use keel_store::METRIC_FIELDS;
 
 /// The longest period a report covers, in days.
@@ -24,8 +23,14 @@ pub const PERIOD_MAX_DAYS: i32 = 731;
 pub const PERIOD_DEFAULT_DAYS: i32 = 90;
 /// Sprints the velocity covers when no number is given.
 pub const VELOCITY_SPRINTS: usize = 10;
-/// Most item events read for one product's flow over time.
-const PRODUCT_EVENTS_MAX: u32 = 5_000_000;
+/// The item fields cumulative flow reads.
+const FLOW_FIELDS: [&str; 3] = ["created", "status", "deleted"];
+/// The item fields the bug trend reads (bugs per sprint need sprints and points).
+const BUG_FIELDS: [&str; 6] = ["created", "status", "sprint", "estimate", "kind", "deleted"];
+/// The item fields a release burnup reads.
+const RELEASE_FIELDS: [&str; 6] = ["created", "status", "release", "estimate", "kind", "deleted"];
+/// Times a rebuild reads the history again when the product changed meanwhile.
+const REBUILD_TRIES: usize = 5;
 
 /// A period of local dates in a UTC offset.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -146,18 +151,25 @@ impl App {
         Ok(histories(&self.store.item_events(&ids).await?))
     }
 
-    /// The history of every item of a product.
-    async fn product_histories(&self, product: ProductId) -> AppResult<Vec<ItemHistory>> {
-        let events = self
-            .store
-            .product_events_of(
-                product,
-                &[ObjectKind::Item],
-                &METRIC_FIELDS,
-                Timestamp(i64::MIN),
-                PRODUCT_EVENTS_MAX,
-            )
-            .await?;
+    /// The history of every item of a product, as far as `fields` (of [`METRIC_FIELDS`], with
+    /// `created`) tell it: a report names only those it reads, and a created item's text is
+    /// left in the database.
+    async fn product_histories(&self, product: ProductId, fields: &[&str]) -> AppResult<Vec<ItemHistory>> {
+        Ok(histories(&self.store.product_item_events(product, fields).await?))
+    }
+
+    /// The histories of `items` of `product`, as far as `fields` tell them.
+    async fn histories_of(
+        &self,
+        product: ProductId,
+        items: &[i64],
+        fields: &[&str],
+    ) -> AppResult<Vec<ItemHistory>> {
+        if items.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut events = self.store.item_events(items).await?;
+        events.retain(|e| e.product_id == Some(product) && fields.contains(&e.field.as_str()));
         Ok(histories(&events))
     }
 
@@ -248,7 +260,9 @@ impl App {
         tz: Tz,
     ) -> AppResult<(Stored<Release>, Period, Vec<ReleaseDay>)> {
         let (access, release) = self.release_access(user, release_id).await?;
-        let items = self.product_histories(access.product.id).await?;
+        // Only the items that may ever have been in the release, not the whole product.
+        let ids = self.store.release_candidates(access.product.id, release_id).await?;
+        let items = self.histories_of(access.product.id, &ids, &RELEASE_FIELDS).await?;
         let first = items
             .iter()
             .flat_map(|h| h.release.iter().filter(|(_, r)| *r == Some(release_id)).map(|(at, _)| *at))
@@ -297,18 +311,19 @@ impl App {
         Ok((daily, weekly, report.items))
     }
 
+    /// The product's item histories as far as `fields` tell them; with a team, only the items
+    /// of its sprints (read by id, not the whole product).
     async fn filtered_histories(
         &self,
         access: &ProductAccess,
         team: Option<i64>,
+        fields: &[&str],
     ) -> AppResult<Vec<ItemHistory>> {
         let team = self.report_team(access, team).await?;
-        let keep = self.team_items(&team).await?;
-        let mut items = self.product_histories(access.product.id).await?;
-        if let Some(keep) = keep {
-            items.retain(|h| keep.binary_search(&h.id).is_ok());
+        match self.team_items(&team).await? {
+            Some(keep) => self.histories_of(access.product.id, &keep, fields).await,
+            None => self.product_histories(access.product.id, fields).await,
         }
-        Ok(items)
     }
 
     /// Items per workflow state at the end of each day of `period`.
@@ -318,7 +333,7 @@ impl App {
         team: Option<i64>,
         period: Period,
     ) -> AppResult<(Workflow, Vec<(Date, Vec<usize>)>)> {
-        let items = self.filtered_histories(access, team).await?;
+        let items = self.filtered_histories(access, team, &FLOW_FIELDS).await?;
         let wf = self.workflow_of(&[access.product.id]).await?;
         let days = cumulative_flow(&items, &wf, period.tz, period.from, period.to, now());
         Ok((wf, days))
@@ -332,7 +347,7 @@ impl App {
         team: Option<i64>,
         period: Period,
     ) -> AppResult<(Vec<BugDay>, Vec<SprintBugs>)> {
-        let items = self.filtered_histories(access, team).await?;
+        let items = self.filtered_histories(access, team, &BUG_FIELDS).await?;
         let wf = self.workflow_of(&[access.product.id]).await?;
         let days = bug_trend(&items, &wf, period.tz, period.from, period.to, now());
         let teams = match self.report_team(access, team).await? {
@@ -368,19 +383,45 @@ impl App {
     ) -> AppResult<WipReport> {
         let period = Period::resolve(None, None, tz, PERIOD_DEFAULT_DAYS)?;
         let limit = self.cycle_time(access, team, period).await?.cycle.p85;
-        let items = self.filtered_histories(access, team).await?;
         let wf = self.workflow_of(&[access.product.id]).await?;
+        // Only the items in progress now: their histories give the age of the current stretch.
+        let states: Vec<i64> =
+            wf.states.iter().filter(|s| s.category == Category::InProgress).map(|s| s.id.0).collect();
+        let mut ids = self.store.items_in_states(access.product.id, &states).await?;
+        if let Some(keep) = self.team_items(&self.report_team(access, team).await?).await? {
+            ids.retain(|i| keep.binary_search(i).is_ok());
+        }
+        let items = self.histories_of(access.product.id, &ids, &METRIC_FIELDS).await?;
         let items = work_in_progress(&items, &wf, now(), limit);
         Ok(WipReport { items, limit_days: limit, workflow: wf })
     }
 
-    /// Recomputes `product`'s flow table and sprint memberships from its history; returns how
-    /// many items it covered.
+    /// Recomputes `product`'s flow table and sprint memberships from its history (with today's
+    /// workflow categories); returns how many items it covered. Reads again if the product
+    /// changed while it was computing.
     pub async fn rebuild_metrics(&self, product: ProductId) -> AppResult<usize> {
-        let items = self.product_histories(product).await?;
-        let wf = self.workflow_of(&[product]).await?;
-        let (rows, members) = flow_rows(&items, &wf);
-        self.store.replace_flow(product, &rows, &members).await?;
-        Ok(rows.len())
+        for _ in 0..REBUILD_TRIES {
+            let seen = self.store.flow_watermark(product).await?;
+            let items = self.product_histories(product, &METRIC_FIELDS).await?;
+            let wf = self.workflow_of(&[product]).await?;
+            let (rows, members) = flow_rows(&items, &wf);
+            if self.store.replace_flow(product, &rows, &members, seen).await? {
+                return Ok(rows.len());
+            }
+        }
+        Err(AppError::Conflict(format!(
+            "the product kept changing during {REBUILD_TRIES} rebuilds of its metrics; it stays marked for one"
+        )))
+    }
+
+    /// Rebuilds the flow rows of every product marked for it (after an upgrade from a database
+    /// without them, or a workflow change of categories); returns (product, items) per rebuild.
+    /// Run at start, before serving.
+    pub async fn rebuild_pending_metrics(&self) -> AppResult<Vec<(ProductId, usize)>> {
+        let mut done = Vec::new();
+        for p in self.store.pending_flow_rebuilds().await? {
+            done.push((p, self.rebuild_metrics(p).await?));
+        }
+        Ok(done)
     }
 }

@@ -1,6 +1,6 @@
 //! Outgoing webhooks: management by the product's PM and PO, and the worker that sends the
 //! outbox. Deliveries are written by the database in the transaction of the change they
-//! announce (migration 0008); the worker claims due ones, POSTs them signed, and records the
+//! announce (migration 0007); the worker claims due ones, POSTs them signed, and records the
 //! outcome, retrying with a doubling delay for a day.
 
 use crate::{now, App, AppError, AppResult, ProductAccess};

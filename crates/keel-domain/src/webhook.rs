@@ -1,6 +1,6 @@
 //! Outgoing webhooks: which changes they announce, where they may point, and when a failed
 //! delivery is tried again. The database derives each event's type with the same rules as
-//! [`event_type`] (migration 0008), so that a delivery is written in the change's transaction.
+//! [`event_type`] (migration 0007), so that a delivery is written in the change's transaction.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 

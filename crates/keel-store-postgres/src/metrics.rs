@@ -1,6 +1,6 @@
 //! The derived flow table and sprint memberships (migration 0005): reads, and the rebuild.
 
-use crate::db::{all, col, exec, DbResult};
+use crate::db::{all, col, exec, one, DbResult};
 use crate::rows::{self, EVENT_COLS};
 use crate::PgStore;
 use async_trait::async_trait;
@@ -40,6 +40,13 @@ impl MetricsStore for PgStore {
              AND deleted_at IS NULL ORDER BY done_at, item_id"
         );
         all(&c, &sql, &[&product.0, &from.0, &to.0]).await?.iter().map(flow_row).collect()
+    }
+
+    async fn flow_rows_of(&self, items: &[i64]) -> StoreResult<Vec<FlowRow>> {
+        let c = self.conn().await?;
+        let items = items.to_vec();
+        let sql = format!("SELECT {FLOW_COLS} FROM item_flow WHERE item_id = ANY($1) ORDER BY item_id");
+        all(&c, &sql, &[&items]).await?.iter().map(flow_row).collect()
     }
 
     async fn all_flow_rows(&self, product: ProductId) -> StoreResult<Vec<FlowRow>> {
@@ -88,9 +95,22 @@ impl MetricsStore for PgStore {
         product: ProductId,
         rows: &[FlowRow],
         members: &[(i64, i64)],
-    ) -> StoreResult<()> {
+        seen: i64,
+    ) -> StoreResult<bool> {
         let mut c = self.conn().await?;
         let tx = c.transaction().await.db()?;
+        // Writers of item events touch these tables from their triggers: the lock waits for
+        // those in flight (whose events the check below then sees) and holds back the next ones
+        // until the new rows are in, so they apply on top of them.
+        tx.batch_execute("LOCK TABLE item_flow, sprint_items IN SHARE ROW EXCLUSIVE MODE").await.db()?;
+        let newest: i64 = col(
+            &one(&tx, "SELECT COALESCE(MAX(id), 0) FROM events WHERE product_id = $1", &[&product.0]).await?,
+            0,
+        )?;
+        if newest > seen {
+            tx.rollback().await.db()?;
+            return Ok(false);
+        }
         exec(
             &tx,
             "DELETE FROM sprint_items WHERE item_id IN (SELECT item_id FROM item_flow WHERE product_id = $1)",
@@ -124,7 +144,75 @@ impl MetricsStore for PgStore {
             &[&sprint, &item],
         )
         .await?;
+        exec(&tx, "DELETE FROM flow_rebuilds WHERE product_id = $1", &[&product.0]).await?;
         tx.commit().await.db()?;
+        Ok(true)
+    }
+
+    async fn product_item_events(&self, product: ProductId, fields: &[&str]) -> StoreResult<Vec<Event>> {
+        let c = self.conn().await?;
+        let fields: Vec<&str> = fields.to_vec();
+        // A created item's text stays in the database.
+        let sql = "SELECT id, product_id, object, object_id, actor_id, at, field, old,
+                    CASE WHEN field = 'created' THEN (SELECT jsonb_build_object(
+                        'key', d -> 'key', 'kind', d -> 'kind', 'status_id', d -> 'status_id',
+                        'sprint_id', d -> 'sprint_id', 'release_id', d -> 'release_id',
+                        'estimate', d -> 'estimate')::text FROM (SELECT new::jsonb AS d) j) ELSE new END,
+                    proposal_id
+             FROM events WHERE product_id = $1 AND field = ANY($2) AND object = 'item' ORDER BY id";
+        all(&c, sql, &[&product.0, &fields]).await?.iter().map(rows::event).collect()
+    }
+
+    async fn release_candidates(&self, product: ProductId, release: i64) -> StoreResult<Vec<i64>> {
+        let c = self.conn().await?;
+        let text = release.to_string();
+        let rows = all(
+            &c,
+            "SELECT id FROM items WHERE release_id = $1 AND product_id = $2
+             UNION SELECT object_id FROM events
+               WHERE product_id = $2 AND field = 'release' AND object = 'item' AND (new = $3 OR old = $3)
+             UNION SELECT item_id FROM item_flow WHERE product_id = $2 AND deleted_at IS NOT NULL
+             ORDER BY 1",
+            &[&release, &product.0, &text],
+        )
+        .await?;
+        rows.iter().map(|r| col(r, 0)).collect()
+    }
+
+    async fn items_in_states(&self, product: ProductId, states: &[i64]) -> StoreResult<Vec<i64>> {
+        let c = self.conn().await?;
+        let states = states.to_vec();
+        let rows = all(
+            &c,
+            "SELECT id FROM items WHERE product_id = $1 AND status_id = ANY($2) ORDER BY id",
+            &[&product.0, &states],
+        )
+        .await?;
+        rows.iter().map(|r| col(r, 0)).collect()
+    }
+
+    async fn flow_watermark(&self, product: ProductId) -> StoreResult<i64> {
+        let c = self.conn().await?;
+        col(
+            &one(&c, "SELECT COALESCE(MAX(id), 0) FROM events WHERE product_id = $1", &[&product.0]).await?,
+            0,
+        )
+    }
+
+    async fn pending_flow_rebuilds(&self) -> StoreResult<Vec<ProductId>> {
+        let c = self.conn().await?;
+        let rows = all(&c, "SELECT product_id FROM flow_rebuilds ORDER BY product_id", &[]).await?;
+        rows.iter().map(|r| Ok(ProductId(col(r, 0)?))).collect()
+    }
+
+    async fn request_flow_rebuild(&self, product: ProductId, reason: &str) -> StoreResult<()> {
+        let c = self.conn().await?;
+        exec(
+            &c,
+            "INSERT INTO flow_rebuilds (product_id, reason) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            &[&product.0, &reason],
+        )
+        .await?;
         Ok(())
     }
 }

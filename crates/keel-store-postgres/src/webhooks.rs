@@ -1,4 +1,4 @@
-//! Outgoing webhooks and their outbox (migration 0008). Workers in several processes claim due
+//! Outgoing webhooks and their outbox (migration 0007). Workers in several processes claim due
 //! deliveries with `FOR UPDATE SKIP LOCKED` and a lease, so each is sent by one at a time.
 
 use crate::db::{all, col, exec, one, DbResult, Events};

@@ -36,7 +36,8 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ("0003_records_sprints.sql", include_str!("../migrations/0003_records_sprints.sql")),
     ("0004_widget.sql", include_str!("../migrations/0004_widget.sql")),
     ("0005_item_flow.sql", include_str!("../migrations/0005_item_flow.sql")),
-    ("0008_webhooks.sql", include_str!("../migrations/0008_webhooks.sql")),
+    ("0006_flow_rebuilds.sql", include_str!("../migrations/0006_flow_rebuilds.sql")),
+    ("0007_webhooks.sql", include_str!("../migrations/0007_webhooks.sql")),
 ];
 
 /// Reader connections opened up front.

@@ -48,6 +48,25 @@ impl MetricsStore for SqliteStore {
         .await
     }
 
+    async fn flow_rows_of(&self, items: &[i64]) -> StoreResult<Vec<FlowRow>> {
+        let items = items.to_vec();
+        self.read_blocking(move |c| {
+            let mut out = Vec::new();
+            for chunk in items.chunks(CHUNK) {
+                let sql = format!(
+                    "SELECT {FLOW_COLS} FROM item_flow WHERE item_id IN ({})",
+                    vec!["?"; chunk.len()].join(",")
+                );
+                let mut st = c.prepare(&sql)?;
+                let rows = st.query_map(params_from_iter(chunk.iter()), flow_row)?;
+                out.extend(rows.collect::<rusqlite::Result<Vec<_>>>()?);
+            }
+            out.sort_by_key(|r| r.item_id);
+            Ok(out)
+        })
+        .await
+    }
+
     async fn all_flow_rows(&self, product: ProductId) -> StoreResult<Vec<FlowRow>> {
         self.read_blocking(move |c| {
             let sql = format!("SELECT {FLOW_COLS} FROM item_flow WHERE product_id = ?1 ORDER BY item_id");
@@ -121,10 +140,19 @@ impl MetricsStore for SqliteStore {
         product: ProductId,
         rows: &[FlowRow],
         members: &[(i64, i64)],
-    ) -> StoreResult<()> {
+        seen: i64,
+    ) -> StoreResult<bool> {
         let rows = rows.to_vec();
         let members = members.to_vec();
-        self.write(move |tx| -> Res<()> {
+        // One writer at a time: anything committed after `seen` shows here, anything later
+        // applies on top of the new rows.
+        self.write(move |tx| -> Res<bool> {
+            let newest: i64 = tx
+                .prepare_cached("SELECT COALESCE(MAX(id), 0) FROM events WHERE product_id = ?1")?
+                .query_row([product.0], |r| r.get(0))?;
+            if newest > seen {
+                return Ok(false);
+            }
             tx.prepare_cached(
                 "DELETE FROM sprint_items WHERE item_id IN (SELECT item_id FROM item_flow WHERE product_id = ?1)",
             )?
@@ -150,6 +178,94 @@ impl MetricsStore for SqliteStore {
             for (s, i) in &members {
                 ins.execute([s, i])?;
             }
+            tx.prepare_cached("DELETE FROM flow_rebuilds WHERE product_id = ?1")?.execute([product.0])?;
+            Ok(true)
+        })
+        .await
+    }
+
+    async fn product_item_events(&self, product: ProductId, fields: &[&str]) -> StoreResult<Vec<Event>> {
+        let fields: Vec<String> = fields.iter().map(|f| f.to_string()).collect();
+        self.read_blocking(move |c| {
+            // The (product, field, time) index reads only the fields asked for; a created item's
+            // text stays in the database.
+            let sql = format!(
+                "SELECT id, product_id, object, object_id, actor_id, at, field, old,
+                        CASE WHEN field = 'created' THEN json_object(
+                            'key', json_extract(new, '$.key'), 'kind', json_extract(new, '$.kind'),
+                            'status_id', json_extract(new, '$.status_id'),
+                            'sprint_id', json_extract(new, '$.sprint_id'),
+                            'release_id', json_extract(new, '$.release_id'),
+                            'estimate', json_extract(new, '$.estimate')) ELSE new END,
+                        proposal_id
+                 FROM events INDEXED BY events_product_field
+                 WHERE product_id = ? AND field IN ({}) AND object = 'item' ORDER BY id",
+                vec!["?"; fields.len()].join(",")
+            );
+            let args =
+                std::iter::once(SqlValue::Integer(product.0)).chain(fields.into_iter().map(SqlValue::Text));
+            let mut st = c.prepare_cached(&sql)?;
+            let rows = st.query_map(params_from_iter(args), event_row)?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+        .await
+    }
+
+    async fn release_candidates(&self, product: ProductId, release: i64) -> StoreResult<Vec<i64>> {
+        self.read_blocking(move |c| {
+            let mut st = c.prepare_cached(
+                "SELECT id FROM items WHERE release_id = ?1 AND product_id = ?2
+                 UNION SELECT object_id FROM events INDEXED BY events_product_field
+                   WHERE product_id = ?2 AND field = 'release' AND object = 'item' AND (new = ?3 OR old = ?3)
+                 UNION SELECT item_id FROM item_flow WHERE product_id = ?2 AND deleted_at IS NOT NULL
+                 ORDER BY 1",
+            )?;
+            let rows =
+                st.query_map(params![release, product.0, release.to_string()], |r| r.get::<_, i64>(0))?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+        .await
+    }
+
+    async fn items_in_states(&self, product: ProductId, states: &[i64]) -> StoreResult<Vec<i64>> {
+        let states = states.to_vec();
+        self.read_blocking(move |c| {
+            let mut st = c.prepare_cached(
+                "SELECT id FROM items WHERE product_id = ?1 AND status_id = ?2 ORDER BY id",
+            )?;
+            let mut out = Vec::new();
+            for s in states {
+                let rows = st.query_map([product.0, s], |r| r.get::<_, i64>(0))?;
+                out.extend(rows.collect::<rusqlite::Result<Vec<_>>>()?);
+            }
+            out.sort_unstable();
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn flow_watermark(&self, product: ProductId) -> StoreResult<i64> {
+        self.read_blocking(move |c| {
+            Ok(c.prepare_cached("SELECT COALESCE(MAX(id), 0) FROM events WHERE product_id = ?1")?
+                .query_row([product.0], |r| r.get(0))?)
+        })
+        .await
+    }
+
+    async fn pending_flow_rebuilds(&self) -> StoreResult<Vec<ProductId>> {
+        self.read_blocking(move |c| {
+            let mut st = c.prepare_cached("SELECT product_id FROM flow_rebuilds ORDER BY product_id")?;
+            let rows = st.query_map([], |r| Ok(ProductId(r.get(0)?)))?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+        .await
+    }
+
+    async fn request_flow_rebuild(&self, product: ProductId, reason: &str) -> StoreResult<()> {
+        let reason = reason.to_string();
+        self.write(move |tx| -> Res<()> {
+            tx.prepare_cached("INSERT OR IGNORE INTO flow_rebuilds (product_id, reason) VALUES (?1, ?2)")?
+                .execute(params![product.0, reason])?;
             Ok(())
         })
         .await

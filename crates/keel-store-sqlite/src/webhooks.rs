@@ -1,4 +1,4 @@
-//! Outgoing webhooks and their outbox (migration 0008). The single writer serialises claims,
+//! Outgoing webhooks and their outbox (migration 0007). The single writer serialises claims,
 //! so a delivery is never sent twice at once from one database file.
 
 use crate::{event, Error, Res, SqliteStore};

@@ -694,6 +694,8 @@ pub trait MetricsStore {
         from: Timestamp,
         to: Timestamp,
     ) -> StoreResult<Vec<FlowRow>>;
+    /// The flow rows of `items` (those that have one), by item id.
+    async fn flow_rows_of(&self, items: &[i64]) -> StoreResult<Vec<FlowRow>>;
     /// Every flow row of `product`, by item id (for checks and rebuilds).
     async fn all_flow_rows(&self, product: ProductId) -> StoreResult<Vec<FlowRow>>;
     /// Every (sprint, item) membership of `product`'s items, ordered.
@@ -703,13 +705,35 @@ pub trait MetricsStore {
     /// The item events metrics read (`created`, `status`, `sprint`, `release`, `estimate`,
     /// `kind`, `deleted`) of `items`, in commit order.
     async fn item_events(&self, items: &[i64]) -> StoreResult<Vec<Event>>;
-    /// Replaces `product`'s flow rows and memberships in one transaction (a rebuild).
+    /// The item events of `product` with one of `fields` (of [`METRIC_FIELDS`]), in commit
+    /// order; a `created` event keeps only what the metrics read of the new item (`key`,
+    /// `kind`, `status_id`, `sprint_id`, `release_id`, `estimate`), not its text.
+    async fn product_item_events(&self, product: ProductId, fields: &[&str]) -> StoreResult<Vec<Event>>;
+    /// Ids of every item of `product` that may ever have been in `release`, ascending: those in
+    /// it now, those a `release` event moved into or out of it, and the deleted ones (whose
+    /// row is gone); a superset the caller narrows by their histories.
+    async fn release_candidates(&self, product: ProductId, release: i64) -> StoreResult<Vec<i64>>;
+    /// Ids of `product`'s items now in one of `states`, ascending.
+    async fn items_in_states(&self, product: ProductId, states: &[i64]) -> StoreResult<Vec<i64>>;
+    /// The newest event id of `product` (0 if none): read before the history a rebuild starts
+    /// from, and handed to [`MetricsStore::replace_flow`].
+    async fn flow_watermark(&self, product: ProductId) -> StoreResult<i64>;
+    /// Replaces `product`'s flow rows and memberships in one transaction (a rebuild computed
+    /// from the history up to event `seen`) and clears its pending rebuild. Writes nothing and
+    /// answers `false` if `product` has newer events than `seen` (the caller reads again);
+    /// changes committing meanwhile wait for it and then apply on top of the new rows.
     async fn replace_flow(
         &self,
         product: ProductId,
         rows: &[FlowRow],
         members: &[(i64, i64)],
-    ) -> StoreResult<()>;
+        seen: i64,
+    ) -> StoreResult<bool>;
+    /// Products whose flow rows wait for a rebuild (migration 0006: after an upgrade from a
+    /// database without them, or a workflow change of categories), ascending.
+    async fn pending_flow_rebuilds(&self) -> StoreResult<Vec<ProductId>>;
+    /// Marks `product`'s flow rows for a rebuild (`reason` says why, for the log).
+    async fn request_flow_rebuild(&self, product: ProductId, reason: &str) -> StoreResult<()>;
 }
 
 /// The item event fields the metrics read.

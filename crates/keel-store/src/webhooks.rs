@@ -1,4 +1,4 @@
-//! The outgoing webhooks and their outbox (migration 0008).
+//! The outgoing webhooks and their outbox (migration 0007).
 
 use crate::{StoreResult, WriteCtx};
 use async_trait::async_trait;

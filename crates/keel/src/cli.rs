@@ -295,6 +295,11 @@ async fn serve(cfg: Config, demo: bool) -> Result<()> {
     let mut settings = Settings::default();
     settings.webhooks.allow_private = cfg.webhook_allow_private;
     let app = App::new(store.clone(), settings);
+    // Flow rows marked stale (an upgrade from a database without them, a workflow change cut
+    // short) are rebuilt from the history before the first report is served.
+    for (p, n) in app.rebuild_pending_metrics().await.map_err(app_err)? {
+        tracing::info!(product = p.0, items = n, "rebuilt the delivery metrics from the history");
+    }
     if let Some(first) = app
         .ensure_first_admin(cfg.admin_email.as_deref(), cfg.admin_password.as_deref())
         .await

@@ -129,6 +129,14 @@ async fn forecasts_from_the_done_history(db: TestDb) {
     // The release: four open stories and one done.
     let scope = stories(&t, &dev, 5, Some(rel)).await;
     done_on(&t, scope[0], "2026-03-02").await;
+    // An epic and a task done in January: not kinds the remaining work counts, so not in the
+    // pace either (the sample below stays one a day).
+    for kind in ["epic", "task"] {
+        let body = json!({"title": format!("A {kind}"), "kind": kind});
+        let (s, v) = post(&t, tok, "/api/v1/products/SHOP/items", body).await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        done_on(&t, v["id"].as_i64().unwrap(), "2026-01-06").await;
+    }
 
     // Constant throughput: four items at one a day take exactly four days.
     let req = json!({"product": "SHOP", "selection": {"release": rel}, "mode": "throughput",

@@ -35,7 +35,14 @@ macro_rules! api_tests {
     };
 }
 
-api_tests!(a_sprint_through_the_api, a_past_history_gives_exact_figures, bad_parameters_name_the_field);
+api_tests!(
+    a_sprint_through_the_api,
+    a_past_history_gives_exact_figures,
+    bad_parameters_name_the_field,
+    an_upgrade_rebuilds_the_flow_before_serving,
+    a_recategorised_state_rebuilds_the_flow,
+    narrow_reads_give_the_figures_of_the_whole_history,
+);
 
 async fn call(
     t: &TestApp,
@@ -235,7 +242,17 @@ async fn a_sprint_through_the_api(db: TestDb) {
     // The team filter keeps the sprint's items only: D left the sprint but was in it.
     let cfd = get(&t, &format!("/api/v1/products/SHOP/cumulative-flow?{q}&team={team}")).await;
     assert_eq!(cfd["days"][0]["counts"], json!([1, 1, 0, 3]));
+    // With a team, bugs and work in progress read the histories of its sprints' items only.
+    let team_bugs = get(
+        &t,
+        &format!("/api/v1/products/SHOP/bug-trend?from={today}&to={}&team={team}", today.plus_days(4)),
+    )
+    .await;
+    assert_eq!(team_bugs["sprints"], bugs["sprints"]);
+    let team_wip = get(&t, &format!("/api/v1/products/SHOP/work-in-progress?team={team}")).await;
+    assert_eq!(team_wip["items"][0]["key"].as_str(), Some(b.as_str()));
     let wip = get(&t, "/api/v1/products/SHOP/work-in-progress").await;
+    assert_eq!(team_wip["items"], wip["items"]);
     assert_eq!(wip["items"].as_array().unwrap().len(), 1);
     assert_eq!(
         (wip["items"][0]["key"].as_str(), wip["items"][0]["state"].as_str()),
@@ -312,14 +329,14 @@ fn bulk(
     }
 }
 
-async fn a_past_history_gives_exact_figures(db: TestDb) {
-    let t = spawn_app(db).await;
+/// Product HIST with four items imported with their past: A (task) to do d0, in progress d1,
+/// done d3; B (task) done d2, reopened d4, in review d5, done d6; C (task) straight to done on
+/// d3; D (bug) in progress since d2 21:00.
+async fn past_history(t: &TestApp) -> keel_domain::product::Product {
     let p = t.product("HIST").await;
     let store = t.db.store();
     let states: Vec<StateId> = store.workflow(p.id).await.unwrap().states.iter().map(|s| s.id).collect();
     assert_eq!(Date::parse("d", D0).unwrap().weekday(), 0);
-    // A: to do d0, in progress d1, done d3. B: done d2, reopened d4, in review d5, done d6.
-    // C: straight to done on d3. D: a bug in progress since d2 21:00.
     let items = vec![
         bulk(ItemKind::Task, "A", t_(0, 9), &states, &[(t_(1, 9), 1), (t_(3, 9), 3)]),
         bulk(
@@ -334,7 +351,12 @@ async fn a_past_history_gives_exact_figures(db: TestDb) {
     ];
     let ctx = WriteCtx { actor: None, at: t_(9, 0), proposal: None };
     store.bulk_create_items(p.id, items, &ctx).await.unwrap();
+    p
+}
 
+async fn a_past_history_gives_exact_figures(db: TestDb) {
+    let t = spawn_app(db).await;
+    let p = past_history(&t).await;
     let ct = get(&t, "/api/v1/products/HIST/cycle-time?from=2026-01-05&to=2026-01-11").await;
     let items = ct["items"].as_array().unwrap();
     let got: Vec<(&str, f64, f64)> = items
@@ -446,4 +468,145 @@ async fn bad_parameters_name_the_field(db: TestDb) {
     ] {
         assert!(doc["paths"][p].is_object(), "{p}");
     }
+}
+
+const HIST_WEEK: &str = "/api/v1/products/HIST/cycle-time?from=2026-01-05&to=2026-01-11";
+
+/// (key, cycle days, lead days) of the items finished in HIST's first week.
+async fn finished_week(t: &TestApp) -> Vec<(String, f64, f64)> {
+    let ct = get(t, HIST_WEEK).await;
+    ct["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            let (k, c, l) = (&i["key"], &i["cycle_days"], &i["lead_days"]);
+            (k.as_str().unwrap().to_string(), c.as_f64().unwrap(), l.as_f64().unwrap())
+        })
+        .collect()
+}
+
+/// A database upgraded from before the flow table holds items but no flow rows: migration 0006
+/// marks its products, and the start rebuilds them before serving, with the same figures as a
+/// database that kept them all along.
+async fn an_upgrade_rebuilds_the_flow_before_serving(db: TestDb) {
+    let t = spawn_app(db).await;
+    let p = past_history(&t).await;
+    let store = t.db.store();
+    let kept = (store.all_flow_rows(p.id).await.unwrap(), store.sprint_memberships(p.id).await.unwrap());
+    let before = finished_week(&t).await;
+    assert_eq!(before.len(), 3);
+    assert!(store.pending_flow_rebuilds().await.unwrap().is_empty(), "a new database has nothing to redo");
+    // The upgrade: the flow rows are missing and the migration marked the product.
+    let seen = store.flow_watermark(p.id).await.unwrap();
+    assert!(store.replace_flow(p.id, &[], &[], seen).await.unwrap());
+    store.request_flow_rebuild(p.id, "upgrade").await.unwrap();
+    assert!(finished_week(&t).await.is_empty(), "without its rows the flow shows nothing");
+    assert_eq!(store.pending_flow_rebuilds().await.unwrap(), [p.id]);
+    // The start.
+    assert_eq!(t.app.rebuild_pending_metrics().await.unwrap(), [(p.id, 4)]);
+    assert!(store.pending_flow_rebuilds().await.unwrap().is_empty());
+    assert_eq!(finished_week(&t).await, before);
+    assert_eq!(
+        (store.all_flow_rows(p.id).await.unwrap(), store.sprint_memberships(p.id).await.unwrap()),
+        kept
+    );
+    // A rebuild computed before a newer event is refused, not written over it.
+    let stale = store.flow_watermark(p.id).await.unwrap() - 1;
+    assert!(!store.replace_flow(p.id, &[], &[], stale).await.unwrap());
+    assert_eq!(finished_week(&t).await, before);
+}
+
+/// Flow rows follow today's categories: making "In Review" a done state moves B's finish back
+/// to when it entered review, in the rows the database keeps exactly as in a rebuild.
+async fn a_recategorised_state_rebuilds_the_flow(db: TestDb) {
+    let t = spawn_app(db).await;
+    let p = past_history(&t).await;
+    let path = "/api/v1/products/HIST/workflow";
+    let wf = get(&t, path).await;
+    let mut states: Vec<Value> = wf
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| json!({"id": s["id"], "name": s["name"], "category": s["category"]}))
+        .collect();
+    assert_eq!(states[2]["name"], "In Review");
+    states[2]["category"] = json!("done");
+    ok(&t, &t.admin_token, Method::PUT, path, Some(json!({"states": states}))).await;
+    assert!(t.db.store().pending_flow_rebuilds().await.unwrap().is_empty());
+    let got = finished_week(&t).await;
+    let want = [("HIST-1", 2.0, 3.0), ("HIST-3", 0.0, 2.0), ("HIST-2", 4.0, 5.0)];
+    assert_eq!(got, want.map(|(k, c, l)| (k.to_string(), c, l)));
+    rebuild_matches(&t, p.id).await;
+    // And back: the rows follow again.
+    states[2]["category"] = json!("in_progress");
+    ok(&t, &t.admin_token, Method::PUT, path, Some(json!({"states": states}))).await;
+    assert_eq!(finished_week(&t).await[2], ("HIST-2".to_string(), 5.0, 6.0));
+    rebuild_matches(&t, p.id).await;
+}
+
+/// Cumulative flow, bugs, work in progress and a release burnup read only the fields they need
+/// (and work in progress only the items in progress): the same figures as the domain computes
+/// from every event of the product.
+async fn narrow_reads_give_the_figures_of_the_whole_history(db: TestDb) {
+    use keel_domain::metrics::{bug_trend, cumulative_flow, histories, work_in_progress, Tz};
+    let t = spawn_app(db).await;
+    let p = past_history(&t).await;
+    let store = t.db.store();
+    let all = store
+        .product_events_of(p.id, &[keel_domain::event::ObjectKind::Item], &[], Timestamp(i64::MIN), 1_000_000)
+        .await
+        .unwrap();
+    let full = histories(&all);
+    assert_eq!(full.len(), 4);
+    let wf = store.workflow(p.id).await.unwrap();
+    let access = t.app.access(&t.admin, "HIST").await.unwrap();
+    let (from, to) = (Date::parse("d", "2026-01-04").unwrap(), Date::parse("d", "2026-01-13").unwrap());
+    let period = keel_app::metrics::Period { from, to, tz: Tz::UTC };
+    let now = keel_app::now();
+    let (_, days) = t.app.cumulative_flow(&access, None, period).await.unwrap();
+    assert_eq!(days, cumulative_flow(&full, &wf, Tz::UTC, from, to, now));
+    let (bugs, _) = t.app.bug_trend(&access, None, period).await.unwrap();
+    assert_eq!(bugs, bug_trend(&full, &wf, Tz::UTC, from, to, now));
+    let wip = t.app.work_in_progress(&access, None, Tz::UTC).await.unwrap();
+    let mut want = work_in_progress(&full, &wf, keel_app::now(), wip.limit_days);
+    let mut got = wip.items;
+    // Ages run with the clock: compare what does not.
+    for w in want.iter_mut().chain(got.iter_mut()) {
+        w.age_days = w.age_days.round();
+    }
+    assert_eq!(got, want);
+    assert_eq!(got.len(), 1);
+
+    // A release burnup reads only the items that may have been in the release: one in it, one
+    // moved out, one deleted while in it, all still in its past.
+    let r =
+        ok(&t, &t.admin_token, Method::POST, "/api/v1/products/HIST/releases", Some(json!({"name": "1.0"})))
+            .await;
+    let rid = r["id"].as_i64().unwrap();
+    for k in ["HIST-1", "HIST-2", "HIST-3"] {
+        ok(&t, &t.admin_token, Method::PATCH, &format!("/api/v1/items/{k}"), Some(json!({"release": rid})))
+            .await;
+    }
+    ok(&t, &t.admin_token, Method::PATCH, "/api/v1/items/HIST-2", Some(json!({"release": null}))).await;
+    ok(&t, &t.admin_token, Method::DELETE, "/api/v1/items/HIST-3", None).await;
+    let all = store
+        .product_events_of(p.id, &[keel_domain::event::ObjectKind::Item], &[], Timestamp(i64::MIN), 1_000_000)
+        .await
+        .unwrap();
+    let full = histories(&all);
+    let today = Date::of(keel_app::now());
+    let (_, _, days) =
+        t.app.release_burnup(&t.admin, rid, Some(today.plus_days(-1)), Some(today), Tz::UTC).await.unwrap();
+    let want = keel_domain::metrics::release_burnup(
+        rid,
+        &full,
+        &wf,
+        Tz::UTC,
+        today.plus_days(-1),
+        today,
+        keel_app::now(),
+    );
+    assert_eq!(days, want);
+    assert_eq!(days.last().unwrap().items, 1);
 }
