@@ -14,6 +14,7 @@ mod products;
 mod proposals;
 mod records;
 mod rows;
+mod transfer;
 mod users;
 mod webhooks;
 

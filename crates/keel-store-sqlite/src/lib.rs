@@ -17,6 +17,7 @@ mod metrics;
 mod products;
 mod proposals;
 mod records;
+mod transfer;
 mod users;
 mod webhooks;
 

@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 
 pub mod record_rules;
+pub mod transfer;
 pub mod webhooks;
 
 use async_trait::async_trait;
@@ -753,6 +754,7 @@ pub trait Store:
     + RecordStore
     + MetricsStore
     + webhooks::WebhookStore
+    + transfer::TransferStore
     + Send
     + Sync
 {

@@ -59,8 +59,38 @@ enum Command {
     /// Delivery metrics' derived tables
     #[command(subcommand)]
     Metrics(MetricsCmd),
+    /// Write a product (or all) to Keel's own JSON document, or its items to CSV
+    Export(ExportArgs),
+    /// Read data into this database
+    #[command(subcommand)]
+    Import(ImportCmd),
     /// Print the commented example configuration file
     Config,
+}
+
+#[derive(Debug, Args)]
+struct ExportArgs {
+    /// Only this product (its key); default: every product
+    #[arg(long)]
+    product: Option<String>,
+    /// The file to write
+    #[arg(long, short, value_name = "FILE")]
+    output: PathBuf,
+    /// json (everything, for `keel import keel`) or csv (items only)
+    #[arg(long, value_enum, default_value = "json")]
+    format: crate::transfer::Format,
+    /// Keep users' password hashes and webhook signing secrets in the file (keep it safe)
+    #[arg(long)]
+    with_secrets: bool,
+}
+
+#[derive(Debug, Subcommand)]
+enum ImportCmd {
+    /// Read back a `keel export` JSON document: into an empty database or one without its products
+    Keel {
+        /// The exported file
+        file: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -240,6 +270,29 @@ pub fn run() -> Result<ExitCode> {
             Command::Product(c) => product(&cfg, c).await,
             Command::Member(c) => member(&cfg, c).await,
             Command::Metrics(c) => metrics(&cfg, c).await,
+            Command::Export(a) => {
+                let (store, _) = open_store(&cfg).await?;
+                let app = App::new(store.clone(), Settings::default());
+                let msg = crate::transfer::export(
+                    store,
+                    &app,
+                    a.product.as_deref(),
+                    &a.output,
+                    a.format,
+                    a.with_secrets,
+                )
+                .await?;
+                println!("{msg}");
+                Ok(())
+            }
+            Command::Import(ImportCmd::Keel { file }) => {
+                let (store, _) = open_store(&cfg).await?;
+                let app = App::new(store.clone(), Settings::default());
+                for line in crate::transfer::import(store, &app, &file).await? {
+                    println!("imported {line}");
+                }
+                Ok(())
+            }
             Command::Config => Ok(()),
         }
     })?;
