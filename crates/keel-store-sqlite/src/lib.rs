@@ -12,6 +12,7 @@
 //! queued behind it), for 15 % more throughput.
 #![forbid(unsafe_code)]
 
+pub mod backup;
 mod items;
 mod metrics;
 mod products;

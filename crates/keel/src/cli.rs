@@ -64,6 +64,16 @@ enum Command {
     /// Read data into this database
     #[command(subcommand)]
     Import(ImportCmd),
+    /// Write a consistent copy of the SQLite database to FILE while Keel runs (PostgreSQL: use pg_dump)
+    Backup {
+        /// The backup file to create (must not exist)
+        file: PathBuf,
+    },
+    /// Replace the SQLite database with a backup (checked first); refused while a server uses it
+    Restore {
+        /// The backup file
+        file: PathBuf,
+    },
     /// Print the commented example configuration file
     Config,
 }
@@ -270,6 +280,8 @@ pub fn run() -> Result<ExitCode> {
             Command::Product(c) => product(&cfg, c).await,
             Command::Member(c) => member(&cfg, c).await,
             Command::Metrics(c) => metrics(&cfg, c).await,
+            Command::Backup { file } => crate::transfer::backup(&cfg, &file),
+            Command::Restore { file } => crate::transfer::restore(&cfg, &file),
             Command::Export(a) => {
                 let (store, _) = open_store(&cfg).await?;
                 let app = App::new(store.clone(), Settings::default());

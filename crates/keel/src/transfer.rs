@@ -1,6 +1,7 @@
 //! `keel export` and `keel import keel`: a product (or all of them) to Keel's own JSON document
 //! and back, and items to CSV.
 
+use crate::config::{Config, Database};
 use anyhow::{anyhow, bail, Context, Result};
 use keel_app::App;
 use keel_domain::Timestamp;
@@ -227,5 +228,63 @@ fn fill_secrets(d: &mut ProductDump) {
                 });
             }
         }
+    }
+}
+
+const PG_BACKUP: &str =
+    "this database is PostgreSQL: back it up with pg_dump (pg_dump -Fc -f keel.dump \"$DATABASE_URL\") \
+     and restore with pg_restore; see docs/OPERATIONS.md";
+
+/// `keel backup FILE`: SQLite's `VACUUM INTO`, safe while servers run.
+pub fn backup(cfg: &Config, file: &Path) -> Result<()> {
+    let Database::Sqlite(dir) = &cfg.database else { bail!(PG_BACKUP) };
+    let db = dir.join("keel.db");
+    keel_store_sqlite::backup::backup(&db, file).map_err(store_msg)?;
+    let n = keel_store_sqlite::backup::verify(file).map_err(store_msg)?;
+    let size = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
+    println!("backed up {} to {} ({size} bytes, {n} migrations, integrity ok)", db.display(), file.display());
+    Ok(())
+}
+
+/// `keel restore FILE`: checks the backup, refuses while a process has the database open, keeps
+/// the database it replaces beside it.
+pub fn restore(cfg: &Config, file: &Path) -> Result<()> {
+    let Database::Sqlite(dir) = &cfg.database else { bail!(PG_BACKUP) };
+    keel_store_sqlite::backup::verify(file).map_err(store_msg)?;
+    std::fs::create_dir_all(dir).with_context(|| format!("while creating {}", dir.display()))?;
+    let db = dir.join("keel.db");
+    if keel_store_sqlite::backup::in_use(&db).map_err(store_msg)? {
+        bail!("{} is in use by a running Keel (or another program): stop it, then restore", db.display());
+    }
+    let tmp = dir.join("keel.db.restoring");
+    std::fs::copy(file, &tmp).with_context(|| format!("while copying {}", file.display()))?;
+    std::fs::File::open(&tmp).and_then(|f| f.sync_all()).context("while syncing the copy")?;
+    let mut kept = None;
+    if db.exists() {
+        let secs =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        let old = dir.join(format!("keel.db.before-restore-{secs}"));
+        std::fs::rename(&db, &old).with_context(|| format!("while moving {} aside", db.display()))?;
+        kept = Some(old);
+    }
+    // Nobody has the database open, so a WAL left here belongs to the file moved aside (a clean
+    // close removes it); it must not be applied to the restored one.
+    for ext in ["keel.db-wal", "keel.db-shm"] {
+        let _ = std::fs::remove_file(dir.join(ext));
+    }
+    std::fs::rename(&tmp, &db).with_context(|| format!("while moving the copy to {}", db.display()))?;
+    println!(
+        "restored {} from {}{}",
+        db.display(),
+        file.display(),
+        kept.map(|k| format!("; the previous database is kept as {}", k.display())).unwrap_or_default()
+    );
+    Ok(())
+}
+
+fn store_msg(e: keel_store::StoreError) -> anyhow::Error {
+    match e {
+        keel_store::StoreError::Invalid(v) => anyhow!("{}", v.message),
+        e => anyhow!("{e}"),
     }
 }

@@ -116,7 +116,8 @@ async fn round_trip(src: TestDb, dst: TestDb) {
     assert!(out.contains(&key) && out.contains("OTHER"), "{out}");
     let doc: Value = serde_json::from_slice(&std::fs::read(&a).unwrap()).unwrap();
     assert_eq!((doc["format"].as_str(), doc["version"].as_i64()), (Some("keel-export"), Some(1)));
-    let demo = &doc["products"][0];
+    let products = doc["products"].as_array().unwrap();
+    let demo = products.iter().find(|p| p["products"][0]["key"] == key.as_str()).expect("demo exported");
     for table in
         ["items", "events", "records", "proposals", "memberships", "users", "workflow_states", "webhooks"]
     {
@@ -171,33 +172,47 @@ async fn round_trip(src: TestDb, dst: TestDb) {
 }
 
 async fn bad_documents_write_nothing(db: TestDb, empty: TestDb) {
-    let (t, _) = source(db).await;
+    let (t, key) = source(db).await;
     let a = file(&format!("bad-{}.json", empty.url.len()));
     ok(&keel(&t.db, &["export", "--output", a.to_str().unwrap()]));
     let good: Value = serde_json::from_slice(&std::fs::read(&a).unwrap()).unwrap();
-    let cases: Vec<(Box<dyn Fn(&mut Value)>, &str)> = vec![
-        (Box::new(|d| d["products"][1]["items"] = json!([])), "products[1].items"),
+    let di = good["products"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .position(|p| p["products"][0]["key"] == key.as_str())
+        .unwrap();
+    let p = format!("products[{di}]");
+    type Edit = Box<dyn Fn(&mut Value)>;
+    let cases: Vec<(Edit, String)> = vec![
         (
-            Box::new(|d| d["products"][0]["items"][2]["title"] = json!(7)),
-            "products[0].items[2].title: expected a string",
+            Box::new(move |d| d["products"][di]["items"] = json!([])),
+            format!("{p}.item_labels[0].item_id: no item"),
         ),
         (
-            Box::new(|d| d["products"][0]["items"][0]["status_id"] = json!(999_999)),
-            "products[0].items[0].status_id: no workflow state",
+            Box::new(move |d| d["products"][di]["items"][2]["title"] = json!(7)),
+            format!("{p}.items[2].title: expected a string"),
         ),
-        (Box::new(|d| d["products"][0]["users"][0]["email"] = json!("nope")), "products[0].users[0].email"),
         (
-            Box::new(|d| d["products"][0]["events"][0]["colour"] = json!(1)),
-            "products[0].events[0].colour: unknown column",
+            Box::new(move |d| d["products"][di]["items"][0]["status_id"] = json!(999_999)),
+            format!("{p}.items[0].status_id: no workflow state"),
         ),
-        (Box::new(|d| d["version"] = json!(2)), "version"),
+        (
+            Box::new(move |d| d["products"][di]["users"][0]["email"] = json!("nope")),
+            format!("{p}.users[0].email"),
+        ),
+        (
+            Box::new(move |d| d["products"][di]["events"][0]["colour"] = json!(1)),
+            format!("{p}.events[0].colour: unknown column"),
+        ),
+        (Box::new(|d| d["version"] = json!(2)), "version: version 2 is not supported".to_string()),
     ];
     for (edit, needle) in cases {
         let mut doc = good.clone();
         edit(&mut doc);
         // The second product is valid: nothing of it may be written either.
         std::fs::write(&a, serde_json::to_vec(&doc).unwrap()).unwrap();
-        fails(&keel(&empty, &["import", "keel", a.to_str().unwrap()]), needle);
+        fails(&keel(&empty, &["import", "keel", a.to_str().unwrap()]), &needle);
         assert!(empty.store().products().await.unwrap().is_empty(), "{needle}: nothing written");
     }
     std::fs::write(&a, b"{\"format\": \"keel-export\", \"version\": 1, \"products\": [").unwrap();
