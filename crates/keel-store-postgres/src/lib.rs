@@ -94,4 +94,13 @@ impl Store for PgStore {
     fn backend(&self) -> &'static str {
         "postgres"
     }
+
+    fn pool_status(&self) -> keel_store::PoolStatus {
+        let s = self.pool.status();
+        keel_store::PoolStatus {
+            in_use: s.size.saturating_sub(s.available),
+            idle: s.available,
+            max: s.max_size,
+        }
+    }
 }

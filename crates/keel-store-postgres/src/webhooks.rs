@@ -70,6 +70,12 @@ fn json_text(s: Option<&str>) -> Value {
 
 #[async_trait]
 impl WebhookStore for PgStore {
+    async fn outbox_pending(&self) -> StoreResult<i64> {
+        let c = self.conn().await?;
+        let r = one(&c, "SELECT count(*) FROM webhook_deliveries WHERE status = 'pending'", &[]).await?;
+        Ok(r.get(0))
+    }
+
     async fn create_webhook(&self, hook: NewWebhook, ctx: &WriteCtx) -> StoreResult<Webhook> {
         let mut c = self.conn().await?;
         let tx = c.transaction().await.db()?;

@@ -58,6 +58,8 @@ struct Inner {
     path: PathBuf,
     writer: Mutex<Connection>,
     readers: Mutex<Vec<Connection>>,
+    /// Reader connections lent out now (for `/metrics`).
+    busy_readers: std::sync::atomic::AtomicUsize,
 }
 
 /// The internal error type, so `?` works on rusqlite, JSON and validation errors alike
@@ -206,7 +208,12 @@ impl SqliteStore {
                 readers.push(open_conn(&path, true)?);
             }
             Ok(SqliteStore {
-                inner: Arc::new(Inner { path, writer: Mutex::new(writer), readers: Mutex::new(readers) }),
+                inner: Arc::new(Inner {
+                    path,
+                    writer: Mutex::new(writer),
+                    readers: Mutex::new(readers),
+                    busy_readers: Default::default(),
+                }),
             })
         })
         .await
@@ -274,7 +281,9 @@ fn with_reader<T>(inner: &Inner, f: impl FnOnce(&Connection) -> Res<T>) -> Res<T
         Some(c) => c,
         None => open_conn(&inner.path, true)?,
     };
+    inner.busy_readers.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let out = f(&conn);
+    inner.busy_readers.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
     let mut pool = lock(&inner.readers);
     if pool.len() < MAX_IDLE_READERS {
         pool.push(conn);
@@ -392,5 +401,15 @@ impl Store for SqliteStore {
 
     fn backend(&self) -> &'static str {
         "sqlite"
+    }
+
+    fn pool_status(&self) -> keel_store::PoolStatus {
+        let busy = self.inner.busy_readers.load(std::sync::atomic::Ordering::Relaxed);
+        let writer_busy = usize::from(self.inner.writer.try_lock().is_err());
+        keel_store::PoolStatus {
+            in_use: busy + writer_busy,
+            idle: lock(&self.inner.readers).len() + 1 - writer_busy,
+            max: MAX_IDLE_READERS + 1,
+        }
     }
 }

@@ -68,6 +68,14 @@ fn json_text(s: Option<String>) -> Value {
 
 #[async_trait]
 impl WebhookStore for SqliteStore {
+    async fn outbox_pending(&self) -> StoreResult<i64> {
+        self.read_blocking(|c| {
+            Ok(c.prepare_cached("SELECT count(*) FROM webhook_deliveries WHERE status = 'pending'")?
+                .query_row([], |r| r.get(0))?)
+        })
+        .await
+    }
+
     async fn create_webhook(&self, hook: NewWebhook, ctx: &WriteCtx) -> StoreResult<Webhook> {
         let ctx = *ctx;
         self.write(move |tx| {

@@ -767,4 +767,18 @@ pub trait Store:
     async fn refresh_statistics(&self) -> StoreResult<()>;
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
+    /// The connection pool now (for `/metrics`).
+    fn pool_status(&self) -> PoolStatus;
+}
+
+/// A store's connections at one moment.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PoolStatus {
+    /// Connections serving a request.
+    pub in_use: usize,
+    /// Open connections waiting for one.
+    pub idle: usize,
+    /// Most connections kept (SQLite: idle readers kept plus the writer; more readers may open
+    /// for a burst).
+    pub max: usize,
 }

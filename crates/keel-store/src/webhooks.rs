@@ -112,6 +112,8 @@ pub enum AttemptResult {
 /// Webhooks and the outbox.
 #[async_trait]
 pub trait WebhookStore {
+    /// Deliveries waiting to be sent (pending, due or not): the outbox backlog.
+    async fn outbox_pending(&self) -> StoreResult<i64>;
     /// Creates a webhook (and records it in the history, without its secret).
     async fn create_webhook(&self, hook: NewWebhook, ctx: &WriteCtx) -> StoreResult<Webhook>;
     /// One webhook.

@@ -11,6 +11,7 @@ pub mod extract;
 pub mod markdown;
 pub mod pdf;
 pub mod security;
+pub mod telemetry;
 pub mod ui;
 
 use axum::Router;
@@ -19,10 +20,21 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 /// Web settings.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct WebConfig {
     /// Mark cookies `Secure` (when Keel is served over TLS, directly or behind a proxy).
     pub secure_cookies: bool,
+    /// Bearer token that opens `/metrics` to callers beyond the loopback interface.
+    pub metrics_token: Option<String>,
+}
+
+impl std::fmt::Debug for WebConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebConfig")
+            .field("secure_cookies", &self.secure_cookies)
+            .field("metrics_token", &self.metrics_token.as_ref().map(|_| "<set>"))
+            .finish()
+    }
 }
 
 /// What every handler receives.
@@ -32,6 +44,8 @@ pub struct AppState {
     pub app: App,
     /// Web settings.
     pub config: Arc<WebConfig>,
+    /// Request counters for `/metrics`.
+    pub telemetry: Arc<telemetry::Telemetry>,
 }
 
 /// Largest request body accepted, in bytes.
@@ -39,11 +53,13 @@ pub const BODY_LIMIT: usize = 1024 * 1024;
 
 /// The whole application's routes with their layers.
 pub fn router(app: App, config: WebConfig) -> Router {
-    let state = AppState { app, config: Arc::new(config) };
+    let state = AppState { app, config: Arc::new(config), telemetry: Arc::default() };
     Router::new()
         .merge(api::routes())
         .merge(ui::routes())
+        .route("/metrics", axum::routing::get(telemetry::metrics))
         .fallback(api::not_found)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), telemetry::track))
         .layer(axum::middleware::from_fn(security::headers))
         .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(state)

@@ -258,7 +258,7 @@ pub fn run() -> Result<ExitCode> {
         database_url: cli.global.database_url.clone(),
     };
     let cfg = Config::load(&overrides)?;
-    init_tracing(&cfg.log, matches!(cli.command, Command::Serve(_) | Command::Migrate));
+    init_tracing(&cfg.log, cfg.log_format, matches!(cli.command, Command::Serve(_) | Command::Migrate));
     for v in config::unknown_vars() {
         tracing::warn!("unknown environment variable {v} is ignored");
     }
@@ -311,15 +311,16 @@ pub fn run() -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn init_tracing(filter: &str, verbose: bool) {
+fn init_tracing(filter: &str, format: config::LogFormat, verbose: bool) {
     use tracing_subscriber::EnvFilter;
     let filter = if verbose { filter.to_string() } else { format!("warn,{filter}").replace(",info", "") };
     let f = EnvFilter::try_new(&filter).unwrap_or_else(|_| EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(f)
-        .with_target(false)
-        .with_writer(std::io::stderr)
-        .try_init();
+    let b = tracing_subscriber::fmt().with_env_filter(f).with_target(false).with_writer(std::io::stderr);
+    let _ = match format {
+        config::LogFormat::Text => b.try_init(),
+        // One object per line: timestamp, level, message and the event's fields, no colours.
+        config::LogFormat::Json => b.json().flatten_event(true).with_ansi(false).try_init(),
+    };
 }
 
 /// Opens the configured store, which runs pending migrations.
@@ -419,7 +420,8 @@ async fn serve(cfg: Config, demo: bool) -> Result<()> {
     });
     // Sends the webhook outbox; with several processes on one PostgreSQL each claims its own rows.
     let webhooks = tokio::spawn(app.clone().run_webhook_worker());
-    let web = keel_web::WebConfig { secure_cookies: cfg.secure_cookies };
+    let web =
+        keel_web::WebConfig { secure_cookies: cfg.secure_cookies, metrics_token: cfg.metrics_token.clone() };
     keel_web::serve(listener, app, web, shutdown_signal()).await.context("while serving")?;
     purger.abort();
     webhooks.abort();

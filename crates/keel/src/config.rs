@@ -20,6 +20,8 @@ pub struct FileConfig {
     admin_email: Option<String>,
     admin_password: Option<String>,
     log: Option<String>,
+    log_format: Option<String>,
+    metrics_token: Option<String>,
     webhook_allow_private: Option<bool>,
 }
 
@@ -47,6 +49,10 @@ pub struct Config {
     pub admin_password: Option<String>,
     /// Log filter.
     pub log: String,
+    /// Log lines as text or JSON.
+    pub log_format: LogFormat,
+    /// Bearer token that opens `/metrics` beyond loopback.
+    pub metrics_token: Option<String>,
     /// Let webhooks target loopback, link-local and private addresses.
     pub webhook_allow_private: bool,
 }
@@ -65,9 +71,21 @@ impl std::fmt::Debug for Config {
             .field("secure_cookies", &self.secure_cookies)
             .field("admin_email", &self.admin_email)
             .field("admin_password", &self.admin_password.as_ref().map(|_| "<set>"))
+            .field("log", &self.log)
+            .field("log_format", &self.log_format)
+            .field("metrics_token", &self.metrics_token.as_ref().map(|_| "<set>"))
             .field("webhook_allow_private", &self.webhook_allow_private)
             .finish()
     }
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// One readable line per event.
+    Text,
+    /// One JSON object per line, for log collectors.
+    Json,
 }
 
 /// Values given as flags (or `None`).
@@ -83,7 +101,9 @@ pub struct Overrides {
     pub database_url: Option<String>,
 }
 
-const KNOWN_VARS: [&str; 8] = [
+const KNOWN_VARS: [&str; 10] = [
+    "KEEL_LOG_FORMAT",
+    "KEEL_METRICS_TOKEN",
     "KEEL_CONFIG",
     "KEEL_BIND",
     "KEEL_DATA_DIR",
@@ -160,13 +180,35 @@ impl Config {
             Some(v) => parse_bool("KEEL_WEBHOOK_ALLOW_PRIVATE", &v)?,
             None => file.webhook_allow_private.unwrap_or(false),
         };
+        let (log, from) = match env("KEEL_LOG") {
+            Some(v) => (v, "KEEL_LOG"),
+            None => (file.log.unwrap_or_else(|| "info".into()), "log (keel.toml)"),
+        };
+        if let Err(e) = tracing_subscriber::EnvFilter::try_new(&log) {
+            bail!("{from} must be a log filter such as info or keel=debug,info, not {log:?} ({e})");
+        }
+        let (format, from) = match env("KEEL_LOG_FORMAT") {
+            Some(v) => (v, "KEEL_LOG_FORMAT"),
+            None => (file.log_format.unwrap_or_else(|| "text".into()), "log_format (keel.toml)"),
+        };
+        let log_format = match format.as_str() {
+            "text" => LogFormat::Text,
+            "json" => LogFormat::Json,
+            other => bail!("{from} must be text or json, not {other:?}"),
+        };
+        let metrics_token = env("KEEL_METRICS_TOKEN").or(file.metrics_token);
+        if metrics_token.as_ref().is_some_and(|t| t.len() < 16 || t.chars().any(char::is_whitespace)) {
+            bail!("KEEL_METRICS_TOKEN (metrics_token) must be at least 16 characters without spaces");
+        }
         Ok(Config {
             bind,
             database,
             secure_cookies,
             admin_email: env("KEEL_ADMIN_EMAIL").or(file.admin_email),
             admin_password: env("KEEL_ADMIN_PASSWORD").or(file.admin_password),
-            log: env("KEEL_LOG").or(file.log).unwrap_or_else(|| "info".into()),
+            log,
+            log_format,
+            metrics_token,
             webhook_allow_private,
         })
     }
@@ -206,5 +248,31 @@ mod tests {
         assert!(Config::load(&o).is_err());
         let o = Overrides { database_url: Some("mysql://x".into()), ..Default::default() };
         assert!(Config::load(&o).is_err());
+    }
+
+    fn file_error(toml: &str) -> String {
+        let dir = std::env::temp_dir().join(format!("keel-config-{}-{}", std::process::id(), toml.len()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("keel.toml");
+        std::fs::write(&p, toml).unwrap();
+        let e = Config::load(&Overrides { config: Some(p), ..Default::default() }).map(|_| ()).unwrap_err();
+        let _ = std::fs::remove_dir_all(&dir);
+        e.chain().map(ToString::to_string).collect::<Vec<_>>().join(": ")
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        let e = file_error("log_format = \"xml\"\n");
+        assert!(e.contains("log_format") && e.contains("\"xml\""), "{e}");
+        let e = file_error("metrics_token = \"short\"\n");
+        assert!(e.contains("metrics_token"), "{e}");
+        let e = file_error("log = \"keel=loud\"\n");
+        assert!(e.contains("log (keel.toml)") && e.contains("keel=loud"), "{e}");
+        let e = file_error("bind = \"here\"\n");
+        assert!(e.contains("bind") && e.contains("\"here\""), "{e}");
+        let e = file_error("secure_cookies = \"yes\"\n");
+        assert!(e.contains("secure_cookies"), "{e}");
+        let e = file_error("colour = 1\n");
+        assert!(e.contains("unknown field `colour`"), "{e}");
     }
 }

@@ -106,7 +106,7 @@ impl Modify for Security {
     modifiers(&Security),
     security(("bearer" = []), ("session" = [])),
     paths(
-        health::healthz, health::readyz,
+        health::healthz, health::readyz, crate::telemetry::metrics,
         session::sign_in, session::sign_out, session::me,
         session::create_token, session::list_tokens, session::revoke_token,
         users::list_users, users::create_user, users::get_user, users::patch_user,
