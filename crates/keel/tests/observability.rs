@@ -83,7 +83,7 @@ async fn metrics_count_routes_pool_outbox_and_process(db: TestDb) {
         1.0
     );
     assert_eq!(
-        get(r#"keel_http_requests_total{method="POST",route="/api/v1/products/{key}/items",status="201"}"#),
+        get(r#"keel_http_requests_total{method="POST",route="/api/v1/products/{product}/items",status="201"}"#),
         3.0
     );
     assert_eq!(get(r#"keel_http_requests_total{method="GET",route="unmatched",status="404"}"#), 1.0);
