@@ -83,7 +83,9 @@ async fn metrics_count_routes_pool_outbox_and_process(db: TestDb) {
         1.0
     );
     assert_eq!(
-        get(r#"keel_http_requests_total{method="POST",route="/api/v1/products/{product}/items",status="201"}"#),
+        get(
+            r#"keel_http_requests_total{method="POST",route="/api/v1/products/{product}/items",status="201"}"#
+        ),
         3.0
     );
     assert_eq!(get(r#"keel_http_requests_total{method="GET",route="unmatched",status="404"}"#), 1.0);
@@ -111,6 +113,9 @@ async fn metrics_count_routes_pool_outbox_and_process(db: TestDb) {
         let (_, v) = line.rsplit_once(' ').unwrap();
         assert!(v.parse::<f64>().is_ok(), "bad sample line {line}");
     }
+
+    let doc: Value = c.get(t.url("/api/v1/openapi.json")).send().await.unwrap().json().await.unwrap();
+    assert!(doc["paths"]["/metrics"]["get"].is_object(), "/metrics is documented");
 
     // Through a reverse proxy on the same machine (a forwarded header) and without a token: refused.
     let r = c.get(t.url("/metrics")).header("X-Forwarded-For", "203.0.113.9").send().await.unwrap();
