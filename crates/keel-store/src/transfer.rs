@@ -375,11 +375,25 @@ pub fn from_document(doc: &Value) -> Result<Vec<ProductDump>, DocError> {
         top.get("products").and_then(Value::as_array).ok_or_else(|| err("products", "expected an array"))?;
     let mut out = Vec::with_capacity(products.len());
     let mut keys = HashSet::new();
+    // Ids are kept on import, so two products may not share one (users aside: they are shared).
+    let mut taken: Vec<HashSet<i64>> = TABLES.iter().map(|_| HashSet::new()).collect();
     for (pi, p) in products.iter().enumerate() {
         let base = format!("products[{pi}]");
         let d = product(&base, p)?;
         if !keys.insert(d.key().to_string()) {
             return Err(err(format!("{base}.products[0].key"), "this product appears twice in the document"));
+        }
+        for (ti, t) in TABLES.iter().enumerate().filter(|(_, t)| t.identity && t.name != "users") {
+            for (ri, r) in d.tables[ti].iter().enumerate() {
+                if let Some(id) = r.first().and_then(Value::as_i64) {
+                    if !taken[ti].insert(id) {
+                        return Err(err(
+                            format!("{base}.{}[{ri}].id", t.name),
+                            format!("id {id} is used by another product"),
+                        ));
+                    }
+                }
+            }
         }
         out.push(d);
     }
@@ -570,8 +584,15 @@ mod tests {
         let mut bad = doc.clone();
         bad["products"][0]["items"] = serde_json::json!([{"id": 1}]);
         assert_eq!(from_document(&bad).unwrap_err().path, "products[0].items[0].product_id");
-        let mut bad = doc;
+        let mut bad = doc.clone();
         bad["version"] = 9.into();
         assert!(from_document(&bad).unwrap_err().message.contains("not supported"));
+        // Two products with the same product id.
+        let mut two = doc;
+        let mut second = two["products"][0].clone();
+        second["products"][0]["key"] = "SHOP2".into();
+        two["products"].as_array_mut().unwrap().push(second);
+        let e = from_document(&two).unwrap_err();
+        assert_eq!(e.path, "products[1].products[0].id", "{e}");
     }
 }

@@ -201,6 +201,24 @@ pub async fn import(store: Arc<dyn Store>, app: &App, file: &Path) -> Result<Vec
             );
         }
     }
+    // Users are matched by id and e-mail; a clash with someone else here is refused up front.
+    for (i, d) in dumps.iter().enumerate() {
+        for (j, u) in d.rows("users").iter().enumerate() {
+            let (id, email) = (ProductDump::get("users", u, "id"), ProductDump::get("users", u, "email"));
+            let (id, email) = (id.as_i64().unwrap_or(0), email.as_str().unwrap_or(""));
+            let by_email = app.user_by_email(email).await.ok().map(|u| u.id.0);
+            let by_id = store.user(keel_domain::UserId(id)).await.ok().map(|u| u.email.to_string());
+            if by_email.is_some_and(|e| e != id)
+                || by_id.as_deref().is_some_and(|e| !e.eq_ignore_ascii_case(email))
+            {
+                bail!(
+                    "in {}: products[{i}].users[{j}]: user {id} ({email}) clashes with a different user in this \
+                     database; import into an empty database",
+                    file.display()
+                );
+            }
+        }
+    }
     let mut done = Vec::new();
     for d in &mut dumps {
         fill_secrets(d);

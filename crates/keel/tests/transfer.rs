@@ -219,6 +219,17 @@ async fn bad_documents_write_nothing(db: TestDb, empty: TestDb) {
     fails(&keel(&empty, &["import", "keel", a.to_str().unwrap()]), "is not JSON");
     fails(&keel(&empty, &["import", "keel", "/nonexistent/x.json"]), "while reading");
     assert!(empty.store().products().await.unwrap().is_empty());
+    // A different user holding an exported user's id here: refused before anything is written.
+    std::fs::write(&a, serde_json::to_vec(&good).unwrap()).unwrap();
+    let input = keel_app::users::UserInput {
+        email: "someone@else.test".into(),
+        name: None,
+        password: "a long password".into(),
+        is_admin: false,
+    };
+    App::new(empty.store(), Settings::default()).create_user(None, input).await.expect("user");
+    fails(&keel(&empty, &["import", "keel", a.to_str().unwrap()]), "clashes with a different user");
+    assert!(empty.store().products().await.unwrap().is_empty());
     let _ = std::fs::remove_file(a);
 }
 
