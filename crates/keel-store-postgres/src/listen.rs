@@ -22,7 +22,9 @@ pub(crate) fn spawn(config: Config, sink: EventSink) {
         loop {
             match listen(&config, &sink).await {
                 Ok(()) => pause = FIRST_PAUSE,
-                Err(e) => tracing::warn!(error = %e, "live updates: the LISTEN connection failed; reconnecting"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "live updates: the LISTEN connection failed; reconnecting")
+                }
             }
             tokio::time::sleep(pause).await;
             pause = (pause * 2).min(MAX_PAUSE);

@@ -226,7 +226,10 @@ impl SqliteStore {
                 readers.push(open_conn(&path, true)?);
             }
             Ok(SqliteStore {
-                inner: Arc::new(Inner { path, writer: Mutex::new(writer), readers: Mutex::new(readers),
+                inner: Arc::new(Inner {
+                    path,
+                    writer: Mutex::new(writer),
+                    readers: Mutex::new(readers),
                     sink: std::sync::OnceLock::new(),
                     told: std::sync::atomic::AtomicI64::new(0),
                 }),
