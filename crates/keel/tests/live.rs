@@ -183,6 +183,10 @@ async fn a_change_reaches_an_open_stream(db: TestDb) {
     assert!(r.text().await.unwrap().contains("after"));
     let r = c.get(t.url("/api/v1/products/SHOP/stream")).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let doc: Value = c.get(t.url("/api/v1/openapi.json")).send().await.unwrap().json().await.unwrap();
+    for p in ["/api/v1/products/{product}/stream", "/api/v1/notifications/stream"] {
+        assert!(doc["paths"].get(p).is_some(), "{p} is documented");
+    }
 }
 
 async fn streams_keep_products_apart(db: TestDb) {
