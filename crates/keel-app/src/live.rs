@@ -108,26 +108,30 @@ impl App {
         let mut out = Vec::with_capacity(events.len());
         for e in events.into_iter().filter(|e| !private(e.object)) {
             let key = if e.object == ObjectKind::Item {
-                if !keys.contains_key(&e.object_id) {
-                    let k = match self.store.item(ItemId(e.object_id)).await {
-                        Ok(i) => Some(i.key),
-                        // A deleted item: its last state is in the event.
-                        Err(_) => e.old.get("key").and_then(|k| k.as_str()).map(str::to_string),
-                    };
-                    keys.insert(e.object_id, k);
+                match keys.get(&e.object_id) {
+                    Some(k) => k.clone(),
+                    None => {
+                        let k = match self.store.item(ItemId(e.object_id)).await {
+                            Ok(i) => Some(i.key),
+                            // A deleted item: its last state is in the event.
+                            Err(_) => e.old.get("key").and_then(|k| k.as_str()).map(str::to_string),
+                        };
+                        keys.insert(e.object_id, k.clone());
+                        k
+                    }
                 }
-                keys[&e.object_id].clone()
             } else {
                 None
             };
             let actor = match e.actor_id {
-                Some(u) => {
-                    if !names.contains_key(&u) {
+                Some(u) => match names.get(&u) {
+                    Some(n) => n.clone(),
+                    None => {
                         let n = self.store.user(u).await.ok().map(|u| u.name);
-                        names.insert(u, n);
+                        names.insert(u, n.clone());
+                        n
                     }
-                    names[&u].clone()
-                }
+                },
                 None => None,
             };
             out.push(LiveChange {

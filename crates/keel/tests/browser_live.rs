@@ -110,11 +110,13 @@ async fn run(driver: &Driver, db: TestDb, backend: &str) {
     b.wait_css("#backlog-rows tr[data-key]").await;
     wait_live(&b).await;
     mark(&b).await;
-    let (s, v) = api(&t, reqwest::Method::POST, "/api/v1/products/SHOP/items", json!({"title": "Arrived live"})).await;
+    let (s, v) =
+        api(&t, reqwest::Method::POST, "/api/v1/products/SHOP/items", json!({"title": "Arrived live"})).await;
     assert_eq!(s, 201, "{v}");
     let new_key = v["key"].as_str().unwrap().to_string();
     // On the first page of the backlog, where the open page shows it.
-    let (s, v) = api(&t, reqwest::Method::POST, &format!("/api/v1/items/{new_key}/move"), json!({"top": true})).await;
+    let (s, v) =
+        api(&t, reqwest::Method::POST, &format!("/api/v1/items/{new_key}/move"), json!({"top": true})).await;
     assert_eq!(s, 200, "{v}");
     b.wait_js(&format!("return !!document.querySelector(\"#backlog-rows tr[data-key='{new_key}']\")")).await;
     not_reloaded(&b).await;
@@ -128,7 +130,13 @@ async fn run(driver: &Driver, db: TestDb, backend: &str) {
     let pill_before = b.js("return document.getElementById('status-pill').textContent", json!([])).await;
     // Working in the status control holds live swaps back, so the page's version goes stale.
     b.js("document.getElementById('status-select').focus(); return true", json!([])).await;
-    let (s, v) = api(&t, reqwest::Method::PATCH, &format!("/api/v1/items/{new_key}"), json!({"title": "Renamed meanwhile"})).await;
+    let (s, v) = api(
+        &t,
+        reqwest::Method::PATCH,
+        &format!("/api/v1/items/{new_key}"),
+        json!({"title": "Renamed meanwhile"}),
+    )
+    .await;
     assert_eq!(s, 200, "{v}");
     b.wait_js("var n = document.getElementById('live-note'); return !!n && n.textContent.indexOf('changed title') >= 0").await;
     let target = if before == "In Progress" { "To Do" } else { "In Progress" };
@@ -137,9 +145,13 @@ async fn run(driver: &Driver, db: TestDb, backend: &str) {
         json!([target]),
     )
     .await;
-    b.wait_js("var t = document.getElementById('toast'); return !t.hidden && t.classList.contains('error')").await;
+    b.wait_js("var t = document.getElementById('toast'); return !t.hidden && t.classList.contains('error')")
+        .await;
     let toast = b.js("return document.getElementById('toast').textContent", json!([])).await;
-    assert!(toast.as_str().unwrap().to_lowercase().contains("version"), "the server's reason is shown: {toast}");
+    assert!(
+        toast.as_str().unwrap().to_lowercase().contains("version"),
+        "the server's reason is shown: {toast}"
+    );
     b.wait_js("return !document.getElementById('status-select').hasAttribute('aria-busy')").await;
     let pill = b.js("return document.getElementById('status-pill').textContent", json!([])).await;
     assert_eq!(pill, pill_before, "the pill is rolled back");
@@ -150,7 +162,8 @@ async fn run(driver: &Driver, db: TestDb, backend: &str) {
 
     // Leaving the control lets the page catch up; the same change then goes through in place.
     b.js("document.getElementById('status-select').blur(); return true", json!([])).await;
-    b.wait_js("return document.querySelector('h1.item-title').textContent.indexOf('Renamed meanwhile') >= 0").await;
+    b.wait_js("return document.querySelector('h1.item-title').textContent.indexOf('Renamed meanwhile') >= 0")
+        .await;
     b.js(
         "var s = document.getElementById('status-select'); s.value = arguments[0]; s.dispatchEvent(new Event('change', {bubbles: true})); return true",
         json!([target]),
