@@ -93,20 +93,22 @@ impl App {
         Ok(self.store.flow_watermark(a.product.id).await?)
     }
 
-    /// The product's changes after event `after`, oldest first, at most `limit`; the second
-    /// value is the id of the last event read (private ones included), to continue from.
+    /// The product's changes after event `after`, oldest first, from at most `limit` events,
+    /// leaving out those `skip` names (already sent); the second value is the id of the last
+    /// event read (private and skipped ones included), to continue from.
     pub async fn live_changes(
         &self,
         a: &ProductAccess,
         after: i64,
         limit: u32,
+        skip: &(dyn Fn(i64) -> bool + Sync),
     ) -> AppResult<(Vec<LiveChange>, i64)> {
         let events = self.store.product_events(a.product.id, Some(after), limit).await?;
         let last = events.last().map_or(after, |e| e.id);
         let mut keys: HashMap<i64, Option<String>> = HashMap::new();
         let mut names: HashMap<UserId, Option<String>> = HashMap::new();
         let mut out = Vec::with_capacity(events.len());
-        for e in events.into_iter().filter(|e| !private(e.object)) {
+        for e in events.into_iter().filter(|e| !private(e.object) && !skip(e.id)) {
             let key = if e.object == ObjectKind::Item {
                 match keys.get(&e.object_id) {
                     Some(k) => k.clone(),

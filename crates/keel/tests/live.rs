@@ -339,3 +339,46 @@ async fn a_second_server_process_serves_the_change(db: TestDb) {
     .await;
     s.until("for the change", |e| is_change(e, &key, "title")).await;
 }
+
+/// PostgreSQL hands out event ids before commit: a transaction that took a lower id and commits
+/// after a higher one was sent still reaches the stream.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_a_late_commit_with_a_lower_id_is_sent() {
+    let Some(db) = TestDb::postgres().await else { return };
+    let url = db.url.clone();
+    let t = keel_testkit::spawn_app(db).await;
+    let shop = t.product("SHOP").await;
+    let key = item(&t, &t.admin_token, "SHOP", "Slow writer").await;
+    let id = api_item_id(&t, &key).await;
+    let mut s = Stream::open(&t.base, "/api/v1/products/SHOP/stream", &t.admin_token, None).await;
+    let (mut client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.expect("connect");
+    tokio::spawn(conn);
+    let tx = client.transaction().await.unwrap();
+    // Takes an id now, commits later.
+    let late: i64 = tx
+        .query_one(
+            "INSERT INTO events (product_id, object, object_id, actor_id, at, field, old, new)
+             VALUES ($1, 'item', $2, $3, 0, 'late', '\"\"', '\"\"') RETURNING id",
+            &[&shop.id.0, &id, &t.admin.id.0],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    let fast = item(&t, &t.admin_token, "SHOP", "Fast writer").await;
+    let (e, _) = s.until("for the fast writer", |e| is_change(e, &fast, "created")).await;
+    assert!(e.data["id"].as_i64().unwrap() > late, "the later id is sent first");
+    tx.commit().await.unwrap();
+    let (e, _) = s.until("for the late commit", |e| is_change(e, &key, "late")).await;
+    assert_eq!(e.data["id"], late);
+}
+
+async fn api_item_id(t: &TestApp, key: &str) -> i64 {
+    let v = reqwest::Client::new()
+        .get(t.url(&format!("/api/v1/items/{key}")))
+        .bearer_auth(&t.admin_token)
+        .send()
+        .await
+        .unwrap();
+    let v: Value = v.json().await.unwrap();
+    v["id"].as_i64().expect("item id")
+}

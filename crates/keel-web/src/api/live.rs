@@ -27,7 +27,7 @@ use keel_app::App;
 use keel_domain::user::User;
 use keel_domain::ProductId;
 use serde::Deserialize;
-use std::collections::VecDeque;
+use std::collections::{BTreeSet, VecDeque};
 use std::convert::Infallible;
 use std::time::{Duration, Instant};
 use tokio::sync::broadcast::{error::RecvError, Receiver};
@@ -35,6 +35,8 @@ use utoipa::{IntoParams, OpenApi};
 
 /// Changes read from the history at once.
 const PAGE: u32 = 100;
+/// How far below the highest event id read a stream reads again (see `product_stream`).
+const OVERLAP: i64 = 200;
 /// A client that has not taken an event for this long is dropped.
 pub const SLOW_CLIENT: Duration = Duration::from_secs(30);
 /// A stream ends after this long; the browser reconnects at once and resumes (so a removed
@@ -154,7 +156,12 @@ pub async fn product_stream(
         key: String,
         pid: ProductId,
         rx: Receiver<Tick>,
-        last: i64,
+        /// Where the stream started: nothing at or before it is sent.
+        start: i64,
+        /// The highest event id read.
+        scanned: i64,
+        /// Ids sent within the overlap window below `scanned`.
+        sent: BTreeSet<i64>,
         queue: VecDeque<LiveChange>,
         handed: Option<Instant>,
         started: Instant,
@@ -165,7 +172,9 @@ pub async fn product_stream(
         key: a.product.key.to_string(),
         pid: a.product.id,
         rx,
-        last,
+        start: last,
+        scanned: last,
+        sent: BTreeSet::new(),
         queue: VecDeque::new(),
         handed: None,
         started: Instant::now(),
@@ -177,6 +186,7 @@ pub async fn product_stream(
         loop {
             if let Some(c) = st.queue.pop_front() {
                 st.handed = Some(Instant::now());
+                st.sent.insert(c.id);
                 let ev = change_event(&st.key, c);
                 return Some((Ok::<_, Infallible>(ev), st));
             }
@@ -185,11 +195,23 @@ pub async fn product_stream(
             }
             // Access is checked again before every read: a member removed meanwhile stops here.
             let a = st.app.access(&st.user, &st.key).await.ok()?;
-            let (changes, last) = st.app.live_changes(&a, st.last, PAGE).await.ok()?;
-            let read = last != st.last;
-            st.last = last;
-            st.queue.extend(changes);
-            if read {
+            // Read again a little below the highest id read: on PostgreSQL a transaction may take
+            // a lower id and commit after a higher one was read; what was sent is skipped.
+            let floor = (st.scanned - OVERLAP).max(st.start);
+            st.sent = st.sent.split_off(&floor);
+            let mut cursor = floor;
+            while st.queue.len() < PAGE as usize {
+                let sent = &st.sent;
+                let (changes, read_to) =
+                    st.app.live_changes(&a, cursor, PAGE, &|id| sent.contains(&id)).await.ok()?;
+                if read_to == cursor {
+                    break;
+                }
+                cursor = read_to;
+                st.scanned = st.scanned.max(read_to);
+                st.queue.extend(changes);
+            }
+            if !st.queue.is_empty() {
                 continue;
             }
             if !wait(&mut st.rx, Some(st.pid)).await {
