@@ -86,9 +86,11 @@
       .then(function (html) {
         var doc = new DOMParser().parseFromString(html, "text/html");
         var focused = document.activeElement && document.activeElement.id;
-        var missing = false;
+        var missing = false, stale = false;
         regions().forEach(function (el) {
           if (working(el)) { pending = true; return; }
+          // A list grown by "Load more" would shrink back to the first page: keep it, and say so.
+          if (el.dataset.loadedMore) { stale = true; return; }
           var fresh = doc.getElementById(el.id);
           if (!fresh) { missing = true; return; }
           if (fresh.innerHTML !== el.innerHTML) el.innerHTML = fresh.innerHTML;
@@ -103,6 +105,7 @@
         body.dataset.liveRefreshes = String((parseInt(body.dataset.liveRefreshes || "0", 10) || 0) + 1);
         // A part that is not on the fresh page (the page changed shape): the last resort.
         if (missing) window.location.reload();
+        if (stale) showNote("Changed by others since this list was loaded: reload to see the changes");
         if (pending) schedule(1500);
       })
       .catch(function () { schedule(5000); })
