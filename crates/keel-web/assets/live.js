@@ -142,7 +142,8 @@
     var first = true;
     var inbox = new EventSource("/api/v1/notifications/stream");
     inbox.addEventListener("inbox", function () {
-      if (first) { first = false; return; }
+      // The first event is the state the page was drawn with (give or take a moment).
+      if (first) { first = false; body.dataset.inbox = "open"; return; }
       showNote("New in your inbox");
       schedule(100);
     });

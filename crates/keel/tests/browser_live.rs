@@ -173,5 +173,26 @@ async fn run(driver: &Driver, db: TestDb, backend: &str) {
     assert_eq!(status_of(&t, &new_key).await, target, "the server stored it");
     not_reloaded(&b).await;
     shots.take(&b, "item-changed").await;
+
+    // The inbox: a mention arrives on the open page, and the header's count with it.
+    b.goto(&t.url("/inbox")).await;
+    b.wait_css("#inbox-page").await;
+    b.wait_js("return document.body.dataset.inbox === 'open'").await;
+    mark(&b).await;
+    let (s, v) = api(
+        &t,
+        reqwest::Method::POST,
+        &format!("/api/v1/items/{new_key}/comments"),
+        json!({"body": "@live.po have a look"}),
+    )
+    .await;
+    assert_eq!(s, 201, "{v}");
+    b.wait_js("var l = document.getElementById('inbox-list'); return !!l && l.textContent.indexOf('have a look') >= 0").await;
+    b.wait_js(
+        "var c = document.getElementById('inbox-count'); return !!c && c.textContent.indexOf('1') === 0",
+    )
+    .await;
+    not_reloaded(&b).await;
+    shots.take(&b, "inbox-updated").await;
     b.close().await;
 }
