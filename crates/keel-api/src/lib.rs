@@ -10,6 +10,7 @@ pub mod comments;
 pub mod discovery;
 pub mod forecast;
 pub mod launch;
+pub mod live;
 pub mod market;
 pub mod metrics;
 pub mod outcomes;

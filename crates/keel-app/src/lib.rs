@@ -19,6 +19,7 @@ pub mod error;
 pub mod forecast;
 pub mod items;
 pub mod launch;
+pub mod live;
 pub mod market;
 pub mod metrics;
 pub mod outcomes;
@@ -53,6 +54,8 @@ pub struct App {
     settings: Arc<Settings>,
     /// Tokens, product access and workflows, briefly (see the `cache` module).
     caches: Arc<cache::Caches>,
+    /// Wake-ups for live updates (see the `live` module).
+    live: Arc<live::Hub>,
 }
 
 /// Tunables of the application layer, with production defaults.
@@ -117,6 +120,7 @@ impl App {
             rights: Arc::new(RightsTable::default()),
             settings: Arc::new(settings),
             caches: Arc::default(),
+            live: Arc::default(),
         }
     }
 

@@ -8,6 +8,7 @@
 mod bulk;
 mod db;
 mod items;
+mod listen;
 mod metrics;
 mod migrate;
 mod products;
@@ -21,7 +22,7 @@ mod webhooks;
 use async_trait::async_trait;
 use db::DbResult;
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod};
-use keel_store::{Store, StoreError, StoreResult};
+use keel_store::{EventSink, Store, StoreError, StoreResult};
 use std::time::Duration;
 
 /// Connections kept open at most.
@@ -35,6 +36,8 @@ const WAIT_TIMEOUT: Duration = Duration::from_secs(30);
 #[derive(Clone)]
 pub struct PgStore {
     pool: Pool,
+    /// Where to open the dedicated `LISTEN` connection of live updates.
+    config: tokio_postgres::Config,
 }
 
 impl PgStore {
@@ -44,7 +47,7 @@ impl PgStore {
         let config: tokio_postgres::Config =
             url.parse().map_err(|e| StoreError::invalid("url", format!("is not a PostgreSQL URL: {e}")))?;
         let manager = Manager::from_config(
-            config,
+            config.clone(),
             tokio_postgres::NoTls,
             // Fast recycling skips a round trip per checkout; a broken connection is noticed
             // by the driver (closed flag) and dropped all the same.
@@ -58,7 +61,7 @@ impl PgStore {
             .wait_timeout(Some(WAIT_TIMEOUT))
             .build()
             .map_err(StoreError::other)?;
-        let store = PgStore { pool };
+        let store = PgStore { pool, config };
         store.migrate().await?;
         Ok(store)
     }
@@ -102,5 +105,10 @@ impl Store for PgStore {
             idle: s.available,
             max: s.max_size,
         }
+    }
+
+    async fn watch_events(&self, sink: EventSink) -> StoreResult<()> {
+        listen::spawn(self.config.clone(), sink);
+        Ok(())
     }
 }

@@ -25,7 +25,7 @@ mod webhooks;
 use async_trait::async_trait;
 use keel_domain::event::{Event, ObjectKind};
 use keel_domain::{ProductId, ProposalId, Timestamp, UserId, ValidationError};
-use keel_store::{Store, StoreError, StoreResult, WriteCtx};
+use keel_store::{EventSink, Store, StoreError, StoreResult, WriteCtx};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Row, Transaction, TransactionBehavior};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -40,6 +40,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ("0005_item_flow.sql", include_str!("../migrations/0005_item_flow.sql")),
     ("0006_flow_rebuilds.sql", include_str!("../migrations/0006_flow_rebuilds.sql")),
     ("0007_webhooks.sql", include_str!("../migrations/0007_webhooks.sql")),
+    ("0008_live_events.sql", include_str!("../migrations/0008_live_events.sql")),
 ];
 
 /// Reader connections opened up front.
@@ -60,6 +61,27 @@ struct Inner {
     readers: Mutex<Vec<Connection>>,
     /// Reader connections lent out now (for `/metrics`).
     busy_readers: std::sync::atomic::AtomicUsize,
+    /// Live updates (see `watch_events`): whom to tell, and the newest event id told.
+    sink: std::sync::OnceLock<EventSink>,
+    told: std::sync::atomic::AtomicI64,
+}
+
+/// How often a process looks for events other processes (an import, a second server) wrote.
+const LIVE_POLL: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// The newest event id (0 when there is none).
+fn newest_event(c: &Connection) -> Res<i64> {
+    Ok(c.prepare_cached("SELECT coalesce(max(id), 0) FROM events")?.query_row([], |r| r.get(0))?)
+}
+
+/// Tells the sink, if any, when `newest` is beyond what it was told already.
+fn tell(inner: &Inner, newest: i64) {
+    if let Some(sink) = inner.sink.get() {
+        let before = inner.told.fetch_max(newest, std::sync::atomic::Ordering::SeqCst);
+        if newest > before {
+            sink(None, newest);
+        }
+    }
 }
 
 /// The internal error type, so `?` works on rusqlite, JSON and validation errors alike
@@ -213,6 +235,8 @@ impl SqliteStore {
                     writer: Mutex::new(writer),
                     readers: Mutex::new(readers),
                     busy_readers: Default::default(),
+                    sink: std::sync::OnceLock::new(),
+                    told: std::sync::atomic::AtomicI64::new(0),
                 }),
             })
         })
@@ -253,6 +277,12 @@ impl SqliteStore {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let out = f(&tx)?;
             tx.commit()?;
+            if inner.sink.get().is_some() {
+                // A failed read here only delays the news until the next poll.
+                if let Ok(newest) = newest_event(&conn) {
+                    tell(&inner, newest);
+                }
+            }
             Ok(out)
         })
         .await
@@ -411,5 +441,29 @@ impl Store for SqliteStore {
             idle: lock(&self.inner.readers).len() + 1 - writer_busy,
             max: MAX_IDLE_READERS + 1,
         }
+    }
+
+    async fn watch_events(&self, sink: EventSink) -> StoreResult<()> {
+        let newest = self.read(newest_event)?;
+        self.inner.told.store(newest, std::sync::atomic::Ordering::SeqCst);
+        if self.inner.sink.set(sink).is_err() {
+            return Err(StoreError::invalid("watch_events", "is already watched"));
+        }
+        let store = self.clone();
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(LIVE_POLL);
+            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                every.tick().await;
+                // Ends with the last handle on the store (besides this task's own).
+                if Arc::strong_count(&store.inner) <= 1 {
+                    return;
+                }
+                if let Ok(newest) = store.read(newest_event) {
+                    tell(&store.inner, newest);
+                }
+            }
+        });
+        Ok(())
     }
 }

@@ -741,6 +741,11 @@ pub trait MetricsStore {
 pub const METRIC_FIELDS: [&str; 7] =
     ["created", "status", "sprint", "release", "estimate", "kind", "deleted"];
 
+/// Told `(product, newest event id)` when events commit (see [`Store::watch_events`]). `product`
+/// is `None` when the store cannot say which product (or after a reconnect, when anything may
+/// have happened): listeners then re-read every product they follow.
+pub type EventSink = std::sync::Arc<dyn Fn(Option<ProductId>, i64) + Send + Sync>;
+
 /// Everything the application needs from storage, bundled for wiring.
 #[async_trait]
 pub trait Store:
@@ -767,6 +772,11 @@ pub trait Store:
     async fn refresh_statistics(&self) -> StoreResult<()>;
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
+    /// Starts telling `sink` about events committed from now on, by this process and by any
+    /// other on the same database (PostgreSQL: `LISTEN keel_events`; SQLite: after this
+    /// process's commits and by polling the newest event id every second). Call once per
+    /// process; the sink is a wake-up call, the events themselves are read from the history.
+    async fn watch_events(&self, sink: EventSink) -> StoreResult<()>;
     /// The connection pool now (for `/metrics`).
     fn pool_status(&self) -> PoolStatus;
 }

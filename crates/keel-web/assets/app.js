@@ -189,6 +189,8 @@
         var doc = new DOMParser().parseFromString(html, "text/html");
         var more = doc.querySelectorAll("#backlog tbody tr[data-key]");
         Array.prototype.forEach.call(more, function (r) { tbody.appendChild(document.importNode(r, true)); });
+        // Live updates refresh only the first page; they leave a longer list alone (live.js).
+        tbody.dataset.loadedMore = "1";
         var next = doc.querySelector("a[data-load-more]");
         if (next) { a.href = next.href; a.removeAttribute("aria-busy"); } else { a.parentNode.remove(); }
       }).catch(function () { window.location.href = a.href; });

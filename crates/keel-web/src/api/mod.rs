@@ -8,6 +8,7 @@ pub mod forecast;
 pub mod health;
 pub mod items;
 pub mod launch;
+pub mod live;
 pub mod market;
 pub mod metrics;
 pub mod outcomes;
@@ -64,6 +65,7 @@ pub fn routes() -> Router<AppState> {
         .merge(search::routes())
         .merge(webhooks::routes())
         .merge(comments::routes())
+        .merge(live::routes())
         .route("/api/v1/openapi.json", get(openapi_json))
 }
 
@@ -152,6 +154,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
         search::Doc::openapi(),
         webhooks::Doc::openapi(),
         comments::Doc::openapi(),
+        live::Doc::openapi(),
     ] {
         doc.merge(part);
     }

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use std::sync::OnceLock;
 
 /// (stem, extension, content type, content): every asset, in the order of [`urls`].
-const ASSETS: [(&str, &str, &str, &str); 11] = [
+const ASSETS: [(&str, &str, &str, &str); 12] = [
     ("app", "css", "text/css; charset=utf-8", include_str!("../../assets/app.css")),
     ("app", "js", "text/javascript; charset=utf-8", include_str!("../../assets/app.js")),
     ("icon", "svg", "image/svg+xml", include_str!("../../assets/icon.svg")),
@@ -21,6 +21,7 @@ const ASSETS: [(&str, &str, &str, &str); 11] = [
     ("roadmap", "js", "text/javascript; charset=utf-8", include_str!("../../assets/roadmap.js")),
     ("theme", "js", "text/javascript; charset=utf-8", include_str!("../../assets/theme.js")),
     ("palette", "js", "text/javascript; charset=utf-8", include_str!("../../assets/palette.js")),
+    ("live", "js", "text/javascript; charset=utf-8", include_str!("../../assets/live.js")),
 ];
 
 /// FNV-1a over the bytes: a short, stable fingerprint of an asset.
@@ -58,6 +59,11 @@ pub(crate) fn js_url() -> &'static str {
 /// The icon's URL.
 pub(crate) fn icon_url() -> &'static str {
     &urls()[2]
+}
+
+/// The live-updates script (every page; it acts only where a page marks live regions).
+pub(crate) fn live_js_url() -> &'static str {
+    &urls()[11]
 }
 
 /// The sprint pages' script (drag and drop of sprint planning).

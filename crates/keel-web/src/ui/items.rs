@@ -89,6 +89,10 @@ struct PropRow {
 #[template(path = "item.html")]
 struct ItemPage {
     l: Layout,
+    /// The version shown (changes in place send it as `If-Match`).
+    version: i64,
+    /// The workflow's states: (name, current), for the in-place status control.
+    states: Vec<(String, bool)>,
     comments_panel: String,
     pkey: String,
     key: String,
@@ -309,6 +313,8 @@ pub(crate) async fn page(
         let target = st.app.item_target(a.clone(), &item);
         let comments_panel = super::comments::thread(&st, &s, &target, &item.key).await?;
         let page = ItemPage {
+            version: item.version,
+            states: wf.states.iter().map(|w| (w.name.clone(), w.id == item.status_id)).collect(),
             comments_panel,
             why_panel,
             poker_panel,

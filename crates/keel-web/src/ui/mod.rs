@@ -156,6 +156,10 @@ pub(crate) struct Layout {
     /// The theme script (blocking, in `<head>`) and the palette and shortcuts script.
     pub theme_js: &'static str,
     pub palette_js: &'static str,
+    /// The live-updates script.
+    pub live_js: &'static str,
+    /// The user's id (live updates skip the user's own changes, already shown in place).
+    pub user_id: i64,
     /// How many unread notifications the user has (shown in the header).
     pub unread: usize,
 }
@@ -195,6 +199,8 @@ impl Layout {
             icon: assets::icon_url(),
             theme_js: assets::theme_js_url(),
             palette_js: assets::palette_js_url(),
+            live_js: assets::live_js_url(),
+            user_id: s.user.id.0,
             // Like the sidebar, the count must not hide the page when it cannot be read.
             unread: st.app.unread_count(&s.user).await.unwrap_or(0),
         }

@@ -1,0 +1,3 @@
+-- Live updates: nothing to do on SQLite. The server process that commits tells its own
+-- listeners, and every process polls the newest event id to see other processes' writes
+-- (see `SqliteStore::watch_events`). The file exists so both stores number migrations alike.
