@@ -17,7 +17,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ("0005_item_flow.sql", include_str!("../migrations/0005_item_flow.sql")),
     ("0006_flow_rebuilds.sql", include_str!("../migrations/0006_flow_rebuilds.sql")),
     ("0007_webhooks.sql", include_str!("../migrations/0007_webhooks.sql")),
-    ("0008_wip_since.sql", include_str!("../migrations/0008_wip_since.sql")),
+    ("0009_wip_since.sql", include_str!("../migrations/0009_wip_since.sql")),
 ];
 
 /// Advisory lock key for migrations ("keel" in ASCII, so it is recognisable in `pg_locks`).
