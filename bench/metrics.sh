@@ -123,7 +123,7 @@ print(
       "days=%d committed=%s completed=%s" % (len(d["days"]), d["sprint"]["committed"], d["sprint"]["completed"]) if "sprint" in d else
       "items=%s p50=%s p85=%s p95=%s" % (d["count"], d["cycle"]["p50"], d["cycle"]["p85"], d["cycle"]["p95"]) if "cycle" in d else
       "days=%d last=%s" % (len(d["days"]), json.dumps(d["days"][-1]) if d["days"] else None) if "days" in d else
-      "items=%d limit_days=%s" % (len(d["items"]), d.get("limit_days")))')
+      "total=%s over=%s page=%d limit_days=%s" % (d.get("total"), d.get("over"), len(d["items"]), d.get("limit_days")))')
   wrk -t1 -c1 -d"${SECONDS_EACH}s" --latency -s "$LUA" "$BASE$path" > "$OUT/$name.txt" 2>&1
   echo "== $name ($facts): $(awk '$1 == "50%" {print "p50=" $2} $1 == "99%" {print "p99=" $2}' "$OUT/$name.txt" | tr '\n' ' ')" \
     "$(awk '/Requests\/sec/ {print $2 " req/s"}' "$OUT/$name.txt") $(grep -E 'Non-2xx|Socket errors' "$OUT/$name.txt" | tr '\n' ' ' || true)" |

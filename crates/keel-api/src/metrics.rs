@@ -4,6 +4,7 @@
 use crate::rfc3339;
 use keel_domain::metrics::{
     BugDay, BurnDay, FlowItem, Percentiles, ReleaseDay, SprintResult, SprintWindow, VelocitySummary, WipItem,
+    WipSummary, WIP_AGE_DAYS,
 };
 use keel_domain::time::Date;
 use keel_domain::workflow::Workflow;
@@ -634,20 +635,82 @@ pub struct WipItemOut {
     pub over: bool,
 }
 
-/// Work in progress now.
+/// Items in progress in one state.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct WipStateOut {
+    /// The state's name.
+    pub state: String,
+    /// Items in it now.
+    pub count: usize,
+}
+
+/// Items in progress for an age range, in whole days: `from_days` ≤ age < `to_days`.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct WipAgeOut {
+    /// Lower bound (included), days.
+    pub from_days: i64,
+    /// Upper bound (excluded), days; none for the last bucket.
+    pub to_days: Option<i64>,
+    /// Items in progress that long.
+    pub count: usize,
+}
+
+/// Work in progress now: the numbers, and one page of the items, oldest first.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct WipOut {
     /// The 85th percentile cycle time of the last 90 days that ages are compared with.
     pub limit_days: Option<f64>,
-    /// The items, oldest first.
+    /// Items in progress now.
+    pub total: usize,
+    /// Of them, older than `limit_days`.
+    pub over: usize,
+    /// Per in-progress state, in workflow order.
+    pub states: Vec<WipStateOut>,
+    /// Per age range, youngest first.
+    pub ages: Vec<WipAgeOut>,
+    /// Items skipped before this page (`offset`).
+    pub offset: usize,
+    /// The most items on this page (`limit`).
+    pub limit: usize,
+    /// The page of items, oldest first.
     pub items: Vec<WipItemOut>,
 }
 
 impl WipOut {
     /// From the report's parts.
-    pub fn new(items: &[WipItem], limit: Option<f64>, wf: &Workflow) -> Self {
+    pub fn new(
+        summary: &WipSummary,
+        items: &[WipItem],
+        limit: usize,
+        offset: usize,
+        limit_days: Option<f64>,
+        wf: &Workflow,
+    ) -> Self {
+        let bounds: Vec<i64> = std::iter::once(0).chain(WIP_AGE_DAYS).collect();
         WipOut {
-            limit_days: limit.map(round4),
+            limit_days: limit_days.map(round4),
+            total: summary.total,
+            over: summary.over,
+            states: summary
+                .states
+                .iter()
+                .map(|(s, n)| WipStateOut {
+                    state: wf.state(*s).map(|s| s.name.clone()).unwrap_or_default(),
+                    count: *n,
+                })
+                .collect(),
+            ages: summary
+                .ages
+                .iter()
+                .enumerate()
+                .map(|(i, n)| WipAgeOut {
+                    from_days: bounds[i],
+                    to_days: bounds.get(i + 1).copied(),
+                    count: *n,
+                })
+                .collect(),
+            offset,
+            limit,
             items: items
                 .iter()
                 .map(|w| WipItemOut {
@@ -662,7 +725,7 @@ impl WipOut {
         }
     }
 
-    /// As CSV: one row per item.
+    /// As CSV: one row per item of the page.
     pub fn csv(&self) -> String {
         let mut c = Csv::new(&["key", "kind", "state", "since", "age_days", "over_p85"]);
         for i in &self.items {

@@ -5,13 +5,16 @@
 
 use crate::records::Stored;
 use crate::{now, App, AppError, AppResult, ProductAccess};
+use keel_domain::item::ItemKind;
 use keel_domain::metrics::{
     bug_trend, by_week, cumulative_flow, finished_rows, flow_rows, histories, release_burnup, sprint_burn,
-    sprint_result, throughput_daily, velocity_summary, work_in_progress, BugDay, BurnDay, FlowItem,
-    ItemHistory, Percentiles, ReleaseDay, SprintResult, SprintWindow, Tz, VelocitySummary, WipItem,
+    sprint_result, throughput_daily, velocity_summary, wip_age_cut, wip_item, wip_over_cut, wip_summary,
+    work_in_progress, BugDay, BurnDay, FlowItem, ItemHistory, Percentiles, ReleaseDay, SprintResult,
+    SprintWindow, Tz, VelocitySummary, WipItem, WipSummary, WIP_AGE_DAYS,
 };
 use keel_domain::sprint::{Release, Sprint, Team};
 use keel_domain::time::Date;
+use keel_domain::time::Timestamp;
 use keel_domain::user::User;
 use keel_domain::workflow::{Category, Workflow, WorkflowState};
 use keel_domain::{ProductId, RecordId, ValidationError};
@@ -29,6 +32,12 @@ const FLOW_FIELDS: [&str; 3] = ["created", "status", "deleted"];
 const BUG_FIELDS: [&str; 6] = ["created", "status", "sprint", "estimate", "kind", "deleted"];
 /// The item fields a release burnup reads.
 const RELEASE_FIELDS: [&str; 6] = ["created", "status", "release", "estimate", "kind", "deleted"];
+/// The item fields that change the bug trend's daily figures (per sprint reads its members).
+const BUG_DAY_FIELDS: [&str; 4] = ["created", "status", "kind", "deleted"];
+/// Items in progress listed per page when no `limit` is given.
+pub const WIP_PAGE: usize = 50;
+/// The most items in progress listed per page.
+pub const WIP_PAGE_MAX: usize = 1000;
 /// Times a rebuild reads the history again when the product changed meanwhile.
 const REBUILD_TRIES: usize = 5;
 
@@ -98,11 +107,17 @@ pub struct CycleTimeReport {
     pub lead: Percentiles,
 }
 
-/// Work in progress now.
+/// Work in progress now: the numbers, and one page of the items, oldest first.
 #[derive(Debug, Clone, PartialEq)]
 pub struct WipReport {
-    /// The items, oldest first.
+    /// Counts per state, per age bucket, over the limit.
+    pub summary: WipSummary,
+    /// The page of items, oldest first.
     pub items: Vec<WipItem>,
+    /// The page asked for: at most `limit` items after skipping `offset`.
+    pub limit: usize,
+    /// Items skipped before the page.
+    pub offset: usize,
     /// The 85th percentile cycle time items are compared with (over the last
     /// [`PERIOD_DEFAULT_DAYS`]), if anything finished.
     pub limit_days: Option<f64>,
@@ -326,8 +341,50 @@ impl App {
         }
     }
 
-    /// Items per workflow state at the end of each day of `period`.
+    /// Items per workflow state at the end of each day of `period`. Without a team it reads the
+    /// counts per state now (an index of the items table) and the histories of only the items
+    /// with a change since the period began: every other item sat in its state now all along.
     pub async fn cumulative_flow(
+        &self,
+        access: &ProductAccess,
+        team: Option<i64>,
+        period: Period,
+    ) -> AppResult<(Workflow, Vec<(Date, Vec<usize>)>)> {
+        if team.is_some() {
+            return self.cumulative_flow_from_history(access, team, period).await;
+        }
+        let product = access.product.id;
+        let at = now();
+        let wf = self.workflow_of(&[product]).await?;
+        let moving =
+            self.store.items_changed_since(product, &FLOW_FIELDS, period.tz.start_of(period.from)).await?;
+        let items = self.histories_of(product, &moving, &FLOW_FIELDS).await?;
+        let index = |s: i64| wf.states.iter().position(|st| st.id.0 == s);
+        let mut still = vec![0i64; wf.states.len()];
+        for (s, n) in self.store.state_counts(product, None).await? {
+            if let Some(i) = index(s) {
+                still[i] += n as i64;
+            }
+        }
+        for h in items.iter().filter(|h| h.exists_at(at)) {
+            if let Some(i) = h.state_at(at).and_then(|s| index(s.0)) {
+                still[i] -= 1;
+            }
+        }
+        let mut days = cumulative_flow(&items, &wf, period.tz, period.from, period.to, at);
+        for (d, counts) in &mut days {
+            if period.tz.start_of(*d) <= at {
+                for (c, n) in counts.iter_mut().zip(&still) {
+                    *c = (*c as i64 + n).max(0) as usize;
+                }
+            }
+        }
+        Ok((wf, days))
+    }
+
+    /// Cumulative flow computed from every history concerned (each item of the team's
+    /// sprints, or of the product): the reference the bounded read is checked against.
+    pub async fn cumulative_flow_from_history(
         &self,
         access: &ProductAccess,
         team: Option<i64>,
@@ -340,8 +397,71 @@ impl App {
     }
 
     /// Bugs opened, closed and open per day of `period`, and the bugs of each sprint of the
-    /// product's teams (or of `team`) that ended within it.
+    /// product's teams (or of `team`) that ended within it. Without a team the days come from
+    /// the bugs per state now and the histories of the items changed since the period began;
+    /// each sprint's bugs from the histories of its members.
     pub async fn bug_trend(
+        &self,
+        access: &ProductAccess,
+        team: Option<i64>,
+        period: Period,
+    ) -> AppResult<(Vec<BugDay>, Vec<SprintBugs>)> {
+        if team.is_some() {
+            return self.bug_trend_from_history(access, team, period).await;
+        }
+        let product = access.product.id;
+        let at = now();
+        let wf = self.workflow_of(&[product]).await?;
+        let moving =
+            self.store.items_changed_since(product, &BUG_DAY_FIELDS, period.tz.start_of(period.from)).await?;
+        let items = self.histories_of(product, &moving, &BUG_FIELDS).await?;
+        let not_done = |s: i64| {
+            wf.state(keel_domain::ids::StateId(s)).map_or(Category::Todo, |st| st.category) != Category::Done
+        };
+        let mut still: i64 = self
+            .store
+            .state_counts(product, Some(ItemKind::Bug))
+            .await?
+            .into_iter()
+            .filter(|(s, _)| not_done(*s))
+            .map(|(_, n)| n as i64)
+            .sum();
+        still -= items
+            .iter()
+            .filter(|h| {
+                h.exists_at(at) && h.kind_at(at) == ItemKind::Bug && h.category_at(&wf, at) != Category::Done
+            })
+            .count() as i64;
+        let mut days = bug_trend(&items, &wf, period.tz, period.from, period.to, at);
+        for d in &mut days {
+            if period.tz.start_of(d.date) <= at {
+                d.open = (d.open as i64 + still).max(0) as usize;
+            }
+        }
+        let mut per_sprint = Vec::new();
+        for t in &self.teams(access).await? {
+            for s in self.team_sprints(t).await? {
+                let w = window(&s);
+                if w.end < period.from || w.end > period.to || w.started_at.is_none() {
+                    continue;
+                }
+                let members = self.store.sprint_members(&[w.id]).await?;
+                let items = self.histories_of(product, &members, &BUG_FIELDS).await?;
+                let r = sprint_result(&w, &items, &wf, period.tz, at);
+                per_sprint.push(SprintBugs {
+                    name: format!("{} · {}", t.data.name, w.name),
+                    end: w.end,
+                    bugs: r.bugs,
+                });
+            }
+        }
+        per_sprint.sort_by(|a, b| a.end.cmp(&b.end).then_with(|| a.name.cmp(&b.name)));
+        Ok((days, per_sprint))
+    }
+
+    /// The bug trend computed from every history concerned: the reference the bounded read is
+    /// checked against, and the read with a team.
+    pub async fn bug_trend_from_history(
         &self,
         access: &ProductAccess,
         team: Option<i64>,
@@ -373,14 +493,77 @@ impl App {
         Ok((days, per_sprint))
     }
 
-    /// Items in progress now, with their age, flagged when older than the 85th percentile cycle
-    /// time of the last [`PERIOD_DEFAULT_DAYS`].
+    /// Items in progress now: how many per state and per age bucket, how many are older than
+    /// the 85th percentile cycle time of the last [`PERIOD_DEFAULT_DAYS`], and the `limit`
+    /// oldest after skipping `offset`. Without a team everything comes from indexes (the items'
+    /// states, the flow table's `wip_since`), never from every item in progress.
     pub async fn work_in_progress(
         &self,
         access: &ProductAccess,
         team: Option<i64>,
         tz: Tz,
+        limit: usize,
+        offset: usize,
     ) -> AppResult<WipReport> {
+        let product = access.product.id;
+        let at = now();
+        let period = Period::resolve(None, None, tz, PERIOD_DEFAULT_DAYS)?;
+        let limit_days = self.cycle_time(access, team, period).await?.cycle.p85;
+        let wf = self.workflow_of(&[product]).await?;
+        if team.is_some() {
+            let all = self.work_in_progress_from_history(access, team, tz).await?;
+            let summary = wip_summary(&all, &wf, at, limit_days);
+            let items = all.into_iter().skip(offset).take(limit).collect();
+            return Ok(WipReport { summary, items, limit, offset, limit_days, workflow: wf });
+        }
+        let counts = self.store.state_counts(product, None).await?;
+        let states: Vec<_> = wf
+            .states
+            .iter()
+            .filter(|s| s.category == Category::InProgress)
+            .map(|s| (s.id, counts.iter().find(|(id, _)| *id == s.id.0).map_or(0, |(_, n)| *n)))
+            .collect();
+        let mut cuts = vec![Timestamp(i64::MAX)];
+        cuts.extend(WIP_AGE_DAYS.iter().map(|d| wip_age_cut(at, *d)));
+        if let Some(l) = limit_days {
+            cuts.push(wip_over_cut(at, l));
+        }
+        let n = self.store.wip_cuts(product, &cuts).await?;
+        let total = n[0];
+        let older = &n[1..=WIP_AGE_DAYS.len()];
+        let mut ages = Vec::with_capacity(older.len() + 1);
+        let mut prev = total;
+        for o in older {
+            ages.push(prev - o.min(&prev));
+            prev = *o.min(&prev);
+        }
+        ages.push(prev);
+        let over = if limit_days.is_some() { n[WIP_AGE_DAYS.len() + 1] } else { 0 };
+        let items = self
+            .store
+            .wip_page(product, limit, offset)
+            .await?
+            .iter()
+            .map(|r| wip_item(r, at, limit_days))
+            .collect();
+        Ok(WipReport {
+            summary: WipSummary { total, states, ages, over },
+            items,
+            limit,
+            offset,
+            limit_days,
+            workflow: wf,
+        })
+    }
+
+    /// Every item in progress now (of `team`'s sprints, if given), oldest first, from their
+    /// histories: the reference the indexed read is checked against, and the read with a team.
+    pub async fn work_in_progress_from_history(
+        &self,
+        access: &ProductAccess,
+        team: Option<i64>,
+        tz: Tz,
+    ) -> AppResult<Vec<WipItem>> {
         let period = Period::resolve(None, None, tz, PERIOD_DEFAULT_DAYS)?;
         let limit = self.cycle_time(access, team, period).await?.cycle.p85;
         let wf = self.workflow_of(&[access.product.id]).await?;
@@ -392,8 +575,7 @@ impl App {
             ids.retain(|i| keep.binary_search(i).is_ok());
         }
         let items = self.histories_of(access.product.id, &ids, &METRIC_FIELDS).await?;
-        let items = work_in_progress(&items, &wf, now(), limit);
-        Ok(WipReport { items, limit_days: limit, workflow: wf })
+        Ok(work_in_progress(&items, &wf, now(), limit))
     }
 
     /// Recomputes `product`'s flow table and sprint memberships from its history (with today's

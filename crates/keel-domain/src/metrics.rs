@@ -205,6 +205,24 @@ impl ItemHistory {
         (started, done)
     }
 
+    /// Since when it has been in progress without a break at `now` (its last entry into the
+    /// `in_progress` category), if it exists and is in progress then.
+    pub fn in_progress_since(&self, wf: &Workflow, now: Timestamp) -> Option<Timestamp> {
+        if !self.exists_at(now) || self.category_at(wf, now) != Category::InProgress {
+            return None;
+        }
+        let mut since = self.created_at;
+        let mut prev = None;
+        for (at, s) in self.status.iter().take_while(|(at, _)| *at <= now) {
+            let c = category(wf, *s);
+            if c == Category::InProgress && prev != Some(Category::InProgress) {
+                since = *at;
+            }
+            prev = Some(c);
+        }
+        Some(since)
+    }
+
     /// Whether it was ever in one of `sprints`.
     pub fn ever_in(&self, sprints: &[i64]) -> bool {
         self.sprint.iter().any(|(_, s)| s.is_some_and(|s| sprints.contains(&s)))
@@ -806,33 +824,94 @@ pub fn work_in_progress(
 ) -> Vec<WipItem> {
     let mut out: Vec<WipItem> = items
         .iter()
-        .filter(|h| h.exists_at(now) && h.category_at(wf, now) == Category::InProgress)
         .filter_map(|h| {
-            let state = h.state_at(now)?;
-            // The start of the current stretch in progress: the last entry into the category.
-            let mut since = h.created_at;
-            let mut prev = None;
-            for (at, s) in h.status.iter().take_while(|(at, _)| *at <= now) {
-                let c = category(wf, *s);
-                if c == Category::InProgress && prev != Some(Category::InProgress) {
-                    since = *at;
-                }
-                prev = Some(c);
-            }
-            let age_days = days(since, now);
-            Some(WipItem {
-                id: h.id,
+            let since = h.in_progress_since(wf, now)?;
+            let row = WipRow {
+                item_id: h.id,
                 key: h.key.clone(),
                 kind: h.kind_at(now),
-                state,
+                state: h.state_at(now)?,
                 since,
-                age_days,
-                over: limit_days.is_some_and(|l| age_days > l),
-            })
+            };
+            Some(wip_item(&row, now, limit_days))
         })
         .collect();
     out.sort_by(|a, b| a.since.cmp(&b.since).then_with(|| a.key.cmp(&b.key)));
     out
+}
+
+/// An item in progress as the flow table and the items table tell it (see [`FlowRow::wip_since`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WipRow {
+    /// The item's id.
+    pub item_id: i64,
+    /// Its key.
+    pub key: String,
+    /// Its kind now.
+    pub kind: ItemKind,
+    /// Its state now.
+    pub state: StateId,
+    /// Since when it has been in progress without a break.
+    pub since: Timestamp,
+}
+
+/// A row in progress with its age at `now`, flagged when older than `limit_days`.
+pub fn wip_item(row: &WipRow, now: Timestamp, limit_days: Option<f64>) -> WipItem {
+    let age_days = days(row.since, now);
+    WipItem {
+        id: row.item_id,
+        key: row.key.clone(),
+        kind: row.kind,
+        state: row.state,
+        since: row.since,
+        age_days,
+        over: limit_days.is_some_and(|l| age_days > l),
+    }
+}
+
+/// The lower bounds, in whole days, of the age buckets work in progress is counted in after
+/// the first (`[0, 1)`): `[1, 3)`, `[3, 7)`, `[7, 14)`, `[14, 30)`, `[30, ∞)`.
+pub const WIP_AGE_DAYS: [i64; 5] = [1, 3, 7, 14, 30];
+
+/// The latest start of a stretch in progress that is at least `days` old at `now`: an item is
+/// in that bucket or an older one exactly when its `since` is at or before this moment.
+pub fn wip_age_cut(now: Timestamp, days: i64) -> Timestamp {
+    Timestamp(now.0 - days * DAY_MS)
+}
+
+/// The latest `since` flagged as older than `limit_days` at `now` (age > limit).
+pub fn wip_over_cut(now: Timestamp, limit_days: f64) -> Timestamp {
+    Timestamp(now.0 - (limit_days * DAY_MS as f64).floor() as i64 - 1)
+}
+
+/// Work in progress in numbers: how many items, per state, per age bucket, and how many are
+/// older than the limit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WipSummary {
+    /// Items in progress.
+    pub total: usize,
+    /// Per `in_progress` state of the workflow, in workflow order.
+    pub states: Vec<(StateId, usize)>,
+    /// Per age bucket: `[0, 1)` days, then from each of [`WIP_AGE_DAYS`].
+    pub ages: Vec<usize>,
+    /// Older than the 85th percentile cycle time (0 when there is none).
+    pub over: usize,
+}
+
+/// The summary of a whole list of items in progress (the same numbers a store counts).
+pub fn wip_summary(items: &[WipItem], wf: &Workflow, now: Timestamp, limit_days: Option<f64>) -> WipSummary {
+    let states = wf
+        .states
+        .iter()
+        .filter(|s| s.category == Category::InProgress)
+        .map(|s| (s.id, items.iter().filter(|w| w.state == s.id).count()))
+        .collect();
+    let mut ages = vec![0; WIP_AGE_DAYS.len() + 1];
+    for w in items {
+        ages[WIP_AGE_DAYS.iter().filter(|d| w.since <= wip_age_cut(now, **d)).count()] += 1;
+    }
+    let over = limit_days.map_or(0, |l| items.iter().filter(|w| w.since <= wip_over_cut(now, l)).count());
+    WipSummary { total: items.len(), states, ages, over }
 }
 
 // ----- the derived flow table ----------------------------------------------------------------
@@ -855,6 +934,9 @@ pub struct FlowRow {
     pub done_at: Option<Timestamp>,
     /// When it was deleted.
     pub deleted_at: Option<Timestamp>,
+    /// Since when it has been in progress without a break, while it is (not deleted) in an
+    /// `in_progress` state: the age work in progress reports.
+    pub wip_since: Option<Timestamp>,
 }
 
 /// The flow rows and sprint memberships (sprint, item) of `items`, as a rebuild writes them.
@@ -872,6 +954,7 @@ pub fn flow_rows(items: &[ItemHistory], wf: &Workflow) -> (Vec<FlowRow>, Vec<(i6
             started_at,
             done_at,
             deleted_at: h.deleted_at,
+            wip_since: h.in_progress_since(wf, end),
         });
         let mut seen: Vec<i64> = h.sprint.iter().filter_map(|(_, s)| *s).collect();
         seen.sort_unstable();

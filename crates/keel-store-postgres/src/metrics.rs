@@ -5,13 +5,14 @@ use crate::rows::{self, EVENT_COLS};
 use crate::PgStore;
 use async_trait::async_trait;
 use keel_domain::event::Event;
+use keel_domain::ids::StateId;
 use keel_domain::item::ItemKind;
-use keel_domain::metrics::FlowRow;
+use keel_domain::metrics::{FlowRow, WipRow};
 use keel_domain::{ProductId, Timestamp};
 use keel_store::{MetricsStore, StoreResult, METRIC_FIELDS};
 use tokio_postgres::Row;
 
-const FLOW_COLS: &str = "item_id, key, kind, created_at, started_at, done_at, deleted_at";
+const FLOW_COLS: &str = "item_id, key, kind, created_at, started_at, done_at, deleted_at, wip_since";
 
 fn flow_row(r: &Row) -> StoreResult<FlowRow> {
     let kind: &str = col(r, 2)?;
@@ -23,6 +24,7 @@ fn flow_row(r: &Row) -> StoreResult<FlowRow> {
         started_at: col::<Option<i64>>(r, 4)?.map(Timestamp),
         done_at: col::<Option<i64>>(r, 5)?.map(Timestamp),
         deleted_at: col::<Option<i64>>(r, 6)?.map(Timestamp),
+        wip_since: col::<Option<i64>>(r, 7)?.map(Timestamp),
     })
 }
 
@@ -126,13 +128,15 @@ impl MetricsStore for PgStore {
         let started: Vec<Option<i64>> = rows.iter().map(|r| r.started_at.map(|t| t.0)).collect();
         let done: Vec<Option<i64>> = rows.iter().map(|r| r.done_at.map(|t| t.0)).collect();
         let deleted: Vec<Option<i64>> = rows.iter().map(|r| r.deleted_at.map(|t| t.0)).collect();
+        let wip: Vec<Option<i64>> = rows.iter().map(|r| r.wip_since.map(|t| t.0)).collect();
         exec(
             &tx,
-            "INSERT INTO item_flow (item_id, product_id, key, kind, created_at, started_at, done_at, deleted_at)
-             SELECT i, $1, k, kd, c, s, d, x
-             FROM unnest($2::bigint[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[])
-                  AS r(i, k, kd, c, s, d, x)",
-            &[&product.0, &ids, &keys, &kinds, &created, &started, &done, &deleted],
+            "INSERT INTO item_flow (item_id, product_id, key, kind, created_at, started_at, done_at, deleted_at, wip_since)
+             SELECT i, $1, k, kd, c, s, d, x, w
+             FROM unnest($2::bigint[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[],
+                         $9::bigint[])
+                  AS r(i, k, kd, c, s, d, x, w)",
+            &[&product.0, &ids, &keys, &kinds, &created, &started, &done, &deleted, &wip],
         )
         .await?;
         let sprint: Vec<i64> = members.iter().map(|m| m.0).collect();
@@ -177,6 +181,93 @@ impl MetricsStore for PgStore {
         )
         .await?;
         rows.iter().map(|r| col(r, 0)).collect()
+    }
+
+    async fn state_counts(
+        &self,
+        product: ProductId,
+        kind: Option<ItemKind>,
+    ) -> StoreResult<Vec<(i64, usize)>> {
+        let c = self.conn().await?;
+        let rows = match kind {
+            None => {
+                all(
+                    &c,
+                    "SELECT status_id, COUNT(*) FROM items WHERE product_id = $1 GROUP BY status_id ORDER BY status_id",
+                    &[&product.0],
+                )
+                .await?
+            }
+            Some(k) => {
+                all(
+                    &c,
+                    "SELECT status_id, COUNT(*) FROM items WHERE product_id = $1 AND kind = $2
+                     GROUP BY status_id ORDER BY status_id",
+                    &[&product.0, &k.as_str()],
+                )
+                .await?
+            }
+        };
+        rows.iter().map(|r| Ok((col(r, 0)?, col::<i64>(r, 1)? as usize))).collect()
+    }
+
+    async fn items_changed_since(
+        &self,
+        product: ProductId,
+        fields: &[&str],
+        since: Timestamp,
+    ) -> StoreResult<Vec<i64>> {
+        let c = self.conn().await?;
+        let fields: Vec<&str> = fields.to_vec();
+        let rows = all(
+            &c,
+            "SELECT DISTINCT object_id FROM events
+             WHERE product_id = $1 AND field = ANY($2) AND at >= $3 AND object = 'item' ORDER BY object_id",
+            &[&product.0, &fields, &since.0],
+        )
+        .await?;
+        rows.iter().map(|r| col(r, 0)).collect()
+    }
+
+    async fn wip_cuts(&self, product: ProductId, cuts: &[Timestamp]) -> StoreResult<Vec<usize>> {
+        let c = self.conn().await?;
+        let mut out = Vec::with_capacity(cuts.len());
+        for t in cuts {
+            let r = one(
+                &c,
+                "SELECT COUNT(*) FROM item_flow WHERE product_id = $1 AND wip_since IS NOT NULL AND wip_since <= $2",
+                &[&product.0, &t.0],
+            )
+            .await?;
+            out.push(col::<i64>(&r, 0)? as usize);
+        }
+        Ok(out)
+    }
+
+    async fn wip_page(&self, product: ProductId, limit: usize, offset: usize) -> StoreResult<Vec<WipRow>> {
+        let c = self.conn().await?;
+        // Keys compare byte by byte, as the domain sorts them.
+        let rows = all(
+            &c,
+            "SELECT f.item_id, f.key, f.kind, i.status_id, f.wip_since
+             FROM item_flow f JOIN items i ON i.id = f.item_id
+             WHERE f.product_id = $1 AND f.wip_since IS NOT NULL
+             ORDER BY f.wip_since, f.key COLLATE \"C\" LIMIT $2 OFFSET $3",
+            &[&product.0, &(limit as i64), &(offset as i64)],
+        )
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let kind: &str = col(r, 2)?;
+                Ok(WipRow {
+                    item_id: col(r, 0)?,
+                    key: col(r, 1)?,
+                    kind: ItemKind::parse("kind", kind).unwrap_or(ItemKind::Story),
+                    state: StateId(col(r, 3)?),
+                    since: Timestamp(col(r, 4)?),
+                })
+            })
+            .collect()
     }
 
     async fn items_in_states(&self, product: ProductId, states: &[i64]) -> StoreResult<Vec<i64>> {

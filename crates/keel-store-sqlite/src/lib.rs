@@ -41,6 +41,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ("0006_flow_rebuilds.sql", include_str!("../migrations/0006_flow_rebuilds.sql")),
     ("0007_webhooks.sql", include_str!("../migrations/0007_webhooks.sql")),
     ("0008_live_events.sql", include_str!("../migrations/0008_live_events.sql")),
+    ("0009_wip_since.sql", include_str!("../migrations/0009_wip_since.sql")),
 ];
 
 /// Reader connections opened up front.

@@ -3,8 +3,9 @@
 use crate::{event_cols, event_row, Res, SqliteStore};
 use async_trait::async_trait;
 use keel_domain::event::Event;
+use keel_domain::ids::StateId;
 use keel_domain::item::ItemKind;
-use keel_domain::metrics::FlowRow;
+use keel_domain::metrics::{FlowRow, WipRow};
 use keel_domain::{ProductId, Timestamp};
 use keel_store::{MetricsStore, StoreResult, METRIC_FIELDS};
 use rusqlite::types::Value as SqlValue;
@@ -13,7 +14,7 @@ use rusqlite::{params, params_from_iter, Row};
 /// Most ids bound in one `IN (…)` list.
 const CHUNK: usize = 500;
 
-const FLOW_COLS: &str = "item_id, key, kind, created_at, started_at, done_at, deleted_at";
+const FLOW_COLS: &str = "item_id, key, kind, created_at, started_at, done_at, deleted_at, wip_since";
 
 fn flow_row(r: &Row<'_>) -> rusqlite::Result<FlowRow> {
     let kind: String = r.get(2)?;
@@ -25,6 +26,7 @@ fn flow_row(r: &Row<'_>) -> rusqlite::Result<FlowRow> {
         started_at: r.get::<_, Option<i64>>(4)?.map(Timestamp),
         done_at: r.get::<_, Option<i64>>(5)?.map(Timestamp),
         deleted_at: r.get::<_, Option<i64>>(6)?.map(Timestamp),
+        wip_since: r.get::<_, Option<i64>>(7)?.map(Timestamp),
     })
 }
 
@@ -159,8 +161,8 @@ impl MetricsStore for SqliteStore {
             .execute([product.0])?;
             tx.prepare_cached("DELETE FROM item_flow WHERE product_id = ?1")?.execute([product.0])?;
             let mut ins = tx.prepare_cached(
-                "INSERT INTO item_flow (item_id, product_id, key, kind, created_at, started_at, done_at, deleted_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                "INSERT INTO item_flow (item_id, product_id, key, kind, created_at, started_at, done_at, deleted_at, wip_since)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             )?;
             for r in &rows {
                 ins.execute(params![
@@ -172,6 +174,7 @@ impl MetricsStore for SqliteStore {
                     r.started_at.map(|t| t.0),
                     r.done_at.map(|t| t.0),
                     r.deleted_at.map(|t| t.0),
+                    r.wip_since.map(|t| t.0),
                 ])?;
             }
             let mut ins = tx.prepare_cached("INSERT OR IGNORE INTO sprint_items (sprint_id, item_id) VALUES (?1, ?2)")?;
@@ -222,6 +225,102 @@ impl MetricsStore for SqliteStore {
             )?;
             let rows =
                 st.query_map(params![release, product.0, release.to_string()], |r| r.get::<_, i64>(0))?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+        .await
+    }
+
+    async fn state_counts(
+        &self,
+        product: ProductId,
+        kind: Option<ItemKind>,
+    ) -> StoreResult<Vec<(i64, usize)>> {
+        self.read_blocking(move |c| {
+            // Index-only counts: (product, status) or (product, kind, status).
+            let rows = match kind {
+                None => {
+                    let mut st = c.prepare_cached(
+                        "SELECT status_id, COUNT(*) FROM items INDEXED BY items_status WHERE product_id = ?1
+                         GROUP BY status_id ORDER BY status_id",
+                    )?;
+                    let rows =
+                        st.query_map([product.0], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as usize)))?;
+                    rows.collect::<rusqlite::Result<Vec<_>>>()?
+                }
+                Some(k) => {
+                    let mut st = c.prepare_cached(
+                        "SELECT status_id, COUNT(*) FROM items INDEXED BY items_kind_status
+                         WHERE product_id = ?1 AND kind = ?2 GROUP BY status_id ORDER BY status_id",
+                    )?;
+                    let rows = st.query_map(params![product.0, k.as_str()], |r| {
+                        Ok((r.get(0)?, r.get::<_, i64>(1)? as usize))
+                    })?;
+                    rows.collect::<rusqlite::Result<Vec<_>>>()?
+                }
+            };
+            Ok(rows)
+        })
+        .await
+    }
+
+    async fn items_changed_since(
+        &self,
+        product: ProductId,
+        fields: &[&str],
+        since: Timestamp,
+    ) -> StoreResult<Vec<i64>> {
+        let fields: Vec<String> = fields.iter().map(|f| f.to_string()).collect();
+        self.read_blocking(move |c| {
+            let mut st = c.prepare_cached(
+                "SELECT object_id FROM events INDEXED BY events_product_field
+                 WHERE product_id = ?1 AND field = ?2 AND at >= ?3 AND object = 'item'",
+            )?;
+            let mut out = Vec::new();
+            for f in &fields {
+                let rows = st.query_map(params![product.0, f, since.0], |r| r.get::<_, i64>(0))?;
+                out.extend(rows.collect::<rusqlite::Result<Vec<_>>>()?);
+            }
+            out.sort_unstable();
+            out.dedup();
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn wip_cuts(&self, product: ProductId, cuts: &[Timestamp]) -> StoreResult<Vec<usize>> {
+        let cuts = cuts.to_vec();
+        self.read_blocking(move |c| {
+            let mut st = c.prepare_cached(
+                "SELECT COUNT(*) FROM item_flow INDEXED BY item_flow_wip
+                 WHERE product_id = ?1 AND wip_since IS NOT NULL AND wip_since <= ?2",
+            )?;
+            let mut out = Vec::with_capacity(cuts.len());
+            for t in cuts {
+                out.push(st.query_row(params![product.0, t.0], |r| r.get::<_, i64>(0))? as usize);
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn wip_page(&self, product: ProductId, limit: usize, offset: usize) -> StoreResult<Vec<WipRow>> {
+        self.read_blocking(move |c| {
+            let mut st = c.prepare_cached(
+                "SELECT f.item_id, f.key, f.kind, i.status_id, f.wip_since
+                 FROM item_flow f INDEXED BY item_flow_wip JOIN items i ON i.id = f.item_id
+                 WHERE f.product_id = ?1 AND f.wip_since IS NOT NULL
+                 ORDER BY f.wip_since, f.key LIMIT ?2 OFFSET ?3",
+            )?;
+            let rows = st.query_map(params![product.0, limit as i64, offset as i64], |r| {
+                let kind: String = r.get(2)?;
+                Ok(WipRow {
+                    item_id: r.get(0)?,
+                    key: r.get(1)?,
+                    kind: ItemKind::parse("kind", &kind).unwrap_or(ItemKind::Story),
+                    state: StateId(r.get(3)?),
+                    since: Timestamp(r.get(4)?),
+                })
+            })?;
             Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
         })
         .await

@@ -14,7 +14,7 @@ use async_trait::async_trait;
 use keel_domain::board::StateSpec;
 use keel_domain::event::{Event, ObjectKind};
 use keel_domain::item::{Item, ItemKind, ItemLink, ItemPatch, LinkKind, NewItem};
-use keel_domain::metrics::FlowRow;
+use keel_domain::metrics::{FlowRow, WipRow};
 use keel_domain::product::{Membership, Product, ProductKey, Roles};
 use keel_domain::proposal::{Change, Position, Proposal, ProposalState};
 use keel_domain::rights::Action;
@@ -714,6 +714,26 @@ pub trait MetricsStore {
     /// it now, those a `release` event moved into or out of it, and the deleted ones (whose
     /// row is gone); a superset the caller narrows by their histories.
     async fn release_candidates(&self, product: ProductId, release: i64) -> StoreResult<Vec<i64>>;
+    /// How many of `product`'s items are in each state now (only those of `kind`, if given):
+    /// (state id, count), by state id.
+    async fn state_counts(
+        &self,
+        product: ProductId,
+        kind: Option<ItemKind>,
+    ) -> StoreResult<Vec<(i64, usize)>>;
+    /// Ids of `product`'s items with an event of one of `fields` at or after `since`, ascending.
+    async fn items_changed_since(
+        &self,
+        product: ProductId,
+        fields: &[&str],
+        since: Timestamp,
+    ) -> StoreResult<Vec<i64>>;
+    /// For each of `cuts`, how many of `product`'s items in progress (by the flow table's
+    /// `wip_since`) have been so since that moment or earlier.
+    async fn wip_cuts(&self, product: ProductId, cuts: &[Timestamp]) -> StoreResult<Vec<usize>>;
+    /// `product`'s items in progress, oldest first (by `wip_since`, then key), `limit` of them
+    /// after skipping `offset`.
+    async fn wip_page(&self, product: ProductId, limit: usize, offset: usize) -> StoreResult<Vec<WipRow>>;
     /// Ids of `product`'s items now in one of `states`, ascending.
     async fn items_in_states(&self, product: ProductId, states: &[i64]) -> StoreResult<Vec<i64>>;
     /// The newest event id of `product` (0 if none): read before the history a rebuild starts

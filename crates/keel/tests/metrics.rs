@@ -42,6 +42,7 @@ api_tests!(
     an_upgrade_rebuilds_the_flow_before_serving,
     a_recategorised_state_rebuilds_the_flow,
     narrow_reads_give_the_figures_of_the_whole_history,
+    bounded_reads_give_the_figures_of_the_whole_history,
 );
 
 async fn call(
@@ -568,7 +569,7 @@ async fn narrow_reads_give_the_figures_of_the_whole_history(db: TestDb) {
     assert_eq!(days, cumulative_flow(&full, &wf, Tz::UTC, from, to, now));
     let (bugs, _) = t.app.bug_trend(&access, None, period).await.unwrap();
     assert_eq!(bugs, bug_trend(&full, &wf, Tz::UTC, from, to, now));
-    let wip = t.app.work_in_progress(&access, None, Tz::UTC).await.unwrap();
+    let wip = t.app.work_in_progress(&access, None, Tz::UTC, 50, 0).await.unwrap();
     let mut want = work_in_progress(&full, &wf, keel_app::now(), wip.limit_days);
     let mut got = wip.items;
     // Ages run with the clock: compare what does not.
@@ -609,4 +610,164 @@ async fn narrow_reads_give_the_figures_of_the_whole_history(db: TestDb) {
     );
     assert_eq!(days, want);
     assert_eq!(days.last().unwrap().items, 1);
+}
+
+/// Cumulative flow and the bug trend read the counts per state now and the histories of the
+/// items changed since the period began; work in progress reads its counts and its page from
+/// the flow table's `wip_since`. On a history with a reopen, a delete, kind changes, changes
+/// today and long ago, a team, several offsets and a recategorised state, every figure equals
+/// the one computed from every item's whole history.
+async fn bounded_reads_give_the_figures_of_the_whole_history(db: TestDb) {
+    use keel_app::metrics::Period;
+    use keel_domain::metrics::{bug_trend, cumulative_flow, histories, wip_summary, Tz};
+    let t = spawn_app(db).await;
+    let p = past_history(&t).await;
+    let store = t.db.store();
+    let states: Vec<StateId> = store.workflow(p.id).await.unwrap().states.iter().map(|s| s.id).collect();
+    let today = Date::of(keel_app::now());
+    let at = |day: i32, hour: i64| Timestamp(today.plus_days(day).start().0 + hour * 3_600_000);
+    // Recent past: E (bug) in progress 10 days ago, done 5 days ago; F (story) in progress since
+    // 2 days ago; G (bug) in review since 40 days ago.
+    let recent = vec![
+        bulk(ItemKind::Bug, "E", at(-20, 8), &states, &[(at(-10, 8), 1), (at(-5, 23), 3)]),
+        bulk(ItemKind::Story, "F", at(-3, 8), &states, &[(at(-2, 1), 1)]),
+        bulk(ItemKind::Bug, "G", at(-60, 8), &states, &[(at(-50, 8), 1), (at(-40, 8), 2)]),
+    ];
+    let ctx = WriteCtx { actor: None, at: at(-1, 0), proposal: None };
+    store.bulk_create_items(p.id, recent, &ctx).await.unwrap();
+    // A team whose sprint holds D and F.
+    let (_, team) =
+        call(&t, &t.admin_token, Method::POST, "/api/v1/products/HIST/teams", Some(json!({"name": "Core"})))
+            .await;
+    let team = team["id"].as_i64().unwrap();
+    let body = json!({"name": "S1", "start": today.plus_days(-1).to_string(), "end": today.plus_days(6).to_string()});
+    let s1 = ok(&t, &t.admin_token, Method::POST, &format!("/api/v1/teams/{team}/sprints"), Some(body)).await;
+    let s1 = s1["id"].as_i64().unwrap();
+    for k in ["HIST-4", "HIST-6"] {
+        ok(&t, &t.admin_token, Method::POST, &format!("/api/v1/sprints/{s1}/items"), Some(json!({"key": k})))
+            .await;
+    }
+    // Today: A becomes a bug, B (done) is reopened, C is deleted, D (bug) is done, a new bug H
+    // goes straight into progress, E turns into a task.
+    let patch = |k: &'static str, body: Value| {
+        let t = &t;
+        async move {
+            ok(t, &t.admin_token, Method::PATCH, &format!("/api/v1/items/{k}"), Some(body)).await;
+        }
+    };
+    patch("HIST-1", json!({"kind": "bug"})).await;
+    patch("HIST-2", json!({"status": "In Progress"})).await;
+    ok(&t, &t.admin_token, Method::DELETE, "/api/v1/items/HIST-3", None).await;
+    patch("HIST-4", json!({"status": "Done"})).await;
+    let h = ok(
+        &t,
+        &t.admin_token,
+        Method::POST,
+        "/api/v1/products/HIST/items",
+        Some(json!({"title": "H", "kind": "bug"})),
+    )
+    .await;
+    assert_eq!(h["key"], "HIST-8");
+    patch("HIST-8", json!({"status": "In Progress"})).await;
+    patch("HIST-5", json!({"kind": "task"})).await;
+
+    let access = t.app.access(&t.admin, "HIST").await.unwrap();
+    let check = |label: &'static str| {
+        let (t, access, store) = (&t, &access, &store);
+        async move {
+            let all = store
+                .product_events_of(
+                    p.id,
+                    &[keel_domain::event::ObjectKind::Item],
+                    &[],
+                    Timestamp(i64::MIN),
+                    1_000_000,
+                )
+                .await
+                .unwrap();
+            let full = histories(&all);
+            let wf = store.workflow(p.id).await.unwrap();
+            let periods = [
+                ("2026-01-04", "2026-01-13", "Z"),
+                ("2026-01-07", "2026-01-07", "+04:00"),
+                (&*today.plus_days(-45).to_string(), &*today.to_string(), "Z"),
+                (&*today.plus_days(-6).to_string(), &*today.plus_days(2).to_string(), "-10:00"),
+                (&*today.to_string(), &*today.to_string(), "+14:00"),
+                (&*today.to_string(), &*today.to_string(), "-12:00"),
+            ]
+            .map(|(f, to, tz)| (f.to_string(), to.to_string(), tz));
+            for (from, to, tz) in &periods {
+                let tz = Tz::parse("tz", tz).unwrap();
+                let period = Period {
+                    from: Date::parse("from", from).unwrap(),
+                    to: Date::parse("to", to).unwrap(),
+                    tz,
+                };
+                let what = format!("{label}: {from}..{to} {tz}");
+                for team in [None, Some(team)] {
+                    let (_, got) = t.app.cumulative_flow(access, team, period).await.unwrap();
+                    let (_, want) = t.app.cumulative_flow_from_history(access, team, period).await.unwrap();
+                    assert_eq!(got, want, "cumulative flow, {what}, team {team:?}");
+                    let (got, got_sprints) = t.app.bug_trend(access, team, period).await.unwrap();
+                    let (want, want_sprints) =
+                        t.app.bug_trend_from_history(access, team, period).await.unwrap();
+                    assert_eq!(got, want, "bug trend, {what}, team {team:?}");
+                    assert_eq!(got_sprints, want_sprints, "bugs per sprint, {what}, team {team:?}");
+                }
+                // And both equal the domain's answer over every event of the product.
+                let now = keel_app::now();
+                let (_, got) = t.app.cumulative_flow(access, None, period).await.unwrap();
+                assert_eq!(got, cumulative_flow(&full, &wf, tz, period.from, period.to, now), "{what}");
+                let (got, _) = t.app.bug_trend(access, None, period).await.unwrap();
+                assert_eq!(got, bug_trend(&full, &wf, tz, period.from, period.to, now), "{what}");
+            }
+            for team in [None, Some(team)] {
+                let every = t.app.work_in_progress_from_history(access, team, Tz::UTC).await.unwrap();
+                assert!(!every.is_empty());
+                for (limit, offset) in [(50, 0), (2, 0), (2, 1), (1, 3), (5, 99)] {
+                    let r = t.app.work_in_progress(access, team, Tz::UTC, limit, offset).await.unwrap();
+                    let want = wip_summary(&every, &wf, keel_app::now(), r.limit_days);
+                    assert_eq!(r.summary, want, "{label}: team {team:?}");
+                    // Ages run with the clock: compare what does not.
+                    let strip =
+                        |w: &keel_domain::metrics::WipItem| (w.key.clone(), w.kind, w.state, w.since, w.over);
+                    let got: Vec<_> = r.items.iter().map(strip).collect();
+                    let want: Vec<_> = every.iter().skip(offset).take(limit).map(strip).collect();
+                    assert_eq!(got, want, "{label}: team {team:?} {limit}+{offset}");
+                }
+            }
+        }
+    };
+    check("as written").await;
+    let wip = get(&t, "/api/v1/products/HIST/work-in-progress?limit=2&offset=1").await;
+    assert_eq!(
+        (wip["total"].as_u64(), wip["limit"].as_u64(), wip["offset"].as_u64()),
+        (Some(4), Some(2), Some(1))
+    );
+    assert_eq!(
+        keys(&json!(wip["items"].as_array().unwrap().iter().map(|i| i["key"].clone()).collect::<Vec<_>>())),
+        ["HIST-6", "HIST-2"]
+    );
+    let states_out: Vec<(String, u64)> = wip["states"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["state"].as_str().unwrap().to_string(), s["count"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(states_out, [("In Progress".to_string(), 3), ("In Review".to_string(), 1)]);
+    rebuild_matches(&t, p.id).await;
+
+    // In Review becomes a done state: G is no longer in progress, its bug no longer open.
+    let path = "/api/v1/products/HIST/workflow";
+    let wf = get(&t, path).await;
+    let mut ws: Vec<Value> = wf
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| json!({"id": s["id"], "name": s["name"], "category": s["category"]}))
+        .collect();
+    ws[2]["category"] = json!("done");
+    ok(&t, &t.admin_token, Method::PUT, path, Some(json!({"states": ws}))).await;
+    check("In Review done").await;
+    rebuild_matches(&t, p.id).await;
 }

@@ -14,7 +14,7 @@ use keel_api::metrics::{
     SprintBugsOut, SprintBurnOut, ThroughputOut, VelocityOut, WipOut,
 };
 use keel_api::Problem;
-use keel_app::metrics::{Period, PERIOD_DEFAULT_DAYS, VELOCITY_SPRINTS};
+use keel_app::metrics::{Period, PERIOD_DEFAULT_DAYS, VELOCITY_SPRINTS, WIP_PAGE, WIP_PAGE_MAX};
 use keel_domain::metrics::Tz;
 use keel_domain::time::Date;
 use serde::{Deserialize, Serialize};
@@ -57,6 +57,10 @@ pub struct MetricsQuery {
     pub format: Option<String>,
     /// How many closed sprints the velocity covers (1 to 50, default 10).
     pub last: Option<String>,
+    /// Work in progress: how many items to list, oldest first (1 to 1000, default 50).
+    pub limit: Option<String>,
+    /// Work in progress: how many of the oldest items to skip before the list (default 0).
+    pub offset: Option<String>,
 }
 
 /// The query, parsed and checked.
@@ -77,6 +81,23 @@ pub struct Parsed {
 }
 
 impl MetricsQuery {
+    /// The page of work in progress asked for: (limit, offset).
+    pub fn page(&self) -> ApiResult<(usize, usize)> {
+        let num =
+            |field: &str, v: &Option<String>, default: usize, lo: usize, hi: usize| -> ApiResult<usize> {
+                match v.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+                    None => Ok(default),
+                    Some(s) => s.parse::<usize>().ok().filter(|n| (lo..=hi).contains(n)).ok_or_else(|| {
+                        ApiError::invalid(field, format!("must be a whole number from {lo} to {hi}"))
+                    }),
+                }
+            };
+        Ok((
+            num("limit", &self.limit, WIP_PAGE, 1, WIP_PAGE_MAX)?,
+            num("offset", &self.offset, 0, 0, usize::MAX)?,
+        ))
+    }
+
     /// Parses every parameter, naming the first bad one.
     pub fn parse(&self) -> ApiResult<Parsed> {
         let date = |field: &str, v: &Option<String>| -> ApiResult<Option<Date>> {
@@ -304,8 +325,9 @@ pub async fn bug_trend(
     Ok(answer(p.csv, "bug-trend", out, BugTrendOut::csv))
 }
 
-/// Items in progress now, how long each has been, and whether it is older than the 85th
-/// percentile cycle time of the last 90 days.
+/// Items in progress now: how many per state and per age range, how many are older than the
+/// 85th percentile cycle time of the last 90 days, and a page of the items, oldest first
+/// (`limit`, `offset`), each with its age and that flag.
 #[utoipa::path(get, path = "/api/v1/products/{product}/work-in-progress", tag = "metrics",
     params(("product" = String, Path, description = "Product key"), MetricsQuery),
     responses((status = 200, body = WipOut), (status = 404, body = Problem), (status = 422, body = Problem)))]
@@ -317,7 +339,8 @@ pub async fn work_in_progress(
 ) -> ApiResult<Response> {
     let p = q.parse()?;
     let a = s.app.access(&u.user, &key).await?;
-    let r = s.app.work_in_progress(&a, p.team, p.tz).await?;
-    let out = WipOut::new(&r.items, r.limit_days, &r.workflow);
+    let (limit, offset) = q.page()?;
+    let r = s.app.work_in_progress(&a, p.team, p.tz, limit, offset).await?;
+    let out = WipOut::new(&r.summary, &r.items, r.limit, r.offset, r.limit_days, &r.workflow);
     Ok(answer(p.csv, "work-in-progress", out, WipOut::csv))
 }

@@ -31,7 +31,15 @@ pub(crate) struct Filters {
     to: Option<String>,
     tz: Option<String>,
     team: Option<String>,
+    /// Items in progress skipped before the table's page.
+    wip_offset: Option<String>,
 }
+
+/// Items in progress the page lists at a time.
+const WIP_PAGE: usize = 50;
+/// Above this many finished items, the cycle-time scatter draws one point per day and quarter
+/// day of cycle time (naming its first item and how many more), so the page stays small.
+const SCATTER_ITEMS: usize = 1000;
 
 fn date(field: &str, v: &Option<String>) -> Result<Option<Date>, AppError> {
     match v.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
@@ -74,6 +82,13 @@ struct ReportsPage {
     bugs: Chart,
     wip: Vec<WipRow>,
     wip_limit: String,
+    /// Items in progress in all, and the page shown (first item's number, last's).
+    wip_total: usize,
+    wip_first: usize,
+    wip_last: usize,
+    /// The offsets of the previous and next pages, if there are such.
+    wip_prev: Option<usize>,
+    wip_next: Option<usize>,
 }
 
 fn kind_name(k: ItemKind) -> &'static str {
@@ -164,17 +179,46 @@ async fn page(
         }
 
         let ct = st.app.cycle_time(&a, team, period).await?;
+        let points: Vec<Point> = if ct.items.len() <= SCATTER_ITEMS {
+            ct.items
+                .iter()
+                .map(|f| Point {
+                    label: f.key.clone(),
+                    x: f64::from(tz.date_of(f.done_at).0),
+                    y: (f.cycle_days * 100.0).round() / 100.0,
+                })
+                .collect()
+        } else {
+            // One point per (day, quarter day of cycle time): bounded by the period, not the
+            // product; the CSV still lists every item.
+            let mut groups: std::collections::BTreeMap<(i32, i64), (String, usize)> = Default::default();
+            for f in &ct.items {
+                let g = groups
+                    .entry((tz.date_of(f.done_at).0, (f.cycle_days * 4.0).round() as i64))
+                    .or_insert_with(|| (f.key.clone(), 0));
+                g.1 += 1;
+            }
+            groups
+                .into_iter()
+                .map(|((d, q), (key, n))| Point {
+                    label: if n > 1 { format!("{key} and {} more", n - 1) } else { key },
+                    x: f64::from(d),
+                    y: q as f64 / 4.0,
+                })
+                .collect()
+        };
+        let desc = if ct.items.len() <= SCATTER_ITEMS {
+            "Each finished item: the day it was done and the days from its first start to done, with the 50th, 85th and 95th percentiles"
+        } else {
+            "Finished items by the day they were done and the days from first start to done (to the quarter day; items alike share a point), with the 50th, 85th and 95th percentiles"
+        };
         let mut cycle = Chart::scatter("cycle-time", "Cycle time")
-            .desc("Each finished item: the day it was done and the days from its first start to done, with the 50th, 85th and 95th percentiles")
+            .desc(desc)
             .x_label("Done")
             .y_label("Days")
             .x_format(|x| Date(x as i32).to_string())
             .x_ticks(date_ticks(period.from, period.to))
-            .points(ct.items.iter().map(|f| Point {
-                label: f.key.clone(),
-                x: f64::from(tz.date_of(f.done_at).0),
-                y: (f.cycle_days * 100.0).round() / 100.0,
-            }));
+            .points(points);
         for (name, v) in [("50th", ct.cycle.p50), ("85th", ct.cycle.p85), ("95th", ct.cycle.p95)] {
             if let Some(v) = v {
                 cycle = cycle.hline(name, v);
@@ -225,7 +269,13 @@ async fn page(
             .series(Series::new("Opened", bug_days.iter().map(|b| b.opened as f64)))
             .series(Series::new("Closed", bug_days.iter().map(|b| b.closed as f64)));
 
-        let w = st.app.work_in_progress(&a, team, tz).await?;
+        let wip_offset = match f.wip_offset.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            None => 0,
+            Some(s) => s.parse::<usize>().map_err(|_| {
+                AppError::from(ValidationError::new("wip_offset", "must be a whole number of items"))
+            })?,
+        };
+        let w = st.app.work_in_progress(&a, team, tz, WIP_PAGE, wip_offset).await?;
         let wip = w
             .items
             .iter()
@@ -237,8 +287,9 @@ async fn page(
                 age: format!("{} d", super::chart::num(i.age_days)),
                 over: i.over,
             })
-            .collect();
+            .collect::<Vec<WipRow>>();
 
+        let wip_len = wip.len();
         let open_bugs = bug_days.last().map_or(0, |b| b.open);
         let mut figures = Vec::new();
         if let Some((_, v, _)) = &velocity {
@@ -255,7 +306,7 @@ async fn page(
             ("Done", done.len().to_string(), format!("{} days", period.to.0 - period.from.0 + 1)),
             ("Cycle time p50", days_label(ct.cycle.p50), format!("p85 {}", days_label(ct.cycle.p85))),
             ("Lead time p50", days_label(ct.lead.p50), format!("p85 {}", days_label(ct.lead.p85))),
-            ("In progress", w.items.len().to_string(), format!("{} over p85", w.items.iter().filter(|i| i.over).count())),
+            ("In progress", w.summary.total.to_string(), format!("{} over p85", w.summary.over)),
             ("Open bugs", open_bugs.to_string(), format!("on {}", period.to)),
         ]);
         let mut q = format!("from={}&to={}&tz={}", period.from, period.to, tz.to_string().replace('+', "%2B"));
@@ -284,6 +335,11 @@ async fn page(
             bugs,
             wip,
             wip_limit: days_label(w.limit_days),
+            wip_total: w.summary.total,
+            wip_first: wip_offset + 1,
+            wip_last: wip_offset + wip_len,
+            wip_prev: (wip_offset > 0).then(|| wip_offset.saturating_sub(WIP_PAGE)),
+            wip_next: (wip_offset + WIP_PAGE < w.summary.total).then_some(wip_offset + WIP_PAGE),
         })
     }
     .await;
