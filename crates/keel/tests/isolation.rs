@@ -180,11 +180,11 @@ async fn a_member_of_one_product_never_sees_or_changes_another(db: TestDb) {
 
     // B's objects by id and key: 404, the same answer as for an id that does not exist.
     let direct = [
-        format!("/api/v1/products/BB"),
-        format!("/api/v1/products/BB/items"),
-        format!("/api/v1/products/BB/backlog"),
-        format!("/api/v1/products/BB/cycle-time?format=csv"),
-        format!("/api/v1/products/BB/webhooks"),
+        "/api/v1/products/BB".to_string(),
+        "/api/v1/products/BB/items".to_string(),
+        "/api/v1/products/BB/backlog".to_string(),
+        "/api/v1/products/BB/cycle-time?format=csv".to_string(),
+        "/api/v1/products/BB/webhooks".to_string(),
         format!("/api/v1/items/{}", b.story),
         format!("/api/v1/items/{}/history", b.story),
         format!("/api/v1/items/{}/comments", b.story),
@@ -227,7 +227,7 @@ async fn a_member_of_one_product_never_sees_or_changes_another(db: TestDb) {
             format!("/api/v1/kpis/{}/measurements", b.kpi),
             Some(json!({"date": "2026-01-02", "value": 1})),
         ),
-        (Method::PATCH, format!("/api/v1/products/BB"), Some(json!({"name": "Mine"}))),
+        (Method::PATCH, "/api/v1/products/BB".to_string(), Some(json!({"name": "Mine"}))),
         // B's ids and keys inside AA's own objects.
         (
             Method::POST,
@@ -237,27 +237,31 @@ async fn a_member_of_one_product_never_sees_or_changes_another(db: TestDb) {
         (Method::PATCH, format!("/api/v1/items/{}", a.story), Some(json!({"parent": b.epic}))),
         (Method::PATCH, format!("/api/v1/items/{}", a.story), Some(json!({"sprint": b.sprint}))),
         (Method::PATCH, format!("/api/v1/items/{}", a.story), Some(json!({"release": b.release}))),
-        (Method::POST, format!("/api/v1/products/AA/items"), Some(json!({"title": "x", "parent": b.epic}))),
+        (
+            Method::POST,
+            "/api/v1/products/AA/items".to_string(),
+            Some(json!({"title": "x", "parent": b.epic})),
+        ),
         (Method::POST, format!("/api/v1/sprints/{}/items", a.sprint), Some(json!({"key": b.story}))),
         (Method::POST, format!("/api/v1/items/{}/move", a.story), Some(json!({"before": b.story}))),
         (
             Method::POST,
-            format!("/api/v1/products/AA/items/bulk"),
+            "/api/v1/products/AA/items/bulk".to_string(),
             Some(json!({"keys": [b.story], "set": {"labels_add": ["x"]}})),
         ),
         (
             Method::POST,
-            format!("/api/v1/products/AA/items/bulk"),
+            "/api/v1/products/AA/items/bulk".to_string(),
             Some(json!({"keys": [a.story], "set": {"sprint": b.sprint}})),
         ),
         (
             Method::POST,
-            format!("/api/v1/products/AA/items/bulk"),
+            "/api/v1/products/AA/items/bulk".to_string(),
             Some(json!({"keys": [a.story], "set": {"epic": b.epic}})),
         ),
         (
             Method::POST,
-            format!("/api/v1/products/AA/proposals"),
+            "/api/v1/products/AA/proposals".to_string(),
             Some(json!({"type": "update_item", "item": b.story, "fields": {"title": "x"}})),
         ),
         (Method::PUT, format!("/api/v1/feedback/{}/opportunities/{}", a.feedback, b.opportunity), None),
@@ -274,7 +278,7 @@ async fn a_member_of_one_product_never_sees_or_changes_another(db: TestDb) {
         ),
         (
             Method::POST,
-            format!("/api/v1/products/AA/feedback"),
+            "/api/v1/products/AA/feedback".to_string(),
             Some(json!({"text": "x", "opportunities": [b.opportunity]})),
         ),
         (Method::PATCH, format!("/api/v1/initiatives/{}", a.initiative), Some(json!({"goals": [b.goal]}))),
