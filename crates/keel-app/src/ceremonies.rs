@@ -723,6 +723,10 @@ impl App {
                 _ => return Err(AppError::invalid("kind", "must be story or task")),
             },
         };
+        // Rights before state: a caller who may not create items is told so, not the card's state.
+        if self.decide(&access, Action::CreateItem) == Decision::Deny {
+            return Err(self.forbidden(Action::CreateItem));
+        }
         if card.state != RetroColumn::Actions.as_str() {
             return Err(AppError::Conflict("only cards in the actions column become backlog items".into()));
         }

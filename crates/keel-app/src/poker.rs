@@ -194,6 +194,10 @@ impl App {
     ) -> AppResult<Outcome<(Stored<Poker>, Item)>> {
         let points = Points::parse("estimate", estimate)?;
         let item = self.item(access, key).await?;
+        // Rights before state: a caller who may not estimate is told so, not how the round stands.
+        if self.decide(access, Action::Estimate) == Decision::Deny {
+            return Err(self.forbidden(Action::Estimate));
+        }
         let s = self.poker(access, &item).await?.ok_or_else(no_round)?;
         let mut p = s.data.clone();
         let ctx = self.ctx(&access.user);

@@ -724,6 +724,10 @@ impl App {
         reason: Option<&str>,
     ) -> AppResult<Outcome<Stored<Sprint>>> {
         let s = self.sprint_scope(user, id).await?;
+        // Rights before state: a caller who may not start is told so, not how the sprint stands.
+        if self.decide(&s.access, Action::ManageSprint) == Decision::Deny {
+            return Err(self.forbidden(Action::ManageSprint));
+        }
         self.check_startable(&s).await?;
         match self.decide(&s.access, Action::ManageSprint) {
             Decision::Allow => Ok(Outcome::Done(self.do_start(&s, &self.ctx(user)).await?)),
@@ -783,6 +787,10 @@ impl App {
     ) -> AppResult<Outcome<Stored<Sprint>>> {
         let s = self.sprint_scope(user, id).await?;
         let (destination, per_item) = parse_close(input)?;
+        // Rights before state: a caller who may not close is told so, not how the sprint stands.
+        if self.decide(&s.access, Action::ManageSprint) == Decision::Deny {
+            return Err(self.forbidden(Action::ManageSprint));
+        }
         if s.state != SprintState::Active {
             return Err(AppError::Conflict(match s.state {
                 SprintState::Closed => "the sprint is already closed".to_string(),

@@ -20,3 +20,26 @@ pub async fn headers(req: Request, next: Next) -> Response {
     h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
     res
 }
+
+#[cfg(test)]
+mod tests {
+    use super::CSP;
+
+    fn directive(name: &str) -> Option<&'static str> {
+        CSP.split(';').map(str::trim).find(|d| d.split_whitespace().next() == Some(name))
+    }
+
+    #[test]
+    fn scripts_come_only_from_our_own_files() {
+        let scripts = directive("script-src").expect("a script-src directive");
+        assert_eq!(scripts, "script-src 'self'");
+        for loose in ["'unsafe-inline'", "'unsafe-eval'", "data:", "*", "'strict-dynamic'"] {
+            assert!(!CSP.contains(&format!(" {loose}")) || loose == "data:", "{loose} in {CSP}");
+        }
+        // Images may be data: URLs (charts); nothing else may.
+        assert_eq!(directive("img-src"), Some("img-src 'self' data:"));
+        assert_eq!(directive("object-src"), Some("object-src 'none'"));
+        assert_eq!(directive("frame-ancestors"), Some("frame-ancestors 'none'"));
+        assert_eq!(directive("base-uri"), Some("base-uri 'none'"));
+    }
+}
