@@ -7,7 +7,8 @@
 //! chromedriver, the test is skipped (a failure under `KEEL_TEST_STRICT=1`).
 //!
 //! With `KEEL_SCREENSHOTS=DIR` the same walk also shoots every page at laptop (1440×900) and
-//! phone (390×844) width, in both themes, into DIR (`bench/screenshots.sh` does this).
+//! phone (390×844) width, in both themes, and prints the printable documents (vision card, PRD,
+//! release notes, stakeholder updates, sprint review) to PDF, into DIR (`bench/screenshots.sh`).
 
 use keel_testkit::app::{ADMIN_EMAIL, ADMIN_PASSWORD};
 use keel_testkit::{TestApp, TestDb};
@@ -33,6 +34,9 @@ async fn a11y_postgres() {
     // The pages are the same templates on either database; screenshots are shot once.
     run(&driver, db, &axe, false).await;
 }
+
+/// The pages people print: they have a print stylesheet.
+const PRINTED: &[&str] = &["vision-card", "initiative-prd", "release", "stakeholder-updates", "sprint-review"];
 
 fn axe_source() -> Option<String> {
     let Some(path) = std::env::var_os("KEEL_AXE_JS").map(PathBuf::from) else {
@@ -137,6 +141,17 @@ async fn run(driver: &Driver, db: TestDb, axe: &str, shoot: bool) {
                 let png = b.screenshot().await;
                 std::fs::write(d.join(format!("{name}-phone-{theme}.png")), png).expect("write screenshot");
             }
+        }
+    }
+    // The printable documents, as PDF (print stylesheet), for the same look.
+    if let Some(d) = &shots {
+        b.resize(1440, 900).await;
+        for (name, path) in pages.iter().filter(|(n, _)| PRINTED.contains(&n.as_str())) {
+            b.goto(&t.url(path)).await;
+            b.wait_js("return document.readyState === 'complete'").await;
+            let pdf = b.post("/print", json!({ "background": true })).await;
+            let pdf = base64_decode(pdf.as_str().unwrap_or(""));
+            std::fs::write(d.join(format!("{name}-print.pdf")), pdf).expect("write pdf");
         }
     }
     b.close().await;
