@@ -6,6 +6,9 @@
 //! `KEEL_AXE_JS` names axe-core's `axe.min.js` (`.ci/run` installs it); without it, or without
 //! chromedriver, the test is skipped (a failure under `KEEL_TEST_STRICT=1`).
 //!
+//! Then the same pages of a new, empty product: each explains what goes there and offers a first
+//! action, and is checked by axe too.
+//!
 //! With `KEEL_SCREENSHOTS=DIR` the same walk also shoots every page at laptop (1440×900) and
 //! phone (390×844) width, in both themes, and prints the printable documents (vision card, PRD,
 //! release notes, stakeholder updates, sprint review) to PDF, into DIR (`bench/screenshots.sh`).
@@ -36,7 +39,8 @@ async fn a11y_postgres() {
 }
 
 /// The pages people print: they have a print stylesheet.
-const PRINTED: &[&str] = &["vision-card", "initiative-prd", "release", "stakeholder-updates", "sprint-review"];
+const PRINTED: &[&str] =
+    &["vision-card", "initiative-prd", "release", "stakeholder-updates", "sprint-review"];
 
 fn axe_source() -> Option<String> {
     let Some(path) = std::env::var_os("KEEL_AXE_JS").map(PathBuf::from) else {
@@ -109,7 +113,9 @@ async fn run(driver: &Driver, db: TestDb, axe: &str, shoot: bool) {
 
     let pages = main_pages(&b, &t.base, "SHOP").await;
     // Every kind of object page was found in the demo (it has no stakeholders yet).
-    for want in ["item", "sprint", "sprint-plan", "sprint-review", "team", "goal", "kpi", "initiative", "release"] {
+    for want in
+        ["item", "sprint", "sprint-plan", "sprint-review", "team", "goal", "kpi", "initiative", "release"]
+    {
         assert!(pages.iter().any(|(n, _)| n == want), "no {want} page in {pages:?}");
     }
     let shots = std::env::var_os("KEEL_SCREENSHOTS").filter(|_| shoot).map(PathBuf::from);
@@ -143,6 +149,34 @@ async fn run(driver: &Driver, db: TestDb, axe: &str, shoot: bool) {
             }
         }
     }
+    // A new, empty product: every page explains what goes there and offers a first action
+    // (a link, a button or a form in the page's main region), and stays accessible.
+    t.product("NEW").await;
+    let empty: Vec<(String, String)> = support::pages::FIXED
+        .iter()
+        .filter(|(_, p)| p.contains("{p}"))
+        .map(|(n, p)| (n.to_string(), p.replace("{p}", "NEW")))
+        .collect();
+    for (name, path) in &empty {
+        b.goto(&t.url(path)).await;
+        b.wait_js("return document.readyState === 'complete'").await;
+        let v = b
+            .js(
+                "const m = document.querySelector('main') || document.body;
+                 return [m.innerText.trim().length,
+                         m.querySelectorAll('a[href], button, input:not([type=hidden]), select, textarea').length];",
+                json!([]),
+            )
+            .await;
+        let (text, actions) = (v[0].as_u64().unwrap_or(0), v[1].as_u64().unwrap_or(0));
+        assert!(text >= 40 && actions >= 1, "the empty product's {name} page is bare: {v}");
+        problems.extend(check(&b, axe, &format!("empty {name}"), "dark").await);
+        if let Some(d) = &shots {
+            let png = b.screenshot().await;
+            std::fs::write(d.join(format!("empty-{name}-laptop-dark.png")), png).expect("write screenshot");
+        }
+    }
+
     // The printable documents, as PDF (print stylesheet), for the same look.
     if let Some(d) = &shots {
         b.resize(1440, 900).await;

@@ -157,7 +157,8 @@ async fn run(driver: &Driver, db: TestDb) {
     assert_focus_visible(&b, "story field").await;
     b.keys(&[CONTROL, ENTER], &[ENTER, CONTROL]).await;
     b.wait_url_ends(&format!("/items/{key}")).await;
-    until_api(&t, &key, "its story", |i| i["story"]["i_want"] == "to pay part of an order with a gift card").await;
+    until_api(&t, &key, "its story", |i| i["story"]["i_want"] == "to pay part of an order with a gift card")
+        .await;
     // An acceptance criterion, typed into its field and added with Enter.
     let crit = b.wait_css("#new-crit").await;
     b.type_text(&crit, "Given a gift card, when I pay, then its balance is used first").await;
@@ -225,7 +226,8 @@ async fn run(driver: &Driver, db: TestDb) {
     let ncols = b.js("return document.querySelectorAll('.bd-heads .bd-head').length", json!([])).await;
     let ncols = ncols.as_i64().expect("columns");
     assert!(ncols >= 3, "{ncols} columns");
-    let mut status = api_get(&t, &format!("/api/v1/items/{key}")).await["status"].as_str().unwrap().to_string();
+    let mut status =
+        api_get(&t, &format!("/api/v1/items/{key}")).await["status"].as_str().unwrap().to_string();
     while card_column(&b, &key).await < ncols - 2 {
         let before = card_column(&b, &key).await;
         b.wait_js("return document.readyState === 'complete'").await;
@@ -260,8 +262,11 @@ async fn run(driver: &Driver, db: TestDb) {
     b.wait_css("#edit-link").await;
     tick(&b, "input[data-criterion]").await;
     let dod: Vec<String> = serde_json::from_value(
-        b.js("return Array.from(document.querySelectorAll('input[data-dod]')).map(x => x.dataset.dod)", json!([]))
-            .await,
+        b.js(
+            "return Array.from(document.querySelectorAll('input[data-dod]')).map(x => x.dataset.dod)",
+            json!([]),
+        )
+        .await,
     )
     .expect("dod ids");
     for id in dod {
