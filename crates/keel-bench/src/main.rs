@@ -11,6 +11,7 @@
 
 mod forecast;
 mod generate;
+mod pages;
 mod rng;
 mod run;
 
@@ -90,6 +91,28 @@ enum Command {
         /// replay the same keys into warm caches)
         #[arg(long)]
         seed: Option<u64>,
+        /// Print the report as JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Page weight and server time of the web UI: every main page of a product, signed in
+    /// (`keel serve --demo`: the demo's members share the password it prints)
+    Pages {
+        /// Base URL of `keel serve`
+        #[arg(long, default_value = "http://127.0.0.1:7878")]
+        url: String,
+        /// Who signs in
+        #[arg(long, default_value = "olivia@northwind.example")]
+        email: String,
+        /// Their password [env: KEEL_BENCH_PASSWORD]
+        #[arg(long, env = "KEEL_BENCH_PASSWORD", hide_env_values = true)]
+        password: String,
+        /// The product whose pages are fetched
+        #[arg(long, default_value = "SHOP")]
+        product: String,
+        /// Timed fetches per page (after one warm-up)
+        #[arg(long, default_value_t = 21)]
+        runs: usize,
         /// Print the report as JSON
         #[arg(long)]
         json: bool,
@@ -198,6 +221,9 @@ fn main() -> Result<()> {
                     json,
                 })
                 .await
+            }
+            Command::Pages { url, email, password, product, runs, json } => {
+                pages::pages(pages::PagesOptions { url, email, password, product, runs, json }).await
             }
             Command::ForecastBench { .. } | Command::Backtest { .. } => Ok(()),
         }

@@ -96,6 +96,122 @@
       send(row, body, function () { restore(); select(row); });
     }
 
+    function moveTo(row, end) {
+      if (busy) return;
+      var all = rows();
+      var edge = end === "top" ? all[0] : all[all.length - 1];
+      if (!edge || edge === row) return;
+      var restore = restorer(row);
+      if (end === "top") edge.before(row); else edge.after(row);
+      select(row);
+      var body = end === "top" ? { top: true } : { bottom: true };
+      return send(row, body, function () { restore(); select(row); });
+    }
+
+    // ---- `m`: the move prompt ----------------------------------------------------------
+    // One key opens it on the selected row: t / b send the item to the top / bottom, j / k
+    // (or the arrows) move it a row at a time, 1–9 put it into one of the open sprints listed,
+    // Enter or Esc closes it and gives the focus back to the row. Every choice is also a button.
+    var prompt = null, promptRow = null, sprintList = null;
+    function api(method, url, body) {
+      return fetch(url, {
+        method: method, credentials: "same-origin",
+        headers: { "Content-Type": "application/json", "Accept": "application/json", "X-CSRF-Token": csrf },
+        body: body ? JSON.stringify(body) : undefined
+      }).then(function (r) { return r.json().catch(function () { return null; }).then(function (b) { return { status: r.status, body: b }; }); });
+    }
+    function openSprints() {
+      if (sprintList) return Promise.resolve(sprintList);
+      var p = table.dataset.product;
+      return api("GET", "/api/v1/products/" + encodeURIComponent(p) + "/teams").then(function (r) {
+        var teams = Array.isArray(r.body) ? r.body : [];
+        return Promise.all(teams.map(function (t) {
+          return api("GET", "/api/v1/teams/" + t.id + "/sprints").then(function (s) {
+            return (Array.isArray(s.body) ? s.body : []).filter(function (x) { return x.state !== "closed"; })
+              .map(function (x) { return { id: x.id, name: x.name + (x.state === "active" ? " (active)" : "") + (teams.length > 1 ? " · " + t.name : "") }; });
+          });
+        }));
+      }).then(function (lists) { sprintList = [].concat.apply([], lists).slice(0, 9); return sprintList; });
+    }
+    function intoSprint(row, sprint) {
+      closePrompt();
+      return api("POST", "/api/v1/sprints/" + sprint.id + "/items", { key: row.dataset.key }).then(function (r) {
+        if (r.status === 200 || r.status === 201) toast(row.dataset.key + " is now in " + sprint.name + ".");
+        else if (r.status === 202) toast("Proposed: waiting for a decision");
+        else toast((r.body && (r.body.detail || r.body.title)) || ("The move failed (" + r.status + ")."), true);
+      }, function () { toast("The move could not be sent; check your connection.", true); });
+    }
+    function button(label, kbd, run) {
+      var b = document.createElement("button");
+      b.type = "button";
+      b.className = "btn small";
+      var k = document.createElement("kbd");
+      k.textContent = kbd;
+      b.appendChild(k);
+      b.appendChild(document.createTextNode(" " + label));
+      b.addEventListener("click", run);
+      return b;
+    }
+    function closePrompt() {
+      if (!prompt || !prompt.open) return;
+      prompt.close();
+    }
+    function openPrompt(row) {
+      if (!prompt) {
+        prompt = document.createElement("dialog");
+        prompt.id = "move-prompt";
+        prompt.className = "move-prompt";
+        prompt.setAttribute("aria-labelledby", "move-title");
+        document.body.appendChild(prompt);
+        prompt.addEventListener("close", function () { if (promptRow) select(promptRow); promptRow = null; });
+        prompt.addEventListener("keydown", function (e) {
+          if (e.ctrlKey || e.metaKey || e.altKey) return;
+          var r = promptRow, k = e.key;
+          if (!r) return;
+          if (k === "Tab") return;
+          e.stopPropagation();
+          if (k === "Escape" || (k === "Enter" && e.target === prompt) || k === "m") { e.preventDefault(); closePrompt(); }
+          else if (k === "Enter") { return; }
+          else if (k === "t") { e.preventDefault(); moveTo(r, "top"); prompt.focus(); }
+          else if (k === "b") { e.preventDefault(); moveTo(r, "bottom"); prompt.focus(); }
+          else if (k === "j" || k === "ArrowDown") { e.preventDefault(); move(r, 1); prompt.focus(); }
+          else if (k === "k" || k === "ArrowUp") { e.preventDefault(); move(r, -1); prompt.focus(); }
+          else if (/^[1-9]$/.test(k) && sprintList && sprintList[+k - 1]) { e.preventDefault(); intoSprint(r, sprintList[+k - 1]); }
+        });
+      }
+      promptRow = row;
+      prompt.textContent = "";
+      var h = document.createElement("h2");
+      h.id = "move-title";
+      h.textContent = "Move " + row.dataset.key;
+      prompt.appendChild(h);
+      var where = document.createElement("div");
+      where.className = "move-choices";
+      where.appendChild(button("Top", "t", function () { moveTo(row, "top"); }));
+      where.appendChild(button("Bottom", "b", function () { moveTo(row, "bottom"); }));
+      where.appendChild(button("Down", "j", function () { move(row, 1); }));
+      where.appendChild(button("Up", "k", function () { move(row, -1); }));
+      prompt.appendChild(where);
+      var sp = document.createElement("div");
+      sp.className = "move-choices";
+      sp.setAttribute("aria-live", "polite");
+      sp.textContent = "Sprints…";
+      prompt.appendChild(sp);
+      var foot = document.createElement("p");
+      foot.className = "small muted";
+      foot.textContent = "Enter or Esc closes this.";
+      prompt.appendChild(foot);
+      prompt.tabIndex = -1;
+      prompt.show();
+      prompt.focus();
+      openSprints().then(function (list) {
+        sp.textContent = "";
+        if (!list.length) { sp.textContent = "No open sprint to move into."; return; }
+        list.forEach(function (s, n) { sp.appendChild(button("Into " + s.name, String(n + 1), function () { intoSprint(row, s); })); });
+        prompt.dataset.ready = "true";
+      }, function () { sp.textContent = "The sprints could not be loaded."; });
+    }
+
     table.addEventListener("keydown", function (e) {
       var row = e.target.closest && e.target.closest("tr[data-key]");
       if (!row || e.target !== row) return;
@@ -105,6 +221,7 @@
         return;
       }
       if (e.altKey || e.ctrlKey || e.metaKey) return;
+      if (e.key === "m") { e.preventDefault(); e.stopPropagation(); openPrompt(row); return; }
       if (e.key === "ArrowDown" || e.key === "j") { e.preventDefault(); select(nextRow(row)); }
       else if (e.key === "ArrowUp" || e.key === "k") { e.preventDefault(); select(prevRow(row)); }
       else if (e.key === "Enter" || e.key === "o") {

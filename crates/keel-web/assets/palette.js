@@ -322,6 +322,8 @@
     ["j / k", "Move the selection in a list"],
     ["Enter", "Open the selected item"],
     ["Alt ↑ / Alt ↓", "Move the selected item in the backlog"],
+    ["m", "Move the selected backlog item: top, bottom, up / down, into a sprint"],
+    ["Shift ← / Shift →", "Move the focused card to the next column on the board"],
     ["e", "Edit the item"],
     ["a", "Assign the item to me"],
     ["s", "Change the item's status"],

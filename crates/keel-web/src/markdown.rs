@@ -27,6 +27,12 @@ pub fn render(src: &str) -> String {
             let dest_url = if safe_url(&dest_url) { dest_url } else { CowStr::Borrowed("#") };
             Event::Start(Tag::Image { link_type, dest_url, title, id })
         }
+        // A task list's box is read-only here; its name says whether the task is done.
+        Event::TaskListMarker(done) => Event::InlineHtml(CowStr::Borrowed(if done {
+            "<input disabled=\"\" type=\"checkbox\" checked=\"\" aria-label=\"done\"/>\n"
+        } else {
+            "<input disabled=\"\" type=\"checkbox\" aria-label=\"not done\"/>\n"
+        })),
         e => e,
     });
     let mut out = String::with_capacity(src.len() + src.len() / 2);

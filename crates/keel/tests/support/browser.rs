@@ -288,6 +288,16 @@ impl Browser {
         self.post("/execute/sync", json!({ "script": script, "args": args })).await
     }
 
+    /// Runs an asynchronous script: it calls its last argument with the answer.
+    pub async fn js_async(&self, script: &str, args: Value) -> Value {
+        self.post("/execute/async", json!({ "script": script, "args": args })).await
+    }
+
+    /// Sets the window to `width` × `height` CSS pixels.
+    pub async fn resize(&self, width: u32, height: u32) {
+        self.post("/window/rect", json!({ "width": width, "height": height })).await;
+    }
+
     /// Presses `down` in order, then releases `up` in order, as one key chord.
     pub async fn keys(&self, down: &[&str], up: &[&str]) {
         let mut acts: Vec<Value> = down.iter().map(|k| json!({ "type": "keyDown", "value": k })).collect();
