@@ -59,6 +59,9 @@ enum Command {
     /// Delivery metrics' derived tables
     #[command(subcommand)]
     Metrics(MetricsCmd),
+    /// Import from other tools (safe while the server runs)
+    #[command(subcommand)]
+    Import(crate::import::ImportCmd),
     /// Print the commented example configuration file
     Config,
 }
@@ -240,6 +243,7 @@ pub fn run() -> Result<ExitCode> {
             Command::Product(c) => product(&cfg, c).await,
             Command::Member(c) => member(&cfg, c).await,
             Command::Metrics(c) => metrics(&cfg, c).await,
+            Command::Import(c) => crate::import::run(&cfg, c).await,
             Command::Config => Ok(()),
         }
     })?;
@@ -258,7 +262,7 @@ fn init_tracing(filter: &str, verbose: bool) {
 }
 
 /// Opens the configured store, which runs pending migrations.
-async fn open_store(cfg: &Config) -> Result<(Arc<dyn Store>, Vec<String>)> {
+pub(crate) async fn open_store(cfg: &Config) -> Result<(Arc<dyn Store>, Vec<String>)> {
     let store: Arc<dyn Store> = match &cfg.database {
         Database::Sqlite(dir) => {
             std::fs::create_dir_all(dir).with_context(|| format!("while creating {}", dir.display()))?;
@@ -282,7 +286,7 @@ async fn open_store(cfg: &Config) -> Result<(Arc<dyn Store>, Vec<String>)> {
     Ok((store, applied))
 }
 
-fn app_err(e: AppError) -> anyhow::Error {
+pub(crate) fn app_err(e: AppError) -> anyhow::Error {
     match e {
         AppError::Invalid(v) => anyhow!("{}: {}", v.field.replace('_', "-"), v.message),
         other => anyhow!("{other}"),

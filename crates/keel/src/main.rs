@@ -4,6 +4,7 @@
 
 mod cli;
 mod config;
+mod import;
 
 use std::process::ExitCode;
 
