@@ -208,7 +208,7 @@ impl App {
                 !skip
             })
             .collect();
-        let plan = self.plan_records(&access, set, &fresh, opts.dry_run).await?;
+        let plan = self.plan_records(&access, set, &fresh).await?;
         // Items by level, parents before children.
         let mut by_level: [Vec<BulkItem>; 3] = Default::default();
         let mut parents_of: [Vec<Option<String>>; 3] = Default::default();
@@ -269,10 +269,11 @@ impl App {
         let mut known: HashMap<String, ItemId> = existing;
         let total = rep.items_created;
         let mut written = 0u64;
-        for (level, (items, parents)) in by_level.into_iter().zip(parents_of).enumerate() {
-            let _ = level;
+        // Keys that later levels need as parents.
+        let needed: HashSet<String> = parents_of.iter().flatten().flatten().cloned().collect();
+        for (items, parents) in by_level.into_iter().zip(parents_of) {
             let mut items = items;
-            // Parents written in an earlier level (or run) by their label.
+            // Parents imported by an earlier run and not seen yet: by their label.
             for p in parents.iter().flatten() {
                 if !known.contains_key(p) {
                     if let Some(id) = self.item_by_jira_key(&access, p).await? {
@@ -297,10 +298,27 @@ impl App {
             let mut it = items.into_iter();
             loop {
                 let chunk: Vec<BulkItem> = it.by_ref().take(IMPORT_CHUNK).collect();
-                if chunk.is_empty() {
-                    break;
-                }
+                let Some(first_key) = chunk.first().map(|b| b.item.labels[0].clone()) else { break };
+                // A chunk's items get consecutive numbers in one transaction: the first one's
+                // number (one lookup by label) gives every parent's id by number.
+                let wanted: Vec<(usize, String)> = chunk
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(k, b)| {
+                        let key = b.item.labels[0].strip_prefix(KEY_LABEL)?;
+                        needed.contains(key).then(|| (k, key.to_string()))
+                    })
+                    .collect();
                 written += self.store.bulk_create_items(access.product.id, chunk, &ctx).await?;
+                if !wanted.is_empty() {
+                    let jira = first_key.strip_prefix(KEY_LABEL).unwrap_or(&first_key).to_string();
+                    let first = self.item_by_jira_key(&access, &jira).await?.ok_or(AppError::NotFound)?;
+                    let number = self.store.item(first).await?.number;
+                    for (k, key) in wanted {
+                        let item = self.store.item_by_number(access.product.id, number + k as i64).await?;
+                        known.insert(key, item.id);
+                    }
+                }
                 progress(written, total);
             }
         }
@@ -393,9 +411,7 @@ impl App {
         access: &ProductAccess,
         set: &ImportSet,
         items: &[&SourceItem],
-        dry_run: bool,
     ) -> AppResult<Plan> {
-        let _ = dry_run;
         let team =
             self.teams(access).await?.into_iter().find(|t| t.data.name.eq_ignore_ascii_case(TEAM_NAME));
         let mut sprints: HashMap<String, i64> = HashMap::new();
@@ -475,8 +491,8 @@ impl App {
         for it in items {
             for v in &it.fix_versions {
                 let k = v.to_lowercase();
-                if !releases.contains_key(&k) {
-                    releases.insert(k, -(new_releases.len() as i64) - 1);
+                if let std::collections::hash_map::Entry::Vacant(e) = releases.entry(k) {
+                    e.insert(-(new_releases.len() as i64) - 1);
                     new_releases.push(v.clone());
                 }
             }

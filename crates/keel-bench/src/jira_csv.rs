@@ -209,12 +209,16 @@ pub fn run(dir: &Path, rows: u64, seed: u64, texts: Option<&Path>) -> Result<(u6
                 history += 1;
             }
         }
-        let epic = (matches!(kind, "Story" | "Bug" | "Task") && last_epic > 0 && r.percent(60))
-            .then(|| format!("SHOP-{last_epic}"))
-            .unwrap_or_default();
-        let parent = (kind == "Sub-task" && last_story > 0)
-            .then(|| format!("{}", 100_000 + last_story))
-            .unwrap_or_default();
+        let epic = if matches!(kind, "Story" | "Bug" | "Task") && last_epic > 0 && r.percent(60) {
+            format!("SHOP-{last_epic}")
+        } else {
+            String::new()
+        };
+        let parent = if kind == "Sub-task" && last_story > 0 {
+            format!("{}", 100_000 + last_story)
+        } else {
+            String::new()
+        };
         let kind = if kind == "Sub-task" && last_story == 0 { "Task" } else { kind };
         let release = if st == 3 { format!("{}.{}", 1 + n * 4 / rows.max(1), n % 10) } else { String::new() };
         write!(
