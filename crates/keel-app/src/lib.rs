@@ -17,6 +17,7 @@ mod demo_pm;
 pub mod discovery;
 pub mod error;
 pub mod forecast;
+pub mod import;
 pub mod items;
 pub mod launch;
 pub mod live;

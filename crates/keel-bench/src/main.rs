@@ -11,6 +11,7 @@
 
 mod forecast;
 mod generate;
+mod jira_csv;
 mod pages;
 mod rng;
 mod run;
@@ -141,6 +142,22 @@ enum Command {
         #[arg(long)]
         compare: bool,
     },
+    /// Write a Jira-shaped export (issues.csv in the UI dialect, history.csv, sprints.csv) for
+    /// the import benchmark (`keel import jira DIR/*.csv --product SHOP`)
+    JiraCsv {
+        /// Issues to write
+        #[arg(long, default_value_t = 1_000_000)]
+        rows: u64,
+        /// Directory to write the three files into
+        #[arg(long, value_name = "DIR")]
+        output: PathBuf,
+        /// Seed
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// Folder of Deep-SE story-point CSVs (issuekey,title,description,storypoint) for real texts
+        #[arg(long, value_name = "DIR")]
+        texts: Option<PathBuf>,
+    },
 }
 
 fn main() -> Result<()> {
@@ -151,6 +168,16 @@ fn main() -> Result<()> {
             return forecast::bench((*runs).max(1), *remaining, *trials, *like_reference)
         }
         Command::Backtest { folder, compare } => return forecast::backtest(folder, *compare),
+        Command::JiraCsv { rows, output, seed, texts } => {
+            let t0 = std::time::Instant::now();
+            let (n, h) = jira_csv::run(output, *rows, *seed, texts.as_deref())?;
+            println!(
+                "wrote {n} issues and {h} changelog rows to {} in {:.1} s",
+                output.display(),
+                t0.elapsed().as_secs_f64()
+            );
+            return Ok(());
+        }
         _ => {}
     }
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -225,7 +252,7 @@ fn main() -> Result<()> {
             Command::Pages { url, email, password, product, runs, json } => {
                 pages::pages(pages::PagesOptions { url, email, password, product, runs, json }).await
             }
-            Command::ForecastBench { .. } | Command::Backtest { .. } => Ok(()),
+            Command::ForecastBench { .. } | Command::Backtest { .. } | Command::JiraCsv { .. } => Ok(()),
         }
     })
 }

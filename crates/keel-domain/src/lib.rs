@@ -12,6 +12,7 @@ pub mod error;
 pub mod event;
 pub mod forecast;
 pub mod ids;
+pub mod import;
 pub mod item;
 pub mod kpi;
 pub mod launch;

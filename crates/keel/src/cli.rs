@@ -61,9 +61,9 @@ enum Command {
     Metrics(MetricsCmd),
     /// Write a product (or all) to Keel's own JSON document, or its items to CSV
     Export(ExportArgs),
-    /// Read data into this database
+    /// Read data into this database: a Keel export, or other tools' exports (safe while the server runs)
     #[command(subcommand)]
-    Import(ImportCmd),
+    Import(crate::import::ImportCmd),
     /// Write a consistent copy of the SQLite database to FILE while Keel runs (PostgreSQL: use pg_dump)
     Backup {
         /// The backup file to create (must not exist)
@@ -92,15 +92,6 @@ struct ExportArgs {
     /// Keep users' password hashes and webhook signing secrets in the file (keep it safe)
     #[arg(long)]
     with_secrets: bool,
-}
-
-#[derive(Debug, Subcommand)]
-enum ImportCmd {
-    /// Read back a `keel export` JSON document: into an empty database or one without its products
-    Keel {
-        /// The exported file
-        file: PathBuf,
-    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -297,7 +288,7 @@ pub fn run() -> Result<ExitCode> {
                 println!("{msg}");
                 Ok(())
             }
-            Command::Import(ImportCmd::Keel { file }) => {
+            Command::Import(crate::import::ImportCmd::Keel { file }) => {
                 let (store, _) = open_store(&cfg).await?;
                 let app = App::new(store.clone(), Settings::default());
                 for line in crate::transfer::import(store, &app, &file).await? {
@@ -305,6 +296,7 @@ pub fn run() -> Result<ExitCode> {
                 }
                 Ok(())
             }
+            Command::Import(c) => crate::import::run(&cfg, c).await,
             Command::Config => Ok(()),
         }
     })?;
@@ -324,7 +316,7 @@ fn init_tracing(filter: &str, format: config::LogFormat, verbose: bool) {
 }
 
 /// Opens the configured store, which runs pending migrations.
-async fn open_store(cfg: &Config) -> Result<(Arc<dyn Store>, Vec<String>)> {
+pub(crate) async fn open_store(cfg: &Config) -> Result<(Arc<dyn Store>, Vec<String>)> {
     let store: Arc<dyn Store> = match &cfg.database {
         Database::Sqlite(dir) => {
             std::fs::create_dir_all(dir).with_context(|| format!("while creating {}", dir.display()))?;
@@ -348,7 +340,7 @@ async fn open_store(cfg: &Config) -> Result<(Arc<dyn Store>, Vec<String>)> {
     Ok((store, applied))
 }
 
-fn app_err(e: AppError) -> anyhow::Error {
+pub(crate) fn app_err(e: AppError) -> anyhow::Error {
     match e {
         AppError::Invalid(v) => anyhow!("{}: {}", v.field.replace('_', "-"), v.message),
         other => anyhow!("{other}"),

@@ -4,6 +4,7 @@
 
 mod cli;
 mod config;
+mod import;
 mod transfer;
 
 use std::process::ExitCode;

@@ -1,0 +1,758 @@
+//! Moving in from Jira: an import set (see `keel_domain::import`) mapped onto a product and
+//! written through the store's bulk path, with the source's changelog as history events at
+//! their original times, so velocity, cycle time and forecasts have data from the first day.
+//!
+//! - **Issue types → kinds** by a built-in table (Epic, Story, Bug, Task, Sub-task → task, …),
+//!   overridable per name in the mapping.
+//! - **Statuses → workflow states** by the mapping, else by the same name (any case). An item
+//!   whose status maps to nothing is left out and its status listed; a past change through such a
+//!   status is dropped.
+//! - **Users by e-mail** (or display name) among the product's members; anyone else is listed,
+//!   the item stays unassigned and its past changes are attributed to the person importing.
+//! - **Sprints** become sprints of a team named "Jira" (made when missing), with the dates of a
+//!   sprint file, or else the span of their items; **fix versions** become releases.
+//! - **The Jira key** is kept on each item as the label `jira:KEY`. A run skips every key that
+//!   already carries its label in the product, so a second run (or one after an interruption)
+//!   writes only what is missing.
+//! - `strict`: any problem (in the files or in the mapping) and nothing is written. `dry_run`:
+//!   everything is worked out and reported, nothing is written.
+
+use crate::records::new_record;
+use crate::ProductAccess;
+use crate::{App, AppError, AppResult};
+use keel_domain::import::{ChangeField, ImportSet, Problem, Severity, SourceItem};
+use keel_domain::item::{
+    ItemKind, NewItem, Points, StoryFields, DESCRIPTION_MAX, LABELS_MAX, POINTS_MAX, TITLE_MAX,
+};
+use keel_domain::readiness::release_key;
+use keel_domain::rights::Action;
+use keel_domain::sprint::{Commitment, Release, ReleaseState, Sprint, SprintState, SprintSummary, Team};
+use keel_domain::user::User;
+use keel_domain::workflow::{Category, Workflow};
+use keel_domain::{Date, ItemId, RecordId, StateId, Timestamp, UserId};
+use keel_store::{BulkEvent, BulkItem, ItemFilter, Page, WriteCtx, WriteOp, Written};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+/// Items per bulk write (one transaction each).
+pub const IMPORT_CHUNK: usize = 10_000;
+/// The label prefix that keeps an item's Jira key.
+pub const KEY_LABEL: &str = "jira:";
+/// The team imported sprints belong to.
+pub const TEAM_NAME: &str = "Jira";
+
+/// What the person importing says about names the importer cannot guess (a TOML file on the
+/// command line): `[statuses]` "Jira status" = "Keel state", `[kinds]` "Issue type" = "story",
+/// `[users]` "Jira name or e-mail" = "keel e-mail".
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Mapping {
+    /// Status name → workflow state name.
+    #[serde(default)]
+    pub statuses: HashMap<String, String>,
+    /// Issue type name → kind (`epic`, `story`, `task`, `bug`, `spike`).
+    #[serde(default)]
+    pub kinds: HashMap<String, String>,
+    /// Source user (name, id or e-mail) → member's e-mail.
+    #[serde(default)]
+    pub users: HashMap<String, String>,
+}
+
+/// How to run.
+#[derive(Debug, Clone, Default)]
+pub struct ImportOptions {
+    /// Work everything out, write nothing.
+    pub dry_run: bool,
+    /// Write nothing when anything is wrong.
+    pub strict: bool,
+    /// Names given by the person importing.
+    pub mapping: Mapping,
+}
+
+/// What an import did (or, in a dry run, would do).
+#[derive(Debug, Clone, Default)]
+pub struct ImportReport {
+    /// Whether anything was written.
+    pub written: bool,
+    /// Items in the files.
+    pub items_read: usize,
+    /// Items created (or to create).
+    pub items_created: u64,
+    /// Items already in the product (by Jira key), skipped.
+    pub items_skipped: usize,
+    /// Items left out for a problem.
+    pub items_left_out: usize,
+    /// History events written with the items (besides each item's `created`).
+    pub events: u64,
+    /// Sprints created (or to create).
+    pub sprints_created: usize,
+    /// Releases created (or to create).
+    pub releases_created: usize,
+    /// Comments read but not imported (comments are not imported yet).
+    pub comments_skipped: usize,
+    /// Statuses with no workflow state, with how many items and changes use them.
+    pub unmapped_statuses: BTreeMap<String, usize>,
+    /// Issue types with no kind of their own (imported as stories), with counts.
+    pub unmapped_kinds: BTreeMap<String, usize>,
+    /// Users who are not members of the product, with counts.
+    pub unknown_users: BTreeMap<String, usize>,
+    /// Every problem, from the files and from the mapping.
+    pub problems: Vec<Problem>,
+}
+
+impl ImportReport {
+    /// Whether anything would stop a strict import.
+    pub fn has_problems(&self) -> bool {
+        !self.problems.is_empty()
+            || !self.unmapped_statuses.is_empty()
+            || !self.unknown_users.is_empty()
+            || !self.unmapped_kinds.is_empty()
+    }
+}
+
+/// The built-in issue type table.
+fn default_kind(name: &str) -> Option<ItemKind> {
+    Some(match name.trim().to_lowercase().as_str() {
+        "epic" => ItemKind::Epic,
+        "story" | "user story" | "new feature" | "feature" | "improvement" | "enhancement" => ItemKind::Story,
+        "bug" | "defect" => ItemKind::Bug,
+        "task" | "sub-task" | "subtask" | "technical task" | "sub-task (technical)" => ItemKind::Task,
+        "spike" | "research" => ItemKind::Spike,
+        _ => return None,
+    })
+}
+
+/// A label Keel accepts made from a Jira label (no spaces or commas, 50 characters).
+fn clean_label(s: &str) -> Option<String> {
+    let v: String =
+        s.trim().chars().map(|c| if c.is_whitespace() || c == ',' { '-' } else { c }).take(50).collect();
+    (!v.is_empty()).then_some(v)
+}
+
+fn truncate(s: &str, max: usize) -> (String, bool) {
+    if s.chars().count() <= max {
+        (s.to_string(), false)
+    } else {
+        (s.chars().take(max).collect(), true)
+    }
+}
+
+/// The last sprint of a Jira sprint field value ("S1, S2" → "S2").
+fn last_sprint(v: &Option<String>) -> Option<String> {
+    v.as_deref().and_then(|s| s.rsplit(',').next()).map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
+}
+
+struct Plan {
+    /// Jira sprint name → sprint record id (negative: to create).
+    sprints: HashMap<String, i64>,
+    /// Fix version name (lower case) → release id (negative: to create).
+    releases: HashMap<String, i64>,
+    new_sprints: Vec<(String, Sprint, SprintState)>,
+    new_releases: Vec<String>,
+    team: Option<RecordId>,
+}
+
+impl App {
+    /// Imports `set` into the product `product_key` as `user`. `progress` is told (written,
+    /// total) after each chunk. See the module's documentation for the rules.
+    pub async fn import_jira(
+        &self,
+        user: &User,
+        product_key: &str,
+        set: &ImportSet,
+        opts: &ImportOptions,
+        progress: &mut (dyn FnMut(u64, u64) + Send),
+    ) -> AppResult<ImportReport> {
+        let access = self.access(user, product_key).await?;
+        for a in [Action::CreateEpic, Action::CreateItem, Action::EditItem, Action::ManageSprint] {
+            self.require(&access, a)?;
+        }
+        let pid = access.product.id;
+        let wf = self.store.workflow(pid).await?;
+        let mut rep = ImportReport {
+            items_read: set.items.len(),
+            problems: set.problems.clone(),
+            ..Default::default()
+        };
+        let existing = self.imported_keys(&access).await?;
+        // Members by e-mail and by name; the mapping's users on top.
+        let members = self.store.members(pid).await?;
+        let mut people: HashMap<String, UserId> = HashMap::new();
+        for (u, _) in &members {
+            people.insert(u.email.as_str().to_lowercase(), u.id);
+            people.entry(u.name.to_lowercase()).or_insert(u.id);
+        }
+        for (from, to) in &opts.mapping.users {
+            match people.get(&to.to_lowercase()) {
+                Some(id) => {
+                    people.insert(from.to_lowercase(), *id);
+                }
+                None => rep.problems.push(Problem {
+                    severity: Severity::Error,
+                    file: "mapping".into(),
+                    line: 0,
+                    field: format!("users.{from}"),
+                    message: format!("{to} is not a member of {}", access.product.key.as_str()),
+                }),
+            }
+        }
+        let states = self.status_map(&wf, &opts.mapping, &mut rep);
+        let kinds = self.kind_map(&opts.mapping, &mut rep)?;
+        let fresh: Vec<&SourceItem> = set
+            .items
+            .iter()
+            .filter(|i| {
+                let skip = existing.contains_key(&i.key);
+                rep.items_skipped += usize::from(skip);
+                !skip
+            })
+            .collect();
+        let plan = self.plan_records(&access, set, &fresh).await?;
+        // Items by level, parents before children.
+        let mut by_level: [Vec<BulkItem>; 3] = Default::default();
+        let mut parents_of: [Vec<Option<String>>; 3] = Default::default();
+        let keys_in_set: HashSet<&str> = fresh.iter().map(|i| i.key.as_str()).collect();
+        let kind_of: HashMap<&str, &str> =
+            set.items.iter().map(|i| (i.key.as_str(), i.kind.as_str())).collect();
+        let initial = wf.initial().map(|s| s.id);
+        for src in &fresh {
+            rep.comments_skipped += src.comments.len();
+            let Some(b) =
+                self.map_item(src, &wf, &states, &kinds, &people, &plan, user.id, initial, &mut rep)
+            else {
+                rep.items_left_out += 1;
+                continue;
+            };
+            // The parent must sit higher in the hierarchy; otherwise the link is dropped.
+            let mut parent = src.parent_key().map(str::to_string);
+            if let Some(p) = &parent {
+                let pk = kind_of.get(p.as_str()).map(|k| kinds(k));
+                let known = keys_in_set.contains(p.as_str()) || existing.contains_key(p);
+                let bad_level = pk.is_some_and(|k| k.level() >= b.item.kind.level());
+                if !known || bad_level || b.item.kind == ItemKind::Epic {
+                    rep.problems.push(Problem {
+                        severity: Severity::Warning,
+                        file: src.file.clone(),
+                        line: src.line,
+                        field: "parent".into(),
+                        message: if known {
+                            format!(
+                                "{p} cannot be the parent of {} (a {}); the link is dropped",
+                                src.key,
+                                b.item.kind.as_str()
+                            )
+                        } else {
+                            format!(
+                                "{p} is neither in the files nor in the product; {} is imported without it",
+                                src.key
+                            )
+                        },
+                    });
+                    parent = None;
+                }
+            }
+            let level = b.item.kind.level() as usize;
+            by_level[level].push(b);
+            parents_of[level].push(parent);
+        }
+        rep.items_created = by_level.iter().map(|l| l.len() as u64).sum();
+        rep.events = by_level.iter().flatten().map(|b| b.history.len() as u64).sum();
+        rep.sprints_created = plan.new_sprints.len();
+        rep.releases_created = plan.new_releases.len();
+        if opts.dry_run || (opts.strict && rep.has_problems()) {
+            return Ok(rep);
+        }
+        // Write: sprints and releases first, then items level by level.
+        let ctx = self.ctx(user);
+        let ids = self.write_records(&access, plan, &ctx).await?;
+        let mut known: HashMap<String, ItemId> = existing;
+        let total = rep.items_created;
+        let mut written = 0u64;
+        // Keys that later levels need as parents.
+        let needed: HashSet<String> = parents_of.iter().flatten().flatten().cloned().collect();
+        for (items, parents) in by_level.into_iter().zip(parents_of) {
+            let mut items = items;
+            // Parents imported by an earlier run and not seen yet: by their label.
+            for p in parents.iter().flatten() {
+                if !known.contains_key(p) {
+                    if let Some(id) = self.item_by_jira_key(&access, p).await? {
+                        known.insert(p.clone(), id);
+                    }
+                }
+            }
+            for (b, p) in items.iter_mut().zip(&parents) {
+                b.item.parent_id = p.as_ref().and_then(|p| known.get(p)).copied();
+                remap(&mut b.item.sprint_id, &ids.0);
+                remap(&mut b.item.release_id, &ids.1);
+                for e in &mut b.history {
+                    if e.field == "sprint" {
+                        for v in [&mut e.old, &mut e.new] {
+                            if let Some(n) = v.as_i64() {
+                                *v = json!(ids.0.get(&n).copied().unwrap_or(n));
+                            }
+                        }
+                    }
+                }
+            }
+            let mut it = items.into_iter();
+            loop {
+                let chunk: Vec<BulkItem> = it.by_ref().take(IMPORT_CHUNK).collect();
+                let Some(first_key) = chunk.first().map(|b| b.item.labels[0].clone()) else { break };
+                // A chunk's items get consecutive numbers in one transaction: the first one's
+                // number (one lookup by label) gives every parent's id by number.
+                let wanted: Vec<(usize, String)> = chunk
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(k, b)| {
+                        let key = b.item.labels[0].strip_prefix(KEY_LABEL)?;
+                        needed.contains(key).then(|| (k, key.to_string()))
+                    })
+                    .collect();
+                written += self.store.bulk_create_items(access.product.id, chunk, &ctx).await?;
+                if !wanted.is_empty() {
+                    let jira = first_key.strip_prefix(KEY_LABEL).unwrap_or(&first_key).to_string();
+                    let first = self.item_by_jira_key(&access, &jira).await?.ok_or(AppError::NotFound)?;
+                    let number = self.store.item(first).await?.number;
+                    for (k, key) in wanted {
+                        let item = self.store.item_by_number(access.product.id, number + k as i64).await?;
+                        known.insert(key, item.id);
+                    }
+                }
+                progress(written, total);
+            }
+        }
+        self.store.refresh_statistics().await?;
+        rep.written = true;
+        Ok(rep)
+    }
+
+    /// Items of the product already imported: Jira key → item id (from the `jira:` labels).
+    async fn imported_keys(&self, access: &ProductAccess) -> AppResult<HashMap<String, ItemId>> {
+        let mut out = HashMap::new();
+        let pid = access.product.id;
+        if self.store.count_items(pid, &ItemFilter::default()).await? == 0 {
+            return Ok(out);
+        }
+        let mut page = Page::first(1000);
+        loop {
+            let got = self.store.list_items(pid, &ItemFilter::default(), &page).await?;
+            let Some(last) = got.last() else { break };
+            page.after = Some(last.rank.as_str().to_string());
+            for i in &got {
+                for l in &i.labels {
+                    if let Some(k) = l.strip_prefix(KEY_LABEL) {
+                        out.insert(k.to_string(), i.id);
+                    }
+                }
+            }
+            if got.len() < 1000 {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    async fn item_by_jira_key(&self, access: &ProductAccess, key: &str) -> AppResult<Option<ItemId>> {
+        let filter = ItemFilter { label: Some(format!("{KEY_LABEL}{key}")), ..Default::default() };
+        Ok(self.store.list_items(access.product.id, &filter, &Page::first(1)).await?.first().map(|i| i.id))
+    }
+
+    fn status_map(&self, wf: &Workflow, m: &Mapping, rep: &mut ImportReport) -> HashMap<String, StateId> {
+        let mut out = HashMap::new();
+        for s in &wf.states {
+            out.insert(s.name.to_lowercase(), s.id);
+        }
+        for (from, to) in &m.statuses {
+            match wf.states.iter().find(|s| s.name.eq_ignore_ascii_case(to)) {
+                Some(s) => {
+                    out.insert(from.to_lowercase(), s.id);
+                }
+                None => rep.problems.push(Problem {
+                    severity: Severity::Error,
+                    file: "mapping".into(),
+                    line: 0,
+                    field: format!("statuses.{from}"),
+                    message: format!("\"{to}\" is not a state of the product's workflow"),
+                }),
+            }
+        }
+        out
+    }
+
+    fn kind_map(
+        &self,
+        m: &Mapping,
+        rep: &mut ImportReport,
+    ) -> AppResult<impl Fn(&str) -> ItemKind + Send + Sync> {
+        let mut over: HashMap<String, ItemKind> = HashMap::new();
+        for (from, to) in &m.kinds {
+            match ItemKind::parse(&format!("kinds.{from}"), &to.to_lowercase()) {
+                Ok(k) => {
+                    over.insert(from.to_lowercase(), k);
+                }
+                Err(e) => rep.problems.push(Problem {
+                    severity: Severity::Error,
+                    file: "mapping".into(),
+                    line: 0,
+                    field: e.field,
+                    message: e.message,
+                }),
+            }
+        }
+        Ok(move |name: &str| {
+            over.get(&name.to_lowercase()).copied().or_else(|| default_kind(name)).unwrap_or(ItemKind::Story)
+        })
+    }
+
+    /// Sprints and releases the items need: existing ones by name, the rest to create.
+    async fn plan_records(
+        &self,
+        access: &ProductAccess,
+        set: &ImportSet,
+        items: &[&SourceItem],
+    ) -> AppResult<Plan> {
+        let team =
+            self.teams(access).await?.into_iter().find(|t| t.data.name.eq_ignore_ascii_case(TEAM_NAME));
+        let mut sprints: HashMap<String, i64> = HashMap::new();
+        if let Some(t) = &team {
+            for s in self.team_sprints(t).await? {
+                sprints.insert(s.data.name.clone(), s.id.0);
+            }
+        }
+        // Every sprint name the items mention, with the span of its items.
+        let mut spans: BTreeMap<String, (i64, i64, bool)> = BTreeMap::new();
+        for it in items {
+            let mut names: Vec<String> = it.sprints.clone();
+            for c in it.changes.iter().filter(|c| c.field == ChangeField::Sprint) {
+                names.extend(last_sprint(&c.to));
+            }
+            let created = it.created.map_or(0, |t| t.0);
+            let end = it.resolved.or(it.updated).or(it.created).map_or(0, |t| t.0);
+            let current = it.sprints.last().cloned();
+            for n in names {
+                let e = spans.entry(n.clone()).or_insert((i64::MAX, i64::MIN, false));
+                e.0 = e.0.min(created);
+                e.1 = e.1.max(end);
+                // An unresolved item still in the sprint keeps it open.
+                e.2 |= it.resolved.is_none() && current.as_deref() == Some(n.as_str());
+            }
+        }
+        let described: HashMap<&str, &keel_domain::import::SourceSprint> =
+            set.sprints.iter().map(|s| (s.name.as_str(), s)).collect();
+        let mut new_sprints = Vec::new();
+        for (name, (lo, hi, open)) in spans {
+            if sprints.contains_key(&name) {
+                continue;
+            }
+            let src = described.get(name.as_str());
+            let start = src.and_then(|s| s.start).unwrap_or(Timestamp(lo));
+            let end = src.and_then(|s| s.end).unwrap_or(Timestamp(hi.max(lo)));
+            let closed_at = src.and_then(|s| s.completed).or(src.and_then(|s| s.end)).unwrap_or(end);
+            let state = match src.map(|s| s.state.as_str()) {
+                Some("closed") => SprintState::Closed,
+                Some("active") => SprintState::Active,
+                Some("future") => SprintState::Planned,
+                _ if open => SprintState::Active,
+                _ => SprintState::Closed,
+            };
+            let (mut s_date, e_date) = (Date::of(start), Date::of(end));
+            if e_date < s_date {
+                s_date = e_date;
+            }
+            let sprint = Sprint {
+                name: truncate(&name, keel_domain::sprint::NAME_MAX).0,
+                goal: src.map(|s| s.goal.clone()).unwrap_or_default(),
+                start: s_date,
+                end: e_date,
+                capacity: vec![],
+                commitment: (state != SprintState::Planned).then(|| Commitment {
+                    at: start,
+                    items: vec![],
+                    points: 0.0,
+                }),
+                summary: (state == SprintState::Closed).then(|| SprintSummary {
+                    at: closed_at,
+                    committed: 0.0,
+                    completed: 0.0,
+                    added: 0.0,
+                    removed: 0.0,
+                    completed_items: vec![],
+                    carried_over: vec![],
+                }),
+            };
+            let placeholder = -(new_sprints.len() as i64) - 1;
+            sprints.insert(name.clone(), placeholder);
+            new_sprints.push((name, sprint, state));
+        }
+        let mut releases: HashMap<String, i64> =
+            self.releases(access).await?.into_iter().map(|r| (r.data.name.to_lowercase(), r.id.0)).collect();
+        let mut new_releases = Vec::new();
+        for it in items {
+            for v in &it.fix_versions {
+                let k = v.to_lowercase();
+                if let std::collections::hash_map::Entry::Vacant(e) = releases.entry(k) {
+                    e.insert(-(new_releases.len() as i64) - 1);
+                    new_releases.push(v.clone());
+                }
+            }
+        }
+        Ok(Plan { sprints, releases, new_sprints, new_releases, team: team.map(|t| t.id) })
+    }
+
+    /// Creates the team (when missing), sprints and releases in one batch; returns the real
+    /// ids of the placeholders (sprints, releases).
+    async fn write_records(
+        &self,
+        access: &ProductAccess,
+        plan: Plan,
+        ctx: &WriteCtx,
+    ) -> AppResult<(HashMap<i64, i64>, HashMap<i64, i64>)> {
+        let pid = access.product.id;
+        let mut sprint_ids = HashMap::new();
+        let mut release_ids = HashMap::new();
+        if plan.new_sprints.is_empty() && plan.new_releases.is_empty() {
+            return Ok((sprint_ids, release_ids));
+        }
+        let team = match plan.team {
+            Some(t) => t,
+            None if plan.new_sprints.is_empty() => RecordId(0),
+            None => {
+                let t = Team {
+                    name: TEAM_NAME.into(),
+                    products: vec![pid],
+                    members: vec![],
+                    board: Default::default(),
+                };
+                let rec = new_record(
+                    Some(pid),
+                    None,
+                    "",
+                    Some(format!("team:{}:{}", pid.0, TEAM_NAME.to_lowercase())),
+                    &t,
+                )?;
+                match self.store.write_batch(vec![WriteOp::CreateRecord(rec)], ctx).await?.pop() {
+                    Some(Written::Record(r)) => r.id,
+                    _ => return Err(AppError::Conflict("the Jira team was not created".into())),
+                }
+            }
+        };
+        let mut ops = Vec::new();
+        for (_, s, state) in &plan.new_sprints {
+            ops.push(WriteOp::CreateRecord(new_record(Some(pid), Some(team.0), state.as_str(), None, s)?));
+        }
+        for name in &plan.new_releases {
+            let (name, _) = truncate(name, 80);
+            let r = Release {
+                name: name.clone(),
+                description: String::new(),
+                target_date: None,
+                released_at: None,
+            };
+            ops.push(WriteOp::CreateRecord(new_record(
+                Some(pid),
+                None,
+                ReleaseState::Planned.as_str(),
+                Some(release_key(pid, &name)),
+                &r,
+            )?));
+        }
+        let written = self.store.write_batch(ops, ctx).await?;
+        let ns = plan.new_sprints.len();
+        for (k, w) in written.iter().enumerate() {
+            if let Written::Record(r) = w {
+                if k < ns {
+                    sprint_ids.insert(-(k as i64) - 1, r.id.0);
+                } else {
+                    release_ids.insert(-((k - ns) as i64) - 1, r.id.0);
+                }
+            }
+        }
+        Ok((sprint_ids, release_ids))
+    }
+
+    /// One source item as a bulk item, or `None` (with a problem) when it cannot be imported.
+    #[allow(clippy::too_many_arguments)]
+    fn map_item(
+        &self,
+        src: &SourceItem,
+        wf: &Workflow,
+        states: &HashMap<String, StateId>,
+        kinds: &(impl Fn(&str) -> ItemKind + Send + Sync),
+        people: &HashMap<String, UserId>,
+        plan: &Plan,
+        importer: UserId,
+        initial: Option<StateId>,
+        rep: &mut ImportReport,
+    ) -> Option<BulkItem> {
+        let warn = |rep: &mut ImportReport, field: &str, message: String| {
+            rep.problems.push(Problem {
+                severity: Severity::Warning,
+                file: src.file.clone(),
+                line: src.line,
+                field: field.into(),
+                message,
+            })
+        };
+        let Some(status) = states.get(&src.status.to_lowercase()).copied() else {
+            *rep.unmapped_statuses.entry(src.status.clone()).or_default() += 1;
+            rep.problems.push(Problem {
+                severity: Severity::Error,
+                file: src.file.clone(),
+                line: src.line,
+                field: "status".into(),
+                message: format!(
+                    "{}: status \"{}\" is not a state of the workflow; map it in the mapping file ([statuses])",
+                    src.key, src.status
+                ),
+            });
+            return None;
+        };
+        if default_kind(&src.kind).is_none() {
+            *rep.unmapped_kinds.entry(src.kind.clone()).or_default() += 1;
+        }
+        let kind = kinds(&src.kind);
+        let person = |who: &Option<String>, rep: &mut ImportReport| -> Option<UserId> {
+            let w = who.as_deref()?.trim();
+            if w.is_empty() {
+                return None;
+            }
+            let found = people.get(&w.to_lowercase()).copied();
+            if found.is_none() {
+                *rep.unknown_users.entry(w.to_string()).or_default() += 1;
+            }
+            found
+        };
+        let assignee = person(&src.assignee, rep);
+        let reporter = person(&src.reporter, rep).unwrap_or(importer);
+        let (title, cut) = truncate(&src.title, TITLE_MAX);
+        if cut {
+            warn(rep, "title", format!("{}: the summary is cut to {TITLE_MAX} characters", src.key));
+        }
+        let (description, cut) = truncate(&src.description, DESCRIPTION_MAX);
+        if cut {
+            warn(
+                rep,
+                "description",
+                format!("{}: the description is cut to {DESCRIPTION_MAX} characters", src.key),
+            );
+        }
+        let points = |v: Option<f64>| v.filter(|p| *p >= 0.0 && *p <= POINTS_MAX).map(Points::from_trusted);
+        let estimate = points(src.points);
+        if src.points.is_some() && estimate.is_none() {
+            warn(rep, "story points", format!("{}: more than {POINTS_MAX} points; left empty", src.key));
+        }
+        let mut labels = vec![format!("{KEY_LABEL}{}", src.key)];
+        for l in src.labels.iter().filter_map(|l| clean_label(l)) {
+            if labels.len() >= LABELS_MAX {
+                warn(
+                    rep,
+                    "labels",
+                    format!("{}: more than {LABELS_MAX} labels; the rest are dropped", src.key),
+                );
+                break;
+            }
+            if !labels.contains(&l) {
+                labels.push(l);
+            }
+        }
+        let sprint_id = src.sprints.last().and_then(|n| plan.sprints.get(n)).map(|i| RecordId(*i));
+        let release_id =
+            src.fix_versions.last().and_then(|n| plan.releases.get(&n.to_lowercase())).map(|i| RecordId(*i));
+        let created_at = src.created.or(src.updated).unwrap_or_else(crate::now);
+        // The history: the changelog, mapped; times no earlier than the creation.
+        let mut history: Vec<BulkEvent> = Vec::new();
+        let state_of = |name: &Option<String>, rep: &mut ImportReport| -> Result<Value, ()> {
+            match name.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+                None => Ok(Value::Null),
+                Some(n) => match states.get(&n.to_lowercase()) {
+                    Some(id) => Ok(json!(id.0)),
+                    None => {
+                        *rep.unmapped_statuses.entry(n.to_string()).or_default() += 1;
+                        Err(())
+                    }
+                },
+            }
+        };
+        for c in &src.changes {
+            let at = Timestamp(c.at.0.max(created_at.0));
+            let actor = people.get(&c.author.to_lowercase()).copied().or(Some(importer));
+            let (field, old, new) = match c.field {
+                ChangeField::Status => {
+                    let (Ok(old), Ok(new)) = (state_of(&c.from, rep), state_of(&c.to, rep)) else { continue };
+                    ("status", old, new)
+                }
+                ChangeField::Sprint => {
+                    let id = |v: &Option<String>| {
+                        last_sprint(v).and_then(|n| plan.sprints.get(&n)).map_or(Value::Null, |i| json!(i))
+                    };
+                    ("sprint", id(&c.from), id(&c.to))
+                }
+                ChangeField::Points => {
+                    let p = |v: &Option<String>| {
+                        v.as_deref()
+                            .and_then(|s| s.trim().parse::<f64>().ok())
+                            .map_or(Value::Null, |x| json!(x))
+                    };
+                    ("estimate", p(&c.from), p(&c.to))
+                }
+                ChangeField::Kind => {
+                    let k =
+                        |v: &Option<String>| v.as_deref().map_or(Value::Null, |s| json!(kinds(s).as_str()));
+                    ("kind", k(&c.from), k(&c.to))
+                }
+            };
+            if old != new {
+                history.push(BulkEvent { at, actor, field: field.into(), old, new });
+            }
+        }
+        // Without a changelog entry that brings the item to its current state, one is made at
+        // its resolution (or last update), so lead time and throughput still count it.
+        let last_status = history.iter().rev().find(|e| e.field == "status").map(|e| e.new.clone());
+        let current = json!(status.0);
+        let needs = match &last_status {
+            Some(v) => *v != current,
+            None => Some(status) != initial,
+        };
+        if needs {
+            let done = wf.state(status).is_some_and(|s| s.category == Category::Done);
+            let at = if done { src.resolved.or(src.updated) } else { src.updated }.unwrap_or(created_at);
+            let old = last_status.unwrap_or_else(|| initial.map_or(Value::Null, |i| json!(i.0)));
+            history.push(BulkEvent {
+                at: Timestamp(at.0.max(created_at.0)),
+                actor: Some(assignee.unwrap_or(reporter)),
+                field: "status".into(),
+                old,
+                new: current,
+            });
+        }
+        history.sort_by_key(|e| e.at);
+        Some(BulkItem {
+            item: NewItem {
+                kind,
+                parent_id: None,
+                title,
+                description,
+                story: StoryFields::default(),
+                criteria: Vec::new(),
+                estimate,
+                labels,
+                assignee_id: assignee,
+                status_id: Some(status),
+                sprint_id,
+                release_id,
+            },
+            created_at,
+            created_by: Some(reporter),
+            history,
+        })
+    }
+}
+
+fn remap(v: &mut Option<RecordId>, ids: &HashMap<i64, i64>) {
+    if let Some(r) = v {
+        if let Some(real) = ids.get(&r.0) {
+            *r = RecordId(*real);
+        }
+    }
+}

@@ -1,0 +1,307 @@
+//! Moving in: source files turned into a neutral import set that the application maps onto a
+//! product. Pure: bytes in, values and problems out; no database, no clock.
+//!
+//! Every problem names the file, the line and the field. An `Error` means the row (or the file)
+//! is left out; a `Warning` means the row is kept but something in it is dropped (a parent that
+//! is not in the source, cells beyond the header). With `--strict` either means nothing is written.
+
+pub mod csv;
+pub mod jira;
+pub mod markup;
+
+use crate::Timestamp;
+use std::collections::{HashMap, HashSet};
+
+/// How bad a problem is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Severity {
+    /// The row is kept; something in it is dropped or guessed.
+    Warning,
+    /// The row (or file) is left out.
+    Error,
+}
+
+/// One thing in the source that could not be taken as it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// Warning or error.
+    pub severity: Severity,
+    /// The file's name as given.
+    pub file: String,
+    /// File line (1-based; 0 when it concerns the whole file or the set).
+    pub line: usize,
+    /// The field (column) concerned, or empty.
+    pub field: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let sev = match self.severity {
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        };
+        write!(f, "{sev}: {}", self.file)?;
+        if self.line > 0 {
+            write!(f, " line {}", self.line)?;
+        }
+        if !self.field.is_empty() {
+            write!(f, " field \"{}\"", self.field)?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+/// A comment on an item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceComment {
+    /// When.
+    pub at: Option<Timestamp>,
+    /// Who (an e-mail, user name or id as the source gives it).
+    pub author: String,
+    /// Markdown.
+    pub body: String,
+}
+
+/// Which field a past change touched (the ones delivery metrics read).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ChangeField {
+    /// Workflow status (by name).
+    Status,
+    /// Sprint (names, comma separated in Jira).
+    Sprint,
+    /// Story points.
+    Points,
+    /// Issue type (by name).
+    Kind,
+}
+
+/// One past change of an item, from the source's changelog.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SourceChange {
+    /// When.
+    pub at: Timestamp,
+    /// Who, as the source names them.
+    pub author: String,
+    /// What.
+    pub field: ChangeField,
+    /// Value before (display text), if any.
+    pub from: Option<String>,
+    /// Value after (display text), if any.
+    pub to: Option<String>,
+}
+
+/// One issue of the source, in neutral terms.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SourceItem {
+    /// Source file.
+    pub file: String,
+    /// Line of the row.
+    pub line: usize,
+    /// The source's key (`SHOP-12`).
+    pub key: String,
+    /// The source's numeric id, when given (parents and changelogs may refer to it).
+    pub id: Option<String>,
+    /// Issue type name (`Story`, `Sub-task`…).
+    pub kind: String,
+    /// Summary.
+    pub title: String,
+    /// Description, already Markdown.
+    pub description: String,
+    /// Status name.
+    pub status: String,
+    /// Story points.
+    pub points: Option<f64>,
+    /// Original estimate, in seconds.
+    pub estimate_seconds: Option<i64>,
+    /// Parent's key (sub-tasks; team-managed epics).
+    pub parent: Option<String>,
+    /// Epic's key (company-managed projects).
+    pub epic: Option<String>,
+    /// Sprint names, oldest first; the last is the current one.
+    pub sprints: Vec<String>,
+    /// Fix version names.
+    pub fix_versions: Vec<String>,
+    /// Labels.
+    pub labels: Vec<String>,
+    /// Assignee as the source names them (e-mail, user name or id).
+    pub assignee: Option<String>,
+    /// Reporter likewise.
+    pub reporter: Option<String>,
+    /// Created.
+    pub created: Option<Timestamp>,
+    /// Last updated.
+    pub updated: Option<Timestamp>,
+    /// Resolved.
+    pub resolved: Option<Timestamp>,
+    /// Comments, oldest first.
+    pub comments: Vec<SourceComment>,
+    /// Past changes, oldest first.
+    pub changes: Vec<SourceChange>,
+}
+
+impl SourceItem {
+    /// The parent the hierarchy uses: the parent link, else the epic link.
+    pub fn parent_key(&self) -> Option<&str> {
+        self.parent.as_deref().or(self.epic.as_deref())
+    }
+}
+
+/// A sprint as a source describes it (a sprint file or the agile API).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SourceSprint {
+    /// Source id.
+    pub id: Option<String>,
+    /// Name (items refer to it by name).
+    pub name: String,
+    /// `future`, `active` or `closed`.
+    pub state: String,
+    /// Start.
+    pub start: Option<Timestamp>,
+    /// Planned end.
+    pub end: Option<Timestamp>,
+    /// When it was closed.
+    pub completed: Option<Timestamp>,
+    /// Goal.
+    pub goal: String,
+}
+
+/// A user as a source's user file gives them (to turn ids into e-mails).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SourceUser {
+    /// Source id or user name.
+    pub id: String,
+    /// E-mail.
+    pub email: String,
+    /// Display name.
+    pub name: String,
+}
+
+/// Everything read from the files: items, sprints, users and the problems met.
+#[derive(Debug, Clone, Default)]
+pub struct ImportSet {
+    /// Items in source order.
+    pub items: Vec<SourceItem>,
+    /// Sprints described by a sprint file.
+    pub sprints: Vec<SourceSprint>,
+    /// Users described by a user file.
+    pub users: Vec<SourceUser>,
+    /// Problems met.
+    pub problems: Vec<Problem>,
+}
+
+impl ImportSet {
+    /// Whether any problem was met (strict mode writes nothing then).
+    pub fn has_problems(&self) -> bool {
+        !self.problems.is_empty()
+    }
+
+    /// Rewrites user ids into e-mails where a user file gave them; checks the set as a whole:
+    /// duplicate keys (the later row is left out), parents that are not in the set (warning;
+    /// the writer looks for them in the product), and circular parent chains (their links are
+    /// dropped). Call once after every file has been read.
+    pub fn finish(&mut self) {
+        // Users.
+        if !self.users.is_empty() {
+            let by_id: HashMap<&str, &str> = self
+                .users
+                .iter()
+                .filter(|u| !u.email.is_empty())
+                .map(|u| (u.id.as_str(), u.email.as_str()))
+                .collect();
+            let map = |v: &mut Option<String>| {
+                if let Some(e) = v.as_deref().and_then(|x| by_id.get(x)) {
+                    *v = Some((*e).to_string());
+                }
+            };
+            for it in &mut self.items {
+                map(&mut it.assignee);
+                map(&mut it.reporter);
+                for c in &mut it.comments {
+                    if let Some(e) = by_id.get(c.author.as_str()) {
+                        c.author = (*e).to_string();
+                    }
+                }
+                for c in &mut it.changes {
+                    if let Some(e) = by_id.get(c.author.as_str()) {
+                        c.author = (*e).to_string();
+                    }
+                }
+            }
+        }
+        // Duplicate keys.
+        let mut seen: HashMap<String, usize> = HashMap::new();
+        let mut keep = Vec::with_capacity(self.items.len());
+        for it in &self.items {
+            if let Some(first) = seen.get(&it.key) {
+                self.problems.push(Problem {
+                    severity: Severity::Error,
+                    file: it.file.clone(),
+                    line: it.line,
+                    field: "key".into(),
+                    message: format!(
+                        "{} appears twice (first on line {first}); this row is left out",
+                        it.key
+                    ),
+                });
+                keep.push(false);
+            } else {
+                seen.insert(it.key.clone(), it.line);
+                keep.push(true);
+            }
+        }
+        let mut k = 0;
+        self.items.retain(|_| {
+            k += 1;
+            keep[k - 1]
+        });
+        // Parents by id → by key.
+        let by_id: HashMap<String, String> =
+            self.items.iter().filter_map(|i| Some((i.id.clone()?, i.key.clone()))).collect();
+        for it in &mut self.items {
+            if let Some(p) = it.parent.clone() {
+                if let Some(key) = by_id.get(&p) {
+                    it.parent = Some(key.clone());
+                }
+            }
+        }
+        // Circular chains.
+        let index: HashMap<String, usize> =
+            self.items.iter().enumerate().map(|(i, it)| (it.key.clone(), i)).collect();
+        let mut in_cycle: HashSet<usize> = HashSet::new();
+        for start in 0..self.items.len() {
+            let mut path = vec![start];
+            let mut cur = start;
+            while let Some(next) = self.items[cur].parent_key().and_then(|p| index.get(p)).copied() {
+                if let Some(pos) = path.iter().position(|x| *x == next) {
+                    in_cycle.extend(path[pos..].iter().copied());
+                    break;
+                }
+                if path.len() > 64 || in_cycle.contains(&next) {
+                    break;
+                }
+                path.push(next);
+                cur = next;
+            }
+        }
+        let mut cyc: Vec<usize> = in_cycle.into_iter().collect();
+        cyc.sort_unstable();
+        for i in cyc {
+            let it = &mut self.items[i];
+            self.problems.push(Problem {
+                severity: Severity::Warning,
+                file: it.file.clone(),
+                line: it.line,
+                field: if it.parent.is_some() { "parent".into() } else { "epic link".into() },
+                message: format!(
+                    "{} is part of a circular parent chain (through {}); its parent is dropped",
+                    it.key,
+                    it.parent_key().unwrap_or("")
+                ),
+            });
+            it.parent = None;
+            it.epic = None;
+        }
+    }
+}
