@@ -86,6 +86,10 @@
       .then(function (html) {
         var doc = new DOMParser().parseFromString(html, "text/html");
         var focused = document.activeElement && document.activeElement.id;
+        // A keyboard selection (a focused row or card) is by key: find it again after the swap.
+        var act = document.activeElement;
+        var keyed = act && act !== body && act.closest ? act.closest("[data-key]") : null;
+        var focusKey = keyed ? keyed.dataset.key : "";
         var missing = false, stale = false;
         regions().forEach(function (el) {
           if (working(el)) { pending = true; return; }
@@ -101,6 +105,12 @@
         if (focused && document.activeElement === body) {
           var f = document.getElementById(focused);
           if (f) f.focus({ preventScroll: true });
+        }
+        if (focusKey && (document.activeElement === body || !document.activeElement)) {
+          var again = Array.prototype.filter.call(document.querySelectorAll("[data-key]"), function (x) {
+            return x.dataset.key === focusKey && x.tabIndex >= 0;
+          })[0];
+          if (again) again.focus({ preventScroll: true });
         }
         body.dataset.liveRefreshes = String((parseInt(body.dataset.liveRefreshes || "0", 10) || 0) + 1);
         // A part that is not on the fresh page (the page changed shape): the last resort.
@@ -128,6 +138,10 @@
     body.dataset.live = "connecting";
     es.addEventListener("open", function () { body.dataset.live = "open"; });
     es.addEventListener("error", function () { body.dataset.live = "retrying"; });
+    // A page left (or kept in the back-forward cache) must give its connection back: a browser
+    // keeps six per host over HTTP/1.1, and streams left open would starve the next pages.
+    window.addEventListener("pagehide", function () { es.close(); });
+    window.addEventListener("pageshow", function (e) { if (e.persisted) window.location.reload(); });
     es.addEventListener("change", function (e) {
       var c;
       try { c = JSON.parse(e.data); } catch (err) { return; }
@@ -141,6 +155,7 @@
   if (window.EventSource && document.querySelector("[data-live-inbox]")) {
     var first = true;
     var inbox = new EventSource("/api/v1/notifications/stream");
+    window.addEventListener("pagehide", function () { inbox.close(); });
     inbox.addEventListener("inbox", function () {
       // The first event is the state the page was drawn with (give or take a moment).
       if (first) { first = false; body.dataset.inbox = "open"; return; }
