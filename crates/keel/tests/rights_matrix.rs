@@ -906,6 +906,10 @@ fn case(op: &str, f: &Fx, own: &Own) -> Option<Case> {
         "DELETE /api/v1/{kind}/{id}/watch" => {
             late(Act(A::ReadProduct), format!("/api/v1/items/{s}/watch"), None)
         }
+        "GET /api/v1/products/{product}/stream" => read(format!("{p}/stream")),
+        "GET /api/v1/notifications/stream" => c(SignedIn, "/api/v1/notifications/stream".into(), None),
+        // Loopback callers without a configured token (the test's case): anyone.
+        "GET /metrics" => c(Public, "/metrics".into(), None),
         "GET /healthz" => c(Public, "/healthz".into(), None),
         "GET /readyz" => c(Public, "/readyz".into(), None),
         _ => return None,
