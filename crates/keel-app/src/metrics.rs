@@ -232,15 +232,10 @@ impl App {
             .filter(|(id, (st, k))| !whole.contains(id) && (st.is_none() || (reads_kind && k.is_none())))
             .map(|(id, _)| *id)
             .collect();
-        let rows: BTreeMap<i64, (String, String, i64)> = if need.is_empty() {
+        let rows: BTreeMap<i64, (String, i64)> = if need.is_empty() {
             BTreeMap::new()
         } else {
-            self.store
-                .items_now(&need)
-                .await?
-                .into_iter()
-                .map(|(id, key, kind, st)| (id, (key, kind, st)))
-                .collect()
+            self.store.items_now(&need).await?.into_iter().map(|(id, kind, st)| (id, (kind, st))).collect()
         };
         whole.extend(need.iter().copied().filter(|id| !rows.contains_key(id)));
         let mut all = Vec::with_capacity(events.len() + start.len());
@@ -249,13 +244,12 @@ impl App {
                 continue;
             }
             let row = rows.get(id);
-            let status = st.clone().or_else(|| row.map(|r| serde_json::json!(r.2)));
+            let status = st.clone().or_else(|| row.map(|r| serde_json::json!(r.1)));
             // Cumulative flow does not read kinds; any kind will do there.
             let kind = kind
                 .clone()
-                .or_else(|| row.map(|r| serde_json::json!(r.1)))
+                .or_else(|| row.map(|r| serde_json::json!(r.0)))
                 .unwrap_or_else(|| "story".into());
-            let key = row.map_or(String::new(), |r| r.0.clone());
             all.push(Event {
                 id: 0,
                 product_id: Some(product),
@@ -265,7 +259,8 @@ impl App {
                 at: Timestamp(since.0 - 1),
                 field: "created".into(),
                 old: serde_json::Value::Null,
-                new: serde_json::json!({"key": key, "kind": kind, "status_id": status}),
+                // The reports read here name no item, so the stand-in needs no key.
+                new: serde_json::json!({"kind": kind, "status_id": status}),
                 proposal_id: None,
             });
         }

@@ -217,13 +217,12 @@ impl MetricsStore for PgStore {
         rows.iter().map(|r| Ok((col(r, 0)?, col::<i64>(r, 1)? as usize))).collect()
     }
 
-    async fn items_now(&self, items: &[i64]) -> StoreResult<Vec<(i64, String, String, i64)>> {
+    async fn items_now(&self, items: &[i64]) -> StoreResult<Vec<(i64, String, i64)>> {
         let c = self.conn().await?;
         let items = items.to_vec();
-        let rows =
-            all(&c, "SELECT id, key, kind, status_id FROM items WHERE id = ANY($1) ORDER BY id", &[&items])
-                .await?;
-        rows.iter().map(|r| Ok((col(r, 0)?, col(r, 1)?, col(r, 2)?, col(r, 3)?))).collect()
+        let rows = all(&c, "SELECT id, kind, status_id FROM items WHERE id = ANY($1) ORDER BY id", &[&items])
+            .await?;
+        rows.iter().map(|r| Ok((col(r, 0)?, col(r, 1)?, col(r, 2)?))).collect()
     }
 
     async fn wip_cuts(&self, product: ProductId, cuts: &[Timestamp]) -> StoreResult<Vec<usize>> {

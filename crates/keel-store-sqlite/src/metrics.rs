@@ -269,22 +269,21 @@ impl MetricsStore for SqliteStore {
         .await
     }
 
-    async fn items_now(&self, items: &[i64]) -> StoreResult<Vec<(i64, String, String, i64)>> {
+    async fn items_now(&self, items: &[i64]) -> StoreResult<Vec<(i64, String, i64)>> {
         let items = items.to_vec();
         self.read_blocking(move |c| {
             let mut out = Vec::new();
             for chunk in items.chunks(CHUNK) {
                 let sql = format!(
-                    "SELECT id, key, kind, status_id FROM items WHERE id IN ({})",
+                    "SELECT id, kind, status_id FROM items WHERE id IN ({})",
                     vec!["?"; chunk.len()].join(",")
                 );
                 let mut st = c.prepare(&sql)?;
-                let rows = st.query_map(params_from_iter(chunk.iter()), |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-                })?;
+                let rows =
+                    st.query_map(params_from_iter(chunk.iter()), |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
                 out.extend(rows.collect::<rusqlite::Result<Vec<_>>>()?);
             }
-            out.sort_by_key(|r: &(i64, String, String, i64)| r.0);
+            out.sort_by_key(|r: &(i64, String, i64)| r.0);
             Ok(out)
         })
         .await

@@ -727,9 +727,9 @@ pub trait MetricsStore {
         product: ProductId,
         kind: Option<ItemKind>,
     ) -> StoreResult<Vec<(i64, usize)>>;
-    /// Of `items`, those that still have a row: (id, key, kind, state id) as they are now, by
-    /// id (never their text).
-    async fn items_now(&self, items: &[i64]) -> StoreResult<Vec<(i64, String, String, i64)>>;
+    /// Of `items`, those that still have a row: (id, kind, state id) as they are now, by id
+    /// (never their text).
+    async fn items_now(&self, items: &[i64]) -> StoreResult<Vec<(i64, String, i64)>>;
     /// For each of `cuts`, how many of `product`'s items in progress (by the flow table's
     /// `wip_since`) have been so since that moment or earlier.
     async fn wip_cuts(&self, product: ProductId, cuts: &[Timestamp]) -> StoreResult<Vec<usize>>;
