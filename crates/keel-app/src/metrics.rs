@@ -206,6 +206,8 @@ impl App {
         let events = self.store.product_item_events(product, fields, since).await?;
         let reads_kind = fields.contains(&"kind");
         // Per item created before `since`: its state and kind at `since`, when a change tells.
+        // The domain's rule (a first change's `old` is the value at creation) sets the stand-in
+        // from that change anyway; knowing it here only spares the item's row.
         let mut born = BTreeSet::new();
         let mut start: BTreeMap<i64, (Option<serde_json::Value>, Option<serde_json::Value>)> =
             BTreeMap::new();
