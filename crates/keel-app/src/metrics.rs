@@ -5,6 +5,7 @@
 
 use crate::records::Stored;
 use crate::{now, App, AppError, AppResult, ProductAccess};
+use keel_domain::event::{Event, ObjectKind};
 use keel_domain::item::ItemKind;
 use keel_domain::metrics::{
     bug_trend, by_week, cumulative_flow, finished_rows, flow_rows, histories, release_burnup, sprint_burn,
@@ -170,7 +171,7 @@ impl App {
     /// `created`) tell it: a report names only those it reads, and a created item's text is
     /// left in the database.
     async fn product_histories(&self, product: ProductId, fields: &[&str]) -> AppResult<Vec<ItemHistory>> {
-        Ok(histories(&self.store.product_item_events(product, fields).await?))
+        Ok(histories(&self.store.product_item_events(product, fields, Timestamp(i64::MIN)).await?))
     }
 
     /// The histories of `items` of `product`, as far as `fields` tell them.
@@ -186,6 +187,93 @@ impl App {
         let mut events = self.store.item_events(items).await?;
         events.retain(|e| e.product_id == Some(product) && fields.contains(&e.field.as_str()));
         Ok(histories(&events))
+    }
+
+    /// The histories, from `since` on, of `product`'s items with an event of `fields` since
+    /// then, read from those events alone (never older events, never an item's text). An item
+    /// created before `since` gets a stand-in `created` event just before it, holding its state
+    /// (and kind) at `since`: the `old` of its first change of that field since then, or, with
+    /// no such change, its value now (its row). An item created since then keeps its own
+    /// `created` event, whose values a bulk import's later changes correct as in the full
+    /// history. Only an item that needs its row and has none (deleted) is read whole.
+    async fn period_histories(
+        &self,
+        product: ProductId,
+        fields: &[&str],
+        since: Timestamp,
+    ) -> AppResult<Vec<ItemHistory>> {
+        use std::collections::{BTreeMap, BTreeSet};
+        let events = self.store.product_item_events(product, fields, since).await?;
+        let reads_kind = fields.contains(&"kind");
+        // Per item created before `since`: its state and kind at `since`, when a change tells.
+        // The domain's rule (a first change's `old` is the value at creation) sets the stand-in
+        // from that change anyway; knowing it here only spares the item's row.
+        let mut born = BTreeSet::new();
+        let mut start: BTreeMap<i64, (Option<serde_json::Value>, Option<serde_json::Value>)> =
+            BTreeMap::new();
+        for e in &events {
+            if e.field == "created" {
+                born.insert(e.object_id);
+                continue;
+            }
+            let s = start.entry(e.object_id).or_default();
+            if e.field == "status" && s.0.is_none() {
+                s.0 = Some(e.old.clone());
+            }
+            if e.field == "kind" && s.1.is_none() {
+                s.1 = Some(e.old.clone());
+            }
+        }
+        start.retain(|id, _| !born.contains(id));
+        // A first change without an `old` does not tell the value before it: read that item whole.
+        let odd = |v: &Option<serde_json::Value>| v.as_ref().is_some_and(|v| v.is_null());
+        let mut whole: BTreeSet<i64> =
+            start.iter().filter(|(_, (st, k))| odd(st) || odd(k)).map(|(id, _)| *id).collect();
+        let need: Vec<i64> = start
+            .iter()
+            .filter(|(id, (st, k))| !whole.contains(id) && (st.is_none() || (reads_kind && k.is_none())))
+            .map(|(id, _)| *id)
+            .collect();
+        let rows: BTreeMap<i64, (String, i64)> = if need.is_empty() {
+            BTreeMap::new()
+        } else {
+            self.store.items_now(&need).await?.into_iter().map(|(id, kind, st)| (id, (kind, st))).collect()
+        };
+        whole.extend(need.iter().copied().filter(|id| !rows.contains_key(id)));
+        let mut all = Vec::with_capacity(events.len() + start.len());
+        for (id, (st, kind)) in &start {
+            if whole.contains(id) {
+                continue;
+            }
+            let row = rows.get(id);
+            let status = st.clone().or_else(|| row.map(|r| serde_json::json!(r.1)));
+            // Cumulative flow does not read kinds; any kind will do there.
+            let kind = kind
+                .clone()
+                .or_else(|| row.map(|r| serde_json::json!(r.0)))
+                .unwrap_or_else(|| "story".into());
+            all.push(Event {
+                id: 0,
+                product_id: Some(product),
+                object: ObjectKind::Item,
+                object_id: *id,
+                actor_id: None,
+                at: Timestamp(since.0 - 1),
+                field: "created".into(),
+                old: serde_json::Value::Null,
+                // The reports read here name no item, so the stand-in needs no key.
+                new: serde_json::json!({"kind": kind, "status_id": status}),
+                proposal_id: None,
+            });
+        }
+        all.extend(events.into_iter().filter(|e| !whole.contains(&e.object_id)));
+        let mut out = histories(&all);
+        if !whole.is_empty() {
+            let whole: Vec<i64> = whole.into_iter().collect();
+            out.extend(self.histories_of(product, &whole, fields).await?);
+            out.sort_by_key(|h| h.id);
+        }
+        Ok(out)
     }
 
     /// A team filter for a product report: the team (which must serve the product) and the ids
@@ -356,9 +444,7 @@ impl App {
         let product = access.product.id;
         let at = now();
         let wf = self.workflow_of(&[product]).await?;
-        let moving =
-            self.store.items_changed_since(product, &FLOW_FIELDS, period.tz.start_of(period.from)).await?;
-        let items = self.histories_of(product, &moving, &FLOW_FIELDS).await?;
+        let items = self.period_histories(product, &FLOW_FIELDS, period.tz.start_of(period.from)).await?;
         let index = |s: i64| wf.states.iter().position(|st| st.id.0 == s);
         let mut still = vec![0i64; wf.states.len()];
         for (s, n) in self.store.state_counts(product, None).await? {
@@ -412,9 +498,7 @@ impl App {
         let product = access.product.id;
         let at = now();
         let wf = self.workflow_of(&[product]).await?;
-        let moving =
-            self.store.items_changed_since(product, &BUG_DAY_FIELDS, period.tz.start_of(period.from)).await?;
-        let items = self.histories_of(product, &moving, &BUG_FIELDS).await?;
+        let items = self.period_histories(product, &BUG_DAY_FIELDS, period.tz.start_of(period.from)).await?;
         let not_done = |s: i64| {
             wf.state(keel_domain::ids::StateId(s)).map_or(Category::Todo, |st| st.category) != Category::Done
         };

@@ -153,7 +153,12 @@ impl MetricsStore for PgStore {
         Ok(true)
     }
 
-    async fn product_item_events(&self, product: ProductId, fields: &[&str]) -> StoreResult<Vec<Event>> {
+    async fn product_item_events(
+        &self,
+        product: ProductId,
+        fields: &[&str],
+        since: Timestamp,
+    ) -> StoreResult<Vec<Event>> {
         let c = self.conn().await?;
         let fields: Vec<&str> = fields.to_vec();
         // A created item's text stays in the database.
@@ -163,8 +168,9 @@ impl MetricsStore for PgStore {
                         'sprint_id', d -> 'sprint_id', 'release_id', d -> 'release_id',
                         'estimate', d -> 'estimate')::text FROM (SELECT new::jsonb AS d) j) ELSE new END,
                     proposal_id
-             FROM events WHERE product_id = $1 AND field = ANY($2) AND object = 'item' ORDER BY id";
-        all(&c, sql, &[&product.0, &fields]).await?.iter().map(rows::event).collect()
+             FROM events WHERE product_id = $1 AND field = ANY($2) AND at >= $3 AND object = 'item'
+             ORDER BY id";
+        all(&c, sql, &[&product.0, &fields, &since.0]).await?.iter().map(rows::event).collect()
     }
 
     async fn release_candidates(&self, product: ProductId, release: i64) -> StoreResult<Vec<i64>> {
@@ -211,22 +217,12 @@ impl MetricsStore for PgStore {
         rows.iter().map(|r| Ok((col(r, 0)?, col::<i64>(r, 1)? as usize))).collect()
     }
 
-    async fn items_changed_since(
-        &self,
-        product: ProductId,
-        fields: &[&str],
-        since: Timestamp,
-    ) -> StoreResult<Vec<i64>> {
+    async fn items_now(&self, items: &[i64]) -> StoreResult<Vec<(i64, String, i64)>> {
         let c = self.conn().await?;
-        let fields: Vec<&str> = fields.to_vec();
-        let rows = all(
-            &c,
-            "SELECT DISTINCT object_id FROM events
-             WHERE product_id = $1 AND field = ANY($2) AND at >= $3 AND object = 'item' ORDER BY object_id",
-            &[&product.0, &fields, &since.0],
-        )
-        .await?;
-        rows.iter().map(|r| col(r, 0)).collect()
+        let items = items.to_vec();
+        let rows = all(&c, "SELECT id, kind, status_id FROM items WHERE id = ANY($1) ORDER BY id", &[&items])
+            .await?;
+        rows.iter().map(|r| Ok((col(r, 0)?, col(r, 1)?, col(r, 2)?))).collect()
     }
 
     async fn wip_cuts(&self, product: ProductId, cuts: &[Timestamp]) -> StoreResult<Vec<usize>> {

@@ -187,7 +187,12 @@ impl MetricsStore for SqliteStore {
         .await
     }
 
-    async fn product_item_events(&self, product: ProductId, fields: &[&str]) -> StoreResult<Vec<Event>> {
+    async fn product_item_events(
+        &self,
+        product: ProductId,
+        fields: &[&str],
+        since: Timestamp,
+    ) -> StoreResult<Vec<Event>> {
         let fields: Vec<String> = fields.iter().map(|f| f.to_string()).collect();
         self.read_blocking(move |c| {
             // The (product, field, time) index reads only the fields asked for; a created item's
@@ -202,11 +207,12 @@ impl MetricsStore for SqliteStore {
                             'estimate', json_extract(new, '$.estimate')) ELSE new END,
                         proposal_id
                  FROM events INDEXED BY events_product_field
-                 WHERE product_id = ? AND field IN ({}) AND object = 'item' ORDER BY id",
+                 WHERE product_id = ? AND field IN ({}) AND at >= ? AND object = 'item' ORDER BY id",
                 vec!["?"; fields.len()].join(",")
             );
-            let args =
-                std::iter::once(SqlValue::Integer(product.0)).chain(fields.into_iter().map(SqlValue::Text));
+            let args = std::iter::once(SqlValue::Integer(product.0))
+                .chain(fields.into_iter().map(SqlValue::Text))
+                .chain(std::iter::once(SqlValue::Integer(since.0)));
             let mut st = c.prepare_cached(&sql)?;
             let rows = st.query_map(params_from_iter(args), event_row)?;
             Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
@@ -263,25 +269,21 @@ impl MetricsStore for SqliteStore {
         .await
     }
 
-    async fn items_changed_since(
-        &self,
-        product: ProductId,
-        fields: &[&str],
-        since: Timestamp,
-    ) -> StoreResult<Vec<i64>> {
-        let fields: Vec<String> = fields.iter().map(|f| f.to_string()).collect();
+    async fn items_now(&self, items: &[i64]) -> StoreResult<Vec<(i64, String, i64)>> {
+        let items = items.to_vec();
         self.read_blocking(move |c| {
-            let mut st = c.prepare_cached(
-                "SELECT object_id FROM events INDEXED BY events_product_field
-                 WHERE product_id = ?1 AND field = ?2 AND at >= ?3 AND object = 'item'",
-            )?;
             let mut out = Vec::new();
-            for f in &fields {
-                let rows = st.query_map(params![product.0, f, since.0], |r| r.get::<_, i64>(0))?;
+            for chunk in items.chunks(CHUNK) {
+                let sql = format!(
+                    "SELECT id, kind, status_id FROM items WHERE id IN ({})",
+                    vec!["?"; chunk.len()].join(",")
+                );
+                let mut st = c.prepare(&sql)?;
+                let rows =
+                    st.query_map(params_from_iter(chunk.iter()), |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
                 out.extend(rows.collect::<rusqlite::Result<Vec<_>>>()?);
             }
-            out.sort_unstable();
-            out.dedup();
+            out.sort_by_key(|r: &(i64, String, i64)| r.0);
             Ok(out)
         })
         .await

@@ -706,10 +706,16 @@ pub trait MetricsStore {
     /// The item events metrics read (`created`, `status`, `sprint`, `release`, `estimate`,
     /// `kind`, `deleted`) of `items`, in commit order.
     async fn item_events(&self, items: &[i64]) -> StoreResult<Vec<Event>>;
-    /// The item events of `product` with one of `fields` (of [`METRIC_FIELDS`]), in commit
-    /// order; a `created` event keeps only what the metrics read of the new item (`key`,
-    /// `kind`, `status_id`, `sprint_id`, `release_id`, `estimate`), not its text.
-    async fn product_item_events(&self, product: ProductId, fields: &[&str]) -> StoreResult<Vec<Event>>;
+    /// The item events of `product` with one of `fields` (of [`METRIC_FIELDS`]) at or after
+    /// `since` (through the (product, field, time) index), in commit order; a `created` event
+    /// keeps only what the metrics read of the new item (`key`, `kind`, `status_id`,
+    /// `sprint_id`, `release_id`, `estimate`), not its text.
+    async fn product_item_events(
+        &self,
+        product: ProductId,
+        fields: &[&str],
+        since: Timestamp,
+    ) -> StoreResult<Vec<Event>>;
     /// Ids of every item of `product` that may ever have been in `release`, ascending: those in
     /// it now, those a `release` event moved into or out of it, and the deleted ones (whose
     /// row is gone); a superset the caller narrows by their histories.
@@ -721,13 +727,9 @@ pub trait MetricsStore {
         product: ProductId,
         kind: Option<ItemKind>,
     ) -> StoreResult<Vec<(i64, usize)>>;
-    /// Ids of `product`'s items with an event of one of `fields` at or after `since`, ascending.
-    async fn items_changed_since(
-        &self,
-        product: ProductId,
-        fields: &[&str],
-        since: Timestamp,
-    ) -> StoreResult<Vec<i64>>;
+    /// Of `items`, those that still have a row: (id, kind, state id) as they are now, by id
+    /// (never their text).
+    async fn items_now(&self, items: &[i64]) -> StoreResult<Vec<(i64, String, i64)>>;
     /// For each of `cuts`, how many of `product`'s items in progress (by the flow table's
     /// `wip_since`) have been so since that moment or earlier.
     async fn wip_cuts(&self, product: ProductId, cuts: &[Timestamp]) -> StoreResult<Vec<usize>>;

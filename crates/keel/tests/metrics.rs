@@ -670,6 +670,21 @@ async fn bounded_reads_give_the_figures_of_the_whole_history(db: TestDb) {
     assert_eq!(h["key"], "HIST-8");
     patch("HIST-8", json!({"status": "In Progress"})).await;
     patch("HIST-5", json!({"kind": "task"})).await;
+    // Imported today with its past: I, a bug now, was created a story 50 days ago, went into
+    // progress 30 days ago, done 12 days ago and became a bug 3 days ago. Its in-period events
+    // alone must tell its state and kind at each period's start.
+    let mut i = bulk(ItemKind::Bug, "I", at(-50, 8), &states, &[(at(-30, 8), 1), (at(-12, 8), 3)]);
+    i.history.push(BulkEvent {
+        at: at(-3, 8),
+        actor: None,
+        field: "kind".into(),
+        old: json!("story"),
+        new: json!("bug"),
+    });
+    store
+        .bulk_create_items(p.id, vec![i], &WriteCtx { actor: None, at: at(0, 0), proposal: None })
+        .await
+        .unwrap();
 
     let access = t.app.access(&t.admin, "HIST").await.unwrap();
     let check = |label: &'static str| {
