@@ -26,7 +26,7 @@ impl Csv {
 
     /// Appends a row.
     pub fn row(&mut self, cells: impl IntoIterator<Item = String>) {
-        let cells: Vec<String> = cells.into_iter().map(|c| field(&c)).collect();
+        let cells: Vec<String> = cells.into_iter().map(|c| csv_field(&c)).collect();
         self.0.push_str(&cells.join(","));
         self.0.push_str("\r\n");
     }
@@ -37,7 +37,9 @@ impl Csv {
     }
 }
 
-fn field(s: &str) -> String {
+/// One CSV field: quoted when needed, and a leading formula character (`=`, `+`, `-`, `@` on
+/// anything but a number) defused with a `'`, so a spreadsheet never runs a cell as a formula.
+pub fn csv_field(s: &str) -> String {
     let numeric = s.parse::<f64>().is_ok();
     let s = if !numeric && s.starts_with(['=', '+', '-', '@']) { format!("'{s}") } else { s.to_string() };
     if s.contains([',', '"', '\n', '\r']) {

@@ -104,14 +104,6 @@ pub async fn export(
     ))
 }
 
-fn csv_cell(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
-}
-
 fn time(v: &Value) -> String {
     v.as_i64().map(|t| keel_api::rfc3339(Timestamp(t))).unwrap_or_default()
 }
@@ -176,7 +168,7 @@ pub fn items_csv(dumps: &[ProductDump]) -> String {
                 time(it("created_at")),
                 time(it("updated_at")),
             ];
-            let cells: Vec<String> = cells.iter().map(|c| csv_cell(c)).collect();
+            let cells: Vec<String> = cells.iter().map(|c| keel_api::metrics::csv_field(c)).collect();
             out.push_str(&cells.join(","));
             out.push('\n');
         }

@@ -60,19 +60,7 @@ fn csv_wanted(format: Option<&str>) -> ApiResult<bool> {
     }
 }
 
-/// One CSV field: quoted when needed; a leading formula character is defused.
-pub fn csv_field(s: &str) -> String {
-    let s = if s.starts_with(['=', '+', '-', '@']) && s.parse::<f64>().is_err() {
-        format!("'{s}")
-    } else {
-        s.to_string()
-    };
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s
-    }
-}
+pub use keel_api::metrics::csv_field;
 
 fn csv_row(fields: &[String]) -> String {
     let mut line = fields.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(",");
