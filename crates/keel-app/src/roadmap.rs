@@ -427,9 +427,7 @@ impl App {
 /// A product's published roadmap link: a setting record whose unique key holds the token.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct RoadmapPublication {
-    /// The unguessable token of the link. Defaulted: the product's other setting records are
-    /// read through this type too while looking for the publication among them.
-    #[serde(default)]
+    /// The unguessable token of the link.
     pub token: String,
 }
 
@@ -451,14 +449,24 @@ pub struct PublishedRoadmap {
 impl App {
     /// The product's current published link token, if any.
     pub async fn publication(&self, access: &ProductAccess) -> AppResult<Option<Stored<RoadmapPublication>>> {
-        let all = self
-            .list_records::<RoadmapPublication>(
-                RecordFilter::of(ObjectKind::Setting).product(access.product.id),
-            )
-            .await?;
-        Ok(all
-            .into_iter()
-            .find(|r| r.unique_key.as_deref().is_some_and(|k| k.starts_with(PUBLICATION_PREFIX))))
+        // A product's setting records are of several shapes (the widget's too): find the
+        // publication by its key first and decode only that one.
+        let filter = RecordFilter::of(ObjectKind::Setting).product(access.product.id);
+        let mut page = Page::first(500);
+        loop {
+            let batch = self.store.records(&filter, &page).await?;
+            let n = batch.len();
+            page.after = batch.last().map(|r| r.id.0.to_string());
+            if let Some(r) = batch
+                .into_iter()
+                .find(|r| r.unique_key.as_deref().is_some_and(|k| k.starts_with(PUBLICATION_PREFIX)))
+            {
+                return Ok(Some(Stored::from_record(r)?));
+            }
+            if n < 500 {
+                return Ok(None);
+            }
+        }
     }
 
     /// Publishes the roadmap at a new unguessable link, revoking the old one (the Product
