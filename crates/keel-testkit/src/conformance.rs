@@ -1117,6 +1117,32 @@ pub async fn bulk_create_items(store: Arc<dyn Store>) {
         store.count_items(p.id, &ItemFilter { open_only: true, ..Default::default() }).await.unwrap(),
         2 + 750
     );
+    // Search, both ways a store may answer it: from few hits, or (a word in more than a
+    // thousand items across products) by walking the product in rank order.
+    let blog = mk_product(&store, "BLOG").await;
+    let others: Vec<BulkItem> = (0..600)
+        .map(|i| BulkItem {
+            item: new_item(ItemKind::Story, &format!("bulk other {i}")),
+            created_at: Timestamp(60_000),
+            created_by: None,
+            history: vec![],
+        })
+        .collect();
+    store.bulk_create_items(blog.id, others, &sys()).await.unwrap();
+    let q = |s: &str| ItemFilter { q: Some(s.into()), ..Default::default() };
+    assert_eq!(store.count_items(p.id, &q("bulk")).await.unwrap(), 1_000);
+    let first3 = store.list_items(p.id, &q("bulk"), &Page::first(3)).await.unwrap();
+    assert_eq!(ids(&first3), ids(&listed[2..5]));
+    let after = Page { after: Some(listed[4].rank.as_str().to_string()), limit: 3 };
+    assert_eq!(ids(&store.list_items(p.id, &q("bulk"), &after).await.unwrap()), ids(&listed[5..8]));
+    let titles = |v: Vec<Item>| v.into_iter().map(|i| i.title).collect::<Vec<_>>();
+    let want: Vec<String> = std::iter::once(99).chain(990..1000).map(|n| format!("bulk {n}")).collect();
+    assert_eq!(titles(store.list_items(p.id, &q("bulk 99"), &Page::first(50)).await.unwrap()), want);
+    assert_eq!(store.count_items(p.id, &q("bulk 99")).await.unwrap(), 11);
+    assert_eq!(store.count_items(p.id, &q("other")).await.unwrap(), 0);
+    assert_eq!(store.count_items(blog.id, &q("other bulk")).await.unwrap(), 600);
+    assert_eq!(titles(store.list_items(p.id, &q("second"), &Page::first(5)).await.unwrap()), ["second"]);
+    assert_eq!(store.count_items(p.id, &q("nowhere")).await.unwrap(), 0);
     assert_eq!(
         store
             .count_items(p.id, &ItemFilter { label: Some("l1".into()), ..Default::default() })
