@@ -6,7 +6,10 @@
 //! is not in the source, cells beyond the header). With `--strict` either means nothing is written.
 
 pub mod csv;
+pub mod generic;
 pub mod jira;
+pub mod json;
+pub mod linear;
 pub mod markup;
 
 use crate::Timestamp;
@@ -139,6 +142,28 @@ pub struct SourceItem {
     pub comments: Vec<SourceComment>,
     /// Past changes, oldest first.
     pub changes: Vec<SourceChange>,
+    /// Links to other items of the source (outward only, so each link is given once).
+    pub links: Vec<SourceLink>,
+}
+
+/// How two items of the source are linked, in the terms Keel has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SourceLinkKind {
+    /// This item blocks the other.
+    Blocks,
+    /// This item duplicates the other.
+    Duplicates,
+    /// Any other relation.
+    RelatesTo,
+}
+
+/// A link from an item to another item of the source, by the other's key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceLink {
+    /// The kind.
+    pub kind: SourceLinkKind,
+    /// The other item's key.
+    pub to: String,
 }
 
 impl SourceItem {
