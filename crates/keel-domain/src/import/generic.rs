@@ -302,7 +302,7 @@ pub fn read_generic(file_name: &str, bytes: &[u8], columns: &ColumnMap, set: &mu
             );
             continue;
         };
-        let mut time = |set: &mut ImportSet, col: Option<&String>| -> Option<Timestamp> {
+        let time = |set: &mut ImportSet, col: Option<&String>| -> Option<Timestamp> {
             let v = cell(col)?;
             let t = parse_time(v);
             if t.is_none() {
