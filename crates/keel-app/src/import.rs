@@ -475,32 +475,21 @@ impl App {
                 }
             }
             for l in &src.links {
-                let Some(from) = target else {
-                    // A new item in a dry run: the link would be made if its other end is there.
-                    if items.contains_key(&l.to) {
-                        rep.links_created += 1;
-                    }
+                let Some(to) = items.get(&l.to).copied() else {
+                    rep.problems.push(Problem {
+                        severity: Severity::Warning,
+                        file: src.file.clone(),
+                        line: src.line,
+                        field: "links".into(),
+                        message: format!(
+                            "{} links to {}, which is neither in the files nor in the product; the link is dropped",
+                            src.key, l.to
+                        ),
+                    });
                     continue;
                 };
-                let to = match items.get(&l.to) {
-                    Some(to) => *to,
-                    None => {
-                        if write || !items.contains_key(&l.to) {
-                            rep.problems.push(Problem {
-                                severity: Severity::Warning,
-                                file: src.file.clone(),
-                                line: src.line,
-                                field: "links".into(),
-                                message: format!(
-                                    "{} links to {}, which is neither in the files nor in the product; the link is dropped",
-                                    src.key, l.to
-                                ),
-                            });
-                        }
-                        continue;
-                    }
-                };
-                let Some(to) = to else {
+                // In a dry run a new item has no id yet: the link would be made.
+                let (Some(from), Some(to)) = (target, to) else {
                     rep.links_created += 1;
                     continue;
                 };
@@ -508,7 +497,7 @@ impl App {
                     continue;
                 }
                 if !write {
-                    // Already linked ones are found when writing.
+                    // Links already there are found when writing.
                     rep.links_created += 1;
                     continue;
                 }
@@ -1014,6 +1003,18 @@ fn remap(v: &mut Option<RecordId>, ids: &HashMap<i64, i64>) {
     }
 }
 
+impl App {
+    /// Whether `user` may import into the product: the rights an import uses (create epics and
+    /// items, edit items, manage sprints), all allowed outright. 404 for non-members, 403 else.
+    pub async fn may_import(&self, user: &User, product_key: &str) -> AppResult<ProductAccess> {
+        let access = self.access(user, product_key).await?;
+        for a in [Action::CreateEpic, Action::CreateItem, Action::EditItem, Action::ManageSprint] {
+            self.require(&access, a)?;
+        }
+        Ok(access)
+    }
+}
+
 /// Largest upload read through the web, all files together, in bytes.
 pub const UPLOAD_MAX: usize = 20 * 1024 * 1024;
 
@@ -1106,10 +1107,7 @@ impl App {
         product_key: &str,
         up: &Upload,
     ) -> AppResult<ImportReport> {
-        let access = self.access(user, product_key).await?;
-        for a in [Action::CreateEpic, Action::CreateItem, Action::EditItem, Action::ManageSprint] {
-            self.require(&access, a)?;
-        }
+        self.may_import(user, product_key).await?;
         let mapping: Mapping = if up.mapping.trim().is_empty() {
             Mapping::default()
         } else {
