@@ -90,7 +90,7 @@ pub fn read_json(file_name: &str, bytes: &[u8], set: &mut ImportSet) {
     for (p, page) in pages.iter().enumerate() {
         let prefix = if pages.len() > 1 { format!("[{p}].") } else { String::new() };
         let Some(obj) = page.as_object() else {
-            err(set, &format!("{prefix}"), "is not a JSON object".into());
+            err(set, prefix.trim_end_matches('.'), "is not a JSON object".into());
             continue;
         };
         let names = Names::new(obj.get("names"));
@@ -166,7 +166,7 @@ impl Names {
     }
 }
 
-fn str_of<'a>(v: Option<&'a Value>) -> Option<&'a str> {
+fn str_of(v: Option<&Value>) -> Option<&str> {
     v.and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty())
 }
 
