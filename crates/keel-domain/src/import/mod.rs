@@ -330,3 +330,60 @@ impl ImportSet {
         }
     }
 }
+
+#[cfg(test)]
+mod no_panic {
+    //! The readers take any bytes: every cut of realistic files, and arbitrary bytes, give
+    //! problems, never a panic.
+    use super::*;
+    use proptest::prelude::*;
+
+    const JSON: &str = r#"{"names": {"customfield_1": "Sprint"}, "issues": [{"id": "1", "key": "A-1", "fields": {"summary": "s", "status": {"name": "To Do"}, "created": "2024-05-11T15:26:00.000+0000", "customfield_1": ["com.atlassian.greenhopper.service.sprint.Sprint@1[id=1,name=S é,startDate=2024-01-01T00:00:00.000Z]"], "description": {"type": "doc", "content": [{"type": "table", "content": [{"type": "tableRow", "content": []}]}, {"type": "date", "attrs": {"timestamp": "99999999999999999"}}]}, "issuelinks": [{"type": {"name": "Blocks"}, "outwardIssue": {"key": "A-2"}}], "comment": {"comments": [{"body": "hi", "created": "11/May/99999999999 03:26 PM"}]}}, "changelog": {"histories": [{"created": "2024-05-12", "items": [{"field": "status", "toString": "Done"}]}]}}]}"#;
+    const LINEAR: &str = "ID,Team,Title,Status,Estimate,Project ID,Project,Cycle Number,Created,Started,Completed,Parent issue\nE-1,T,\"a, é\",Done,2,p1,Proj,3,2024-05-01T00:00:00Z,2024-05-02T00:00:00Z,2024-05-03T00:00:00Z,\nE-2,T,'=b,Todo,x,,,,,,,E-1\n";
+    const CSV: &str = "K;T;P;C\nA-1;\"x; é\";1,5;2024-05-01\nA-2;y;z;11/May/24 03:26 PM\n";
+
+    fn columns() -> generic::ColumnMap {
+        generic::ColumnMap {
+            delimiter: Some(";".into()),
+            key: "K".into(),
+            title: "T".into(),
+            points: Some("P".into()),
+            created: Some("C".into()),
+            ..Default::default()
+        }
+    }
+
+    fn all(bytes: &[u8]) {
+        let mut set = ImportSet::default();
+        json::read_json("f", bytes, &mut set);
+        linear::read_linear("f", bytes, &mut set);
+        generic::read_generic("f", bytes, &columns(), &mut set);
+        jira::read_file(&mut set, "f", bytes);
+        jira::attach_history(&mut set);
+        set.finish();
+    }
+
+    #[test]
+    fn every_cut_of_realistic_files() {
+        for text in [JSON, LINEAR, CSV] {
+            let b = text.as_bytes();
+            for n in 0..=b.len() {
+                all(&b[..n]);
+            }
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
+            all(&bytes);
+        }
+
+        #[test]
+        fn arbitrary_text(text in "[\\[\\]{}\",;:a-zA-Z0-9 \n'=-]{0,300}") {
+            all(text.as_bytes());
+            let mut set = ImportSet::default();
+            generic::read_generic("f", text.as_bytes(), &generic::ColumnMap { delimiter: Some("\t".into()), ..columns() }, &mut set);
+        }
+    }
+}
