@@ -8,7 +8,7 @@ use crate::api::imports::{report_out, UPLOAD_BODY_MAX};
 use crate::extract::UiSession;
 use crate::AppState;
 use askama::Template;
-use axum::body::Bytes;
+use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::Response;
@@ -16,7 +16,7 @@ use axum::routing::get;
 use axum::Router;
 use base64::Engine as _;
 use keel_api::imports::ImportReportOut;
-use keel_app::import::{ImportSource, Upload};
+use keel_app::import::{ImportSource, Upload, UPLOAD_MAX};
 use keel_app::AppError;
 
 /// The routes.
@@ -103,9 +103,28 @@ async fn submit(
     s: UiSession,
     Path(key): Path<String>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Response {
     let r: UiResult = async {
+        let Ok(body) = axum::body::to_bytes(body, UPLOAD_BODY_MAX).await else {
+            // Too large (or cut off): the page again, saying so.
+            let a = st.app.may_import(&s.user, &key).await?;
+            let page = Page {
+                l: layout(&st, &s, &a).await,
+                key: a.product.key.to_string(),
+                format: "jira".into(),
+                mapping: String::new(),
+                columns: String::new(),
+                strict: false,
+                error: Some(format!(
+                    "The upload is too large: at most {} MB in all are read here. Split the export, or use `keel import` on the server.",
+                    UPLOAD_MAX >> 20
+                )),
+                report: None,
+                files: vec![],
+            };
+            return render_status(StatusCode::PAYLOAD_TOO_LARGE, &page);
+        };
         let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
         let parts = parse_multipart(ct, &body).map_err(|m| AppError::invalid("files", m))?;
         let text = |n: &str| {
