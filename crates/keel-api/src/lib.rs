@@ -9,6 +9,7 @@ pub mod ceremonies;
 pub mod comments;
 pub mod discovery;
 pub mod forecast;
+pub mod imports;
 pub mod launch;
 pub mod live;
 pub mod market;

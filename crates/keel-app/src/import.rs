@@ -20,7 +20,12 @@
 use crate::records::new_record;
 use crate::ProductAccess;
 use crate::{App, AppError, AppResult};
-use keel_domain::import::{ChangeField, ImportSet, Problem, Severity, SourceItem};
+use keel_domain::comment::{Comment, Subject, MAX_BODY};
+use keel_domain::event::ObjectKind;
+use keel_domain::import::{
+    ChangeField, ImportSet, Problem, Severity, SourceComment, SourceItem, SourceLinkKind,
+};
+use keel_domain::item::LinkKind;
 use keel_domain::item::{
     ItemKind, NewItem, Points, StoryFields, DESCRIPTION_MAX, LABELS_MAX, POINTS_MAX, TITLE_MAX,
 };
@@ -41,6 +46,46 @@ pub const IMPORT_CHUNK: usize = 10_000;
 pub const KEY_LABEL: &str = "jira:";
 /// The team imported sprints belong to.
 pub const TEAM_NAME: &str = "Jira";
+
+/// Where an import set comes from: it names the label that keeps each item's source key
+/// (`jira:SHOP-12`, `linear:ENG-4`, `csv:T-9`) and the team its sprints belong to.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ImportSource {
+    /// Jira (CSV or JSON).
+    #[default]
+    Jira,
+    /// Linear's CSV export.
+    Linear,
+    /// Any CSV read through a column map.
+    Csv,
+}
+
+impl ImportSource {
+    /// The label prefix that keeps an item's source key.
+    pub fn label_prefix(self) -> &'static str {
+        match self {
+            ImportSource::Jira => KEY_LABEL,
+            ImportSource::Linear => "linear:",
+            ImportSource::Csv => "csv:",
+        }
+    }
+    /// The team imported sprints belong to.
+    pub fn team_name(self) -> &'static str {
+        match self {
+            ImportSource::Jira => TEAM_NAME,
+            ImportSource::Linear => "Linear",
+            ImportSource::Csv => "Imported",
+        }
+    }
+    /// Its name on the command line and in the API (`jira`, `linear`, `csv`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ImportSource::Jira => "jira",
+            ImportSource::Linear => "linear",
+            ImportSource::Csv => "csv",
+        }
+    }
+}
 
 /// What the person importing says about names the importer cannot guess (a TOML file on the
 /// command line): `[statuses]` "Jira status" = "Keel state", `[kinds]` "Issue type" = "story",
@@ -68,6 +113,8 @@ pub struct ImportOptions {
     pub strict: bool,
     /// Names given by the person importing.
     pub mapping: Mapping,
+    /// Where the set comes from (the key label's prefix, the sprints' team).
+    pub source: ImportSource,
 }
 
 /// What an import did (or, in a dry run, would do).
@@ -89,8 +136,14 @@ pub struct ImportReport {
     pub sprints_created: usize,
     /// Releases created (or to create).
     pub releases_created: usize,
-    /// Comments read but not imported (comments are not imported yet).
+    /// Comments created (or to create).
+    pub comments_created: usize,
+    /// Comments already imported by an earlier run, skipped.
     pub comments_skipped: usize,
+    /// Links between items created (or to create).
+    pub links_created: usize,
+    /// Links already there, skipped.
+    pub links_skipped: usize,
     /// Statuses with no workflow state, with how many items and changes use them.
     pub unmapped_statuses: BTreeMap<String, usize>,
     /// Issue types with no kind of their own (imported as stories), with counts.
@@ -151,6 +204,10 @@ struct Plan {
     new_sprints: Vec<(String, Sprint, SprintState)>,
     new_releases: Vec<String>,
     team: Option<RecordId>,
+    /// The team's name (by the source).
+    team_name: &'static str,
+    /// The label prefix keeping source keys.
+    prefix: &'static str,
 }
 
 impl App {
@@ -175,7 +232,8 @@ impl App {
             problems: set.problems.clone(),
             ..Default::default()
         };
-        let existing = self.imported_keys(&access).await?;
+        let prefix = opts.source.label_prefix();
+        let existing = self.imported_keys(&access, prefix).await?;
         // Members by e-mail and by name; the mapping's users on top.
         let members = self.store.members(pid).await?;
         let mut people: HashMap<String, UserId> = HashMap::new();
@@ -208,7 +266,7 @@ impl App {
                 !skip
             })
             .collect();
-        let plan = self.plan_records(&access, set, &fresh).await?;
+        let plan = self.plan_records(&access, set, &fresh, opts.source).await?;
         // Items by level, parents before children.
         let mut by_level: [Vec<BulkItem>; 3] = Default::default();
         let mut parents_of: [Vec<Option<String>>; 3] = Default::default();
@@ -217,7 +275,6 @@ impl App {
             set.items.iter().map(|i| (i.key.as_str(), i.kind.as_str())).collect();
         let initial = wf.initial().map(|s| s.id);
         for src in &fresh {
-            rep.comments_skipped += src.comments.len();
             let Some(b) =
                 self.map_item(src, &wf, &states, &kinds, &people, &plan, user.id, initial, &mut rep)
             else {
@@ -260,6 +317,15 @@ impl App {
         rep.events = by_level.iter().flatten().map(|b| b.history.len() as u64).sum();
         rep.sprints_created = plan.new_sprints.len();
         rep.releases_created = plan.new_releases.len();
+        // Comments and links: counted now (on the items that exist or would), written after the items.
+        let mut would_exist: HashMap<String, Option<ItemId>> =
+            existing.iter().map(|(k, v)| (k.clone(), Some(*v))).collect();
+        for b in by_level.iter().flatten() {
+            if let Some(k) = b.item.labels.first().and_then(|l| l.strip_prefix(prefix)) {
+                would_exist.entry(k.to_string()).or_insert(None);
+            }
+        }
+        self.import_extras(&access, set, &people, user, prefix, &would_exist, false, &mut rep).await?;
         if opts.dry_run || (opts.strict && rep.has_problems()) {
             return Ok(rep);
         }
@@ -276,7 +342,7 @@ impl App {
             // Parents imported by an earlier run and not seen yet: by their label.
             for p in parents.iter().flatten() {
                 if !known.contains_key(p) {
-                    if let Some(id) = self.item_by_jira_key(&access, p).await? {
+                    if let Some(id) = self.item_by_source_key(&access, prefix, p).await? {
                         known.insert(p.clone(), id);
                     }
                 }
@@ -305,14 +371,15 @@ impl App {
                     .iter()
                     .enumerate()
                     .filter_map(|(k, b)| {
-                        let key = b.item.labels[0].strip_prefix(KEY_LABEL)?;
+                        let key = b.item.labels[0].strip_prefix(prefix)?;
                         needed.contains(key).then(|| (k, key.to_string()))
                     })
                     .collect();
                 written += self.store.bulk_create_items(access.product.id, chunk, &ctx).await?;
                 if !wanted.is_empty() {
-                    let jira = first_key.strip_prefix(KEY_LABEL).unwrap_or(&first_key).to_string();
-                    let first = self.item_by_jira_key(&access, &jira).await?.ok_or(AppError::NotFound)?;
+                    let jira = first_key.strip_prefix(prefix).unwrap_or(&first_key).to_string();
+                    let first =
+                        self.item_by_source_key(&access, prefix, &jira).await?.ok_or(AppError::NotFound)?;
                     let number = self.store.item(first).await?.number;
                     for (k, key) in wanted {
                         let item = self.store.item_by_number(access.product.id, number + k as i64).await?;
@@ -322,13 +389,149 @@ impl App {
                 progress(written, total);
             }
         }
+        let now_there: HashMap<String, Option<ItemId>> =
+            self.imported_keys(&access, prefix).await?.into_iter().map(|(k, v)| (k, Some(v))).collect();
+        self.import_extras(&access, set, &people, user, prefix, &now_there, true, &mut rep).await?;
         self.store.refresh_statistics().await?;
         rep.written = true;
         Ok(rep)
     }
 
+    /// The comments and links of the set's items that are (or, in a dry run, would be) in the
+    /// product: counted, and written when `write`. Each comment is written with its original
+    /// time and, when the author is a member (by e-mail or name), as that member; otherwise as
+    /// the person importing, the original author named on the body's first line. A comment's
+    /// unique key (product, source key, position) makes a re-run skip the ones already there;
+    /// a link already there is skipped likewise.
+    #[allow(clippy::too_many_arguments)]
+    async fn import_extras(
+        &self,
+        access: &ProductAccess,
+        set: &ImportSet,
+        people: &HashMap<String, UserId>,
+        importer: &User,
+        prefix: &str,
+        items: &HashMap<String, Option<ItemId>>,
+        write: bool,
+        rep: &mut ImportReport,
+    ) -> AppResult<()> {
+        let pid = access.product.id;
+        rep.comments_created = 0;
+        rep.comments_skipped = 0;
+        rep.links_created = 0;
+        rep.links_skipped = 0;
+        // Comments imported by earlier runs, by unique key.
+        let mut done: HashSet<String> = HashSet::new();
+        if set.items.iter().any(|i| !i.comments.is_empty()) {
+            let filter = keel_store::RecordFilter::of(ObjectKind::Comment).product(pid);
+            let mut page = Page::first(500);
+            loop {
+                let batch = self.store.records(&filter, &page).await?;
+                let n = batch.len();
+                page.after = batch.last().map(|r| r.id.0.to_string());
+                done.extend(batch.into_iter().filter_map(|r| r.unique_key));
+                if n < 500 {
+                    break;
+                }
+            }
+        }
+        for src in &set.items {
+            let Some(target) = items.get(&src.key) else { continue };
+            for (n, c) in src.comments.iter().enumerate() {
+                let key = comment_key(pid, prefix, &src.key, n);
+                if done.contains(&key) {
+                    rep.comments_skipped += 1;
+                    continue;
+                }
+                let Some(body) = comment_body(c, people) else { continue };
+                rep.comments_created += 1;
+                let (Some(item), true) = (target, write) else { continue };
+                let author = people.get(&c.author.trim().to_lowercase()).copied();
+                let at = c.at.or(src.created).unwrap_or_else(crate::now);
+                let comment = Comment {
+                    subject: Subject::Item,
+                    object_id: item.0,
+                    body,
+                    mentions: Vec::new(),
+                    edited: false,
+                    deleted: false,
+                };
+                let op = WriteOp::CreateRecord(new_record(
+                    Some(pid),
+                    Some(item.0),
+                    Subject::Item.as_str(),
+                    Some(key),
+                    &comment,
+                )?);
+                let ctx = WriteCtx { actor: Some(author.unwrap_or(importer.id)), at, proposal: None };
+                match self.store.write_batch(vec![op], &ctx).await {
+                    Ok(_) => {}
+                    // Written meanwhile by another run.
+                    Err(keel_store::StoreError::Conflict(_)) => {
+                        rep.comments_created -= 1;
+                        rep.comments_skipped += 1;
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            for l in &src.links {
+                let Some(to) = items.get(&l.to).copied() else {
+                    rep.problems.push(Problem {
+                        severity: Severity::Warning,
+                        file: src.file.clone(),
+                        line: src.line,
+                        field: "links".into(),
+                        message: format!(
+                            "{} links to {}, which is neither in the files nor in the product; the link is dropped",
+                            src.key, l.to
+                        ),
+                    });
+                    continue;
+                };
+                // In a dry run a new item has no id yet: the link would be made.
+                let (Some(from), Some(to)) = (target, to) else {
+                    rep.links_created += 1;
+                    continue;
+                };
+                if to == *from {
+                    continue;
+                }
+                if !write {
+                    // Links already there are found when writing.
+                    rep.links_created += 1;
+                    continue;
+                }
+                let kind = match l.kind {
+                    SourceLinkKind::Blocks => LinkKind::Blocks,
+                    SourceLinkKind::Duplicates => LinkKind::Duplicates,
+                    SourceLinkKind::RelatesTo => LinkKind::RelatesTo,
+                };
+                let exists = self
+                    .store
+                    .links(*from)
+                    .await?
+                    .iter()
+                    .any(|x| x.kind == kind && x.from_id == *from && x.to_id == to);
+                if exists {
+                    rep.links_skipped += 1;
+                    continue;
+                }
+                match self.store.add_link(*from, to, kind, &self.ctx(importer)).await {
+                    Ok(_) => rep.links_created += 1,
+                    Err(keel_store::StoreError::Conflict(_)) => rep.links_skipped += 1,
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Items of the product already imported: Jira key → item id (from the `jira:` labels).
-    async fn imported_keys(&self, access: &ProductAccess) -> AppResult<HashMap<String, ItemId>> {
+    async fn imported_keys(
+        &self,
+        access: &ProductAccess,
+        prefix: &str,
+    ) -> AppResult<HashMap<String, ItemId>> {
         let mut out = HashMap::new();
         let pid = access.product.id;
         if self.store.count_items(pid, &ItemFilter::default()).await? == 0 {
@@ -341,7 +544,7 @@ impl App {
             page.after = Some(last.rank.as_str().to_string());
             for i in &got {
                 for l in &i.labels {
-                    if let Some(k) = l.strip_prefix(KEY_LABEL) {
+                    if let Some(k) = l.strip_prefix(prefix) {
                         out.insert(k.to_string(), i.id);
                     }
                 }
@@ -353,8 +556,13 @@ impl App {
         Ok(out)
     }
 
-    async fn item_by_jira_key(&self, access: &ProductAccess, key: &str) -> AppResult<Option<ItemId>> {
-        let filter = ItemFilter { label: Some(format!("{KEY_LABEL}{key}")), ..Default::default() };
+    async fn item_by_source_key(
+        &self,
+        access: &ProductAccess,
+        prefix: &str,
+        key: &str,
+    ) -> AppResult<Option<ItemId>> {
+        let filter = ItemFilter { label: Some(format!("{prefix}{key}")), ..Default::default() };
         Ok(self.store.list_items(access.product.id, &filter, &Page::first(1)).await?.first().map(|i| i.id))
     }
 
@@ -411,9 +619,11 @@ impl App {
         access: &ProductAccess,
         set: &ImportSet,
         items: &[&SourceItem],
+        source: ImportSource,
     ) -> AppResult<Plan> {
+        let team_name = source.team_name();
         let team =
-            self.teams(access).await?.into_iter().find(|t| t.data.name.eq_ignore_ascii_case(TEAM_NAME));
+            self.teams(access).await?.into_iter().find(|t| t.data.name.eq_ignore_ascii_case(team_name));
         let mut sprints: HashMap<String, i64> = HashMap::new();
         if let Some(t) = &team {
             for s in self.team_sprints(t).await? {
@@ -497,7 +707,15 @@ impl App {
                 }
             }
         }
-        Ok(Plan { sprints, releases, new_sprints, new_releases, team: team.map(|t| t.id) })
+        Ok(Plan {
+            sprints,
+            releases,
+            new_sprints,
+            new_releases,
+            team: team.map(|t| t.id),
+            team_name,
+            prefix: source.label_prefix(),
+        })
     }
 
     /// Creates the team (when missing), sprints and releases in one batch; returns the real
@@ -519,7 +737,7 @@ impl App {
             None if plan.new_sprints.is_empty() => RecordId(0),
             None => {
                 let t = Team {
-                    name: TEAM_NAME.into(),
+                    name: plan.team_name.into(),
                     products: vec![pid],
                     members: vec![],
                     board: Default::default(),
@@ -528,12 +746,17 @@ impl App {
                     Some(pid),
                     None,
                     "",
-                    Some(format!("team:{}:{}", pid.0, TEAM_NAME.to_lowercase())),
+                    Some(format!("team:{}:{}", pid.0, plan.team_name.to_lowercase())),
                     &t,
                 )?;
                 match self.store.write_batch(vec![WriteOp::CreateRecord(rec)], ctx).await?.pop() {
                     Some(Written::Record(r)) => r.id,
-                    _ => return Err(AppError::Conflict("the Jira team was not created".into())),
+                    _ => {
+                        return Err(AppError::Conflict(format!(
+                            "the {} team was not created",
+                            plan.team_name
+                        )))
+                    }
                 }
             }
         };
@@ -642,7 +865,7 @@ impl App {
         if src.points.is_some() && estimate.is_none() {
             warn(rep, "story points", format!("{}: more than {POINTS_MAX} points; left empty", src.key));
         }
-        let mut labels = vec![format!("{KEY_LABEL}{}", src.key)];
+        let mut labels = vec![format!("{}{}", plan.prefix, src.key)];
         for l in src.labels.iter().filter_map(|l| clean_label(l)) {
             if labels.len() >= LABELS_MAX {
                 warn(
@@ -749,10 +972,149 @@ impl App {
     }
 }
 
+/// The unique key of an imported comment: product, source key, position among the item's comments.
+fn comment_key(product: keel_domain::ProductId, prefix: &str, key: &str, n: usize) -> String {
+    format!("import:{}:{prefix}{key}:{n}", product.0)
+}
+
+/// An imported comment's text: as it is when its author is a member, else with the author
+/// named on the first line; cut to the longest comment Keel keeps. `None` when empty.
+fn comment_body(c: &SourceComment, people: &HashMap<String, UserId>) -> Option<String> {
+    let body = c.body.trim_end();
+    if body.trim().is_empty() {
+        return None;
+    }
+    let author = c.author.trim();
+    let text = if people.contains_key(&author.to_lowercase()) {
+        body.to_string()
+    } else if author.is_empty() {
+        format!("*Imported comment (author unknown)*\n\n{body}")
+    } else {
+        format!("*{author} wrote:*\n\n{body}")
+    };
+    Some(truncate(&text, MAX_BODY).0)
+}
+
 fn remap(v: &mut Option<RecordId>, ids: &HashMap<i64, i64>) {
     if let Some(r) = v {
         if let Some(real) = ids.get(&r.0) {
             *r = RecordId(*real);
         }
+    }
+}
+
+impl App {
+    /// Whether `user` may import into the product: the rights an import uses (create epics and
+    /// items, edit items, manage sprints), all allowed outright. 404 for non-members, 403 else.
+    pub async fn may_import(&self, user: &User, product_key: &str) -> AppResult<ProductAccess> {
+        let access = self.access(user, product_key).await?;
+        for a in [Action::CreateEpic, Action::CreateItem, Action::EditItem, Action::ManageSprint] {
+            self.require(&access, a)?;
+        }
+        Ok(access)
+    }
+}
+
+/// Largest upload read through the web, all files together, in bytes.
+pub const UPLOAD_MAX: usize = 20 * 1024 * 1024;
+
+impl ImportSource {
+    /// From its name (`jira`, `linear`, `csv`).
+    pub fn parse(field: &str, s: &str) -> AppResult<Self> {
+        match s.trim().to_lowercase().as_str() {
+            "jira" => Ok(ImportSource::Jira),
+            "linear" => Ok(ImportSource::Linear),
+            "csv" => Ok(ImportSource::Csv),
+            other => {
+                Err(AppError::invalid(field, format!("\"{other}\" is not a format: jira, linear or csv")))
+            }
+        }
+    }
+}
+
+/// An import as one uploads it through the web: the files, the format, and the mapping and
+/// column map as TOML text (as the command line reads them from files).
+#[derive(Debug, Clone, Default)]
+pub struct Upload {
+    /// The format.
+    pub format: ImportSource,
+    /// The files: name and bytes.
+    pub files: Vec<(String, Vec<u8>)>,
+    /// The mapping (`[statuses]`, `[kinds]`, `[users]`), TOML; may be empty.
+    pub mapping: String,
+    /// The column map of a generic CSV, TOML (required for `csv`).
+    pub columns: String,
+    /// Work everything out, write nothing.
+    pub dry_run: bool,
+    /// Write nothing when anything is wrong.
+    pub strict: bool,
+}
+
+/// Reads uploaded files in `format` into an import set (checked as a whole). `columns` is the
+/// column map's TOML text, required for `csv`.
+pub fn read_upload(format: ImportSource, files: &[(String, Vec<u8>)], columns: &str) -> AppResult<ImportSet> {
+    use keel_domain::import::{generic, json, linear};
+    if files.is_empty() {
+        return Err(AppError::invalid("files", "upload at least one file"));
+    }
+    let total: usize = files.iter().map(|f| f.1.len()).sum();
+    if total > UPLOAD_MAX {
+        return Err(AppError::invalid(
+            "files",
+            format!(
+                "{} MB in all; at most {} MB are read through the web (use `keel import` for larger exports)",
+                total >> 20,
+                UPLOAD_MAX >> 20
+            ),
+        ));
+    }
+    Ok(match format {
+        ImportSource::Jira => json::read_jira_files(files),
+        ImportSource::Linear => {
+            let mut set = ImportSet::default();
+            for (name, bytes) in files {
+                linear::read_linear(name, bytes, &mut set);
+            }
+            set.finish();
+            set
+        }
+        ImportSource::Csv => {
+            if columns.trim().is_empty() {
+                return Err(AppError::invalid(
+                    "columns",
+                    "a CSV import needs a column map (key = \"…\", title = \"…\", …)",
+                ));
+            }
+            let map: generic::ColumnMap =
+                toml::from_str(columns).map_err(|e| AppError::invalid("columns", e.message().to_string()))?;
+            map.delimiter_byte().map_err(|m| AppError::invalid("columns.delimiter", m))?;
+            let mut set = ImportSet::default();
+            for (name, bytes) in files {
+                generic::read_generic(name, bytes, &map, &mut set);
+            }
+            set.finish();
+            set
+        }
+    })
+}
+
+impl App {
+    /// Imports uploaded files into the product (web and API): the same rights, rules and
+    /// report as `keel import`. The rights are checked before the files are read.
+    pub async fn import_upload(
+        &self,
+        user: &User,
+        product_key: &str,
+        up: &Upload,
+    ) -> AppResult<ImportReport> {
+        self.may_import(user, product_key).await?;
+        let mapping: Mapping = if up.mapping.trim().is_empty() {
+            Mapping::default()
+        } else {
+            toml::from_str(&up.mapping).map_err(|e| AppError::invalid("mapping", e.message().to_string()))?
+        };
+        let set = read_upload(up.format, &up.files, &up.columns)?;
+        let opts = ImportOptions { dry_run: up.dry_run, strict: up.strict, mapping, source: up.format };
+        self.import_jira(user, product_key, &set, &opts, &mut |_, _| {}).await
     }
 }

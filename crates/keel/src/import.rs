@@ -5,12 +5,13 @@ use crate::cli::{app_err, open_store};
 use crate::config::Config;
 use anyhow::{anyhow, bail, Context, Result};
 use clap::Subcommand;
-use keel_app::import::{ImportOptions, ImportReport, Mapping};
+use keel_app::import::{ImportOptions, ImportReport, ImportSource, Mapping};
 use keel_app::{App, Settings};
-use keel_domain::import::{jira, Severity};
+use keel_domain::import::generic::{self, ColumnMap};
+use keel_domain::import::{json, linear, ImportSet, Severity};
 use keel_store::Page;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 /// Largest file read (the whole file is held in memory while it is parsed).
@@ -25,34 +26,105 @@ pub(crate) enum ImportCmd {
         /// The exported file
         file: PathBuf,
     },
-    /// Import Jira CSV exports (UI export or Data Center data pipeline files: issues, issue
-    /// history, sprints, users) into a product
+    /// Import Jira exports into a product: CSV (UI export or Data Center data pipeline files:
+    /// issues, issue history, sprints, users) and REST JSON (search pages with their changelog,
+    /// agile sprint pages), in any mix
     Jira {
-        /// The files; the kind of each is recognised by its header
+        /// The files; the kind of each is recognised by its content
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
-        /// The product to import into (its key)
-        #[arg(long)]
-        product: String,
-        /// Work everything out and report it; write nothing
-        #[arg(long)]
-        dry_run: bool,
-        /// A TOML file mapping statuses, issue types and users ([statuses], [kinds], [users])
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Import Linear's CSV export into a product (projects become epics, cycles sprints)
+    Linear {
+        /// The exported file
+        file: PathBuf,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Import any CSV into a product, its columns named by a TOML column map
+    Csv {
+        /// The file
+        file: PathBuf,
+        /// A TOML file naming the column of each field (key, title, status, …) and the delimiter
         #[arg(long, value_name = "FILE")]
-        mapping: Option<PathBuf>,
-        /// Write nothing if anything in the files or the mapping is wrong
-        #[arg(long)]
-        strict: bool,
-        /// Import as this user (default: the first administrator)
-        #[arg(long = "as", value_name = "EMAIL")]
-        as_user: Option<String>,
+        columns: PathBuf,
+        #[command(flatten)]
+        common: Common,
     },
 }
 
+/// The options every import from another tool takes.
+#[derive(Debug, clap::Args)]
+pub(crate) struct Common {
+    /// The product to import into (its key)
+    #[arg(long)]
+    product: String,
+    /// Work everything out and report it; write nothing
+    #[arg(long)]
+    dry_run: bool,
+    /// A TOML file mapping statuses, issue types and users ([statuses], [kinds], [users])
+    #[arg(long, value_name = "FILE")]
+    mapping: Option<PathBuf>,
+    /// Write nothing if anything in the files or the mapping is wrong
+    #[arg(long)]
+    strict: bool,
+    /// Import as this user (default: the first administrator)
+    #[arg(long = "as", value_name = "EMAIL")]
+    as_user: Option<String>,
+}
+
+fn read_input(f: &Path) -> Result<(String, Vec<u8>)> {
+    let meta = std::fs::metadata(f).with_context(|| format!("files: cannot read {}", f.display()))?;
+    if meta.len() > FILE_MAX {
+        bail!(
+            "files: {} is {} MB; files up to {} MB are read (split the export, e.g. by project or by date)",
+            f.display(),
+            meta.len() >> 20,
+            FILE_MAX >> 20
+        );
+    }
+    let bytes = std::fs::read(f).with_context(|| format!("files: cannot read {}", f.display()))?;
+    let name = f.file_name().map_or_else(|| f.display().to_string(), |n| n.to_string_lossy().into_owned());
+    Ok((name, bytes))
+}
+
 pub(crate) async fn run(cfg: &Config, c: ImportCmd) -> Result<()> {
-    let ImportCmd::Jira { files, product, dry_run, mapping, strict, as_user } = c else {
-        bail!("import: only Jira files are read here; a Keel export goes through `keel import keel`");
+    let t0 = Instant::now();
+    let (set, common, source) = match c {
+        ImportCmd::Keel { .. } => {
+            bail!("import: a Keel export goes through `keel import keel`")
+        }
+        ImportCmd::Jira { files, common } => {
+            let mut inputs = Vec::with_capacity(files.len());
+            for f in &files {
+                inputs.push(read_input(f)?);
+            }
+            eprintln!("reading {} file(s)…", inputs.len());
+            (json::read_jira_files(&inputs), common, ImportSource::Jira)
+        }
+        ImportCmd::Linear { file, common } => {
+            let (name, bytes) = read_input(&file)?;
+            let mut set = ImportSet::default();
+            linear::read_linear(&name, &bytes, &mut set);
+            set.finish();
+            (set, common, ImportSource::Linear)
+        }
+        ImportCmd::Csv { file, columns, common } => {
+            let text = std::fs::read_to_string(&columns)
+                .with_context(|| format!("columns: cannot read {}", columns.display()))?;
+            let map: ColumnMap = toml::from_str(&text)
+                .map_err(|e| anyhow!("columns: {}: {}", columns.display(), e.message()))?;
+            map.delimiter_byte().map_err(|m| anyhow!("columns: {}: delimiter: {m}", columns.display()))?;
+            let (name, bytes) = read_input(&file)?;
+            let mut set = ImportSet::default();
+            generic::read_generic(&name, &bytes, &map, &mut set);
+            set.finish();
+            (set, common, ImportSource::Csv)
+        }
     };
+    let Common { product, dry_run, mapping, strict, as_user } = common;
     let mapping: Mapping = match &mapping {
         Some(p) => {
             let text = std::fs::read_to_string(p)
@@ -61,26 +133,6 @@ pub(crate) async fn run(cfg: &Config, c: ImportCmd) -> Result<()> {
         }
         None => Mapping::default(),
     };
-    let t0 = Instant::now();
-    let mut inputs = Vec::with_capacity(files.len());
-    for f in &files {
-        let meta = std::fs::metadata(f).with_context(|| format!("files: cannot read {}", f.display()))?;
-        if meta.len() > FILE_MAX {
-            bail!(
-                "files: {} is {} MB; files up to {} MB are read (split the export, e.g. by project or by date)",
-                f.display(),
-                meta.len() >> 20,
-                FILE_MAX >> 20
-            );
-        }
-        let bytes = std::fs::read(f).with_context(|| format!("files: cannot read {}", f.display()))?;
-        let name =
-            f.file_name().map_or_else(|| f.display().to_string(), |n| n.to_string_lossy().into_owned());
-        inputs.push((name, bytes));
-    }
-    eprintln!("reading {} file(s)…", inputs.len());
-    let set = jira::read_files(&inputs);
-    drop(inputs);
     let read_secs = t0.elapsed().as_secs_f64();
     eprintln!("read {} items in {read_secs:.1} s", set.items.len());
     let (store, _) = open_store(cfg).await?;
@@ -95,7 +147,7 @@ pub(crate) async fn run(cfg: &Config, c: ImportCmd) -> Result<()> {
                 .ok_or_else(|| anyhow!("as: no administrator yet; create one or pass --as EMAIL"))?
         }
     };
-    let opts = ImportOptions { dry_run, strict, mapping };
+    let opts = ImportOptions { dry_run, strict, mapping, source };
     let tw = Instant::now();
     let mut last = Instant::now();
     let mut progress = |done: u64, total: u64| {
@@ -140,9 +192,10 @@ fn print_report(r: &ImportReport, dry_run: bool, secs: f64) {
     if r.written {
         println!("in {secs:.1} s ({:.0} items/s)", r.items_created as f64 / secs.max(1e-3));
     }
-    if r.comments_skipped > 0 {
-        println!("{} comments were read but are not imported yet", r.comments_skipped);
-    }
+    println!(
+        "comments: {} {would}, {} already imported (skipped); links: {} {would}, {} already there (skipped)",
+        r.comments_created, r.comments_skipped, r.links_created, r.links_skipped
+    );
     for (title, list) in [
         ("statuses with no workflow state (map them under [statuses])", &r.unmapped_statuses),
         ("users who are not members of the product (map them under [users] or add them)", &r.unknown_users),

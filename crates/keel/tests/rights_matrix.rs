@@ -651,6 +651,13 @@ fn case(op: &str, f: &Fx, own: &Own) -> Option<Case> {
             format!("{p}/webhooks"),
             Some(json!({"url": "http://127.0.0.1:9/hook", "events": ["item.created"]})),
         ),
+        // A dry run: the import's rights (all four actions allowed outright), nothing written.
+        "POST /api/v1/products/{product}/import" => c(
+            ActNoPropose(A::EditItem),
+            format!("{p}/import"),
+            Some(json!({"format": "jira", "dry_run": true,
+                "files": [{"name": "issues.csv", "content_base64": "U3VtbWFyeSxJc3N1ZSBrZXksSXNzdWUgVHlwZSxTdGF0dXMKQSxNWC0xLFN0b3J5LFRvIERvCg=="}]})),
+        ),
         "GET /api/v1/products/{product}/widget" => read(format!("{p}/widget")),
         "PUT /api/v1/products/{product}/widget" => c(
             ActNoPropose(A::EditProduct),

@@ -456,7 +456,7 @@ pub fn parse_time(s: &str) -> Option<Timestamp> {
     let m = MONTHS.iter().position(|x| mon.starts_with(x))? as i64 + 1;
     let y: i64 = dp.next()?.parse().ok()?;
     let y = if y < 100 { 2000 + y } else { y };
-    if !(1..=31).contains(&d) || dp.next().is_some() {
+    if !(1..=31).contains(&d) || !(0..=9999).contains(&y) || dp.next().is_some() {
         return None;
     }
     let (mut h, mut mi) = (0, 0);

@@ -6,7 +6,10 @@
 //! is not in the source, cells beyond the header). With `--strict` either means nothing is written.
 
 pub mod csv;
+pub mod generic;
 pub mod jira;
+pub mod json;
+pub mod linear;
 pub mod markup;
 
 use crate::Timestamp;
@@ -139,6 +142,28 @@ pub struct SourceItem {
     pub comments: Vec<SourceComment>,
     /// Past changes, oldest first.
     pub changes: Vec<SourceChange>,
+    /// Links to other items of the source (outward only, so each link is given once).
+    pub links: Vec<SourceLink>,
+}
+
+/// How two items of the source are linked, in the terms Keel has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SourceLinkKind {
+    /// This item blocks the other.
+    Blocks,
+    /// This item duplicates the other.
+    Duplicates,
+    /// Any other relation.
+    RelatesTo,
+}
+
+/// A link from an item to another item of the source, by the other's key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceLink {
+    /// The kind.
+    pub kind: SourceLinkKind,
+    /// The other item's key.
+    pub to: String,
 }
 
 impl SourceItem {
@@ -302,6 +327,63 @@ impl ImportSet {
             });
             it.parent = None;
             it.epic = None;
+        }
+    }
+}
+
+#[cfg(test)]
+mod no_panic {
+    //! The readers take any bytes: every cut of realistic files, and arbitrary bytes, give
+    //! problems, never a panic.
+    use super::*;
+    use proptest::prelude::*;
+
+    const JSON: &str = r#"{"names": {"customfield_1": "Sprint"}, "issues": [{"id": "1", "key": "A-1", "fields": {"summary": "s", "status": {"name": "To Do"}, "created": "2024-05-11T15:26:00.000+0000", "customfield_1": ["com.atlassian.greenhopper.service.sprint.Sprint@1[id=1,name=S é,startDate=2024-01-01T00:00:00.000Z]"], "description": {"type": "doc", "content": [{"type": "table", "content": [{"type": "tableRow", "content": []}]}, {"type": "date", "attrs": {"timestamp": "99999999999999999"}}]}, "issuelinks": [{"type": {"name": "Blocks"}, "outwardIssue": {"key": "A-2"}}], "comment": {"comments": [{"body": "hi", "created": "11/May/99999999999 03:26 PM"}]}}, "changelog": {"histories": [{"created": "2024-05-12", "items": [{"field": "status", "toString": "Done"}]}]}}]}"#;
+    const LINEAR: &str = "ID,Team,Title,Status,Estimate,Project ID,Project,Cycle Number,Created,Started,Completed,Parent issue\nE-1,T,\"a, é\",Done,2,p1,Proj,3,2024-05-01T00:00:00Z,2024-05-02T00:00:00Z,2024-05-03T00:00:00Z,\nE-2,T,'=b,Todo,x,,,,,,,E-1\n";
+    const CSV: &str = "K;T;P;C\nA-1;\"x; é\";1,5;2024-05-01\nA-2;y;z;11/May/24 03:26 PM\n";
+
+    fn columns() -> generic::ColumnMap {
+        generic::ColumnMap {
+            delimiter: Some(";".into()),
+            key: "K".into(),
+            title: "T".into(),
+            points: Some("P".into()),
+            created: Some("C".into()),
+            ..Default::default()
+        }
+    }
+
+    fn all(bytes: &[u8]) {
+        let mut set = ImportSet::default();
+        json::read_json("f", bytes, &mut set);
+        linear::read_linear("f", bytes, &mut set);
+        generic::read_generic("f", bytes, &columns(), &mut set);
+        jira::read_file(&mut set, "f", bytes);
+        jira::attach_history(&mut set);
+        set.finish();
+    }
+
+    #[test]
+    fn every_cut_of_realistic_files() {
+        for text in [JSON, LINEAR, CSV] {
+            let b = text.as_bytes();
+            for n in 0..=b.len() {
+                all(&b[..n]);
+            }
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
+            all(&bytes);
+        }
+
+        #[test]
+        fn arbitrary_text(text in "[\\[\\]{}\",;:a-zA-Z0-9 \n'=-]{0,300}") {
+            all(text.as_bytes());
+            let mut set = ImportSet::default();
+            generic::read_generic("f", text.as_bytes(), &generic::ColumnMap { delimiter: Some("\t".into()), ..columns() }, &mut set);
         }
     }
 }

@@ -6,6 +6,7 @@ pub mod comments;
 pub mod discovery;
 pub mod forecast;
 pub mod health;
+pub mod imports;
 pub mod items;
 pub mod launch;
 pub mod live;
@@ -64,6 +65,7 @@ pub fn routes() -> Router<AppState> {
         .merge(forecast::routes())
         .merge(search::routes())
         .merge(webhooks::routes())
+        .merge(imports::routes())
         .merge(comments::routes())
         .merge(live::routes())
         .route("/api/v1/openapi.json", get(openapi_json))
@@ -153,6 +155,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
         forecast::Doc::openapi(),
         search::Doc::openapi(),
         webhooks::Doc::openapi(),
+        imports::Doc::openapi(),
         comments::Doc::openapi(),
         live::Doc::openapi(),
     ] {

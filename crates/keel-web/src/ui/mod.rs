@@ -17,6 +17,7 @@ mod comments;
 mod discovery;
 mod forecast;
 mod form;
+mod imports;
 mod items;
 mod launch;
 mod market;
@@ -88,6 +89,7 @@ pub fn routes() -> Router<AppState> {
         .merge(reports::routes())
         .merge(forecast::routes())
         .merge(webhooks::routes())
+        .merge(imports::routes())
         .merge(comments::routes())
 }
 
