@@ -352,6 +352,7 @@ async fn serve(cfg: Config, demo: bool) -> Result<()> {
     let (store, _) = open_store(&cfg).await?;
     let mut settings = Settings::default();
     settings.webhooks.allow_private = cfg.webhook_allow_private;
+    settings.session_ttl_secs = cfg.session_lifetime_minutes * 60;
     let app = App::new(store.clone(), settings);
     // Flow rows marked stale (an upgrade from a database without them, a workflow change cut
     // short) are rebuilt from the history before the first report is served.
