@@ -320,6 +320,7 @@ pub(crate) async fn open_store(cfg: &Config) -> Result<(Arc<dyn Store>, Vec<Stri
     let store: Arc<dyn Store> = match &cfg.database {
         Database::Sqlite(dir) => {
             std::fs::create_dir_all(dir).with_context(|| format!("while creating {}", dir.display()))?;
+            writable(dir)?;
             let path = dir.join("keel.db");
             Arc::new(
                 keel_store_sqlite::SqliteStore::open(&path)
@@ -338,6 +339,23 @@ pub(crate) async fn open_store(cfg: &Config) -> Result<(Arc<dyn Store>, Vec<Stri
     // open/connect already migrated; asking again reports nothing new but proves the table is there.
     let applied = store.migrate().await.map_err(|e| anyhow!("{e}")).context("while migrating")?;
     Ok((store, applied))
+}
+
+/// Refuses a data directory Keel cannot write in (read-only file system or permissions): SQLite
+/// would open the database and then fail on the first write, or when creating its journal.
+fn writable(dir: &std::path::Path) -> Result<()> {
+    let probe = dir.join(format!(".keel-write-check-{}", std::process::id()));
+    match std::fs::write(&probe, b"") {
+        Ok(()) => {
+            let _ = std::fs::remove_file(&probe);
+            Ok(())
+        }
+        Err(e) => bail!(
+            "the data directory {} is not writable ({e}); Keel keeps its database and journal there: make it \
+             writable, or choose another with --data-dir or KEEL_DATA_DIR",
+            dir.display()
+        ),
+    }
 }
 
 pub(crate) fn app_err(e: AppError) -> anyhow::Error {

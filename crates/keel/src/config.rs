@@ -211,16 +211,15 @@ impl Config {
             bail!("KEEL_METRICS_TOKEN (metrics_token) must be at least 16 characters without spaces");
         }
         let session_lifetime_minutes = match env("KEEL_SESSION_LIFETIME") {
-            Some(v) => v
-                .trim()
-                .parse::<i64>()
-                .ok()
-                .filter(|m| (1..=MAX_SESSION_MINUTES).contains(m))
-                .with_context(|| {
-                    format!(
+            Some(v) => {
+                v.trim().parse::<i64>().ok().filter(|m| (1..=MAX_SESSION_MINUTES).contains(m)).with_context(
+                    || {
+                        format!(
                         "KEEL_SESSION_LIFETIME must be minutes from 1 to {MAX_SESSION_MINUTES}, not {v:?}"
                     )
-                })?,
+                    },
+                )?
+            }
             None => match file.session_lifetime_minutes {
                 Some(m) if !(1..=MAX_SESSION_MINUTES).contains(&m) => {
                     bail!("session_lifetime_minutes must be from 1 to {MAX_SESSION_MINUTES}, not {m}")
