@@ -90,6 +90,7 @@ const ITEMS: usize = 6;
 const CLIENTS: u64 = 6;
 
 async fn no_lost_updates(db: TestDb) {
+    let began = Instant::now();
     let a = Server::start(&db.url, &[]).await;
     let b = Server::start(&db.url, &[]).await;
     let tok = token(&db.url, ADMIN_EMAIL);
@@ -362,8 +363,9 @@ async fn no_lost_updates(db: TestDb) {
     let created = numbers.len() as u64;
     assert_eq!(numbers, (1..=created).collect::<Vec<_>>(), "keys unique and without gaps");
     println!(
-        "no lost updates ({}): {sent} edits through 2 processes by {CLIENTS} clients on {ITEMS} items: {acked} acknowledged, {conflicts} refused with 409; {events_read} history events replayed; {created} items created at once, keys 1..{created}",
-        if db.url.starts_with("sqlite:") { "sqlite" } else { "postgres" }
+        "no lost updates ({}): {sent} edits through 2 processes by {CLIENTS} clients on {ITEMS} items: {acked} acknowledged, {conflicts} refused with 409; {events_read} history events replayed; {created} items created at once, keys 1..{created}; {:.1} s",
+        if db.url.starts_with("sqlite:") { "sqlite" } else { "postgres" },
+        began.elapsed().as_secs_f64()
     );
 }
 
