@@ -25,6 +25,10 @@ pub struct Problem {
     /// For a refused action: the roles that decide it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deciders: Option<Vec<String>>,
+    /// For a refusal that lifts by itself (throttling, the database unavailable): seconds to
+    /// wait before trying again, also sent as `Retry-After`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after: Option<i64>,
 }
 
 /// The base of problem type URIs.
@@ -41,6 +45,7 @@ impl Problem {
             field: None,
             current_version: None,
             deciders: None,
+            retry_after: None,
         }
     }
 

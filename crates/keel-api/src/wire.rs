@@ -493,6 +493,10 @@ pub struct MoveIn {
     /// To the bottom.
     #[serde(default)]
     pub bottom: Option<bool>,
+    /// Version the move is based on (or send `If-Match`); a stale one answers 409. Ignored in a
+    /// proposal's body.
+    #[serde(default)]
+    pub version: Option<i64>,
     /// Why, when the move becomes a proposal.
     #[serde(default)]
     pub reason: Option<String>,

@@ -615,19 +615,38 @@ impl App {
         position: &PositionInput,
         reason: Option<&str>,
     ) -> AppResult<Outcome<Item>> {
-        self.move_item_as(access, key, position, reason, Mode::Auto).await
+        self.move_item_as(access, key, position, None, reason, Mode::Auto).await
     }
 
-    /// [`App::move_item`], or an explicit proposal of it.
+    /// [`App::move_item`] based on the item's `version` as the caller read it: a stale one is
+    /// [`AppError::StaleVersion`], checked in the moving transaction.
+    pub async fn move_item_at(
+        &self,
+        access: &ProductAccess,
+        key: &str,
+        position: &PositionInput,
+        version: Option<i64>,
+        reason: Option<&str>,
+    ) -> AppResult<Outcome<Item>> {
+        self.move_item_as(access, key, position, version, reason, Mode::Auto).await
+    }
+
+    /// [`App::move_item_at`], or an explicit proposal of it.
     pub async fn move_item_as(
         &self,
         access: &ProductAccess,
         key: &str,
         position: &PositionInput,
+        version: Option<i64>,
         reason: Option<&str>,
         mode: Mode,
     ) -> AppResult<Outcome<Item>> {
         let item = self.item(access, key).await?;
+        if let Some(v) = version {
+            if v != item.version {
+                return Err(AppError::StaleVersion { current: item.version });
+            }
+        }
         let pos = self.resolve_position(access, position).await?;
         if matches!(pos, Position::Before(id) | Position::After(id) if id == item.id) {
             let f = if position.before.is_some() { "before" } else { "after" };
@@ -635,7 +654,8 @@ impl App {
         }
         match self.gate(access, &[Action::Reorder], mode).0 {
             Decision::Allow => {
-                Ok(Outcome::Done(self.store.move_item(item.id, &pos, &self.ctx(&access.user)).await?))
+                let ctx = self.ctx(&access.user);
+                Ok(Outcome::Done(self.store.move_item_checked(item.id, version, &pos, &ctx).await?))
             }
             Decision::Propose => {
                 let target = position.before.as_deref().or(position.after.as_deref());

@@ -37,8 +37,35 @@ pub fn map_pg(e: tokio_postgres::Error) -> StoreError {
         {
             return StoreError::Conflict("a concurrent change got in the way; try again".to_string());
         }
+        if *db.code() == SqlState::DISK_FULL {
+            return StoreError::StorageFull(db.message().to_string());
+        }
+        let code = db.code().code();
+        // Connection exceptions (class 08), the server shutting down or starting (57P01-57P03),
+        // too many connections, a read-only server (a standby): the database is unavailable.
+        if code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03" | "53300" | "25006") {
+            return StoreError::Unavailable(format!("{code}: {}", db.message()));
+        }
+        return StoreError::other(e);
+    }
+    // No answer from the server at all: the connection was refused, broke or closed.
+    let io = std::error::Error::source(&e).is_some_and(|s| s.downcast_ref::<std::io::Error>().is_some());
+    if e.is_closed() || io {
+        return StoreError::Unavailable(e.to_string());
     }
     StoreError::other(e)
+}
+
+/// Maps a pool error: no connection to be had in time, or none can be opened, means the
+/// database is unavailable.
+pub fn map_pool(e: deadpool_postgres::PoolError) -> StoreError {
+    use deadpool_postgres::PoolError;
+    match e {
+        PoolError::Backend(e) => map_pg(e),
+        PoolError::Timeout(t) => StoreError::Unavailable(format!("no database connection in time ({t:?})")),
+        PoolError::Closed => StoreError::Unavailable("the connection pool is closed".to_string()),
+        other => StoreError::other(other),
+    }
 }
 
 /// `.db()` on driver and pool results, turning their errors into [`StoreError`]s.
@@ -55,7 +82,7 @@ impl<T> DbResult<T> for Result<T, tokio_postgres::Error> {
 
 impl<T> DbResult<T> for Result<T, deadpool_postgres::PoolError> {
     fn db(self) -> StoreResult<T> {
-        self.map_err(StoreError::other)
+        self.map_err(map_pool)
     }
 }
 

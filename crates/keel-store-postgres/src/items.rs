@@ -600,6 +600,7 @@ pub async fn move_item_tx<C: GenericClient>(
     ctx: &WriteCtx,
     ev: &mut Events,
     id: ItemId,
+    expected_version: Option<i64>,
     position: &Position,
 ) -> StoreResult<Item> {
     let row = one(tx, "SELECT product_id FROM items WHERE id = $1", &[&id.0]).await?;
@@ -607,6 +608,9 @@ pub async fn move_item_tx<C: GenericClient>(
     // Product first, then item: the same lock order as creation, so no deadlock.
     lock_product(tx, product).await?;
     let mut item = load_item(tx, id, true).await?.ok_or(StoreError::NotFound)?;
+    if expected_version.is_some_and(|v| v != item.version) {
+        return Err(StoreError::StaleVersion { current: item.version });
+    }
     let key = rank_for(tx, product, position, Some(id)).await?;
     let old_rank = item.rank.clone();
     exec(
@@ -740,11 +744,17 @@ impl ItemStore for PgStore {
         Ok(new)
     }
 
-    async fn move_item(&self, id: ItemId, position: &Position, ctx: &WriteCtx) -> StoreResult<Item> {
+    async fn move_item_checked(
+        &self,
+        id: ItemId,
+        expected_version: Option<i64>,
+        position: &Position,
+        ctx: &WriteCtx,
+    ) -> StoreResult<Item> {
         let mut c = self.conn().await?;
         let tx = c.transaction().await.db()?;
         let mut ev = accept_proposal(&tx, ctx).await?;
-        let item = move_item_tx(&tx, ctx, &mut ev, id, position).await?;
+        let item = move_item_tx(&tx, ctx, &mut ev, id, expected_version, position).await?;
         ev.write(&tx, ctx).await?;
         tx.commit().await.db()?;
         Ok(item)

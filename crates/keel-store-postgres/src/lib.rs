@@ -27,10 +27,11 @@ use std::time::Duration;
 
 /// Connections kept open at most.
 const POOL_SIZE: usize = 16;
-/// How long opening one connection may take.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-/// How long a request may wait for a free connection.
-const WAIT_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long opening one connection may take: a database that does not answer in this time
+/// is unavailable (503), not a request left hanging.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+/// How long a request may wait for a free connection before it is answered 503.
+const WAIT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The PostgreSQL store.
 #[derive(Clone)]

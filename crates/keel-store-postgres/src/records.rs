@@ -161,7 +161,7 @@ async fn apply_op<C: GenericClient>(
             Written::Item(Box::new(update_item_tx(c, ctx, ev, id, expected_version, patch).await?))
         }
         WriteOp::MoveItem { id, position } => {
-            Written::Item(Box::new(move_item_tx(c, ctx, ev, id, &position).await?))
+            Written::Item(Box::new(move_item_tx(c, ctx, ev, id, None, &position).await?))
         }
         WriteOp::AddLink { from, to, kind } => {
             let from = ItemId(resolve_ref(out, from)?);

@@ -615,8 +615,17 @@ pub(crate) fn update_item_tx(
 }
 
 /// Moves an item inside the caller's transaction (see [`ItemStore::move_item`]).
-pub(crate) fn move_item_tx(tx: &Connection, ctx: &WriteCtx, id: ItemId, position: &Position) -> Res<Item> {
+pub(crate) fn move_item_tx(
+    tx: &Connection,
+    ctx: &WriteCtx,
+    id: ItemId,
+    expected_version: Option<i64>,
+    position: &Position,
+) -> Res<Item> {
     let mut item = load_item(tx, id)?;
+    if expected_version.is_some_and(|v| v != item.version) {
+        return Err(StoreError::StaleVersion { current: item.version }.into());
+    }
     let key = rank_for(tx, item.product_id, position, Some(id))?;
     if key == item.rank {
         return Ok(item);
@@ -899,11 +908,17 @@ impl ItemStore for SqliteStore {
         .await
     }
 
-    async fn move_item(&self, id: ItemId, position: &Position, ctx: &WriteCtx) -> StoreResult<Item> {
+    async fn move_item_checked(
+        &self,
+        id: ItemId,
+        expected_version: Option<i64>,
+        position: &Position,
+        ctx: &WriteCtx,
+    ) -> StoreResult<Item> {
         let (ctx, position) = (*ctx, position.clone());
         self.write(move |tx| {
             accept_proposal(tx, &ctx)?;
-            move_item_tx(tx, &ctx, id, &position)
+            move_item_tx(tx, &ctx, id, expected_version, &position)
         })
         .await
     }

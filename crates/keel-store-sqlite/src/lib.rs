@@ -125,6 +125,22 @@ impl From<rusqlite::Error> for Error {
             rusqlite::Error::SqliteFailure(f, _) if f.extended_code == ffi::SQLITE_CONSTRAINT_FOREIGNKEY => {
                 StoreError::NotFound
             }
+            // The disk or the file size limit is full: nothing of the transaction was written.
+            rusqlite::Error::SqliteFailure(f, msg) if f.code == rusqlite::ErrorCode::DiskFull => {
+                StoreError::StorageFull(msg.unwrap_or_else(|| "database or disk is full".to_string()))
+            }
+            // The file or its directory turned read-only, or the disk stopped answering.
+            rusqlite::Error::SqliteFailure(f, msg)
+                if matches!(
+                    f.code,
+                    rusqlite::ErrorCode::ReadOnly
+                        | rusqlite::ErrorCode::CannotOpen
+                        | rusqlite::ErrorCode::SystemIoFailure
+                        | rusqlite::ErrorCode::DatabaseBusy
+                ) =>
+            {
+                StoreError::Unavailable(msg.unwrap_or_else(|| f.to_string()))
+            }
             e => StoreError::other(e),
         })
     }

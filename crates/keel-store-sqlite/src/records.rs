@@ -143,7 +143,9 @@ fn apply_op(c: &Connection, ctx: &WriteCtx, out: &[Written], op: WriteOp) -> Res
             let id = ItemId(resolve_ref(out, id)?);
             Written::Item(Box::new(update_item_tx(c, ctx, id, expected_version, patch)?))
         }
-        WriteOp::MoveItem { id, position } => Written::Item(Box::new(move_item_tx(c, ctx, id, &position)?)),
+        WriteOp::MoveItem { id, position } => {
+            Written::Item(Box::new(move_item_tx(c, ctx, id, None, &position)?))
+        }
         WriteOp::AddLink { from, to, kind } => {
             let from = ItemId(resolve_ref(out, from)?);
             Written::Link(add_link_tx(c, ctx, from, to, kind)?)
@@ -169,7 +171,7 @@ fn apply_op(c: &Connection, ctx: &WriteCtx, out: &[Written], op: WriteOp) -> Res
             let order: Vec<ItemId> =
                 if position == Position::Top { ids.into_iter().rev().collect() } else { ids };
             for id in order {
-                move_item_tx(c, ctx, id, &position)?;
+                move_item_tx(c, ctx, id, None, &position)?;
             }
             Written::Count(n)
         }

@@ -44,7 +44,15 @@ pub enum StoreError {
     /// another product, a move relative to an item of another product).
     #[error("invalid: {0}")]
     Invalid(ValidationError),
-    /// Anything else: the database is unreachable, a query failed. Logged, never shown.
+    /// The database cannot serve now: unreachable, shutting down, out of connections, or
+    /// refusing writes (read-only files). Nothing was written; the same request may succeed
+    /// later. The reason is logged, never shown.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    /// The database has no room for the write (disk full, file size limit). Nothing was written.
+    #[error("database out of space: {0}")]
+    StorageFull(String),
+    /// Anything else: a query failed. Logged, never shown.
     #[error("storage error: {0}")]
     Other(Box<dyn std::error::Error + Send + Sync>),
 }
@@ -595,7 +603,18 @@ pub trait ItemStore {
     /// Moves an item in the backlog: one new rank key between its new neighbours, one `rank`
     /// event; a neighbour of another product is [`StoreError::Invalid`] on field `before`/`after`.
     /// Rebalances the product's keys when the new one has grown long.
-    async fn move_item(&self, id: ItemId, position: &Position, ctx: &WriteCtx) -> StoreResult<Item>;
+    async fn move_item(&self, id: ItemId, position: &Position, ctx: &WriteCtx) -> StoreResult<Item> {
+        self.move_item_checked(id, None, position, ctx).await
+    }
+    /// [`ItemStore::move_item`], refusing with [`StoreError::StaleVersion`] (inside the
+    /// transaction, nothing written) when `expected_version` is given and not the item's version.
+    async fn move_item_checked(
+        &self,
+        id: ItemId,
+        expected_version: Option<i64>,
+        position: &Position,
+        ctx: &WriteCtx,
+    ) -> StoreResult<Item>;
     /// Deletes an item: its children lose their parent, its links go, a `deleted` event keeps
     /// its last state.
     async fn delete_item(&self, id: ItemId, ctx: &WriteCtx) -> StoreResult<()>;

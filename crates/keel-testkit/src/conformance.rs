@@ -620,6 +620,15 @@ pub async fn items_move_positions(store: Arc<dyn Store>) {
     assert_eq!(order(&store, p.id).await, vec![top.id, b, a, mid.id, c, d]);
     let h = store.history(ObjectKind::Item, d.0, None, 10).await.unwrap();
     assert_eq!(h.iter().filter(|e| e.field == "rank").count(), 2);
+    // A move based on a stale version is refused and writes nothing; the current one lands.
+    let cur = store.item(d).await.unwrap().version;
+    let stale = store.move_item_checked(d, Some(cur - 1), &Position::Top, &sys()).await.unwrap_err();
+    assert!(matches!(stale, StoreError::StaleVersion { current } if current == cur), "{stale:?}");
+    assert_eq!(order(&store, p.id).await, vec![top.id, b, a, mid.id, c, d]);
+    let moved = store.move_item_checked(d, Some(cur), &Position::Top, &sys()).await.unwrap();
+    assert_eq!(moved.version, cur + 1);
+    assert_eq!(order(&store, p.id).await, vec![d, top.id, b, a, mid.id, c]);
+    store.move_item(d, &Position::Bottom, &sys()).await.unwrap();
     // Relative to itself, or to nothing: refused.
     assert_eq!(field_of(store.move_item(a, &Position::Before(a), &sys()).await.unwrap_err()), "before");
     assert_eq!(

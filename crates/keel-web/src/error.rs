@@ -6,6 +6,10 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use keel_api::Problem;
 use keel_app::AppError;
+use keel_store::StoreError;
+
+/// Seconds a client is asked to wait when the database is unavailable.
+pub const UNAVAILABLE_RETRY_SECS: i64 = 5;
 
 /// An API error answer. The problem is boxed: results stay small on the happy path.
 #[derive(Debug)]
@@ -41,8 +45,10 @@ impl From<AppError> for ApiError {
             AppError::Unauthenticated => Problem::new("unauthenticated", "Authentication required", 401)
                 .detail("sign in, or send Authorization: Bearer <token>"),
             AppError::BadCredentials => Problem::new("bad-credentials", "Wrong e-mail or password", 401),
-            AppError::Throttled { .. } => {
-                Problem::new("throttled", "Too many failed sign-ins", 429).detail(e.to_string())
+            AppError::Throttled { retry_after_secs } => {
+                let mut p = Problem::new("throttled", "Too many failed sign-ins", 429).detail(e.to_string());
+                p.retry_after = Some(*retry_after_secs);
+                p
             }
             AppError::Forbidden { deciders, .. } => {
                 let names: Vec<&str> = deciders.iter().map(|r| r.label()).collect();
@@ -69,6 +75,19 @@ impl From<AppError> for ApiError {
                 p.current_version = Some(*current);
                 p
             }
+            AppError::Internal(StoreError::Unavailable(reason)) => {
+                tracing::warn!(reason = %reason, "database unavailable");
+                let mut p = Problem::new("unavailable", "The database is unavailable", 503).detail(
+                    "the database cannot be reached or takes no writes now; nothing was changed, try again",
+                );
+                p.retry_after = Some(UNAVAILABLE_RETRY_SECS);
+                p
+            }
+            AppError::Internal(StoreError::StorageFull(reason)) => {
+                tracing::error!(reason = %reason, "database out of space");
+                Problem::new("storage-full", "The database is out of space", 507)
+                    .detail("the server has no room to store this change; nothing was changed")
+            }
             AppError::Internal(err) => {
                 tracing::error!(error = %err, "internal error");
                 Problem::new("internal", "Internal error", 500)
@@ -86,6 +105,9 @@ impl IntoResponse for ApiError {
         res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
         if status == StatusCode::UNAUTHORIZED {
             res.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        if let Some(secs) = self.0.retry_after {
+            res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
         }
         res
     }

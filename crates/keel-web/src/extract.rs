@@ -229,3 +229,25 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
         Ok(ClientAddr(ip))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{constant_eq, session_cookie};
+
+    #[test]
+    fn secrets_compare_whole() {
+        assert!(constant_eq("abc123", "abc123"));
+        for other in ["abc124", "xbc123", "abc12", "abc1234", ""] {
+            assert!(!constant_eq("abc123", other), "{other}");
+        }
+    }
+
+    #[test]
+    fn the_session_cookie_is_http_only_and_same_site() {
+        let c = session_cookie(Some("v"), 60, false);
+        assert_eq!(c, "keel_session=v; Path=/; HttpOnly; SameSite=Lax; Max-Age=60");
+        assert!(session_cookie(Some("v"), 60, true).ends_with("; Secure"));
+        assert!(session_cookie(None, 60, true)
+            .starts_with("keel_session=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"));
+    }
+}

@@ -320,6 +320,7 @@ pub(crate) async fn open_store(cfg: &Config) -> Result<(Arc<dyn Store>, Vec<Stri
     let store: Arc<dyn Store> = match &cfg.database {
         Database::Sqlite(dir) => {
             std::fs::create_dir_all(dir).with_context(|| format!("while creating {}", dir.display()))?;
+            writable(dir)?;
             let path = dir.join("keel.db");
             Arc::new(
                 keel_store_sqlite::SqliteStore::open(&path)
@@ -340,6 +341,23 @@ pub(crate) async fn open_store(cfg: &Config) -> Result<(Arc<dyn Store>, Vec<Stri
     Ok((store, applied))
 }
 
+/// Refuses a data directory Keel cannot write in (read-only file system or permissions): SQLite
+/// would open the database and then fail on the first write, or when creating its journal.
+fn writable(dir: &std::path::Path) -> Result<()> {
+    let probe = dir.join(format!(".keel-write-check-{}", std::process::id()));
+    match std::fs::write(&probe, b"") {
+        Ok(()) => {
+            let _ = std::fs::remove_file(&probe);
+            Ok(())
+        }
+        Err(e) => bail!(
+            "the data directory {} is not writable ({e}); Keel keeps its database and journal there: make it \
+             writable, or choose another with --data-dir or KEEL_DATA_DIR",
+            dir.display()
+        ),
+    }
+}
+
 pub(crate) fn app_err(e: AppError) -> anyhow::Error {
     match e {
         AppError::Invalid(v) => anyhow!("{}: {}", v.field.replace('_', "-"), v.message),
@@ -352,6 +370,7 @@ async fn serve(cfg: Config, demo: bool) -> Result<()> {
     let (store, _) = open_store(&cfg).await?;
     let mut settings = Settings::default();
     settings.webhooks.allow_private = cfg.webhook_allow_private;
+    settings.session_ttl_secs = cfg.session_lifetime_minutes * 60;
     let app = App::new(store.clone(), settings);
     // Flow rows marked stale (an upgrade from a database without them, a workflow change cut
     // short) are rebuilt from the history before the first report is served.

@@ -9,6 +9,11 @@ use std::path::{Path, PathBuf};
 /// The commented example configuration, embedded so `keel config` can print it.
 pub const EXAMPLE: &str = include_str!("../keel.example.toml");
 
+/// How long a browser session lasts by default: 14 days.
+pub const DEFAULT_SESSION_MINUTES: i64 = 14 * 24 * 60;
+/// The longest session lifetime accepted: 90 days.
+const MAX_SESSION_MINUTES: i64 = 90 * 24 * 60;
+
 /// The file's shape; every key optional.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -23,6 +28,7 @@ pub struct FileConfig {
     log_format: Option<String>,
     metrics_token: Option<String>,
     webhook_allow_private: Option<bool>,
+    session_lifetime_minutes: Option<i64>,
 }
 
 /// Where the data lives.
@@ -55,6 +61,8 @@ pub struct Config {
     pub metrics_token: Option<String>,
     /// Let webhooks target loopback, link-local and private addresses.
     pub webhook_allow_private: bool,
+    /// How long a browser session lasts from sign-in, in minutes.
+    pub session_lifetime_minutes: i64,
 }
 
 impl std::fmt::Debug for Config {
@@ -75,6 +83,7 @@ impl std::fmt::Debug for Config {
             .field("log_format", &self.log_format)
             .field("metrics_token", &self.metrics_token.as_ref().map(|_| "<set>"))
             .field("webhook_allow_private", &self.webhook_allow_private)
+            .field("session_lifetime_minutes", &self.session_lifetime_minutes)
             .finish()
     }
 }
@@ -101,7 +110,7 @@ pub struct Overrides {
     pub database_url: Option<String>,
 }
 
-const KNOWN_VARS: [&str; 10] = [
+const KNOWN_VARS: [&str; 11] = [
     "KEEL_LOG_FORMAT",
     "KEEL_METRICS_TOKEN",
     "KEEL_CONFIG",
@@ -112,6 +121,7 @@ const KNOWN_VARS: [&str; 10] = [
     "KEEL_ADMIN_PASSWORD",
     "KEEL_LOG",
     "KEEL_WEBHOOK_ALLOW_PRIVATE",
+    "KEEL_SESSION_LIFETIME",
 ];
 
 fn env(name: &str) -> Option<String> {
@@ -200,6 +210,24 @@ impl Config {
         if metrics_token.as_ref().is_some_and(|t| t.len() < 16 || t.chars().any(char::is_whitespace)) {
             bail!("KEEL_METRICS_TOKEN (metrics_token) must be at least 16 characters without spaces");
         }
+        let session_lifetime_minutes = match env("KEEL_SESSION_LIFETIME") {
+            Some(v) => {
+                v.trim().parse::<i64>().ok().filter(|m| (1..=MAX_SESSION_MINUTES).contains(m)).with_context(
+                    || {
+                        format!(
+                        "KEEL_SESSION_LIFETIME must be minutes from 1 to {MAX_SESSION_MINUTES}, not {v:?}"
+                    )
+                    },
+                )?
+            }
+            None => match file.session_lifetime_minutes {
+                Some(m) if !(1..=MAX_SESSION_MINUTES).contains(&m) => {
+                    bail!("session_lifetime_minutes must be from 1 to {MAX_SESSION_MINUTES}, not {m}")
+                }
+                Some(m) => m,
+                None => DEFAULT_SESSION_MINUTES,
+            },
+        };
         Ok(Config {
             bind,
             database,
@@ -210,6 +238,7 @@ impl Config {
             log_format,
             metrics_token,
             webhook_allow_private,
+            session_lifetime_minutes,
         })
     }
 }

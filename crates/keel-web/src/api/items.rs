@@ -253,19 +253,28 @@ pub async fn delete_item(
     Ok(outcome(o, StatusCode::NO_CONTENT, |()| StatusCode::NO_CONTENT.into_response()))
 }
 
-/// Moves an item in the backlog: exactly one of `before`, `after`, `top`, `bottom`.
+/// Moves an item in the backlog: exactly one of `before`, `after`, `top`, `bottom`. Send the
+/// version you read as `If-Match` or `version` to refuse the move (409 with the current version)
+/// when someone changed the item meanwhile.
 #[utoipa::path(post, path = "/api/v1/items/{key}/move", tag = "items",
-    params(("key" = String, Path, description = "Item key")), request_body = MoveIn,
+    params(("key" = String, Path, description = "Item key"),
+        ("If-Match" = Option<String>, Header, description = "The version the move is based on")),
+    request_body = MoveIn,
     responses((status = 200, body = ItemOut), (status = 202, body = ProposalOut), (status = 403, body = Problem),
-        (status = 404, body = Problem), (status = 422, body = Problem)))]
+        (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 pub async fn move_item(
     State(s): State<AppState>,
     u: ApiUser,
     Path(key): Path<String>,
+    headers: HeaderMap,
     JsonIn(b): JsonIn<MoveIn>,
 ) -> ApiResult<Response> {
     let a = item_access(&s.app, &u.user, &key).await?;
-    let o = s.app.move_item(&a, &key, &move_input(&b), b.reason.as_deref()).await?;
+    let version = match (if_match(&headers)?, b.version) {
+        (Some(h), Some(v)) if h != v => return Err(ApiError::invalid("version", "differs from If-Match")),
+        (h, v) => h.or(v),
+    };
+    let o = s.app.move_item_at(&a, &key, &move_input(&b), version, b.reason.as_deref()).await?;
     let w = s.app.workflow(&a).await?;
     Ok(outcome(o, StatusCode::OK, |i| Json(ItemOut::new(&i, &w)).into_response()))
 }

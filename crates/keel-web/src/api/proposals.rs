@@ -95,7 +95,7 @@ pub async fn create_proposal(
         "move_item" => {
             let item = need_item()?;
             let m = b.move_.ok_or_else(|| ApiError::invalid("move", "is required"))?;
-            proposed(s.app.move_item_as(&a, &item, &move_input(&m), reason, Mode::Propose).await?)
+            proposed(s.app.move_item_as(&a, &item, &move_input(&m), None, reason, Mode::Propose).await?)
         }
         "delete_item" => {
             let item = need_item()?;

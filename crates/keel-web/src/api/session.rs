@@ -27,9 +27,15 @@ pub(super) fn routes() -> Router<AppState> {
 pub async fn sign_in(
     State(s): State<AppState>,
     addr: ClientAddr,
+    headers: axum::http::HeaderMap,
     JsonIn(b): JsonIn<SessionIn>,
 ) -> ApiResult<Response> {
     let ns = s.app.sign_in(&b.email, &b.password, &addr.0).await?;
+    // A new session at every sign-in; the one the browser held before ends, so a cookie planted
+    // or seen before signing in is worth nothing after.
+    if let Some(old) = crate::ui::session_cookie_of(&headers) {
+        s.app.sign_out(&old).await?;
+    }
     let c = session_cookie(Some(&ns.cookie), s.app.settings().session_ttl_secs, s.config.secure_cookies);
     let body = MeOut { user: (&ns.user).into(), csrf_token: Some(ns.session.csrf_token) };
     Ok(([(header::SET_COOKIE, c)], Json(body)).into_response())

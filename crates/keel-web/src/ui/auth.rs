@@ -65,11 +65,22 @@ pub(crate) async fn page(axum::extract::Query(q): axum::extract::Query<SignInQue
 }
 
 /// POST /signin
-pub(crate) async fn submit(State(st): State<AppState>, addr: ClientAddr, form: FormData) -> Response {
+pub(crate) async fn submit(
+    State(st): State<AppState>,
+    addr: ClientAddr,
+    headers: HeaderMap,
+    form: FormData,
+) -> Response {
     let next = safe_next(form.opt("next"));
     let email = form.get("email").trim().to_string();
     match st.app.sign_in(&email, form.get("password"), &addr.0).await {
         Ok(s) => {
+            // A new session at every sign-in; the one the browser held before ends.
+            if let Some(old) = super::session_cookie_of(&headers) {
+                if let Err(e) = st.app.sign_out(&old).await {
+                    tracing::warn!(error = %e, "could not end the previous session");
+                }
+            }
             let mut res = Redirect::to(&next).into_response();
             let c =
                 session_cookie(Some(&s.cookie), st.app.settings().session_ttl_secs, st.config.secure_cookies);
@@ -81,8 +92,10 @@ pub(crate) async fn submit(State(st): State<AppState>, addr: ClientAddr, form: F
         Err(e @ AppError::BadCredentials) => {
             page_with(StatusCode::UNAUTHORIZED, next, email, Some(message(&e)), None)
         }
-        Err(e @ AppError::Throttled { .. }) => {
-            page_with(StatusCode::TOO_MANY_REQUESTS, next, email, Some(message(&e)), None)
+        Err(e @ AppError::Throttled { retry_after_secs }) => {
+            let mut r = page_with(StatusCode::TOO_MANY_REQUESTS, next, email, Some(message(&e)), None);
+            r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs.max(1)));
+            r
         }
         Err(e) => {
             tracing::error!(error = %e, "sign-in failed");

@@ -327,6 +327,23 @@ async fn error_page(st: &AppState, s: &UiSession, e: UiError) -> Response {
             (StatusCode::FORBIDDEN, "Not allowed".to_string(), message(&e))
         }
         AppError::Unauthenticated => return Redirect::to("/signin").into_response(),
+        AppError::Internal(keel_store::StoreError::Unavailable(reason)) => {
+            tracing::warn!(reason = %reason, "database unavailable");
+            let detail =
+                "The database cannot be reached right now; nothing was changed. Please try again in a \
+                          moment.";
+            let mut r = (StatusCode::SERVICE_UNAVAILABLE, detail).into_response();
+            r.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(crate::error::UNAVAILABLE_RETRY_SECS),
+            );
+            return r;
+        }
+        AppError::Internal(keel_store::StoreError::StorageFull(reason)) => {
+            tracing::error!(reason = %reason, "database out of space");
+            let detail = "The server has no room to store this change; nothing was changed.";
+            return (StatusCode::INSUFFICIENT_STORAGE, detail).into_response();
+        }
         AppError::Internal(_) => {
             tracing::error!(error = %e, "internal error in the UI");
             (
