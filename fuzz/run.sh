@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 t="$1"; secs="${2:-300}"; shift $(( $# >= 2 ? 2 : 1 ))
-bin="${CARGO_TARGET_DIR:-target}/release/$t"
+bin="${CARGO_TARGET_DIR:-target}/$(rustc -vV | sed -n "s/^host: //p")/release/$t"
 [ -x "$bin" ] || { echo "build first: fuzz/build.sh"; exit 2; }
 mkdir -p "corpus/$t" "artifacts/$t"
 seeds=(); [ -d "seeds/$t" ] && seeds=("seeds/$t")
