@@ -120,7 +120,10 @@ enum Command {
         /// Seconds per sample (60: one row a minute)
         #[arg(long, default_value_t = 60)]
         sample_secs: u64,
-        /// Items in BENCH to pick keys from
+        /// The product whose items are read and written
+        #[arg(long, default_value = "BENCH")]
+        product: String,
+        /// Items in the product to pick keys from (keys PRODUCT-1 to PRODUCT-items)
         #[arg(long, default_value_t = 100_000)]
         items: u64,
         /// Process id of the server, for its resident memory (from /proc)
@@ -293,6 +296,7 @@ fn main() -> Result<()> {
                 concurrency,
                 minutes,
                 sample_secs,
+                product,
                 items,
                 pid,
                 seed,
@@ -310,6 +314,7 @@ fn main() -> Result<()> {
                     concurrency,
                     minutes,
                     sample_secs,
+                    product,
                     items,
                     pid,
                     seed,

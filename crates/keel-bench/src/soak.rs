@@ -1,14 +1,13 @@
 //! `keel-bench soak`: a steady mixed load (reads and writes) for a long time, sampled per minute.
 //!
 //! `concurrency` tasks each send one request at a time, drawn from a fixed mix (see [`MIX`]),
-//! against product `BENCH` of a `keel-bench generate` dataset. Every minute the driver closes a
+//! against one product (`BENCH` of a `keel-bench generate` dataset, or the demo's `SHOP`). Every minute the driver closes a
 //! sample: requests, errors, p50/p99 latency of that minute, and the server's resident memory
 //! (VmRSS of `/proc/PID/status`, when `--pid` names the server process). At the end it prints
 //! the samples (a table, or JSON) and a verdict on memory: the least-squares slope of RSS over
 //! the second half of the run, in MB per minute. A server that leaks keeps a positive slope
 //! after its caches have filled; one that does not levels off.
 
-use crate::generate::BENCH_KEY;
 use crate::rng::SplitMix64;
 use anyhow::{anyhow, bail, Context, Result};
 use serde::Serialize;
@@ -64,7 +63,10 @@ pub struct SoakOptions {
     pub minutes: u64,
     /// Seconds per sample (60 for "per minute"; shorter for a quick check).
     pub sample_secs: u64,
-    /// Items of BENCH to pick keys from (1..=items).
+    /// The product whose items are read and written (`BENCH` of `keel-bench generate`, or `SHOP`
+    /// of `keel serve --demo`).
+    pub product: String,
+    /// Items of the product to pick keys from (1..=items).
     pub items: u64,
     /// The server's process id, for its RSS.
     pub pid: Option<u32>,
@@ -132,6 +134,7 @@ struct Shared {
     client: reqwest::Client,
     base: String,
     auth: String,
+    product: String,
     items: u64,
     bucket: Mutex<Bucket>,
     first_error: Mutex<Option<String>>,
@@ -139,18 +142,16 @@ struct Shared {
 
 impl Shared {
     fn request(&self, r: &mut SplitMix64, n: u64) -> reqwest::RequestBuilder {
-        let (b, c) = (&self.base, &self.client);
+        let (b, c, p) = (&self.base, &self.client, &self.product);
         let json = |rb: reqwest::RequestBuilder, body: String| {
             rb.header("content-type", "application/json").body(body)
         };
         let rb = match pick_op(r) {
-            Op::Get => c.get(format!("{b}/api/v1/items/{BENCH_KEY}-{}", r.range(1, self.items))),
-            Op::Backlog => c.get(format!("{b}/api/v1/products/{BENCH_KEY}/backlog?limit=50")),
-            Op::Search => {
-                c.get(format!("{b}/api/v1/products/{BENCH_KEY}/items?q={}&limit=100", r.pick(WORDS)))
-            }
+            Op::Get => c.get(format!("{b}/api/v1/items/{p}-{}", r.range(1, self.items))),
+            Op::Backlog => c.get(format!("{b}/api/v1/products/{p}/backlog?limit=50")),
+            Op::Search => c.get(format!("{b}/api/v1/products/{p}/items?q={}&limit=100", r.pick(WORDS))),
             Op::Create => json(
-                c.post(format!("{b}/api/v1/products/{BENCH_KEY}/items")),
+                c.post(format!("{b}/api/v1/products/{p}/items")),
                 format!(
                     r#"{{"title":"Soak story {n} {}","description":"made by the soak run"}}"#,
                     r.pick(WORDS)
@@ -163,12 +164,12 @@ impl Shared {
                     other = r.range(1, self.items);
                 }
                 json(
-                    c.post(format!("{b}/api/v1/items/{BENCH_KEY}-{a}/move")),
-                    format!(r#"{{"before":"{BENCH_KEY}-{other}"}}"#),
+                    c.post(format!("{b}/api/v1/items/{p}-{a}/move")),
+                    format!(r#"{{"before":"{p}-{other}"}}"#),
                 )
             }
             Op::Comment => json(
-                c.post(format!("{b}/api/v1/items/{BENCH_KEY}-{}/comments", r.range(1, self.items))),
+                c.post(format!("{b}/api/v1/items/{p}-{}/comments", r.range(1, self.items))),
                 format!(r#"{{"body":"Soak comment {n}"}}"#),
             ),
         };
@@ -275,6 +276,7 @@ pub async fn measure(o: &SoakOptions) -> Result<SoakReport> {
         client,
         base: o.url.trim_end_matches('/').to_string(),
         auth: format!("Bearer {}", o.token.trim()),
+        product: o.product.clone(),
         items: o.items,
         bucket: Mutex::new(Bucket::default()),
         first_error: Mutex::new(None),
@@ -282,7 +284,7 @@ pub async fn measure(o: &SoakOptions) -> Result<SoakReport> {
     // A first read, so a wrong URL or token fails loudly instead of as 100 % errors.
     let probe = shared
         .client
-        .get(format!("{}/api/v1/items/{BENCH_KEY}-1", shared.base))
+        .get(format!("{}/api/v1/items/{}-1", shared.base, shared.product))
         .header("authorization", &shared.auth)
         .send()
         .await
