@@ -68,6 +68,7 @@ pub struct RemainingOut {
 
 /// The history a forecast drew from.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[schema(as = ForecastHistoryOut)]
 pub struct HistoryOut {
     /// `day` or `sprint`.
     pub period: String,

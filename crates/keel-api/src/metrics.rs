@@ -360,6 +360,7 @@ impl ReleaseBurnupOut {
 
 /// A workflow state, as a report names it.
 #[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = ReportStateOut)]
 pub struct StateOut {
     /// State id.
     pub id: i64,

@@ -6,6 +6,7 @@ use utoipa::ToSchema;
 
 /// Delivery progress: done points of all points of the stories.
 #[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = OutcomeProgressOut)]
 pub struct ProgressOut {
     /// Points of stories in a done state.
     pub done_points: f64,

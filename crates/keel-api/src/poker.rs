@@ -27,6 +27,7 @@ pub struct VoteOut {
 
 /// The figures of a revealed round.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[schema(as = PokerSummaryOut)]
 pub struct SummaryOut {
     /// How many voted.
     pub votes: usize,

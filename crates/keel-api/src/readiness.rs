@@ -353,6 +353,7 @@ pub struct ReleaseIn {
 
 /// How far a release is.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[schema(as = ReleaseProgressOut)]
 pub struct ProgressOut {
     /// Items done.
     pub done_items: u32,

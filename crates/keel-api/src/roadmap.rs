@@ -63,6 +63,7 @@ pub struct InitiativeIn {
 
 /// Delivery progress from the epics' stories.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[schema(as = InitiativeProgressOut)]
 pub struct ProgressOut {
     /// Points of done stories.
     pub done_points: f64,
@@ -123,6 +124,7 @@ pub struct InitiativeOut {
 
 /// A roadmap lane.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[schema(as = RoadmapLaneOut)]
 pub struct LaneOut {
     /// `now`, `next` or `later`.
     pub lane: String,

@@ -236,6 +236,7 @@ pub struct CommittedItemOut {
 
 /// The figures kept when a sprint closed.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[schema(as = SprintSummaryOut)]
 pub struct SummaryOut {
     /// When it closed.
     pub at: String,

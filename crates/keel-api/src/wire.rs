@@ -566,11 +566,9 @@ pub struct EventOut {
     pub object_id: i64,
     /// Field, or `created` / `deleted` / `rank`.
     pub field: String,
-    /// Value before.
-    #[schema(value_type = Object)]
+    /// Value before (any JSON value: a string, a number, an object, or null).
     pub old: serde_json::Value,
-    /// Value after.
-    #[schema(value_type = Object)]
+    /// Value after (any JSON value).
     pub new: serde_json::Value,
     /// The proposal this change carried out.
     pub proposal_id: Option<i64>,

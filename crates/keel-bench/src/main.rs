@@ -3,7 +3,9 @@
 //! * `generate` writes a large dataset through the store's bulk path (SQLite or PostgreSQL),
 //!   with an administrator and an API token to drive it with;
 //! * `run` drives one of the five benchmark requests against a running `keel serve` with a
-//!   closed loop of concurrent clients and reports requests/s and latency percentiles.
+//!   closed loop of concurrent clients and reports requests/s and latency percentiles;
+//! * `soak` drives a steady mix of reads and writes for a long time and samples errors, p99 and
+//!   the server's memory every minute.
 //!
 //! `bench/compare.sh` in the repository runs Keel and the reference server back to back with
 //! `wrk`; this driver is the self-contained alternative (and works where `wrk` is missing).
@@ -15,6 +17,7 @@ mod jira_csv;
 mod pages;
 mod rng;
 mod run;
+mod soak;
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
@@ -92,6 +95,43 @@ enum Command {
         /// replay the same keys into warm caches)
         #[arg(long)]
         seed: Option<u64>,
+        /// Print the report as JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Steady mixed load (70 % reads, 30 % writes) for a long time: error rate, p99 and the
+    /// server's RSS per minute, and whether its memory keeps growing
+    Soak {
+        /// Base URL of `keel serve`
+        #[arg(long, default_value = "http://127.0.0.1:7878")]
+        url: String,
+        /// API token [env: KEEL_BENCH_TOKEN]; or --token-file
+        #[arg(long, env = "KEEL_BENCH_TOKEN", hide_env_values = true)]
+        token: Option<String>,
+        /// File holding the API token (as written by `generate`: DIR/bench-token)
+        #[arg(long, value_name = "FILE")]
+        token_file: Option<PathBuf>,
+        /// Requests in flight
+        #[arg(long, default_value_t = 4)]
+        concurrency: usize,
+        /// Minutes of load
+        #[arg(long, default_value_t = 30)]
+        minutes: u64,
+        /// Seconds per sample (60: one row a minute)
+        #[arg(long, default_value_t = 60)]
+        sample_secs: u64,
+        /// The product whose items are read and written
+        #[arg(long, default_value = "BENCH")]
+        product: String,
+        /// Items in the product to pick keys from (keys PRODUCT-1 to PRODUCT-items)
+        #[arg(long, default_value_t = 100_000)]
+        items: u64,
+        /// Process id of the server, for its resident memory (from /proc)
+        #[arg(long)]
+        pid: Option<u32>,
+        /// Seed of the choices
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
         /// Print the report as JSON
         #[arg(long)]
         json: bool,
@@ -244,6 +284,39 @@ fn main() -> Result<()> {
                     warmup,
                     duration,
                     items,
+                    seed,
+                    json,
+                })
+                .await
+            }
+            Command::Soak {
+                url,
+                token,
+                token_file,
+                concurrency,
+                minutes,
+                sample_secs,
+                product,
+                items,
+                pid,
+                seed,
+                json,
+            } => {
+                let token = match (token, token_file) {
+                    (Some(t), _) => t,
+                    (None, Some(f)) => std::fs::read_to_string(&f)
+                        .with_context(|| format!("while reading {}", f.display()))?,
+                    (None, None) => bail!("give --token, KEEL_BENCH_TOKEN or --token-file"),
+                };
+                soak::run(soak::SoakOptions {
+                    url,
+                    token,
+                    concurrency,
+                    minutes,
+                    sample_secs,
+                    product,
+                    items,
+                    pid,
                     seed,
                     json,
                 })

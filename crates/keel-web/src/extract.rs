@@ -84,6 +84,36 @@ fn serde_urlencoded_de<T: DeserializeOwned>(q: &str) -> Result<T, ApiError> {
     })
 }
 
+/// Path parameters; one that does not parse (a number too large for an id, say) is a 400
+/// problem naming the parameter instead of axum's plain-text answer.
+pub struct Path<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for Path<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        use axum::extract::path::ErrorKind;
+        use axum::extract::rejection::PathRejection;
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(v)) => Ok(Path(v)),
+            Err(PathRejection::FailedToDeserializePathParams(e)) if e.status().is_client_error() => {
+                let field = match e.kind() {
+                    ErrorKind::ParseErrorAtKey { key, .. }
+                    | ErrorKind::InvalidUtf8InPathParam { key }
+                    | ErrorKind::DeserializeError { key, .. } => Some(key.clone()),
+                    _ => None,
+                };
+                Err(ApiError::bad_request(e.kind().to_string(), field))
+            }
+            Err(e) => {
+                // A route whose parameters do not fit its handler: a bug, not the caller's fault.
+                tracing::error!(error = %e.body_text(), "path parameters do not fit the handler");
+                Err(ApiError::problem(keel_api::Problem::new("internal", "Internal error", 500)))
+            }
+        }
+    }
+}
+
 /// The value of cookie `name`, if sent.
 pub fn cookie<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
     parts

@@ -387,6 +387,20 @@ async fn bad_input_is_a_problem_naming_the_field(db: TestDb) {
     // Nothing was half-written: still one item.
     let (_, v) = get(&t, tok, "/api/v1/products/SHOP/items").await;
     assert_eq!(v["items"].as_array().unwrap().len(), 1);
+    // A path parameter that does not parse is a problem naming it, not plain text.
+    let r = Client::new()
+        .delete(t.url("/api/v1/comments/9223372036854775808"))
+        .bearer_auth(tok)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(r.headers()["content-type"], "application/problem+json");
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["type"], "https://keel.dev/problems/malformed-request", "{v}");
+    let (s, v) = call(&t, tok, Method::DELETE, "/api/v1/feedback/1/opportunities/x", None).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    assert!(v["detail"].as_str().unwrap().contains("`x`"), "{v}");
     // Malformed JSON, wrong content type, parent cycles.
     let r = Client::new()
         .post(t.url("/api/v1/products/SHOP/items"))

@@ -455,6 +455,10 @@ pub fn parse_time(s: &str) -> Option<Timestamp> {
     let mon = dp.next()?.to_lowercase();
     let m = MONTHS.iter().position(|x| mon.starts_with(x))? as i64 + 1;
     let y: i64 = dp.next()?.parse().ok()?;
+    // Four digits at most, like the ISO forms: a larger year overflowed the millisecond count.
+    if !(0..=9999).contains(&y) {
+        return None;
+    }
     let y = if y < 100 { 2000 + y } else { y };
     if !(1..=31).contains(&d) || !(0..=9999).contains(&y) || dp.next().is_some() {
         return None;
@@ -547,6 +551,17 @@ mod tests {
         assert_eq!(ts("11/May/24 12:05 AM"), t - (15 * 60 + 21) * 60_000);
         assert!(parse_time("11/Mai/24 03:26 PM").is_none());
         assert!(parse_time("yesterday").is_none());
+    }
+
+    /// Found by the `jira_csv` fuzz target: a year of many digits overflowed the millisecond
+    /// count (a panic with overflow checks, a wrong date without).
+    #[test]
+    fn absurd_years_are_not_dates() {
+        assert!(parse_time("15/Mar/999999999999999 09:00 AM").is_none());
+        assert!(parse_time("15/Mar/10000").is_none());
+        assert!(parse_time("15/Mar/-5 09:00 AM").is_none());
+        assert_eq!(ts("15/Mar/9999"), ts("9999-03-15"));
+        assert_eq!(ts("15/Mar/0"), ts("2000-03-15"));
     }
 
     const UI: &str = "\u{FEFF}Summary,Issue key,Issue id,Issue Type,Status,Assignee,Reporter,Created,Updated,Resolved,Fix versions,Fix versions,Labels,Labels,Description,Sprint,Sprint,Original Estimate,Custom field (Story Points),Custom field (Epic Link),Parent,Comment\r\n\

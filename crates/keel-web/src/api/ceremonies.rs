@@ -2,10 +2,11 @@
 
 use super::outcome;
 use crate::error::{ApiError, ApiResult};
+use crate::extract::Path;
 use crate::extract::{parse_json, ApiUser, Json as JsonIn, Query};
 use crate::AppState;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, patch, post};

@@ -2,9 +2,10 @@
 //! the caller's notifications.
 
 use crate::error::ApiResult;
+use crate::extract::Path;
 use crate::extract::{ApiUser, Json as JsonIn, Query};
 use crate::AppState;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, patch, post};

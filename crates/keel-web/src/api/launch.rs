@@ -2,9 +2,10 @@
 
 use super::item_access;
 use crate::error::{ApiError, ApiResult};
+use crate::extract::Path;
 use crate::extract::{ApiUser, Json as JsonIn, Query};
 use crate::AppState;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};

@@ -12,9 +12,10 @@
 //! dropped (it reconnects and resumes from its last id).
 
 use crate::error::{ApiError, ApiResult};
+use crate::extract::Path;
 use crate::extract::{ApiUser, Query};
 use crate::AppState;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};

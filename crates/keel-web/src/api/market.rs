@@ -1,9 +1,10 @@
 //! JSON API: competitors, stakeholders and their updates, go-to-market, PRDs, the portfolio.
 
 use crate::error::ApiResult;
+use crate::extract::Path;
 use crate::extract::{ApiUser, Json as JsonIn, Query};
 use crate::AppState;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, patch, put};

@@ -2,9 +2,10 @@
 //! cycle time, throughput, bug trend, work in progress), each also as CSV with `?format=csv`.
 
 use crate::error::{ApiError, ApiResult};
+use crate::extract::Path;
 use crate::extract::{ApiUser, Query};
 use crate::AppState;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;

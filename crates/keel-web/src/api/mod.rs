@@ -137,7 +137,16 @@ pub struct ApiDoc;
 /// The whole OpenAPI document: the core paths and each feature module's.
 pub fn document() -> utoipa::openapi::OpenApi {
     let mut doc = ApiDoc::openapi();
-    for part in [
+    for part in feature_docs() {
+        doc.merge(part);
+    }
+    complete_problems(&mut doc);
+    doc
+}
+
+/// Each feature module's part of the document.
+fn feature_docs() -> [utoipa::openapi::OpenApi; 19] {
+    [
         sprints::Doc::openapi(),
         board::Doc::openapi(),
         poker::Doc::openapi(),
@@ -158,10 +167,85 @@ pub fn document() -> utoipa::openapi::OpenApi {
         imports::Doc::openapi(),
         comments::Doc::openapi(),
         live::Doc::openapi(),
-    ] {
-        doc.merge(part);
+    ]
+}
+
+/// Declares on every operation the problems the shared layers can answer before a handler runs,
+/// and gives every problem its real media type:
+/// * 401 on every operation that needs a caller (the bearer token or session is checked first);
+/// * 404 on every operation with path parameters (no such object, or one the caller may not see);
+/// * 400 on every operation with parameters or a body (a path or query parameter that does not
+///   parse, a malformed body);
+/// * 413 and 415 on every operation with a JSON body (too large; not `application/json`);
+/// * `application/problem+json` instead of `application/json` for every `Problem` body.
+fn complete_problems(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+    const PROBLEM_REF: &str = "#/components/schemas/Problem";
+    let problem = |description: &str| {
+        RefOr::T(
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/problem+json",
+                    ContentBuilder::new().schema(Some(Ref::new(PROBLEM_REF))).build(),
+                )
+                .build(),
+        )
+    };
+    let global_security = doc.security.clone().unwrap_or_default();
+    for item in doc.paths.paths.values_mut() {
+        let ops = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+            &mut item.head,
+            &mut item.options,
+            &mut item.trace,
+        ];
+        for op in ops.into_iter().flatten() {
+            let security = op.security.as_ref().unwrap_or(&global_security);
+            // An empty requirement among the alternatives makes authentication optional.
+            let public = security.is_empty()
+                || security.iter().any(|r| {
+                    serde_json::to_value(r).is_ok_and(|v| v.as_object().is_some_and(|o| o.is_empty()))
+                });
+            let has_params = op.parameters.as_ref().is_some_and(|p| !p.is_empty());
+            let has_path_params = op.parameters.as_ref().is_some_and(|ps| {
+                ps.iter().any(|p| matches!(p.parameter_in, utoipa::openapi::path::ParameterIn::Path))
+            });
+            let has_body = op.request_body.is_some();
+            let r = &mut op.responses.responses;
+            for (code, description, applies) in [
+                (
+                    "400",
+                    "The request is malformed: a parameter or the body, named in `field`",
+                    has_params || has_body,
+                ),
+                ("401", "Authentication required", !public),
+                ("404", "Not found, or not visible to the caller", has_path_params),
+                ("413", "The body is too large", has_body),
+                ("415", "The body is not JSON", has_body),
+            ] {
+                if applies && !r.contains_key(code) {
+                    r.insert(code.to_string(), problem(description));
+                }
+            }
+            for resp in r.values_mut() {
+                let RefOr::T(resp) = resp else { continue };
+                // `Problem` and the problems that extend it (`ListProblem`, …).
+                let is_problem = resp.content.get("application/json").is_some_and(
+                    |c| matches!(&c.schema, Some(RefOr::Ref(rf)) if rf.ref_location.ends_with("Problem")),
+                );
+                if is_problem {
+                    if let Some(c) = resp.content.shift_remove("application/json") {
+                        resp.content.insert("application/problem+json".to_string(), c);
+                    }
+                }
+            }
+        }
     }
-    doc
 }
 
 async fn openapi_json() -> Response {
@@ -197,4 +281,59 @@ pub fn outcome<T>(o: Outcome<T>, done: StatusCode, ok: impl FnOnce(T) -> Respons
 /// A `limit` query parameter clamped to 1..=500 (default 50).
 pub fn limit(l: Option<u32>) -> u32 {
     l.unwrap_or(50).clamp(1, 500)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Merging keeps the first schema of a name: two wire types with one name would leave one of
+    /// them described by the other's schema (it happened to three pairs).
+    #[test]
+    fn no_two_schemas_share_a_name() {
+        let mut seen = std::collections::HashMap::new();
+        for part in std::iter::once(ApiDoc::openapi()).chain(feature_docs()) {
+            for (name, schema) in part.components.map(|c| c.schemas).unwrap_or_default() {
+                let v = serde_json::to_value(&schema).unwrap();
+                if let Some(prev) = seen.insert(name.clone(), v.clone()) {
+                    assert_eq!(prev, v, "two different schemas are named {name}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn problems_are_declared_where_the_shared_layers_answer_them() {
+        let doc = serde_json::to_value(document()).unwrap();
+        let mut ops = 0;
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                ops += 1;
+                let r = op["responses"].as_object().unwrap();
+                let public = op
+                    .get("security")
+                    .is_some_and(|s| s.as_array().unwrap().iter().any(|x| x == &serde_json::json!({})));
+                assert!(public || r.contains_key("401"), "{method} {path}: no 401");
+                if path.contains('{') {
+                    assert!(r.contains_key("404"), "{method} {path}: no 404");
+                    assert!(r.contains_key("400"), "{method} {path}: no 400");
+                }
+                if op.get("requestBody").is_some() {
+                    for code in ["400", "413", "415"] {
+                        assert!(r.contains_key(code), "{method} {path}: no {code}");
+                    }
+                }
+                for (code, resp) in r {
+                    let content = resp.get("content").and_then(|c| c.as_object());
+                    for (media, c) in content.into_iter().flatten() {
+                        let schema = c["schema"]["$ref"].as_str().unwrap_or("");
+                        if schema.ends_with("Problem") {
+                            assert_eq!(media, "application/problem+json", "{method} {path} {code}");
+                        }
+                    }
+                }
+            }
+        }
+        assert!(ops > 200, "{ops}");
+    }
 }

@@ -4,9 +4,10 @@
 use super::item_access;
 use super::roadmap::public_only;
 use crate::error::{ApiError, ApiResult};
+use crate::extract::Path;
 use crate::extract::{ApiUser, Query};
 use crate::AppState;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;

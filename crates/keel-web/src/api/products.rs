@@ -1,9 +1,10 @@
 //! Products, their members and workflows.
 
 use crate::error::ApiResult;
+use crate::extract::Path;
 use crate::extract::{ApiUser, Json as JsonIn};
 use crate::AppState;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, put};
 use axum::{Json, Router};

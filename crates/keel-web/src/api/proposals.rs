@@ -3,10 +3,11 @@
 use super::items::{item_input, move_input};
 use super::limit;
 use crate::error::{ApiError, ApiResult};
+use crate::extract::Path;
 use crate::extract::{parse_json, ApiUser, Json as JsonIn, Query};
 use crate::AppState;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};

@@ -3,9 +3,10 @@
 
 use super::{item_access, outcome};
 use crate::error::{ApiError, ApiResult};
+use crate::extract::Path;
 use crate::extract::{ApiUser, Json as JsonIn, Query};
 use crate::AppState;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
@@ -489,7 +490,8 @@ pub struct NotesQuery {
 /// `?format=json`.
 #[utoipa::path(get, path = "/api/v1/releases/{id}/notes", tag = "releases",
     params(("id" = i64, Path, description = "Release id"), NotesQuery),
-    responses((status = 200, body = NotesOut, description = "JSON with ?format=json; text/markdown otherwise"),
+    responses((status = 200, description = "JSON with ?format=json; text/markdown otherwise",
+            content((NotesOut = "application/json"), (String = "text/markdown"))),
         (status = 404, body = Problem), (status = 422, body = Problem)))]
 pub async fn notes(
     State(s): State<AppState>,

@@ -1,9 +1,10 @@
 //! Signing in and out, the current user, and the caller's API tokens.
 
 use crate::error::ApiResult;
+use crate::extract::Path;
 use crate::extract::{cookie, session_cookie, ApiUser, ClientAddr, Json as JsonIn, SESSION_COOKIE};
 use crate::AppState;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{header, request::Parts, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};

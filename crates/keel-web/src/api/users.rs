@@ -1,9 +1,10 @@
 //! User administration (administrators only).
 
 use crate::error::ApiResult;
+use crate::extract::Path;
 use crate::extract::{ApiUser, Json as JsonIn, Query};
 use crate::AppState;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};

@@ -1,9 +1,10 @@
 //! JSON API: a product's outgoing webhooks and their delivery log.
 
 use crate::error::ApiResult;
+use crate::extract::Path;
 use crate::extract::{ApiUser, Json as JsonIn};
 use crate::AppState;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};

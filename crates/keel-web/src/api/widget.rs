@@ -3,9 +3,10 @@
 
 use super::discovery::feedback_json;
 use crate::error::{ApiError, ApiResult};
+use crate::extract::Path;
 use crate::extract::{parse_json, ApiUser, ClientAddr, Json as JsonIn};
 use crate::AppState;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
