@@ -352,6 +352,7 @@ async fn serve(cfg: Config, demo: bool) -> Result<()> {
     let (store, _) = open_store(&cfg).await?;
     let mut settings = Settings::default();
     settings.webhooks.allow_private = cfg.webhook_allow_private;
+    settings.webhooks.extra_ca_pem = cfg.webhook_extra_ca.clone();
     let app = App::new(store.clone(), settings);
     // Flow rows marked stale (an upgrade from a database without them, a workflow change cut
     // short) are rebuilt from the history before the first report is served.

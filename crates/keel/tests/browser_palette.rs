@@ -126,7 +126,8 @@ async fn run(driver: &Driver, db: TestDb, backend: &str) {
 
     // The palette's script is fetched on its first use, not with the page; the backlog follows
     // live updates, so it loads live.js, which a page without live regions does not.
-    let scripts = "return [!!window.KeelPalette, !!document.querySelector('script[src*=\\'/assets/palette.\\']'),
+    let scripts =
+        "return [!!window.KeelPalette, !!document.querySelector('script[src*=\\'/assets/palette.\\']'),
         !!document.querySelector('script[src*=\\'/assets/live.\\']')]";
     assert_eq!(b.js(scripts, json!([])).await, json!([false, false, true]));
     // The palette is a labelled modal dialog with a listbox.

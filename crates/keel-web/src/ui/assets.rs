@@ -6,10 +6,10 @@
 //! of its own; the live-updates script only on pages with live regions, the command palette only
 //! when it is first opened.
 
+use super::minify;
 use axum::extract::Path;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use super::minify;
 use std::sync::OnceLock;
 
 /// (stem, extension, content): every script and the icon, as written. The stylesheet is
@@ -131,7 +131,9 @@ fn url(stem: &str, ext: &str) -> &'static str {
     let prefix = format!("/assets/{stem}.");
     all()
         .iter()
-        .find(|a| a.url.starts_with(&prefix) && a.url.ends_with(ext) && a.url[prefix.len()..].len() == 9 + ext.len())
+        .find(|a| {
+            a.url.starts_with(&prefix) && a.url.ends_with(ext) && a.url[prefix.len()..].len() == 9 + ext.len()
+        })
         .map(|a| a.url.as_str())
         .unwrap_or("/assets/missing")
 }
@@ -245,12 +247,17 @@ mod tests {
             let b = &all().iter().find(|a| a.url == u).expect("a bundle").body;
             assert!(b.len() > base.len(), "{section}: more than the base");
             for area in *areas {
-                assert!(minify::css_areas(APP_CSS).iter().any(|(a, _)| a == area), "{section}: no area {area}");
+                assert!(
+                    minify::css_areas(APP_CSS).iter().any(|(a, _)| a == area),
+                    "{section}: no area {area}"
+                );
             }
         }
         assert_eq!(css_url_for("members"), css_url(), "a section without areas gets the base");
         // The base holds the shell's rules and none of an area's.
-        assert!(base.contains(".sidebar{") && !base.contains(".bd-controls{") && !base.contains(".rm-lanes{"));
+        assert!(
+            base.contains(".sidebar{") && !base.contains(".bd-controls{") && !base.contains(".rm-lanes{")
+        );
         let board = &all().iter().find(|a| a.url == css_url_for("board")).expect("board").body;
         assert!(board.contains(".bd-controls{") && !board.contains(".rm-lanes{"));
     }

@@ -110,7 +110,10 @@ mod tests {
         assert_eq!(css(".a :hover { }"), ".a :hover{}");
         assert_eq!(css(".a { width: calc(100% - 2px + 1em); }"), ".a{width:calc(100% - 2px + 1em)}");
         assert_eq!(css("@media screen and (min-width: 1px) { }"), "@media screen and (min-width:1px){}");
-        assert_eq!(css(".a::before { content: \"a  /* b */ ;  }\"; }"), ".a::before{content:\"a  /* b */ ;  }\"}");
+        assert_eq!(
+            css(".a::before { content: \"a  /* b */ ;  }\"; }"),
+            ".a::before{content:\"a  /* b */ ;  }\"}"
+        );
         assert_eq!(css(".a { color: red !important; }"), ".a{color:red!important}");
         assert_eq!(css("a { font: 12px 'Segoe UI' , sans-serif }"), "a{font:12px 'Segoe UI',sans-serif}");
     }
@@ -123,7 +126,10 @@ mod tests {
     #[test]
     fn js_drops_comment_lines_and_indentation_only() {
         let src = "// head\n(function () {\n  \"use strict\";\n\n  // note\n  var a = \"// not a comment\";\n  return a; // kept\n})();\n";
-        assert_eq!(js(src), "(function () {\n\"use strict\";\nvar a = \"// not a comment\";\nreturn a; // kept\n})();\n");
+        assert_eq!(
+            js(src),
+            "(function () {\n\"use strict\";\nvar a = \"// not a comment\";\nreturn a; // kept\n})();\n"
+        );
         let tpl = "var a = `x\n   y`;\n";
         assert_eq!(js(tpl), tpl, "a template literal is left alone");
         assert_eq!(js("// `a`\n  b;\n"), "b;\n", "a backtick in a comment line is no template");
