@@ -8,9 +8,12 @@ use keel_domain::rights::Action;
 use keel_domain::webhook::{self, Target};
 use keel_domain::{Timestamp, ValidationError};
 use keel_store::webhooks::{AttemptResult, Delivery, DeliveryJob, NewWebhook, Webhook, WebhookPatch};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, ServerName};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -28,6 +31,9 @@ pub struct WebhookSettings {
     pub timeout_ms: u64,
     /// How often the worker looks for due deliveries.
     pub poll_ms: u64,
+    /// Certificates (PEM) trusted for https targets beside the public roots: for a receiver
+    /// with a private certificate authority, and for tests.
+    pub extra_ca_pem: Option<String>,
 }
 
 impl Default for WebhookSettings {
@@ -38,6 +44,7 @@ impl Default for WebhookSettings {
             retry_window_ms: 24 * 3600 * 1000,
             timeout_ms: 10_000,
             poll_ms: 1_000,
+            extra_ca_pem: None,
         }
     }
 }
@@ -294,8 +301,7 @@ fn rfc3339(ms: i64) -> String {
 /// One attempt at a delivery, and what to record.
 async fn attempt(job: &DeliveryJob, s: &WebhookSettings) -> AttemptResult {
     let body = delivery_body(job);
-    let out =
-        tokio::time::timeout(Duration::from_millis(s.timeout_ms), post(job, &body, s.allow_private)).await;
+    let out = tokio::time::timeout(Duration::from_millis(s.timeout_ms), post(job, &body, s)).await;
     let (code, error) = match out {
         Ok(Ok(code)) if (200..300).contains(&code) => return AttemptResult::Delivered { code },
         Ok(Ok(code)) => (Some(code), format!("the receiver answered {code}")),
@@ -310,27 +316,91 @@ async fn attempt(job: &DeliveryJob, s: &WebhookSettings) -> AttemptResult {
     AttemptResult::Failed { code, error, retry_at }
 }
 
+/// The certificates of a PEM text; an error names what is wrong with it.
+pub fn parse_ca_pem(pem: &str) -> Result<Vec<CertificateDer<'static>>, String> {
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(pem.as_bytes())
+        .collect::<Result<_, _>>()
+        .map_err(|e| format!("not a PEM certificate list: {e}"))?;
+    if certs.is_empty() {
+        return Err("holds no certificate".into());
+    }
+    let mut roots = rustls::RootCertStore::empty();
+    for c in &certs {
+        roots.add(c.clone()).map_err(|e| format!("a certificate is not usable as a trust anchor: {e}"))?;
+    }
+    Ok(certs)
+}
+
+/// The TLS client configuration: the public (Mozilla) roots and `extra` PEM certificates, with
+/// the `ring` provider. Built once per distinct `extra` and kept.
+fn tls_config(extra: Option<&str>) -> Result<Arc<rustls::ClientConfig>, String> {
+    type Cached = Option<(Option<String>, Arc<rustls::ClientConfig>)>;
+    static CACHE: Mutex<Cached> = Mutex::new(None);
+    let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((k, c)) = cache.as_ref() {
+        if k.as_deref() == extra {
+            return Ok(c.clone());
+        }
+    }
+    let mut roots = rustls::RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    if let Some(pem) = extra {
+        for c in parse_ca_pem(pem)? {
+            roots.add(c).map_err(|e| format!("the extra certificate authority is not usable: {e}"))?;
+        }
+    }
+    let config =
+        rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .map_err(|e| format!("TLS setup failed: {e}"))?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+    let config = Arc::new(config);
+    *cache = Some((extra.map(str::to_string), config.clone()));
+    Ok(config)
+}
+
+/// A connection to the receiver: plain TCP, or TLS over it.
+trait Conn: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send {}
+impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send> Conn for T {}
+
 /// POSTs the body and returns the response's status code. The address is checked again here,
 /// and the connection goes to the checked address, so a name that re-resolves elsewhere after
-/// the check cannot redirect it.
-async fn post(job: &DeliveryJob, body: &[u8], allow_private: bool) -> Result<i32, String> {
+/// the check cannot redirect it. An https target's certificate must be valid for its host name
+/// (or address) and chain to a public root or to the configured extra authority.
+async fn post(job: &DeliveryJob, body: &[u8], s: &WebhookSettings) -> Result<i32, String> {
     let target = webhook::parse_url(&job.url)?;
-    if target.scheme != "http" {
-        return Err("https targets need TLS, which this build does not include".into());
-    }
-    let addrs = resolve_target(&target, allow_private).await?;
-    let mut stream = None;
+    let tls = match target.scheme.as_str() {
+        "http" => None,
+        "https" => {
+            let name = ServerName::try_from(target.host.clone())
+                .map_err(|_| format!("{} is not a name a certificate can be checked against", target.host))?;
+            Some((tls_config(s.extra_ca_pem.as_deref())?, name))
+        }
+        other => return Err(format!("the scheme {other} is not supported")),
+    };
+    let addrs = resolve_target(&target, s.allow_private).await?;
+    let mut tcp = None;
     let mut last = String::new();
     for a in addrs {
         match tokio::net::TcpStream::connect(a).await {
             Ok(s) => {
-                stream = Some(s);
+                tcp = Some(s);
                 break;
             }
             Err(e) => last = format!("could not connect to {a}: {e}"),
         }
     }
-    let mut stream = stream.ok_or(last)?;
+    let tcp = tcp.ok_or(last)?;
+    let mut stream: Box<dyn Conn> = match tls {
+        None => Box::new(tcp),
+        Some((config, name)) => Box::new(
+            tokio_rustls::TlsConnector::from(config)
+                .connect(name, tcp)
+                .await
+                .map_err(|e| format!("the TLS handshake failed: {e}"))?,
+        ),
+    };
     let unix = now().0.div_euclid(1000);
     let head = format!(
         "POST {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: Keel-Webhooks\r\nContent-Type: application/json\r\n\
@@ -344,6 +414,7 @@ async fn post(job: &DeliveryJob, body: &[u8], allow_private: bool) -> Result<i32
     );
     stream.write_all(head.as_bytes()).await.map_err(|e| format!("could not send: {e}"))?;
     stream.write_all(body).await.map_err(|e| format!("could not send: {e}"))?;
+    stream.flush().await.map_err(|e| format!("could not send: {e}"))?;
     // Only the status line matters; read until it is complete.
     let mut buf = Vec::with_capacity(256);
     let mut chunk = [0u8; 256];
@@ -394,6 +465,15 @@ mod tests {
         assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
         assert_eq!(rfc3339(1_700_000_000_123), "2023-11-14T22:13:20Z");
         assert_eq!(rfc3339(951_782_400_000), "2000-02-29T00:00:00Z");
+    }
+
+    #[test]
+    fn extra_ca_pem_is_checked() {
+        assert!(parse_ca_pem("").unwrap_err().contains("no certificate"));
+        assert!(
+            parse_ca_pem("-----BEGIN CERTIFICATE-----\nnot base64!\n-----END CERTIFICATE-----\n").is_err()
+        );
+        assert!(tls_config(None).is_ok(), "the public roots alone make a configuration");
     }
 
     #[tokio::test]

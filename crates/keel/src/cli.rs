@@ -371,6 +371,7 @@ async fn serve(cfg: Config, demo: bool) -> Result<()> {
     let mut settings = Settings::default();
     settings.webhooks.allow_private = cfg.webhook_allow_private;
     settings.session_ttl_secs = cfg.session_lifetime_minutes * 60;
+    settings.webhooks.extra_ca_pem = cfg.webhook_extra_ca.clone();
     let app = App::new(store.clone(), settings);
     // Flow rows marked stale (an upgrade from a database without them, a workflow change cut
     // short) are rebuilt from the history before the first report is served.

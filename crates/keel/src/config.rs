@@ -29,6 +29,7 @@ pub struct FileConfig {
     metrics_token: Option<String>,
     webhook_allow_private: Option<bool>,
     session_lifetime_minutes: Option<i64>,
+    webhook_extra_ca: Option<PathBuf>,
 }
 
 /// Where the data lives.
@@ -63,6 +64,9 @@ pub struct Config {
     pub webhook_allow_private: bool,
     /// How long a browser session lasts from sign-in, in minutes.
     pub session_lifetime_minutes: i64,
+    /// Certificates (PEM text, read from the file `KEEL_WEBHOOK_EXTRA_CA` names) that https
+    /// webhook targets may chain to beside the public roots.
+    pub webhook_extra_ca: Option<String>,
 }
 
 impl std::fmt::Debug for Config {
@@ -84,6 +88,7 @@ impl std::fmt::Debug for Config {
             .field("metrics_token", &self.metrics_token.as_ref().map(|_| "<set>"))
             .field("webhook_allow_private", &self.webhook_allow_private)
             .field("session_lifetime_minutes", &self.session_lifetime_minutes)
+            .field("webhook_extra_ca", &self.webhook_extra_ca.as_ref().map(|_| "<set>"))
             .finish()
     }
 }
@@ -190,6 +195,22 @@ impl Config {
             Some(v) => parse_bool("KEEL_WEBHOOK_ALLOW_PRIVATE", &v)?,
             None => file.webhook_allow_private.unwrap_or(false),
         };
+        let webhook_extra_ca = match env("KEEL_WEBHOOK_EXTRA_CA").map(PathBuf::from).or(file.webhook_extra_ca)
+        {
+            None => None,
+            Some(path) => {
+                let pem = std::fs::read_to_string(&path).map_err(|e| {
+                    anyhow::anyhow!(
+                        "KEEL_WEBHOOK_EXTRA_CA (webhook_extra_ca): cannot read {}: {e}",
+                        path.display()
+                    )
+                })?;
+                if let Err(e) = keel_app::webhooks::parse_ca_pem(&pem) {
+                    bail!("KEEL_WEBHOOK_EXTRA_CA (webhook_extra_ca): {} {e}", path.display());
+                }
+                Some(pem)
+            }
+        };
         let (log, from) = match env("KEEL_LOG") {
             Some(v) => (v, "KEEL_LOG"),
             None => (file.log.unwrap_or_else(|| "info".into()), "log (keel.toml)"),
@@ -239,6 +260,7 @@ impl Config {
             metrics_token,
             webhook_allow_private,
             session_lifetime_minutes,
+            webhook_extra_ca,
         })
     }
 }

@@ -124,8 +124,15 @@ async fn run(driver: &Driver, db: TestDb, backend: &str) {
     b.wait_url_contains("/products/SHOP/backlog").await;
     b.wait_css("#backlog tbody tr[data-key]").await;
 
+    // The palette's script is fetched on its first use, not with the page; the backlog follows
+    // live updates, so it loads live.js, which a page without live regions does not.
+    let scripts =
+        "return [!!window.KeelPalette, !!document.querySelector('script[src*=\\'/assets/palette.\\']'),
+        !!document.querySelector('script[src*=\\'/assets/live.\\']')]";
+    assert_eq!(b.js(scripts, json!([])).await, json!([false, false, true]));
     // The palette is a labelled modal dialog with a listbox.
     open_palette(&b).await;
+    assert_eq!(b.js(scripts, json!([])).await, json!([true, true, true]));
     let a11y = b
         .js(
             "const d = document.getElementById('palette'), i = document.getElementById('palette-input');
@@ -324,6 +331,9 @@ async fn screenshots(b: &Browser, t: &TestApp, backend: &str, item: &str) {
     for theme in ["light", "dark"] {
         b.goto(&t.url("/products/SHOP")).await;
         b.wait_css("#theme-switch").await;
+        // The product's home has no live regions: no live-updates script.
+        let live = "return !!document.querySelector('script[src*=\\'/assets/live.\\']')";
+        assert_eq!(b.js(live, json!([])).await, json!(false));
         set_theme(b, theme).await;
         for (name, path) in pages {
             b.goto(&t.url(path)).await;

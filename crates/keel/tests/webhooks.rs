@@ -1,7 +1,8 @@
 //! API tests of outgoing webhooks: management and rights, the outbox written in the change's
 //! transaction, signed deliveries to a real HTTP receiver on a loopback port that fails and
-//! then succeeds, retries and the log, and the guard against internal targets; on SQLite and
-//! (when `KEEL_TEST_DATABASE_URL` is set) PostgreSQL.
+//! then succeeds, retries and the log, the guard against internal targets, and deliveries over
+//! HTTPS to a loopback receiver whose certificate chains to a test authority (trusted only through
+//! the extra-CA setting); on SQLite and (when `KEEL_TEST_DATABASE_URL` is set) PostgreSQL.
 
 use axum::body::Bytes;
 use axum::http::{HeaderMap, StatusCode as AxStatus};
@@ -47,6 +48,7 @@ api_tests!(
     outbox_row_is_written_in_the_change_transaction,
     internal_targets_are_refused_without_the_allow_setting,
     webhook_rights_and_bad_input,
+    https_delivery_checks_the_certificate,
 );
 
 async fn call(
@@ -498,4 +500,128 @@ async fn webhook_rights_and_bad_input(db: TestDb) {
     let (s, ev) = call(&t, &dev, Method::GET, "/api/v1/webhook-events", None).await;
     assert_eq!(s, StatusCode::OK);
     assert!(ev["events"].as_array().unwrap().iter().any(|e| e == "release.shipped"));
+}
+
+const TEST_CA: &str = include_str!("fixtures/tls/ca.pem");
+
+/// An HTTPS receiver on a loopback port, its certificate (for 127.0.0.1 and localhost) signed by
+/// the test authority: answers every request 204 and keeps the raw requests.
+async fn tls_receiver() -> (String, Arc<Mutex<Vec<String>>>) {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let certs: Vec<CertificateDer<'static>> =
+        CertificateDer::pem_slice_iter(include_bytes!("fixtures/tls/server.pem"))
+            .collect::<Result<_, _>>()
+            .unwrap();
+    let key = PrivateKeyDer::from_pem_slice(include_bytes!("fixtures/tls/server.key")).unwrap();
+    let config =
+        rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(certs, key)
+            .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let got: Arc<Mutex<Vec<String>>> = Arc::default();
+    let g = got.clone();
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let (acceptor, g) = (acceptor.clone(), g.clone());
+            tokio::spawn(async move {
+                // A client that refuses the certificate ends the handshake: nothing to record.
+                let Ok(mut tls) = acceptor.accept(tcp).await else { return };
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                loop {
+                    let Ok(n) = tls.read(&mut chunk).await else { return };
+                    if n == 0 {
+                        return;
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                    let text = String::from_utf8_lossy(&buf).to_string();
+                    if let Some(i) = text.find("\r\n\r\n") {
+                        let len = text[..i]
+                            .lines()
+                            .find_map(|l| {
+                                l.to_ascii_lowercase()
+                                    .strip_prefix("content-length:")
+                                    .map(|v| v.trim().to_string())
+                            })
+                            .and_then(|v| v.parse::<usize>().ok())
+                            .unwrap_or(0);
+                        if buf.len() >= i + 4 + len {
+                            g.lock().unwrap().push(text);
+                            let _ =
+                                tls.write_all(b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n").await;
+                            let _ = tls.shutdown().await;
+                            return;
+                        }
+                    }
+                }
+            });
+        }
+    });
+    (format!("https://{addr}/hook"), got)
+}
+
+async fn https_delivery_checks_the_certificate(db: TestDb) {
+    let (url, got) = tls_receiver().await;
+
+    // Without the test authority the receiver's certificate is refused, and nothing is sent.
+    let plain = spawn_app_with(TestDb::sqlite().await, fast(300)).await;
+    plain.product("SHOP").await;
+    let hook = create_hook(&plain, "SHOP", &url, &["item.created"]).await;
+    let id = hook["id"].as_i64().unwrap();
+    let worker = tokio::spawn(plain.app.clone().run_webhook_worker());
+    let (s, v) = call(
+        &plain,
+        &plain.admin_token,
+        Method::POST,
+        "/api/v1/products/SHOP/items",
+        Some(json!({"title": "A"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let failed = wait_for(&plain, id, |l| l.first().is_some_and(|d| d["status"] == "failed")).await;
+    let err = failed[0]["last_error"].as_str().unwrap_or("");
+    assert!(err.contains("TLS handshake failed"), "{}", failed[0]);
+    assert!(got.lock().unwrap().is_empty(), "no request over an untrusted connection");
+    worker.abort();
+
+    // With it, the delivery lands, signed, over TLS.
+    let mut settings = fast(60_000);
+    settings.webhooks.extra_ca_pem = Some(TEST_CA.to_string());
+    let t = spawn_app_with(db, settings).await;
+    t.product("SHOP").await;
+    let hook = create_hook(&t, "SHOP", &url, &["item.created"]).await;
+    let (id, secret) = (hook["id"].as_i64().unwrap(), hook["secret"].as_str().unwrap().to_string());
+    let worker = tokio::spawn(t.app.clone().run_webhook_worker());
+    let (s, v) = call(
+        &t,
+        &t.admin_token,
+        Method::POST,
+        "/api/v1/products/SHOP/items",
+        Some(json!({"title": "Over TLS"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let done = wait_for(&t, id, |l| l.first().is_some_and(|d| d["status"] == "delivered")).await;
+    assert_eq!(
+        (done[0]["attempts"].as_i64(), done[0]["response_code"].as_i64()),
+        (Some(1), Some(204)),
+        "{}",
+        done[0]
+    );
+    let req = got.lock().unwrap().last().cloned().expect("a request");
+    assert!(req.starts_with("POST /hook HTTP/1.1\r\n"), "{req}");
+    let (head, body) = req.split_once("\r\n\r\n").unwrap();
+    let sig = head.lines().find_map(|l| l.strip_prefix("Keel-Signature: ")).expect("a signature");
+    let (ts, v1) = sig.split_once(",v1=").unwrap();
+    let msg = format!("{}.{body}", ts.trim_start_matches("t="));
+    assert_eq!(v1, hmac_sha256_hex(secret.as_bytes(), msg.as_bytes()));
+    assert!(body.contains("Over TLS"), "{body}");
+    worker.abort();
 }

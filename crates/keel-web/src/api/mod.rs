@@ -145,7 +145,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
 }
 
 /// Each feature module's part of the document.
-fn feature_docs() -> [utoipa::openapi::OpenApi; 19] {
+fn feature_docs() -> [utoipa::openapi::OpenApi; 20] {
     [
         sprints::Doc::openapi(),
         board::Doc::openapi(),

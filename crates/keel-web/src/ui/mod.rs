@@ -21,6 +21,7 @@ mod imports;
 mod items;
 mod launch;
 mod market;
+mod minify;
 mod outcomes;
 mod poker;
 mod portfolio;
@@ -155,10 +156,12 @@ pub(crate) struct Layout {
     pub css: &'static str,
     pub js: &'static str,
     pub icon: &'static str,
-    /// The theme script (blocking, in `<head>`) and the palette and shortcuts script.
+    /// The theme script (blocking, in `<head>`), the shortcuts script, and the command palette
+    /// (fetched by the shortcuts script on first use).
     pub theme_js: &'static str,
+    pub keys_js: &'static str,
     pub palette_js: &'static str,
-    /// The live-updates script.
+    /// The live-updates script, which a page with live regions loads itself.
     pub live_js: &'static str,
     /// The user's id (live updates skip the user's own changes, already shown in place).
     pub user_id: i64,
@@ -196,10 +199,11 @@ impl Layout {
             crumbs: Vec::new(),
             notice: None,
             error: None,
-            css: assets::css_url(),
+            css: assets::css_url_for(section),
             js: assets::js_url(),
             icon: assets::icon_url(),
             theme_js: assets::theme_js_url(),
+            keys_js: assets::keys_js_url(),
             palette_js: assets::palette_js_url(),
             live_js: assets::live_js_url(),
             user_id: s.user.id.0,

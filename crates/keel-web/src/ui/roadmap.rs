@@ -698,7 +698,7 @@ async fn published_page(State(st): State<AppState>, Path(token): Path<String>) -
     match st.app.published_roadmap(&token).await {
         Ok(p) => {
             let page = PublishedPage {
-                css: super::assets::css_url(),
+                css: super::assets::css_url_for("roadmap"),
                 product: p.product.name.clone(),
                 lanes: lanes_of(&p.roadmap, true),
             };
