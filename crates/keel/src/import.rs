@@ -7,14 +7,12 @@ use anyhow::{anyhow, bail, Context, Result};
 use clap::Subcommand;
 use keel_app::import::{ImportOptions, ImportReport, Mapping};
 use keel_app::{App, Settings};
-use keel_domain::import::{jira, Severity};
+use keel_domain::import::{jira, ImportSet, Severity};
 use keel_store::Page;
 use std::io::Write;
 use std::path::PathBuf;
 use std::time::Instant;
 
-/// Largest file read (the whole file is held in memory while it is parsed).
-const FILE_MAX: u64 = 1 << 30;
 /// Problems printed one per line; the rest are counted.
 const SHOWN: usize = 50;
 
@@ -62,25 +60,17 @@ pub(crate) async fn run(cfg: &Config, c: ImportCmd) -> Result<()> {
         None => Mapping::default(),
     };
     let t0 = Instant::now();
-    let mut inputs = Vec::with_capacity(files.len());
+    // Each file is read one record at a time (the records are never all held at once).
+    eprintln!("reading {} file(s)…", files.len());
+    let mut set = ImportSet::default();
     for f in &files {
-        let meta = std::fs::metadata(f).with_context(|| format!("files: cannot read {}", f.display()))?;
-        if meta.len() > FILE_MAX {
-            bail!(
-                "files: {} is {} MB; files up to {} MB are read (split the export, e.g. by project or by date)",
-                f.display(),
-                meta.len() >> 20,
-                FILE_MAX >> 20
-            );
-        }
-        let bytes = std::fs::read(f).with_context(|| format!("files: cannot read {}", f.display()))?;
+        let file = std::fs::File::open(f).with_context(|| format!("files: cannot read {}", f.display()))?;
         let name =
             f.file_name().map_or_else(|| f.display().to_string(), |n| n.to_string_lossy().into_owned());
-        inputs.push((name, bytes));
+        jira::read_reader(&mut set, &name, std::io::BufReader::with_capacity(1 << 20, file));
     }
-    eprintln!("reading {} file(s)…", inputs.len());
-    let set = jira::read_files(&inputs);
-    drop(inputs);
+    jira::attach_history(&mut set);
+    set.finish();
     let read_secs = t0.elapsed().as_secs_f64();
     eprintln!("read {} items in {read_secs:.1} s", set.items.len());
     let (store, _) = open_store(cfg).await?;
