@@ -287,9 +287,9 @@ impl App {
                 let mut wanted: Vec<(usize, &str)> = Vec::new();
                 for (n, p) in part {
                     let src = fresh[*n];
-                    let Some(mut b) = self.map_item(
-                        src, &wf, &states, &kinds, &people, &plan, user.id, initial, &mut again,
-                    ) else {
+                    let Some(mut b) = self
+                        .map_item(src, &wf, &states, &kinds, &people, &plan, user.id, initial, &mut again)
+                    else {
                         continue;
                     };
                     b.item.parent_id = p.as_ref().and_then(|p| known.get(p)).copied();

@@ -170,10 +170,10 @@ impl<R: std::io::BufRead> RecordReader<R> {
         let mut st = St::CellStart;
         loop {
             let from = self.buf.len();
-            let n = self.src.read_until(b'\n', &mut self.buf).map_err(|e| CsvError {
-                line: self.line,
-                message: format!("cannot be read: {e}"),
-            })?;
+            let n = self
+                .src
+                .read_until(b'\n', &mut self.buf)
+                .map_err(|e| CsvError { line: self.line, message: format!("cannot be read: {e}") })?;
             if self.first {
                 self.first = false;
                 if self.buf.starts_with(b"\xEF\xBB\xBF") {
@@ -293,8 +293,9 @@ mod tests {
         assert_eq!(r[1].as_ref().unwrap_err().line, 2);
         // A tiny buffer: records still span reads.
         let raw = "x,\"multi\nline\ncell\"\n2,3\n";
-        let r: Vec<Record> =
-            RecordReader::new(std::io::BufReader::with_capacity(2, raw.as_bytes())).map(Result::unwrap).collect();
+        let r: Vec<Record> = RecordReader::new(std::io::BufReader::with_capacity(2, raw.as_bytes()))
+            .map(Result::unwrap)
+            .collect();
         assert_eq!(r, parse(raw).unwrap());
         assert_eq!(r[1].line, 4);
     }

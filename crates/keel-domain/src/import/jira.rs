@@ -70,15 +70,27 @@ pub fn read_reader(set: &mut ImportSet, file: &str, src: impl std::io::BufRead) 
 }
 
 fn file_error(file: &str, e: csv::CsvError) -> Problem {
-    Problem { severity: Severity::Error, file: file.to_string(), line: e.line, field: String::new(), message: e.message }
+    Problem {
+        severity: Severity::Error,
+        file: file.to_string(),
+        line: e.line,
+        field: String::new(),
+        message: e.message,
+    }
 }
 
 /// Reads records into `set`; a file that cannot be read to its end (truncated, not UTF-8)
 /// leaves nothing in the set but the one problem that says why.
-fn read_records(set: &mut ImportSet, file: &str, mut records: impl Iterator<Item = Result<Record, csv::CsvError>>) {
+fn read_records(
+    set: &mut ImportSet,
+    file: &str,
+    mut records: impl Iterator<Item = Result<Record, csv::CsvError>>,
+) {
     let before = (set.items.len(), set.sprints.len(), set.users.len(), set.problems.len());
     let header = match records.next() {
-        None => return set.problems.push(file_error(file, csv::CsvError { line: 0, message: "is empty".into() })),
+        None => {
+            return set.problems.push(file_error(file, csv::CsvError { line: 0, message: "is empty".into() }))
+        }
         Some(Err(e)) => return set.problems.push(file_error(file, e)),
         Some(Ok(h)) => h,
     };
