@@ -267,14 +267,15 @@ impl App {
             })
             .collect();
         let plan = self.plan_records(&access, set, &fresh, opts.source).await?;
-        // Items by level, parents before children.
-        let mut by_level: [Vec<BulkItem>; 3] = Default::default();
-        let mut parents_of: [Vec<Option<String>>; 3] = Default::default();
+        // Items by level, parents before children: which source item, and its parent's key.
+        // Only this index is kept; each chunk is mapped again when it is written, so a large
+        // import never holds every mapped item at once.
+        let mut by_level: [Vec<(usize, Option<String>)>; 3] = Default::default();
         let keys_in_set: HashSet<&str> = fresh.iter().map(|i| i.key.as_str()).collect();
         let kind_of: HashMap<&str, &str> =
             set.items.iter().map(|i| (i.key.as_str(), i.kind.as_str())).collect();
         let initial = wf.initial().map(|s| s.id);
-        for src in &fresh {
+        for (n, src) in fresh.iter().enumerate() {
             let Some(b) =
                 self.map_item(src, &wf, &states, &kinds, &people, &plan, user.id, initial, &mut rep)
             else {
@@ -309,21 +310,17 @@ impl App {
                     parent = None;
                 }
             }
-            let level = b.item.kind.level() as usize;
-            by_level[level].push(b);
-            parents_of[level].push(parent);
+            rep.events += b.history.len() as u64;
+            by_level[b.item.kind.level() as usize].push((n, parent));
         }
         rep.items_created = by_level.iter().map(|l| l.len() as u64).sum();
-        rep.events = by_level.iter().flatten().map(|b| b.history.len() as u64).sum();
         rep.sprints_created = plan.new_sprints.len();
         rep.releases_created = plan.new_releases.len();
         // Comments and links: counted now (on the items that exist or would), written after the items.
         let mut would_exist: HashMap<String, Option<ItemId>> =
             existing.iter().map(|(k, v)| (k.clone(), Some(*v))).collect();
-        for b in by_level.iter().flatten() {
-            if let Some(k) = b.item.labels.first().and_then(|l| l.strip_prefix(prefix)) {
-                would_exist.entry(k.to_string()).or_insert(None);
-            }
+        for (n, _) in by_level.iter().flatten() {
+            would_exist.entry(fresh[*n].key.clone()).or_insert(None);
         }
         self.import_extras(&access, set, &people, user, prefix, &would_exist, false, &mut rep).await?;
         if opts.dry_run || (opts.strict && rep.has_problems()) {
@@ -331,59 +328,87 @@ impl App {
         }
         // Write: sprints and releases first, then items level by level.
         let ctx = self.ctx(user);
-        let ids = self.write_records(&access, plan, &ctx).await?;
+        let ids = self.write_records(&access, &plan, &ctx).await?;
         let mut known: HashMap<String, ItemId> = existing;
         let total = rep.items_created;
         let mut written = 0u64;
         // Keys that later levels need as parents.
-        let needed: HashSet<String> = parents_of.iter().flatten().flatten().cloned().collect();
-        for (items, parents) in by_level.into_iter().zip(parents_of) {
-            let mut items = items;
+        let mut next_number: Option<i64> = None;
+        let needed: HashSet<&str> = by_level.iter().flatten().filter_map(|(_, p)| p.as_deref()).collect();
+        for level in &by_level {
             // Parents imported by an earlier run and not seen yet: by their label.
-            for p in parents.iter().flatten() {
+            for p in level.iter().filter_map(|(_, p)| p.as_ref()) {
                 if !known.contains_key(p) {
                     if let Some(id) = self.item_by_source_key(&access, prefix, p).await? {
                         known.insert(p.clone(), id);
                     }
                 }
             }
-            for (b, p) in items.iter_mut().zip(&parents) {
-                b.item.parent_id = p.as_ref().and_then(|p| known.get(p)).copied();
-                remap(&mut b.item.sprint_id, &ids.0);
-                remap(&mut b.item.release_id, &ids.1);
-                for e in &mut b.history {
-                    if e.field == "sprint" {
-                        for v in [&mut e.old, &mut e.new] {
-                            if let Some(n) = v.as_i64() {
-                                *v = json!(ids.0.get(&n).copied().unwrap_or(n));
+            for part in level.chunks(IMPORT_CHUNK) {
+                // Mapped again as in the first pass (its problems are already reported).
+                let mut again = ImportReport::default();
+                let mut chunk: Vec<BulkItem> = Vec::with_capacity(part.len());
+                let mut wanted: Vec<(usize, &str)> = Vec::new();
+                for (n, p) in part {
+                    let src = fresh[*n];
+                    let Some(mut b) = self
+                        .map_item(src, &wf, &states, &kinds, &people, &plan, user.id, initial, &mut again)
+                    else {
+                        continue;
+                    };
+                    b.item.parent_id = p.as_ref().and_then(|p| known.get(p)).copied();
+                    remap(&mut b.item.sprint_id, &ids.0);
+                    remap(&mut b.item.release_id, &ids.1);
+                    for e in &mut b.history {
+                        if e.field == "sprint" {
+                            for v in [&mut e.old, &mut e.new] {
+                                if let Some(n) = v.as_i64() {
+                                    *v = json!(ids.0.get(&n).copied().unwrap_or(n));
+                                }
                             }
                         }
                     }
+                    if needed.contains(src.key.as_str()) {
+                        wanted.push((chunk.len(), src.key.as_str()));
+                    }
+                    chunk.push(b);
                 }
-            }
-            let mut it = items.into_iter();
-            loop {
-                let chunk: Vec<BulkItem> = it.by_ref().take(IMPORT_CHUNK).collect();
-                let Some(first_key) = chunk.first().map(|b| b.item.labels[0].clone()) else { break };
+                let Some(first_key) = chunk.first().map(|b| b.item.labels[0].clone()) else { continue };
+                let written_now = self.store.bulk_create_items(access.product.id, chunk, &ctx).await?;
+                written += written_now;
                 // A chunk's items get consecutive numbers in one transaction: the first one's
-                // number (one lookup by label) gives every parent's id by number.
-                let wanted: Vec<(usize, String)> = chunk
-                    .iter()
-                    .enumerate()
-                    .filter_map(|(k, b)| {
-                        let key = b.item.labels[0].strip_prefix(prefix)?;
-                        needed.contains(key).then(|| (k, key.to_string()))
-                    })
-                    .collect();
-                written += self.store.bulk_create_items(access.product.id, chunk, &ctx).await?;
+                // number gives every parent's id by number. It follows the previous chunk's
+                // (checked by the item's key label; found by the label when another write came
+                // between), and when the chunk's ids are consecutive too, no lookup per parent.
+                let len = written_now as i64;
+                let mut first = None;
+                if let Some(g) = next_number {
+                    if let Ok(it) = self.store.item_by_number(access.product.id, g).await {
+                        first = (it.labels.first() == Some(&first_key)).then_some(it);
+                    }
+                }
+                let first = match first {
+                    Some(it) => it,
+                    None => {
+                        let jira = first_key.strip_prefix(prefix).unwrap_or(&first_key).to_string();
+                        let id = self
+                            .item_by_source_key(&access, prefix, &jira)
+                            .await?
+                            .ok_or(AppError::NotFound)?;
+                        self.store.item(id).await?
+                    }
+                };
+                next_number = Some(first.number + len);
                 if !wanted.is_empty() {
-                    let jira = first_key.strip_prefix(prefix).unwrap_or(&first_key).to_string();
-                    let first =
-                        self.item_by_source_key(&access, prefix, &jira).await?.ok_or(AppError::NotFound)?;
-                    let number = self.store.item(first).await?.number;
+                    let last = self.store.item_by_number(access.product.id, first.number + len - 1).await?;
+                    let dense = last.id.0 - first.id.0 == len - 1;
                     for (k, key) in wanted {
-                        let item = self.store.item_by_number(access.product.id, number + k as i64).await?;
-                        known.insert(key, item.id);
+                        let id = if dense {
+                            ItemId(first.id.0 + k as i64)
+                        } else {
+                            self.store.item_by_number(access.product.id, first.number + k as i64).await?.id
+                        };
+                        known.insert(key.to_string(), id);
                     }
                 }
                 progress(written, total);
@@ -723,7 +748,7 @@ impl App {
     async fn write_records(
         &self,
         access: &ProductAccess,
-        plan: Plan,
+        plan: &Plan,
         ctx: &WriteCtx,
     ) -> AppResult<(HashMap<i64, i64>, HashMap<i64, i64>)> {
         let pid = access.product.id;

@@ -19,6 +19,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ("0007_webhooks.sql", include_str!("../migrations/0007_webhooks.sql")),
     ("0008_live_events.sql", include_str!("../migrations/0008_live_events.sql")),
     ("0009_wip_since.sql", include_str!("../migrations/0009_wip_since.sql")),
+    ("0010_statement_triggers.sql", include_str!("../migrations/0010_statement_triggers.sql")),
 ];
 
 /// Advisory lock key for migrations ("keel" in ASCII, so it is recognisable in `pg_locks`).

@@ -22,6 +22,11 @@ use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row};
 use serde_json::{json, Value};
 use std::collections::HashSet;
 
+/// The writer's page cache (32 MB).
+pub(crate) const WRITER_CACHE: &str = "PRAGMA cache_size = -32768;";
+/// The writer's page cache during a bulk write (256 MB; back to [`WRITER_CACHE`] after it).
+const BULK_CACHE: &str = "PRAGMA cache_size = -262144;";
+
 /// How many ancestors a parent chain may have before the walk gives up (the hierarchy has
 /// three levels, so a real chain is never near this).
 const MAX_DEPTH: usize = 1_000;
@@ -740,6 +745,9 @@ impl ItemStore for SqliteStore {
                  VALUES (?1, 'item', ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             )?;
             let proposal = ctx.proposal.map(|p| p.0);
+            // A large page cache for the batch: its index entries (events by time, items by
+            // status, labels) land all over trees far larger than the usual cache.
+            tx.execute_batch(BULK_CACHE)?;
             // Index the batch's text in one statement at the end (see migration 0002).
             tx.prepare_cached("INSERT INTO items_fts_paused (paused) VALUES (1)")?.execute([])?;
             let mut first_id: Option<i64> = None;
@@ -876,6 +884,7 @@ impl ItemStore for SqliteStore {
                 .execute([product.0, first_id])?;
             }
             tx.prepare_cached("DELETE FROM items_fts_paused")?.execute([])?;
+            tx.execute_batch(WRITER_CACHE)?;
             Ok(n as u64)
         })
         .await

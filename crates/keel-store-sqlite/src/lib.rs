@@ -42,6 +42,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ("0007_webhooks.sql", include_str!("../migrations/0007_webhooks.sql")),
     ("0008_live_events.sql", include_str!("../migrations/0008_live_events.sql")),
     ("0009_wip_since.sql", include_str!("../migrations/0009_wip_since.sql")),
+    ("0010_statement_triggers.sql", include_str!("../migrations/0010_statement_triggers.sql")),
 ];
 
 /// Reader connections opened up front.
@@ -194,7 +195,7 @@ fn open_conn(path: &Path, reader: bool) -> Res<Connection> {
     if reader {
         conn.execute_batch("PRAGMA query_only = ON; PRAGMA cache_size = -4096;")?;
     } else {
-        conn.execute_batch("PRAGMA cache_size = -32768;")?;
+        conn.execute_batch(items::WRITER_CACHE)?;
     }
     // Filters build a bounded number of distinct statements; keep all of them prepared.
     conn.set_prepared_statement_cache_capacity(128);

@@ -8,13 +8,14 @@ use clap::Subcommand;
 use keel_app::import::{ImportOptions, ImportReport, ImportSource, Mapping};
 use keel_app::{App, Settings};
 use keel_domain::import::generic::{self, ColumnMap};
-use keel_domain::import::{json, linear, ImportSet, Severity};
+use keel_domain::import::{jira, json, linear, ImportSet, Severity};
 use keel_store::Page;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-/// Largest file read (the whole file is held in memory while it is parsed).
+/// Largest JSON or Linear/generic CSV file read (such a file is held in memory while it is
+/// parsed; Jira CSV files are read a record at a time and have no limit).
 const FILE_MAX: u64 = 1 << 30;
 /// Problems printed one per line; the rest are counted.
 const SHOWN: usize = 50;
@@ -86,8 +87,12 @@ fn read_input(f: &Path) -> Result<(String, Vec<u8>)> {
         );
     }
     let bytes = std::fs::read(f).with_context(|| format!("files: cannot read {}", f.display()))?;
-    let name = f.file_name().map_or_else(|| f.display().to_string(), |n| n.to_string_lossy().into_owned());
-    Ok((name, bytes))
+    Ok((file_name(f), bytes))
+}
+
+/// The name problems are reported under: the file's own name.
+fn file_name(f: &Path) -> String {
+    f.file_name().map_or_else(|| f.display().to_string(), |n| n.to_string_lossy().into_owned())
 }
 
 pub(crate) async fn run(cfg: &Config, c: ImportCmd) -> Result<()> {
@@ -97,12 +102,26 @@ pub(crate) async fn run(cfg: &Config, c: ImportCmd) -> Result<()> {
             bail!("import: a Keel export goes through `keel import keel`")
         }
         ImportCmd::Jira { files, common } => {
-            let mut inputs = Vec::with_capacity(files.len());
+            // CSV files are read one record at a time (a large export is never held whole);
+            // JSON pages are read whole.
+            eprintln!("reading {} file(s)…", files.len());
+            let mut set = ImportSet::default();
             for f in &files {
-                inputs.push(read_input(f)?);
+                let file =
+                    std::fs::File::open(f).with_context(|| format!("files: cannot read {}", f.display()))?;
+                let mut src = std::io::BufReader::with_capacity(1 << 20, file);
+                let head = std::io::BufRead::fill_buf(&mut src)
+                    .with_context(|| format!("files: cannot read {}", f.display()))?;
+                if json::looks_like_json(head) {
+                    let (name, bytes) = read_input(f)?;
+                    json::read_json(&name, &bytes, &mut set);
+                } else {
+                    jira::read_reader(&mut set, &file_name(f), src);
+                }
             }
-            eprintln!("reading {} file(s)…", inputs.len());
-            (json::read_jira_files(&inputs), common, ImportSource::Jira)
+            jira::attach_history(&mut set);
+            set.finish();
+            (set, common, ImportSource::Jira)
         }
         ImportCmd::Linear { file, common } => {
             let (name, bytes) = read_input(&file)?;

@@ -22,7 +22,10 @@ pub struct CsvError {
 /// Checks that `bytes` are UTF-8 (after an optional BOM) and returns the text; otherwise the
 /// line of the first invalid byte.
 pub fn decode(bytes: &[u8]) -> Result<&str, CsvError> {
-    let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    utf8(bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes))
+}
+
+fn utf8(body: &[u8]) -> Result<&str, CsvError> {
     match std::str::from_utf8(body) {
         Ok(s) => Ok(s),
         Err(e) => {
@@ -38,76 +41,211 @@ pub fn decode(bytes: &[u8]) -> Result<&str, CsvError> {
 /// Splits CSV text into records. A quote left open at the end of the file (a truncated file)
 /// is an error naming the line where the record began. Blank lines are skipped.
 pub fn parse(text: &str) -> Result<Vec<Record>, CsvError> {
-    let mut out = Vec::new();
-    let b = text.as_bytes();
-    let (mut i, mut line) = (0usize, 1usize);
-    while i < b.len() {
-        let start_line = line;
-        let mut cells = Vec::new();
-        let mut cell = String::new();
-        loop {
-            // One cell.
-            if i < b.len() && b[i] == b'"' {
-                i += 1;
-                let mut seg = i;
-                loop {
-                    if i >= b.len() {
-                        return Err(CsvError {
-                            line: start_line,
-                            message: "ends inside a quoted cell (the file looks truncated)".into(),
-                        });
+    records(text).collect()
+}
+
+/// The records of CSV text one at a time (what [`parse`] collects), so a large file's records
+/// need not all be held at once. After an error the iterator ends.
+pub fn records(text: &str) -> Records<'_> {
+    Records { text, i: 0, line: 1 }
+}
+
+/// Iterator over the records of CSV text; see [`records`].
+#[derive(Debug, Clone)]
+pub struct Records<'a> {
+    text: &'a str,
+    i: usize,
+    line: usize,
+}
+
+impl Iterator for Records<'_> {
+    type Item = Result<Record, CsvError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let (text, b) = (self.text, self.text.as_bytes());
+        while self.i < b.len() {
+            let (mut i, mut line) = (self.i, self.line);
+            let start_line = line;
+            let mut cells = Vec::new();
+            let mut cell = String::new();
+            loop {
+                // One cell.
+                if i < b.len() && b[i] == b'"' {
+                    i += 1;
+                    let mut seg = i;
+                    loop {
+                        if i >= b.len() {
+                            self.i = b.len();
+                            return Some(Err(CsvError {
+                                line: start_line,
+                                message: "ends inside a quoted cell (the file looks truncated)".into(),
+                            }));
+                        }
+                        match b[i] {
+                            b'"' if b.get(i + 1) == Some(&b'"') => {
+                                cell.push_str(&text[seg..=i]);
+                                i += 2;
+                                seg = i;
+                            }
+                            b'"' => {
+                                cell.push_str(&text[seg..i]);
+                                i += 1;
+                                break;
+                            }
+                            b'\n' => {
+                                line += 1;
+                                i += 1;
+                            }
+                            _ => i += 1,
+                        }
                     }
-                    match b[i] {
-                        b'"' if b.get(i + 1) == Some(&b'"') => {
-                            cell.push_str(&text[seg..=i]);
-                            i += 2;
-                            seg = i;
-                        }
-                        b'"' => {
-                            cell.push_str(&text[seg..i]);
-                            i += 1;
-                            break;
-                        }
-                        b'\n' => {
-                            line += 1;
-                            i += 1;
-                        }
-                        _ => i += 1,
+                    // Anything between the closing quote and the separator is kept as text.
+                    let seg = i;
+                    while i < b.len() && !matches!(b[i], b',' | b'\n' | b'\r') {
+                        i += 1;
                     }
+                    cell.push_str(&text[seg..i]);
+                } else {
+                    let seg = i;
+                    while i < b.len() && !matches!(b[i], b',' | b'\n' | b'\r') {
+                        i += 1;
+                    }
+                    cell.push_str(&text[seg..i]);
                 }
-                // Anything between the closing quote and the separator is kept as text.
-                let seg = i;
-                while i < b.len() && !matches!(b[i], b',' | b'\n' | b'\r') {
+                cells.push(std::mem::take(&mut cell));
+                if i < b.len() && b[i] == b',' {
+                    i += 1;
+                    continue;
+                }
+                // End of record.
+                if i < b.len() && b[i] == b'\r' {
                     i += 1;
                 }
-                cell.push_str(&text[seg..i]);
-            } else {
-                let seg = i;
-                while i < b.len() && !matches!(b[i], b',' | b'\n' | b'\r') {
+                if i < b.len() && b[i] == b'\n' {
                     i += 1;
+                    line += 1;
                 }
-                cell.push_str(&text[seg..i]);
+                break;
             }
-            cells.push(std::mem::take(&mut cell));
-            if i < b.len() && b[i] == b',' {
-                i += 1;
-                continue;
+            (self.i, self.line) = (i, line);
+            if !(cells.len() == 1 && cells[0].is_empty()) {
+                return Some(Ok(Record { line: start_line, cells }));
             }
-            // End of record.
-            if i < b.len() && b[i] == b'\r' {
-                i += 1;
-            }
-            if i < b.len() && b[i] == b'\n' {
-                i += 1;
-                line += 1;
-            }
-            break;
         }
-        if !(cells.len() == 1 && cells[0].is_empty()) {
-            out.push(Record { line: start_line, cells });
+        None
+    }
+}
+
+/// Reads CSV records from a byte stream one at a time, holding only the record being read: the
+/// same records, lines and errors as [`decode`] then [`parse`] on the whole file, except that a
+/// text that is not UTF-8 is found at the record that holds it (the records before it have been
+/// returned by then).
+pub struct RecordReader<R> {
+    src: R,
+    buf: Vec<u8>,
+    /// File line of the next byte to read.
+    line: usize,
+    first: bool,
+    pending: std::collections::VecDeque<Record>,
+    done: bool,
+}
+
+impl<R: std::io::BufRead> RecordReader<R> {
+    /// Reads from `src` (a leading BOM is skipped).
+    pub fn new(src: R) -> Self {
+        Self { src, buf: Vec::new(), line: 1, first: true, pending: Default::default(), done: false }
+    }
+
+    /// Reads physical lines until the record they hold is complete (no quoted cell left open).
+    /// Returns false at the end of the input.
+    fn fill(&mut self) -> Result<bool, CsvError> {
+        #[derive(Clone, Copy, PartialEq)]
+        enum St {
+            CellStart,
+            Plain,
+            Quoted,
+            QuoteInQuoted,
+        }
+        self.buf.clear();
+        let mut st = St::CellStart;
+        loop {
+            let from = self.buf.len();
+            let n = self
+                .src
+                .read_until(b'\n', &mut self.buf)
+                .map_err(|e| CsvError { line: self.line, message: format!("cannot be read: {e}") })?;
+            if self.first {
+                self.first = false;
+                if self.buf.starts_with(b"\xEF\xBB\xBF") {
+                    self.buf.drain(..3);
+                }
+            }
+            if n == 0 {
+                return Ok(!self.buf.is_empty());
+            }
+            for &c in &self.buf[from.min(self.buf.len())..] {
+                st = match (st, c) {
+                    (St::CellStart, b'"') => St::Quoted,
+                    (St::Quoted, b'"') => St::QuoteInQuoted,
+                    (St::Quoted, _) => St::Quoted,
+                    (St::QuoteInQuoted, b'"') => St::Quoted,
+                    (_, b',' | b'\r' | b'\n') => St::CellStart,
+                    _ => St::Plain,
+                };
+            }
+            if st != St::Quoted && self.buf.ends_with(b"\n") {
+                return Ok(true);
+            }
         }
     }
-    Ok(out)
+}
+
+impl<R: std::io::BufRead> Iterator for RecordReader<R> {
+    type Item = Result<Record, CsvError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some(r) = self.pending.pop_front() {
+                return Some(Ok(r));
+            }
+            if self.done {
+                return None;
+            }
+            let start = self.line;
+            let err = |e: CsvError| CsvError { line: start + e.line - 1, message: e.message };
+            match self.fill() {
+                Ok(true) => {}
+                Ok(false) => {
+                    self.done = true;
+                    return None;
+                }
+                Err(e) => {
+                    self.done = true;
+                    return Some(Err(e));
+                }
+            }
+            let text = match utf8(&self.buf) {
+                Ok(t) => t,
+                Err(e) => {
+                    self.done = true;
+                    return Some(Err(err(e)));
+                }
+            };
+            self.line += self.buf.iter().filter(|b| **b == b'\n').count();
+            for r in records(text) {
+                match r {
+                    Ok(mut r) => {
+                        r.line += start - 1;
+                        self.pending.push_back(r);
+                    }
+                    Err(e) => {
+                        self.done = true;
+                        return Some(Err(err(e)));
+                    }
+                }
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -133,5 +271,32 @@ mod tests {
         assert!(e.message.contains("truncated"));
         let e = decode(b"a,b\nok,\xff\xfe").unwrap_err();
         assert_eq!(e.line, 2);
+    }
+
+    #[test]
+    fn the_stream_reader_gives_the_same_records_and_errors() {
+        let cases: [&[u8]; 5] = [
+            b"\xEF\xBB\xBFa,b,c\r\n\"x, y\",\"say \"\"hi\"\"\",\"two\r\nlines\"\r\n\r\n1,,3",
+            b"a,b\n1,\"open\nstill",
+            b"h\n\"a\"\"\n\"\"b\",x\"y\"z\n\"q\"tail,2\n",
+            b"a\rb\n\"c\rd\"\n\n\n",
+            b"",
+        ];
+        for raw in cases {
+            let whole = decode(raw).and_then(parse);
+            let streamed: Result<Vec<Record>, CsvError> = RecordReader::new(raw).collect();
+            assert_eq!(whole, streamed, "{:?}", String::from_utf8_lossy(raw));
+        }
+        // Not UTF-8: found at the record that holds it.
+        let r: Vec<_> = RecordReader::new(&b"a,b\nok,\xff\xfe"[..]).collect();
+        assert_eq!(r.len(), 2);
+        assert_eq!(r[1].as_ref().unwrap_err().line, 2);
+        // A tiny buffer: records still span reads.
+        let raw = "x,\"multi\nline\ncell\"\n2,3\n";
+        let r: Vec<Record> = RecordReader::new(std::io::BufReader::with_capacity(2, raw.as_bytes()))
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(r, parse(raw).unwrap());
+        assert_eq!(r[1].line, 4);
     }
 }

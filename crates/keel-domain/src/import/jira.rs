@@ -58,45 +58,73 @@ pub fn file_kind(header: &[String]) -> Option<FileKind> {
 /// Reads one file into `set` (items, sprints, users or changes), recording problems. Call
 /// [`ImportSet::finish`] after the last file. History rows may come before or after their items.
 pub fn read_file(set: &mut ImportSet, file: &str, bytes: &[u8]) {
-    let problem = |set: &mut ImportSet, line: usize, field: &str, message: String| {
-        set.problems.push(Problem {
-            severity: Severity::Error,
-            file: file.to_string(),
-            line,
-            field: field.to_string(),
-            message,
-        })
-    };
-    let text = match csv::decode(bytes) {
-        Ok(t) => t,
-        Err(e) => return problem(set, e.line, "", e.message),
-    };
-    let records = match csv::parse(text) {
-        Ok(r) => r,
-        Err(e) => return problem(set, e.line, "", e.message),
-    };
-    let Some((header, rows)) = records.split_first() else {
-        return problem(set, 0, "", "is empty".into());
+    match csv::decode(bytes) {
+        Ok(text) => read_records(set, file, csv::records(text)),
+        Err(e) => set.problems.push(file_error(file, e)),
+    }
+}
+
+/// [`read_file`] from a byte stream: one record at a time, so the file is never held whole.
+pub fn read_reader(set: &mut ImportSet, file: &str, src: impl std::io::BufRead) {
+    read_records(set, file, csv::RecordReader::new(src));
+}
+
+fn file_error(file: &str, e: csv::CsvError) -> Problem {
+    Problem {
+        severity: Severity::Error,
+        file: file.to_string(),
+        line: e.line,
+        field: String::new(),
+        message: e.message,
+    }
+}
+
+/// Reads records into `set`; a file that cannot be read to its end (truncated, not UTF-8)
+/// leaves nothing in the set but the one problem that says why.
+fn read_records(
+    set: &mut ImportSet,
+    file: &str,
+    mut records: impl Iterator<Item = Result<Record, csv::CsvError>>,
+) {
+    let before = (set.items.len(), set.sprints.len(), set.users.len(), set.problems.len());
+    let header = match records.next() {
+        None => {
+            return set.problems.push(file_error(file, csv::CsvError { line: 0, message: "is empty".into() }))
+        }
+        Some(Err(e)) => return set.problems.push(file_error(file, e)),
+        Some(Ok(h)) => h,
     };
     let cols = Columns::new(&header.cells);
     let Some(kind) = file_kind(&header.cells) else {
-        return problem(
-            set,
-            1,
-            "",
-            "is not a Jira CSV this importer knows (expected the UI export's \"Issue key\" and \"Summary\" columns, \
-             or the data pipeline's issues, issue history, sprints or users file)"
-                .into(),
-        );
+        return set.problems.push(file_error(
+            file,
+            csv::CsvError {
+                line: 1,
+                message: "is not a Jira CSV this importer knows (expected the UI export's \"Issue key\" and \"Summary\" columns, \
+                          or the data pipeline's issues, issue history, sprints or users file)"
+                    .into(),
+            },
+        ));
     };
     let mut r = Reader { set, file, cols: &cols, width: header.cells.len() };
-    for row in rows {
+    for row in records {
+        let row = match row {
+            Ok(row) => row,
+            Err(e) => {
+                let set = &mut *r.set;
+                set.items.truncate(before.0);
+                set.sprints.truncate(before.1);
+                set.users.truncate(before.2);
+                set.problems.truncate(before.3);
+                return set.problems.push(file_error(file, e));
+            }
+        };
         match kind {
-            FileKind::UiIssues => r.ui_issue(row),
-            FileKind::PipelineIssues => r.pipeline_issue(row),
-            FileKind::History => r.history(row),
-            FileKind::Sprints => r.sprint(row),
-            FileKind::Users => r.user(row),
+            FileKind::UiIssues => r.ui_issue(&row),
+            FileKind::PipelineIssues => r.pipeline_issue(&row),
+            FileKind::History => r.history(&row),
+            FileKind::Sprints => r.sprint(&row),
+            FileKind::Users => r.user(&row),
         }
     }
 }
