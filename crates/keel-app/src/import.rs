@@ -40,6 +40,10 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap, HashSet};
 
+/// A chunk being written: the write, its first item's key label, and the positions and source
+/// keys of its items that later levels name as parents.
+type InFlight<'a> = (tokio::task::JoinHandle<keel_store::StoreResult<u64>>, String, Vec<(usize, &'a str)>);
+
 /// Items per bulk write (one transaction each).
 pub const IMPORT_CHUNK: usize = 10_000;
 /// The label prefix that keeps an item's Jira key.
@@ -344,74 +348,99 @@ impl App {
                     }
                 }
             }
-            for part in level.chunks(IMPORT_CHUNK) {
-                // Mapped again as in the first pass (its problems are already reported).
-                let mut again = ImportReport::default();
-                let mut chunk: Vec<BulkItem> = Vec::with_capacity(part.len());
-                let mut wanted: Vec<(usize, &str)> = Vec::new();
-                for (n, p) in part {
-                    let src = fresh[*n];
-                    let Some(mut b) = self
-                        .map_item(src, &wf, &states, &kinds, &people, &plan, user.id, initial, &mut again)
-                    else {
-                        continue;
-                    };
-                    b.item.parent_id = p.as_ref().and_then(|p| known.get(p)).copied();
-                    remap(&mut b.item.sprint_id, &ids.0);
-                    remap(&mut b.item.release_id, &ids.1);
-                    for e in &mut b.history {
-                        if e.field == "sprint" {
-                            for v in [&mut e.old, &mut e.new] {
-                                if let Some(n) = v.as_i64() {
-                                    *v = json!(ids.0.get(&n).copied().unwrap_or(n));
+            // One chunk is written while the next is mapped: the write runs on the store's
+            // blocking pool, the mapping here.
+            let mut in_flight: Option<InFlight<'_>> = None;
+            for part in level.chunks(IMPORT_CHUNK).map(Some).chain(std::iter::once(None)) {
+                let next = match part {
+                    None => None,
+                    Some(part) => {
+                        // Mapped again as in the first pass (its problems are already reported).
+                        let mut again = ImportReport::default();
+                        let mut chunk: Vec<BulkItem> = Vec::with_capacity(part.len());
+                        let mut wanted: Vec<(usize, &str)> = Vec::new();
+                        for (n, p) in part {
+                            let src = fresh[*n];
+                            let Some(mut b) = self.map_item(
+                                src, &wf, &states, &kinds, &people, &plan, user.id, initial, &mut again,
+                            ) else {
+                                continue;
+                            };
+                            b.item.parent_id = p.as_ref().and_then(|p| known.get(p)).copied();
+                            remap(&mut b.item.sprint_id, &ids.0);
+                            remap(&mut b.item.release_id, &ids.1);
+                            for e in &mut b.history {
+                                if e.field == "sprint" {
+                                    for v in [&mut e.old, &mut e.new] {
+                                        if let Some(n) = v.as_i64() {
+                                            *v = json!(ids.0.get(&n).copied().unwrap_or(n));
+                                        }
+                                    }
                                 }
                             }
+                            if needed.contains(src.key.as_str()) {
+                                wanted.push((chunk.len(), src.key.as_str()));
+                            }
+                            chunk.push(b);
                         }
-                    }
-                    if needed.contains(src.key.as_str()) {
-                        wanted.push((chunk.len(), src.key.as_str()));
-                    }
-                    chunk.push(b);
-                }
-                let Some(first_key) = chunk.first().map(|b| b.item.labels[0].clone()) else { continue };
-                let written_now = self.store.bulk_create_items(access.product.id, chunk, &ctx).await?;
-                written += written_now;
-                // A chunk's items get consecutive numbers in one transaction: the first one's
-                // number gives every parent's id by number. It follows the previous chunk's
-                // (checked by the item's key label; found by the label when another write came
-                // between), and when the chunk's ids are consecutive too, no lookup per parent.
-                let len = written_now as i64;
-                let mut first = None;
-                if let Some(g) = next_number {
-                    if let Ok(it) = self.store.item_by_number(access.product.id, g).await {
-                        first = (it.labels.first() == Some(&first_key)).then_some(it);
-                    }
-                }
-                let first = match first {
-                    Some(it) => it,
-                    None => {
-                        let jira = first_key.strip_prefix(prefix).unwrap_or(&first_key).to_string();
-                        let id = self
-                            .item_by_source_key(&access, prefix, &jira)
-                            .await?
-                            .ok_or(AppError::NotFound)?;
-                        self.store.item(id).await?
+                        let first_key = chunk.first().map(|b| b.item.labels[0].clone());
+                        first_key.map(|k| (k, wanted, chunk))
                     }
                 };
-                next_number = Some(first.number + len);
-                if !wanted.is_empty() {
-                    let last = self.store.item_by_number(access.product.id, first.number + len - 1).await?;
-                    let dense = last.id.0 - first.id.0 == len - 1;
-                    for (k, key) in wanted {
-                        let id = if dense {
-                            ItemId(first.id.0 + k as i64)
-                        } else {
-                            self.store.item_by_number(access.product.id, first.number + k as i64).await?.id
-                        };
-                        known.insert(key.to_string(), id);
+                if let Some((handle, first_key, wanted)) = in_flight.take() {
+                    let written_now = handle.await.map_err(keel_store::StoreError::other)??;
+                    written += written_now;
+                    // A chunk's items get consecutive numbers in one transaction: the first one's
+                    // number gives every parent's id by number. It follows the previous chunk's
+                    // (checked by the item's key label; found by the label when another write came
+                    // between), and when the chunk's ids are consecutive too, no lookup per parent.
+                    let len = written_now as i64;
+                    let mut first = None;
+                    if let Some(g) = next_number {
+                        if let Ok(it) = self.store.item_by_number(access.product.id, g).await {
+                            first = (it.labels.first() == Some(&first_key)).then_some(it);
+                        }
                     }
+                    let first = match first {
+                        Some(it) => it,
+                        None => {
+                            let jira = first_key.strip_prefix(prefix).unwrap_or(&first_key).to_string();
+                            let id = self
+                                .item_by_source_key(&access, prefix, &jira)
+                                .await?
+                                .ok_or(AppError::NotFound)?;
+                            self.store.item(id).await?
+                        }
+                    };
+                    next_number = Some(first.number + len);
+                    if !wanted.is_empty() {
+                        let last =
+                            self.store.item_by_number(access.product.id, first.number + len - 1).await?;
+                        let dense = last.id.0 - first.id.0 == len - 1;
+                        for (k, key) in wanted {
+                            let id = if dense {
+                                ItemId(first.id.0 + k as i64)
+                            } else {
+                                self.store
+                                    .item_by_number(access.product.id, first.number + k as i64)
+                                    .await?
+                                    .id
+                            };
+                            known.insert(key.to_string(), id);
+                        }
+                    }
+                    progress(written, total);
                 }
-                progress(written, total);
+                if let Some((first_key, wanted, chunk)) = next {
+                    let store = self.store.clone();
+                    let pid = access.product.id;
+                    in_flight = Some((
+                        tokio::spawn(async move { store.bulk_create_items(pid, chunk, &ctx).await }),
+                        first_key,
+                        wanted,
+                    ));
+                    tokio::task::yield_now().await;
+                }
             }
         }
         let now_there: HashMap<String, Option<ItemId>> =
@@ -922,12 +951,20 @@ impl App {
                 },
             }
         };
+        // A status change that does not name the state before it (Linear's `Started`) left the
+        // state the previous change entered, or the initial one: the history then reads the same
+        // to the flow triggers and to a rebuild.
+        let mut status_before = initial.map_or(Value::Null, |i| json!(i.0));
         for c in &src.changes {
             let at = Timestamp(c.at.0.max(created_at.0));
             let actor = people.get(&c.author.to_lowercase()).copied().or(Some(importer));
             let (field, old, new) = match c.field {
                 ChangeField::Status => {
                     let (Ok(old), Ok(new)) = (state_of(&c.from, rep), state_of(&c.to, rep)) else { continue };
+                    let old = if old.is_null() { status_before.clone() } else { old };
+                    if !new.is_null() {
+                        status_before = new.clone();
+                    }
                     ("status", old, new)
                 }
                 ChangeField::Sprint => {

@@ -223,6 +223,49 @@ impl ItemHistory {
         Some(since)
     }
 
+    /// Adds one later change of `field` (`status`, `sprint`, `release`, `estimate`, `kind`,
+    /// `deleted`; others are ignored), in commit order. A bulk import records the item as it is
+    /// now, then its past changes: the first change of a field names the value the item was
+    /// created with.
+    pub fn apply(&mut self, at: Timestamp, field: &str, old: &Value, new: &Value) {
+        fn first<T>(line: &mut Timeline<T>, old: Option<T>) {
+            if line.len() == 1 {
+                if let Some(v) = old {
+                    line[0].1 = v;
+                }
+            }
+        }
+        match field {
+            "status" => {
+                first(&mut self.status, as_id(old).map(StateId));
+                if let Some(s) = as_id(new) {
+                    self.status.push((at, StateId(s)));
+                }
+            }
+            "sprint" => {
+                first(&mut self.sprint, Some(as_id(old)));
+                self.sprint.push((at, as_id(new)));
+            }
+            "release" => {
+                first(&mut self.release, Some(as_id(old)));
+                self.release.push((at, as_id(new)));
+            }
+            "estimate" => {
+                first(&mut self.points, Some(old.as_f64()));
+                self.points.push((at, new.as_f64()));
+            }
+            "kind" => {
+                let parse = |v: &Value| v.as_str().and_then(|k| ItemKind::parse("kind", k).ok());
+                first(&mut self.kind, parse(old));
+                if let Some(k) = parse(new) {
+                    self.kind.push((at, k));
+                }
+            }
+            "deleted" => self.deleted_at = Some(at),
+            _ => {}
+        }
+    }
+
     /// Whether it was ever in one of `sprints`.
     pub fn ever_in(&self, sprints: &[i64]) -> bool {
         self.sprint.iter().any(|(_, s)| s.is_some_and(|s| sprints.contains(&s)))
@@ -258,44 +301,8 @@ pub fn histories(events: &[Event]) -> Vec<ItemHistory> {
             by_id.insert(e.object_id, h);
             continue;
         }
-        let Some(h) = by_id.get_mut(&e.object_id) else { continue };
-        // A bulk import records the item as it is now, then its past changes: the first change
-        // of a field names the value the item was created with.
-        fn first<T>(line: &mut Timeline<T>, old: Option<T>) {
-            if line.len() == 1 {
-                if let Some(v) = old {
-                    line[0].1 = v;
-                }
-            }
-        }
-        match e.field.as_str() {
-            "status" => {
-                first(&mut h.status, as_id(&e.old).map(StateId));
-                if let Some(s) = as_id(&e.new) {
-                    h.status.push((e.at, StateId(s)));
-                }
-            }
-            "sprint" => {
-                first(&mut h.sprint, Some(as_id(&e.old)));
-                h.sprint.push((e.at, as_id(&e.new)));
-            }
-            "release" => {
-                first(&mut h.release, Some(as_id(&e.old)));
-                h.release.push((e.at, as_id(&e.new)));
-            }
-            "estimate" => {
-                first(&mut h.points, Some(e.old.as_f64()));
-                h.points.push((e.at, e.new.as_f64()));
-            }
-            "kind" => {
-                let parse = |v: &Value| v.as_str().and_then(|k| ItemKind::parse("kind", k).ok());
-                first(&mut h.kind, parse(&e.old));
-                if let Some(k) = parse(&e.new) {
-                    h.kind.push((e.at, k));
-                }
-            }
-            "deleted" => h.deleted_at = Some(e.at),
-            _ => {}
+        if let Some(h) = by_id.get_mut(&e.object_id) {
+            h.apply(e.at, &e.field, &e.old, &e.new);
         }
     }
     let mut out: Vec<ItemHistory> = by_id.into_values().collect();

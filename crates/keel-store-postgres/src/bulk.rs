@@ -12,9 +12,10 @@ use crate::rows::{self, ITEM_SELECT};
 use deadpool_postgres::{Object, Transaction};
 use keel_domain::event::ObjectKind;
 use keel_domain::item::{check_parent, Item};
+use keel_domain::metrics::flow_rows;
 use keel_domain::rank::{self, RankKey};
 use keel_domain::{ItemId, ProductId};
-use keel_store::{BulkItem, StoreError, StoreResult, WriteCtx};
+use keel_store::{bulk_item_history, BulkItem, StoreError, StoreResult, WriteCtx};
 use serde_json::json;
 use std::collections::{HashMap, HashSet};
 use std::pin::pin;
@@ -282,7 +283,12 @@ pub async fn create(
             });
         }
     }
+    // The flow rows, from the histories being written (what a rebuild computes); the flow
+    // trigger stands aside for the events' COPY (migration 0011).
+    let histories: Vec<_> = built.iter().map(|(i, h, _)| bulk_item_history(i, i.created_at, h)).collect();
+    let (flows, sprints) = flow_rows(&histories, &wf);
     crate::db::lock_feed(&tx, product).await?;
+    tx.batch_execute("SET LOCAL keel.bulk_flow = 'on'").await.db()?;
     let product_id = Some(product.0);
     let object = ObjectKind::Item.as_str();
     let proposal = ctx.proposal.map(|p| p.0);
@@ -303,6 +309,46 @@ pub async fn create(
                 &proposal,
             ]
         }),
+    )
+    .await?;
+    tx.batch_execute("SET LOCAL keel.bulk_flow = 'off'").await.db()?;
+    let kinds: Vec<&str> = flows.iter().map(|f| f.kind.as_str()).collect();
+    let times: Vec<[Option<i64>; 4]> = flows
+        .iter()
+        .map(|f| {
+            [
+                f.started_at.map(|t| t.0),
+                f.done_at.map(|t| t.0),
+                f.deleted_at.map(|t| t.0),
+                f.wip_since.map(|t| t.0),
+            ]
+        })
+        .collect();
+    copy_rows(
+        &tx,
+        "COPY item_flow (item_id, product_id, key, kind, created_at, started_at, done_at, deleted_at, wip_since)
+         FROM STDIN BINARY",
+        &[Type::INT8, Type::INT8, Type::TEXT, Type::TEXT, Type::INT8, Type::INT8, Type::INT8, Type::INT8, Type::INT8],
+        flows.iter().zip(&kinds).zip(&times).map(|((f, k), t)| {
+            vec![
+                &f.item_id as &(dyn ToSql + Sync),
+                &product.0,
+                &f.key,
+                k,
+                &f.created_at.0,
+                &t[0],
+                &t[1],
+                &t[2],
+                &t[3],
+            ]
+        }),
+    )
+    .await?;
+    copy_rows(
+        &tx,
+        "COPY sprint_items (sprint_id, item_id) FROM STDIN BINARY",
+        &[Type::INT8, Type::INT8],
+        sprints.iter().map(|(s, i)| vec![s as &(dyn ToSql + Sync), i]),
     )
     .await?;
     ev.write(&tx, ctx).await?;

@@ -12,11 +12,14 @@ use keel_domain::item::{
     check_parent, number_criteria, Acceptance, AcceptanceState, Item, ItemKind, ItemLink, ItemPatch,
     LinkKind, NewItem, Points, StoryFields,
 };
+use keel_domain::metrics::flow_rows;
 use keel_domain::proposal::Position;
 use keel_domain::rank::{self, RankKey};
 use keel_domain::workflow::Category;
 use keel_domain::{ItemId, LinkId, ProductId, RecordId, StateId, Timestamp, UserId, ValidationError};
-use keel_store::{Blocker, BulkItem, ItemFilter, ItemStore, Page, StoreError, StoreResult, WriteCtx};
+use keel_store::{
+    bulk_item_history, Blocker, BulkItem, ItemFilter, ItemStore, Page, StoreError, StoreResult, WriteCtx,
+};
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row};
 use serde_json::{json, Value};
@@ -26,6 +29,23 @@ use std::collections::HashSet;
 pub(crate) const WRITER_CACHE: &str = "PRAGMA cache_size = -32768;";
 /// The writer's page cache during a bulk write (256 MB; back to [`WRITER_CACHE`] after it).
 const BULK_CACHE: &str = "PRAGMA cache_size = -262144;";
+
+/// The triggers a bulk write stands in for. Dropped at the start of its transaction and created
+/// again from their own text before it commits (DDL is transactional in SQLite: a failure or a
+/// crash rolls back to the triggers as they were), so the batch's rows are written without a
+/// trigger program and a statement journal per row, and the same effects are written set-wise:
+/// the flow rows from the items' histories (`keel_domain::metrics::flow_rows`, what a rebuild
+/// writes), the webhook outbox with one `INSERT … SELECT`, the full-text index with another.
+/// A change to one of these triggers must be mirrored in `bulk_create_items`.
+const BULK_TRIGGERS: [&str; 7] = [
+    "item_flow_created",
+    "item_flow_status",
+    "item_flow_kind",
+    "item_flow_deleted",
+    "item_flow_sprint",
+    "webhook_outbox",
+    "items_fts_insert",
+];
 
 /// How many ancestors a parent chain may have before the walk gives up (the hierarchy has
 /// three levels, so a real chain is never near this).
@@ -748,9 +768,17 @@ impl ItemStore for SqliteStore {
             // A large page cache for the batch: its index entries (events by time, items by
             // status, labels) land all over trees far larger than the usual cache.
             tx.execute_batch(BULK_CACHE)?;
-            // Index the batch's text in one statement at the end (see migration 0002).
-            tx.prepare_cached("INSERT INTO items_fts_paused (paused) VALUES (1)")?.execute([])?;
+            let names = BULK_TRIGGERS.map(|n| format!("'{n}'")).join(",");
+            let triggers = tx
+                .prepare(&format!("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name IN ({names})"))?
+                .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            for (name, _) in &triggers {
+                tx.execute_batch(&format!("DROP TRIGGER {name}"))?;
+            }
+            let mut histories = Vec::with_capacity(items.len());
             let mut first_id: Option<i64> = None;
+            let mut first_event: Option<i64> = None;
             for (k, b) in items.into_iter().enumerate() {
                 let at_k = |e: ValidationError| Error(StoreError::Invalid(e.within(&format!("items[{k}]"))));
                 let it = b.item;
@@ -862,6 +890,8 @@ impl ItemStore for SqliteStore {
                     serde_json::to_string(&item)?,
                     proposal,
                 ])?;
+                first_event.get_or_insert_with(|| tx.last_insert_rowid());
+                histories.push(bulk_item_history(&item, b.created_at, &b.history));
                 for e in &b.history {
                     event_st.execute(params![
                         product.0,
@@ -876,6 +906,47 @@ impl ItemStore for SqliteStore {
                 }
                 last = Some(item.rank);
             }
+            let (flows, sprints) = flow_rows(&histories, &workflow);
+            let mut flow_st = tx.prepare_cached(
+                "INSERT OR REPLACE INTO item_flow
+                    (item_id, product_id, key, kind, created_at, started_at, done_at, deleted_at, wip_since)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            )?;
+            for f in &flows {
+                flow_st.execute(params![
+                    f.item_id,
+                    product.0,
+                    f.key,
+                    f.kind.as_str(),
+                    f.created_at.0,
+                    f.started_at.map(|t| t.0),
+                    f.done_at.map(|t| t.0),
+                    f.deleted_at.map(|t| t.0),
+                    f.wip_since.map(|t| t.0),
+                ])?;
+            }
+            let mut sprint_st =
+                tx.prepare_cached("INSERT OR IGNORE INTO sprint_items (sprint_id, item_id) VALUES (?1, ?2)")?;
+            for (sprint, item) in &sprints {
+                sprint_st.execute([sprint, item])?;
+            }
+            if let Some(first_event) = first_event {
+                // The outbox trigger's effect for the batch's events (migration 0010).
+                tx.prepare_cached(
+                    "WITH t AS (
+                        SELECT id, at, CASE WHEN field = 'status' THEN 'item.moved'
+                                            WHEN field IN ('created', 'deleted') THEN 'item.' || field
+                                            ELSE 'item.updated' END AS type
+                        FROM events WHERE id >= ?2 AND product_id = ?1)
+                     INSERT INTO webhook_deliveries (webhook_id, event_id, event_type, status, attempts,
+                                                     next_attempt_at, retry_from, created_at)
+                     SELECT w.id, t.id, t.type, 'pending', 0, t.at, t.at, t.at
+                     FROM webhooks w JOIN t ON instr(w.events, ',' || t.type || ',') > 0
+                     WHERE w.product_id = ?1 AND w.active = 1
+                     ORDER BY t.id, w.id",
+                )?
+                .execute([product.0, first_event])?;
+            }
             if let Some(first_id) = first_id {
                 tx.prepare_cached(
                     "INSERT INTO items_fts (rowid, title, description)
@@ -883,7 +954,9 @@ impl ItemStore for SqliteStore {
                 )?
                 .execute([product.0, first_id])?;
             }
-            tx.prepare_cached("DELETE FROM items_fts_paused")?.execute([])?;
+            for (_, sql) in &triggers {
+                tx.execute_batch(sql)?;
+            }
             tx.execute_batch(WRITER_CACHE)?;
             Ok(n as u64)
         })

@@ -43,6 +43,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ("0008_live_events.sql", include_str!("../migrations/0008_live_events.sql")),
     ("0009_wip_since.sql", include_str!("../migrations/0009_wip_since.sql")),
     ("0010_statement_triggers.sql", include_str!("../migrations/0010_statement_triggers.sql")),
+    ("0011_bulk_flow.sql", include_str!("../migrations/0011_bulk_flow.sql")),
 ];
 
 /// Reader connections opened up front.

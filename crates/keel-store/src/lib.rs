@@ -14,7 +14,7 @@ use async_trait::async_trait;
 use keel_domain::board::StateSpec;
 use keel_domain::event::{Event, ObjectKind};
 use keel_domain::item::{Item, ItemKind, ItemLink, ItemPatch, LinkKind, NewItem};
-use keel_domain::metrics::{FlowRow, WipRow};
+use keel_domain::metrics::{FlowRow, ItemHistory, WipRow};
 use keel_domain::product::{Membership, Product, ProductKey, Roles};
 use keel_domain::proposal::{Change, Position, Proposal, ProposalState};
 use keel_domain::rights::Action;
@@ -208,6 +208,20 @@ pub struct BulkItem {
     pub created_by: Option<UserId>,
     /// Past field changes, oldest first, stored as events after its `created` event.
     pub history: Vec<BulkEvent>,
+}
+
+/// The history of a bulk-written item as the metrics read it back from its events (its
+/// `created` event, then `history`): what the bulk paths derive its flow row from, without the
+/// per-event triggers.
+pub fn bulk_item_history(item: &Item, created_at: Timestamp, history: &[BulkEvent]) -> ItemHistory {
+    let mut h = ItemHistory::new(item.id.0, &item.key, created_at, item.kind, item.status_id);
+    h.sprint[0].1 = item.sprint_id.map(|s| s.0);
+    h.release[0].1 = item.release_id.map(|r| r.0);
+    h.points[0].1 = item.estimate.map(|e| e.value());
+    for e in history {
+        h.apply(e.at, &e.field, &e.old, &e.new);
+    }
+    h
 }
 
 /// A stored record: an object of a kind that has no table of its own (teams, sprints, releases,

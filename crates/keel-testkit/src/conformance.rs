@@ -1073,6 +1073,108 @@ pub async fn history_order_and_atomicity(store: Arc<dyn Store>) {
 
 /// The bulk path appends items at the bottom in the order given, numbers them on from the
 /// product's counter, and stores their past history.
+/// A bulk write has the effects of the per-event triggers (webhook outbox, flow rows, sprint
+/// memberships) whatever way a store writes it, and leaves the triggers working afterwards, also
+/// after a refused batch.
+pub async fn bulk_writes_keep_trigger_effects(store: Arc<dyn Store>) {
+    use keel_store::webhooks::NewWebhook;
+    let u = mk_user(&store, "ann@example.com", "Ann").await;
+    let p = mk_product(&store, "SHOP").await;
+    store.set_member(p.id, u.id, Roles::of(&[Role::Team]), &sys()).await.unwrap();
+    let w = workflow(&store, p.id).await;
+    let (todo, doing, done) = (w.initial().unwrap().id, state(&w, "In Progress"), state(&w, "Done"));
+    let hook = store
+        .create_webhook(
+            NewWebhook {
+                product_id: p.id,
+                url: "http://127.0.0.1:9/hook".into(),
+                secret: "s".into(),
+                events: vec!["item.created".into(), "item.moved".into()],
+                active: true,
+            },
+            &sys(),
+        )
+        .await
+        .unwrap();
+    let ev = |at: i64, field: &str, old: serde_json::Value, new: serde_json::Value| BulkEvent {
+        at: Timestamp(at),
+        actor: Some(u.id),
+        field: field.into(),
+        old,
+        new,
+    };
+    let mut finished = new_item(ItemKind::Story, "finished");
+    finished.status_id = Some(done);
+    let mut going = new_item(ItemKind::Story, "going");
+    going.status_id = Some(doing);
+    let items = vec![
+        BulkItem {
+            item: finished,
+            created_at: Timestamp(10_000),
+            created_by: Some(u.id),
+            history: vec![
+                ev(20_000, "status", json!(todo), json!(doing)),
+                ev(30_000, "estimate", json!(null), json!(3.0)),
+                ev(40_000, "status", json!(doing), json!(done)),
+            ],
+        },
+        BulkItem {
+            item: going,
+            created_at: Timestamp(10_000),
+            created_by: None,
+            history: vec![ev(25_000, "status", json!(todo), json!(doing))],
+        },
+        BulkItem {
+            item: new_item(ItemKind::Bug, "waiting"),
+            created_at: Timestamp(10_000),
+            created_by: None,
+            history: vec![],
+        },
+    ];
+    assert_eq!(store.bulk_create_items(p.id, items, &sys()).await.unwrap(), 3);
+    let types = |d: Vec<keel_store::webhooks::Delivery>| {
+        let mut t: Vec<String> = d.into_iter().map(|d| d.event_type).collect();
+        t.sort();
+        t
+    };
+    // Three creations and three moves; the estimate is not subscribed to.
+    assert_eq!(
+        types(store.deliveries(hook.id, 100).await.unwrap()),
+        ["item.created", "item.created", "item.created", "item.moved", "item.moved", "item.moved"]
+    );
+    let listed = all(&store, p.id, &ItemFilter::default()).await;
+    let flows = store.flow_rows_of(&listed.iter().map(|i| i.id.0).collect::<Vec<_>>()).await.unwrap();
+    let flow = |title: &str| {
+        let id = listed.iter().find(|i| i.title == title).unwrap().id.0;
+        flows.iter().find(|f| f.item_id == id).cloned().expect("a flow row")
+    };
+    let f = flow("finished");
+    assert_eq!(
+        (f.created_at, f.started_at, f.done_at, f.wip_since),
+        (Timestamp(10_000), Some(Timestamp(20_000)), Some(Timestamp(40_000)), None)
+    );
+    let g = flow("going");
+    assert_eq!(
+        (g.started_at, g.done_at, g.wip_since),
+        (Some(Timestamp(25_000)), None, Some(Timestamp(25_000)))
+    );
+    let b = flow("waiting");
+    assert_eq!((b.kind, b.started_at, b.done_at), (ItemKind::Bug, None, None));
+    // A refused batch changes nothing, and the triggers work for ordinary writes after it.
+    let mut bad = new_item(ItemKind::Story, "bad");
+    bad.status_id = Some(keel_domain::StateId(999_999));
+    let batch = vec![BulkItem { item: bad, created_at: Timestamp(1), created_by: None, history: vec![] }];
+    assert!(matches!(store.bulk_create_items(p.id, batch, &sys()).await, Err(StoreError::Invalid(_))));
+    assert_eq!(store.deliveries(hook.id, 100).await.unwrap().len(), 6);
+    let later = mk_item(&store, p.id, "later").await;
+    let patch = ItemPatch { status: Some((doing, Category::InProgress)), ..Default::default() };
+    store.update_item(later.id, later.version, &patch, &at(Some(u.id), 50_000)).await.unwrap();
+    assert_eq!(store.deliveries(hook.id, 100).await.unwrap().len(), 8);
+    let lf = store.flow_rows_of(&[later.id.0]).await.unwrap();
+    assert_eq!(lf[0].started_at, Some(Timestamp(50_000)));
+    assert_eq!(lf[0].wip_since, Some(Timestamp(50_000)));
+}
+
 pub async fn bulk_create_items(store: Arc<dyn Store>) {
     let u = mk_user(&store, "ann@example.com", "Ann").await;
     let p = mk_product(&store, "SHOP").await;

@@ -31,6 +31,7 @@ keel_testkit::store_tests!(
     proposals_accept_through_write,
     history_order_and_atomicity,
     bulk_create_items,
+    bulk_writes_keep_trigger_effects,
     records_create_read_list,
     records_unique_keys,
     records_update_guard_delete,
