@@ -114,6 +114,13 @@ enum Command {
         /// Requests in flight
         #[arg(long, default_value_t = 4)]
         concurrency: usize,
+        /// Requests per second over all requests in flight (a steady load); without it, each
+        /// next request goes as soon as the last is answered
+        #[arg(long)]
+        rate: Option<f64>,
+        /// `mixed` (70 % reads, 30 % writes) or `reads` (reads only: the data does not grow)
+        #[arg(long, value_enum, default_value = "mixed")]
+        mix: soak::Mix,
         /// Minutes of load
         #[arg(long, default_value_t = 30)]
         minutes: u64,
@@ -294,6 +301,8 @@ fn main() -> Result<()> {
                 token,
                 token_file,
                 concurrency,
+                rate,
+                mix,
                 minutes,
                 sample_secs,
                 product,
@@ -312,6 +321,8 @@ fn main() -> Result<()> {
                     url,
                     token,
                     concurrency,
+                    rate,
+                    mix,
                     minutes,
                     sample_secs,
                     product,

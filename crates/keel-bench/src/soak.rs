@@ -32,16 +32,38 @@ pub enum Op {
     Comment,
 }
 
-/// The mix, in percent of requests: 70 % reads, 30 % writes.
+/// The mixed load, in percent of requests: 70 % reads, 30 % writes.
 const MIX: &[(Op, u64)] =
     &[(Op::Get, 40), (Op::Backlog, 20), (Op::Search, 10), (Op::Create, 12), (Op::Move, 12), (Op::Comment, 6)];
+
+/// Reads only, in the same proportions: the data does not grow, so memory that still climbs is
+/// not the database's pages filling a cache.
+const READS: &[(Op, u64)] = &[(Op::Get, 57), (Op::Backlog, 29), (Op::Search, 14)];
+
+/// Which mix a run sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Mix {
+    /// 70 % reads, 30 % writes ([`MIX`]).
+    Mixed,
+    /// Reads only ([`READS`]).
+    Reads,
+}
+
+impl Mix {
+    fn table(self) -> &'static [(Op, u64)] {
+        match self {
+            Mix::Mixed => MIX,
+            Mix::Reads => READS,
+        }
+    }
+}
 
 /// Words the searches look for (the generator's titles are made of such words).
 const WORDS: &[&str] = &["zebra", "checkout", "login", "report", "export", "search", "invoice", "mobile"];
 
-fn pick_op(r: &mut SplitMix64) -> Op {
+fn pick_op(mix: &[(Op, u64)], r: &mut SplitMix64) -> Op {
     let mut x = r.below(100);
-    for &(op, pct) in MIX {
+    for &(op, pct) in mix {
         if x < pct {
             return op;
         }
@@ -59,6 +81,11 @@ pub struct SoakOptions {
     pub token: String,
     /// Requests in flight.
     pub concurrency: usize,
+    /// Requests per second over all tasks; `None` sends each next request as soon as the last
+    /// one is answered (as fast as the server goes).
+    pub rate: Option<f64>,
+    /// The mix of requests.
+    pub mix: Mix,
     /// Minutes of load.
     pub minutes: u64,
     /// Seconds per sample (60 for "per minute"; shorter for a quick check).
@@ -102,6 +129,8 @@ pub struct Sample {
 pub struct SoakReport {
     /// Requests in flight.
     pub concurrency: usize,
+    /// The paced rate, requests per second (`None`: unpaced).
+    pub rate: Option<f64>,
     /// Seconds per sample.
     pub sample_secs: u64,
     /// The mix, in percent.
@@ -136,6 +165,9 @@ struct Shared {
     auth: String,
     product: String,
     items: u64,
+    mix: &'static [(Op, u64)],
+    /// Time between two requests of one task, when paced.
+    pace: Option<Duration>,
     bucket: Mutex<Bucket>,
     first_error: Mutex<Option<String>>,
 }
@@ -146,7 +178,7 @@ impl Shared {
         let json = |rb: reqwest::RequestBuilder, body: String| {
             rb.header("content-type", "application/json").body(body)
         };
-        let rb = match pick_op(r) {
+        let rb = match pick_op(self.mix, r) {
             Op::Get => c.get(format!("{b}/api/v1/items/{p}-{}", r.range(1, self.items))),
             Op::Backlog => c.get(format!("{b}/api/v1/products/{p}/backlog?limit=50")),
             Op::Search => c.get(format!("{b}/api/v1/products/{p}/items?q={}&limit=100", r.pick(WORDS))),
@@ -180,7 +212,19 @@ impl Shared {
 async fn worker(s: Arc<Shared>, seed: u64, until: Instant) {
     let mut r = SplitMix64::new(seed);
     let mut n = 0u64;
+    let mut next = Instant::now();
     while Instant::now() < until {
+        if let Some(pace) = s.pace {
+            // A steady rate: wait for this request's slot; a task that fell behind starts again
+            // from now rather than bursting to catch up.
+            let now = Instant::now();
+            if next > now {
+                tokio::time::sleep_until(next.into()).await;
+            } else {
+                next = now;
+            }
+            next += pace;
+        }
         n += 1;
         let start = Instant::now();
         let outcome = match s.request(&mut r, n).send().await {
@@ -263,6 +307,9 @@ pub async fn measure(o: &SoakOptions) -> Result<SoakReport> {
     if o.concurrency == 0 || o.minutes == 0 || o.sample_secs == 0 || o.items == 0 {
         bail!("concurrency, minutes, sample seconds and items must be positive");
     }
+    if o.rate.is_some_and(|r| !(r.is_finite() && r > 0.0)) {
+        bail!("--rate must be a positive number of requests per second");
+    }
     if let Some(pid) = o.pid {
         rss_mb(pid).ok_or_else(|| anyhow!("cannot read the memory of process {pid} in /proc"))?;
     }
@@ -278,6 +325,8 @@ pub async fn measure(o: &SoakOptions) -> Result<SoakReport> {
         auth: format!("Bearer {}", o.token.trim()),
         product: o.product.clone(),
         items: o.items,
+        mix: o.mix.table(),
+        pace: o.rate.map(|r| Duration::from_secs_f64(o.concurrency as f64 / r)),
         bucket: Mutex::new(Bucket::default()),
         first_error: Mutex::new(None),
     });
@@ -332,8 +381,9 @@ pub async fn measure(o: &SoakOptions) -> Result<SoakReport> {
     let first_error = shared.first_error.lock().unwrap_or_else(|p| p.into_inner()).clone();
     Ok(SoakReport {
         concurrency: o.concurrency,
+        rate: o.rate,
         sample_secs: o.sample_secs,
-        mix: MIX.to_vec(),
+        mix: o.mix.table().to_vec(),
         requests: samples.iter().map(|s| s.requests).sum(),
         errors: samples.iter().map(|s| s.errors).sum(),
         samples,
@@ -404,10 +454,12 @@ mod tests {
     #[test]
     fn the_mix_adds_up_to_a_hundred() {
         assert_eq!(MIX.iter().map(|&(_, p)| p).sum::<u64>(), 100);
+        assert_eq!(READS.iter().map(|&(_, p)| p).sum::<u64>(), 100);
         let mut r = SplitMix64::new(7);
-        let writes =
-            (0..10_000).filter(|_| matches!(pick_op(&mut r), Op::Create | Op::Move | Op::Comment)).count();
+        let is_write = |op| matches!(op, Op::Create | Op::Move | Op::Comment);
+        let writes = (0..10_000).filter(|_| is_write(pick_op(MIX, &mut r))).count();
         assert!((2_700..3_300).contains(&writes), "{writes}");
+        assert_eq!((0..10_000).filter(|_| is_write(pick_op(READS, &mut r))).count(), 0);
     }
 
     #[test]
