@@ -192,6 +192,10 @@ pub struct BoardMoveIn {
     /// Why a column at its WIP limit takes the card (required then).
     #[serde(default)]
     pub reason: Option<String>,
+    /// The item's version the move is based on (or send `If-Match`): when someone changed the
+    /// item meanwhile the move is refused with 409 `stale-version` and its `current_version`.
+    #[serde(default)]
+    pub version: Option<i64>,
 }
 
 /// A recorded WIP-limit breach.

@@ -298,6 +298,10 @@ pub struct CriterionPatchIn {
     /// Why, when the change becomes a proposal.
     #[serde(default)]
     pub reason: Option<String>,
+    /// The item's version the change is based on (or send `If-Match`): when someone changed the
+    /// item meanwhile the change is refused with 409 `stale-version` and its `current_version`.
+    #[serde(default)]
+    pub version: Option<i64>,
 }
 
 /// The user-story parts.

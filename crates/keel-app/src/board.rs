@@ -215,6 +215,8 @@ pub struct MoveInput {
     pub before: Option<String>,
     /// Why a full column takes one more card.
     pub reason: Option<String>,
+    /// The item's version the move is based on; a stale one is [`AppError::StaleVersion`].
+    pub version: Option<i64>,
 }
 
 /// What a board move did.
@@ -636,6 +638,14 @@ impl App {
             return Err(AppError::invalid("column", "has no state for this item's product"));
         };
         let mut done = MoveDone { item: item.clone(), breach: None };
+        // Order within a column is the backlog order: follow it when the caller may reorder.
+        let before = m.before.as_deref().map(str::trim).filter(|b| !b.is_empty() && *b != item.key);
+        let reorder = match before {
+            Some(b) if self.decide(&access, Action::Reorder) == Decision::Allow => {
+                Some(crate::items::PositionInput { before: Some(b.to_string()), ..Default::default() })
+            }
+            _ => None,
+        };
         if !already {
             let others = b.cards.iter().filter(|c| c.column == ci && c.item.id != item.id).count() as u32;
             let breach = board::wip_check(&col.column, others, m.reason.as_deref())?;
@@ -652,7 +662,8 @@ impl App {
                 Decision::Propose => {
                     let input = ItemInput { status: Some(target.id.0.to_string()), ..Default::default() };
                     let reason = breach.as_ref().map(|b| b.reason.as_str()).or(m.reason.as_deref());
-                    let o = self.update_item(&access, &item.key, &input, Some(item.version), reason).await?;
+                    let version = Some(m.version.unwrap_or(item.version));
+                    let o = self.update_item(&access, &item.key, &input, version, reason).await?;
                     return Ok(match o {
                         Outcome::Done(i) => Outcome::Done(MoveDone { item: i, breach: None }),
                         Outcome::Proposed(p) => Outcome::Proposed(p),
@@ -660,6 +671,9 @@ impl App {
                 }
                 Decision::Deny => return Err(self.forbidden(action)),
             }
+            crate::items::check_version(&item, m.version)?;
+            // The item's version as read above (the caller's, when given) is checked again in the
+            // writing transaction, which also places the card: a move lands whole or not at all.
             let mut ops = vec![WriteOp::UpdateItem {
                 id: Ref::Id(item.id.0),
                 expected_version: Some(item.version),
@@ -682,6 +696,10 @@ impl App {
                     data: to_data(&rec)?,
                 }));
             }
+            if let Some(pos) = &reorder {
+                let position = self.resolve_position(&access, pos).await?;
+                ops.push(WriteOp::MoveItem { id: item.id, position });
+            }
             for w in self.store.write_batch(ops, &self.ctx(user)).await? {
                 match w {
                     Written::Item(i) => done.item = *i,
@@ -689,16 +707,12 @@ impl App {
                     _ => {}
                 }
             }
-        }
-        if let Some(before) = m.before.as_deref().map(str::trim).filter(|b| !b.is_empty() && *b != item.key) {
-            // Order within a column is the backlog order: follow it when the caller may reorder.
-            if self.decide(&access, Action::Reorder) == Decision::Allow {
-                let pos =
-                    crate::items::PositionInput { before: Some(before.to_string()), ..Default::default() };
-                if let Outcome::Done(i) = self.move_item(&access, &item.key, &pos, None).await? {
-                    done.item = i;
-                }
+        } else if let Some(pos) = &reorder {
+            if let Outcome::Done(i) = self.move_item_at(&access, &item.key, pos, m.version, None).await? {
+                done.item = i;
             }
+        } else {
+            crate::items::check_version(&item, m.version)?;
         }
         Ok(Outcome::Done(done))
     }

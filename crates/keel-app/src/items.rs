@@ -121,6 +121,14 @@ pub struct ItemPage {
     pub next_cursor: Option<String>,
 }
 
+/// Refuses a change based on a version of `item` other than its current one.
+pub(crate) fn check_version(item: &Item, expected: Option<i64>) -> AppResult<()> {
+    match expected {
+        Some(v) if v != item.version => Err(AppError::StaleVersion { current: item.version }),
+        _ => Ok(()),
+    }
+}
+
 fn opt_text(
     v: &Option<String>,
     f: impl Fn(&str) -> keel_domain::Invalid<String>,
@@ -257,7 +265,11 @@ impl App {
         }
     }
 
-    async fn resolve_position(&self, access: &ProductAccess, p: &PositionInput) -> AppResult<Position> {
+    pub(crate) async fn resolve_position(
+        &self,
+        access: &ProductAccess,
+        p: &PositionInput,
+    ) -> AppResult<Position> {
         let given = [p.before.is_some(), p.after.is_some(), p.top, p.bottom].iter().filter(|x| **x).count();
         if given != 1 {
             return Err(AppError::invalid("position", "give exactly one of before, after, top, bottom"));
@@ -567,7 +579,10 @@ impl App {
         self.apply_patch(access, old, patch, reason).await
     }
 
-    /// Changes one criterion's text or checked flag.
+    /// Changes one criterion's text or checked flag. With `expected_version` (the item's version
+    /// as the caller read it) a stale one is [`AppError::StaleVersion`]; the write itself is
+    /// checked against the version read here inside its transaction.
+    #[allow(clippy::too_many_arguments)]
     pub async fn update_criterion(
         &self,
         access: &ProductAccess,
@@ -575,9 +590,11 @@ impl App {
         id: i64,
         text: Option<&str>,
         checked: Option<bool>,
+        expected_version: Option<i64>,
         reason: Option<&str>,
     ) -> AppResult<Outcome<Item>> {
         let old = self.item(access, key).await?;
+        check_version(&old, expected_version)?;
         let mut list = old.criteria.clone();
         let c = list.iter_mut().find(|c| c.id == id).ok_or(AppError::NotFound)?;
         if let Some(t) = text {
@@ -590,15 +607,17 @@ impl App {
         self.apply_patch(access, old, patch, reason).await
     }
 
-    /// Removes one criterion.
+    /// Removes one criterion ([`App::update_criterion`] for `expected_version`).
     pub async fn delete_criterion(
         &self,
         access: &ProductAccess,
         key: &str,
         id: i64,
+        expected_version: Option<i64>,
         reason: Option<&str>,
     ) -> AppResult<Outcome<Item>> {
         let old = self.item(access, key).await?;
+        check_version(&old, expected_version)?;
         if !old.criteria.iter().any(|c| c.id == id) {
             return Err(AppError::NotFound);
         }

@@ -36,6 +36,7 @@ keel_testkit::store_tests!(
     records_unique_keys,
     records_update_guard_delete,
     batches_are_atomic_and_refer_back,
+    board_moves_and_criteria_check_versions,
     items_sprints_releases_acceptance,
     open_blockers_and_field_events,
     set_sprint_and_move_items,

@@ -123,6 +123,9 @@
       if (from !== to) { bump(from, -1); bump(to, 1); }
       card.focus();
       var body = { key: card.dataset.key, column: name };
+      // The version the card was drawn with: a card someone else changed since is not moved.
+      var version = parseInt(card.dataset.version, 10);
+      if (!isNaN(version)) body.version = version;
       if (beforeCard) body.before = beforeCard.dataset.key;
       if (reason) body.reason = reason;
       busy = true;
@@ -141,6 +144,7 @@
         return res.json().catch(function () { return {}; }).then(function (p) {
           if (res.status === 200) {
             if (p && p.status) card.dataset.status = p.status;
+            if (p && typeof p.version === "number") card.dataset.version = String(p.version);
             card.classList.remove("flash-row");
             void card.offsetWidth;
             card.classList.add("flash-row");
@@ -153,6 +157,10 @@
           finish();
           if (res.status === 409 && p && p.field === "reason" && !reason) {
             askReason(name, p.detail, function (r) { if (r) go(r); });
+          } else if (res.status === 409 && p && /stale-version$/.test(p.type || "")) {
+            card.dataset.stale = "1";
+            toast(body.key + " was changed by someone else since this board was loaded, so it was not moved. " +
+              "Reload the board to see it as it is now.", true);
           } else if (res.status === 202) {
             toast("Proposed: waiting for the Product Owner" + (p && p.summary ? " — " + p.summary : ""));
           } else {

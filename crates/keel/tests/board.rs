@@ -40,6 +40,7 @@ api_tests!(
     workflow_edit_moves_items_of_removed_states,
     workflow_edit_bad_input_changes_nothing,
     pages_and_forms_work_without_script,
+    moves_and_criteria_refuse_a_stale_version,
 );
 
 /// A request with a bearer token; returns status and JSON body (Null when empty).
@@ -706,4 +707,183 @@ async fn pages_and_forms_work_without_script(db: TestDb) {
     assert!(s == StatusCode::SEE_OTHER && loc.contains("notice="), "{loc}");
     assert_eq!(status_of(&t, &a).await, "In Review");
     assert_eq!(status_of(&t, &b).await, "In Review");
+}
+
+/// A request with a bearer token and an `If-Match` header; returns status, ETag and JSON body.
+async fn call_if_match(
+    t: &TestApp,
+    method: Method,
+    path: &str,
+    if_match: &str,
+    body: Option<Value>,
+) -> (StatusCode, String, Value) {
+    let mut r =
+        Client::new().request(method, t.url(path)).bearer_auth(&t.admin_token).header("If-Match", if_match);
+    if let Some(b) = body {
+        r = r.json(&b);
+    }
+    let res = r.send().await.expect("request");
+    let status = res.status();
+    let etag = res.headers().get("etag").map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
+    let text = res.text().await.expect("body");
+    (status, etag, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+}
+
+async fn version_of(t: &TestApp, key: &str) -> i64 {
+    let (_, v) = get(t, &t.admin_token, &format!("/api/v1/items/{key}")).await;
+    v["version"].as_i64().expect("version")
+}
+
+async fn events_of(t: &TestApp, key: &str) -> usize {
+    let (_, v) = get(t, &t.admin_token, &format!("/api/v1/items/{key}/history?limit=500")).await;
+    v["events"].as_array().map(Vec::len).unwrap_or_else(|| panic!("no events in {v}"))
+}
+
+fn assert_stale(s: StatusCode, v: &Value, current: i64) {
+    assert_eq!(s, StatusCode::CONFLICT, "{v}");
+    assert!(v["type"].as_str().unwrap_or("").ends_with("/stale-version"), "{v}");
+    assert_eq!(v["current_version"], current, "{v}");
+}
+
+/// Board moves and criterion edits carry the version they were based on (`version` or
+/// `If-Match`): a stale one is 409 `stale-version` with the current version and changes nothing;
+/// the current one lands; none at all still lands (older clients). The no-script forms too.
+async fn moves_and_criteria_refuse_a_stale_version(db: TestDb) {
+    let t = spawn_app(db).await;
+    let shop = t.product("SHOP").await;
+    let (team, sprint) = team_with_sprint(&t, &shop, true).await;
+    let sprint = sprint.unwrap();
+    let a = item(&t, json!({ "title": "Alpha", "sprint": sprint })).await;
+    let b = item(
+        &t,
+        json!({ "title": "Beta", "sprint": sprint, "criteria": [{ "text": "one" }, { "text": "two" }] }),
+    )
+    .await;
+    let moves = format!("/api/v1/teams/{team}/board/moves");
+    let (_, board) = get(&t, &t.admin_token, &format!("/api/v1/teams/{team}/board")).await;
+    let seen = card(&board, &b)["version"].as_i64().unwrap();
+    // Someone else changes the item after the board was read.
+    let (s, v) = patch(&t, &t.admin_token, &format!("/api/v1/items/{b}"), json!({ "title": "Beta 2" })).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let now = seen + 1;
+    let events = events_of(&t, &b).await;
+
+    // A move based on the board as read: refused, in the body or in If-Match, with nothing moved.
+    let body = json!({ "key": b, "column": "In Progress", "before": a, "version": seen });
+    let (s, v) = post(&t, &t.admin_token, &moves, body).await;
+    assert_stale(s, &v, now);
+    let body = json!({ "key": b, "column": "In Progress" });
+    let (s, _, v) = call_if_match(&t, Method::POST, &moves, &format!("\"{seen}\""), Some(body.clone())).await;
+    assert_stale(s, &v, now);
+    assert_eq!(status_of(&t, &b).await, "To Do");
+    assert_eq!((version_of(&t, &b).await, events_of(&t, &b).await), (now, events));
+    let (_, board) = get(&t, &t.admin_token, &format!("/api/v1/teams/{team}/board")).await;
+    assert_eq!(board["lanes"][0]["columns"][0], json!([a.clone(), b.clone()]), "the order is as it was");
+    // The header and the body must agree; a header that is no version is named.
+    let (s, _, v) = call_if_match(
+        &t,
+        Method::POST,
+        &moves,
+        &format!("\"{now}\""),
+        Some(json!({ "key": b, "column": "In Progress", "version": seen })),
+    )
+    .await;
+    assert_eq!((s.is_client_error(), v["field"].clone()), (true, json!("version")), "{v}");
+    let (s, _, v) = call_if_match(&t, Method::POST, &moves, "soon", Some(body.clone())).await;
+    assert_eq!((s.is_client_error(), v["field"].clone()), (true, json!("If-Match")), "{v}");
+    // The current version: the status and the place change together.
+    let body = json!({ "key": b, "column": "In Progress", "before": a, "version": now });
+    let (s, v) = post(&t, &t.admin_token, &moves, body).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["status"], "In Progress");
+    let moved = v["version"].as_i64().unwrap();
+    assert_eq!(moved, version_of(&t, &b).await);
+    assert!(moved > now, "{moved}");
+    // Replaying the same move (its version is spent) is refused; without a version it lands.
+    let body = json!({ "key": b, "column": "In Review", "version": now });
+    let (s, v) = post(&t, &t.admin_token, &moves, body).await;
+    assert_stale(s, &v, moved);
+    assert_eq!(status_of(&t, &b).await, "In Progress");
+    let (s, v) = post(&t, &t.admin_token, &moves, json!({ "key": b, "column": "In Review" })).await;
+    assert_eq!((s, v["status"].clone()), (StatusCode::OK, json!("In Review")), "{v}");
+    // A reorder within the column (no status change) checks the version too.
+    let v0 = version_of(&t, &a).await;
+    let body = json!({ "key": a, "column": "To Do", "version": v0 - 1 });
+    let (s, v) = post(&t, &t.admin_token, &moves, body).await;
+    assert_stale(s, &v, v0);
+
+    // Criteria: a stale tick is refused and changes nothing; the current one lands with the new
+    // version as ETag, which the next change can use.
+    let crit = format!("/api/v1/items/{b}/criteria/1");
+    let cur = version_of(&t, &b).await;
+    let events = events_of(&t, &b).await;
+    let (s, v) = patch(&t, &t.admin_token, &crit, json!({ "checked": true, "version": cur - 1 })).await;
+    assert_stale(s, &v, cur);
+    let (s, _, v) = call_if_match(
+        &t,
+        Method::PATCH,
+        &crit,
+        &format!("\"{}\"", cur - 1),
+        Some(json!({ "checked": true })),
+    )
+    .await;
+    assert_stale(s, &v, cur);
+    let (s, _, v) =
+        call_if_match(&t, Method::DELETE, &format!("/api/v1/items/{b}/criteria/2"), "1", None).await;
+    assert_stale(s, &v, cur);
+    let (_, v) = get(&t, &t.admin_token, &format!("/api/v1/items/{b}")).await;
+    assert_eq!(v["criteria"].as_array().unwrap().len(), 2);
+    assert!(v["criteria"].as_array().unwrap().iter().all(|c| c["checked"] == false), "{v}");
+    assert_eq!((v["version"].as_i64().unwrap(), events_of(&t, &b).await), (cur, events));
+    let (s, etag, v) =
+        call_if_match(&t, Method::PATCH, &crit, &format!("\"{cur}\""), Some(json!({ "checked": true })))
+            .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v[0]["checked"], true);
+    assert_eq!(etag, format!("\"{}\"", cur + 1));
+    let (s, etag, v) =
+        call_if_match(&t, Method::DELETE, &format!("/api/v1/items/{b}/criteria/2"), &etag, None).await;
+    assert_eq!((s, v.as_array().map(Vec::len)), (StatusCode::OK, Some(1)), "{v}");
+    assert_eq!(etag, format!("\"{}\"", cur + 2));
+    let (s, v) = patch(&t, &t.admin_token, &crit, json!({ "text": "one, reworded" })).await;
+    assert_eq!(s, StatusCode::OK, "without a version the change lands: {v}");
+
+    // The no-script forms send the version the page was drawn with.
+    let (c, csrf) = browser_client(&t).await;
+    let cur = version_of(&t, &b).await;
+    let stale = (cur - 1).to_string();
+    let (s, loc) = form(
+        &c,
+        &t,
+        &format!("/items/{b}/criteria/1"),
+        &[("csrf", csrf.as_str()), ("checked", "0"), ("version", stale.as_str())],
+    )
+    .await;
+    assert!(s == StatusCode::SEE_OTHER && loc.contains("error="), "{s} {loc}");
+    let (_, v) = get(&t, &t.admin_token, &format!("/api/v1/items/{b}")).await;
+    assert_eq!((v["criteria"][0]["checked"].clone(), v["version"].as_i64()), (json!(true), Some(cur)));
+    let now = cur.to_string();
+    let (s, loc) = form(
+        &c,
+        &t,
+        &format!("/items/{b}/criteria/1"),
+        &[("csrf", csrf.as_str()), ("checked", "0"), ("version", now.as_str())],
+    )
+    .await;
+    assert!(s == StatusCode::SEE_OTHER && !loc.contains("error="), "{s} {loc}");
+    assert_eq!(version_of(&t, &b).await, cur + 1);
+    let mv = format!("/teams/{team}/board/move");
+    let (s, loc) = form(
+        &c,
+        &t,
+        &mv,
+        &[("csrf", csrf.as_str()), ("key", b.as_str()), ("column", "In Progress"), ("version", now.as_str())],
+    )
+    .await;
+    assert!(s == StatusCode::SEE_OTHER && loc.contains("error="), "{s} {loc}");
+    assert_eq!(status_of(&t, &b).await, "In Review");
+    // The board page carries each card's version for the script and the form.
+    let html = c.get(t.url(&format!("/teams/{team}/board"))).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains(&format!("data-version=\"{}\"", cur + 1)), "no card version on the page");
+    assert!(html.contains(&format!("name=\"version\" value=\"{}\"", cur + 1)), "no version in the form");
 }

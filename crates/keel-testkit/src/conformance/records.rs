@@ -374,3 +374,92 @@ pub async fn set_sprint_and_move_items(store: Arc<dyn Store>) {
     let order: Vec<_> = super::all(&store, p.id, &ItemFilter::default()).await.iter().map(|i| i.id).collect();
     assert_eq!(order[..120], many[..]);
 }
+
+/// A board move (a status change and a place in the backlog in one batch) and a criterion edit
+/// carry the version they were based on: a stale one is refused inside the transaction and
+/// writes nothing; of two writers based on the same version exactly one lands.
+pub async fn board_moves_and_criteria_check_versions(store: Arc<dyn Store>) {
+    use keel_domain::item::Criterion;
+    let p = mk_product(&store, "SHOP").await;
+    let w = workflow(&store, p.id).await;
+    let st = |n: &str| {
+        let s = w.by_name(n).expect("state");
+        Some((s.id, s.category))
+    };
+    let a = mk_item(&store, p.id, "a").await;
+    let b = mk_item(&store, p.id, "b").await;
+    let crit = |checked: [bool; 2]| {
+        Some(vec![
+            Criterion { id: 1, text: "one".into(), checked: checked[0] },
+            Criterion { id: 2, text: "two".into(), checked: checked[1] },
+        ])
+    };
+    let c = store
+        .update_item(b.id, 1, &ItemPatch { criteria: crit([false, false]), ..Default::default() }, &sys())
+        .await
+        .unwrap();
+    assert_eq!(c.version, 2);
+    let events = |id| {
+        let s = store.clone();
+        async move { s.history(ObjectKind::Item, id, None, 100).await.unwrap().len() }
+    };
+    let before_events = events(b.id.0).await;
+    let board_move = |version: i64, status: &str| {
+        vec![
+            WriteOp::UpdateItem {
+                id: Ref::Id(b.id.0),
+                expected_version: Some(version),
+                patch: ItemPatch { status: st(status), ..Default::default() },
+            },
+            WriteOp::MoveItem { id: b.id, position: Position::Before(a.id) },
+        ]
+    };
+    // Stale: refused with the current version, nothing written (status, place, version, history).
+    let e = store.write_batch(board_move(1, "In Progress"), &sys()).await.unwrap_err();
+    assert!(matches!(e, StoreError::StaleVersion { current: 2 }), "{e:?}");
+    let now = store.item(b.id).await.unwrap();
+    assert_eq!((now.status_id, now.version), (c.status_id, 2));
+    let order = |s: Arc<dyn Store>| async move {
+        let v = s.list_items(p.id, &ItemFilter::default(), &Page::first(10)).await.unwrap();
+        v.iter().map(|i| i.id).collect::<Vec<_>>()
+    };
+    assert_eq!(order(store.clone()).await, vec![a.id, b.id]);
+    assert_eq!(events(b.id.0).await, before_events);
+    // Current: the status and the place change together, one event each.
+    let done = store.write_batch(board_move(2, "In Progress"), &sys()).await.unwrap();
+    let Some(Written::Item(last)) = done.last() else { panic!("{done:?}") };
+    assert_eq!((last.status_id, last.version), (st("In Progress").unwrap().0, 4));
+    assert_eq!(order(store.clone()).await, vec![b.id, a.id]);
+    assert_eq!(events(b.id.0).await, before_events + 2);
+    // A criterion ticked on a stale version: refused, the criteria as they were.
+    let tick = |checked: [bool; 2]| ItemPatch { criteria: crit(checked), ..Default::default() };
+    let e = store.update_item(b.id, 2, &tick([true, false]), &sys()).await.unwrap_err();
+    assert!(matches!(e, StoreError::StaleVersion { current: 4 }), "{e:?}");
+    assert!(store.item(b.id).await.unwrap().criteria.iter().all(|c| !c.checked));
+    // Two writers based on the same version, many times over: exactly one lands each time, and
+    // the version counts the landed writes.
+    for round in 0..10 {
+        let cur = store.item(b.id).await.unwrap();
+        let v = cur.version;
+        // A tick that changes something (one that changes nothing writes nothing and lands).
+        let flipped = !cur.criteria[0].checked;
+        let (s1, s2) = (store.clone(), store.clone());
+        let in_review = st("In Review").unwrap().0;
+        let status = if cur.status_id == in_review { "To Do" } else { "In Review" };
+        let one = tokio::spawn({
+            let ops = board_move(v, status);
+            async move { s1.write_batch(ops, &sys()).await.map(|_| ()) }
+        });
+        let other = tokio::spawn({
+            let p = tick([flipped, true]);
+            let id = b.id;
+            async move { s2.update_item(id, v, &p, &sys()).await.map(|_| ()) }
+        });
+        let r = [one.await.expect("join"), other.await.expect("join")];
+        let ok = r.iter().filter(|x| x.is_ok()).count();
+        assert_eq!(ok, 1, "round {round}: {r:?}");
+        assert!(r.iter().any(|x| matches!(x, Err(StoreError::StaleVersion { .. }))), "round {round}: {r:?}");
+        let now = store.item(b.id).await.unwrap().version;
+        assert!(now == v + 1 || now == v + 2, "round {round}: {v} -> {now}");
+    }
+}

@@ -11,7 +11,7 @@ use crate::extract::Path;
 use crate::extract::{ApiUser, Json as JsonIn, Query};
 use crate::AppState;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
@@ -166,18 +166,25 @@ pub async fn put_board(
 
 /// Moves a card to a column (its item goes to the column's first state). Into a column at its
 /// WIP limit only with a `reason`: without one the answer is 409 naming field `reason`; with one
-/// the move is made and the reason recorded as a WIP breach in the product's history.
+/// the move is made and the reason recorded as a WIP breach in the product's history. Send the
+/// item's version you read as `If-Match` or `version`: when someone changed the item meanwhile
+/// the answer is 409 `stale-version` with the current version, and nothing moves.
 #[utoipa::path(post, path = "/api/v1/teams/{id}/board/moves", tag = "board",
-    params(("id" = i64, Path, description = "Team id")), request_body = BoardMoveIn,
-    responses((status = 200, body = BoardMoveOut), (status = 202, body = ProposalOut), (status = 403, body = Problem),
-        (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+    params(("id" = i64, Path, description = "Team id"),
+        ("If-Match" = Option<String>, Header, description = "The item's version the move is based on")),
+    request_body = BoardMoveIn,
+    responses((status = 200, body = BoardMoveOut), (status = 202, body = ProposalOut), (status = 400, body = Problem),
+        (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem),
+        (status = 422, body = Problem)))]
 pub async fn move_card(
     State(s): State<AppState>,
     u: ApiUser,
     Path(id): Path<i64>,
+    headers: HeaderMap,
     JsonIn(b): JsonIn<BoardMoveIn>,
 ) -> ApiResult<Response> {
-    let m = MoveInput { key: b.key, column: b.column, before: b.before, reason: b.reason };
+    let version = crate::api::items::based_on(&headers, b.version)?;
+    let m = MoveInput { key: b.key, column: b.column, before: b.before, reason: b.reason, version };
     let o = match s.app.move_card(&u.user, id, &m).await {
         Ok(o) => o,
         Err(AppError::Invalid(v)) if v.field == "reason" && v.message.contains("WIP limit") => {

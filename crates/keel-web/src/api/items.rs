@@ -199,6 +199,15 @@ pub async fn get_item(State(s): State<AppState>, u: ApiUser, Path(key): Path<Str
     Ok(r)
 }
 
+/// The version a change is based on: `If-Match` or the body's `version` (which must agree when
+/// both are sent), if any.
+pub(crate) fn based_on(h: &HeaderMap, body: Option<i64>) -> ApiResult<Option<i64>> {
+    match (if_match(h)?, body) {
+        (Some(h), Some(v)) if h != v => Err(ApiError::invalid("version", "differs from If-Match")),
+        (h, v) => Ok(h.or(v)),
+    }
+}
+
 /// The version named by `If-Match` (`"3"`, `W/"3"` or `3`), if sent.
 fn if_match(h: &HeaderMap) -> ApiResult<Option<i64>> {
     let Some(v) = h.get(axum::http::header::IF_MATCH) else { return Ok(None) };
@@ -228,12 +237,8 @@ pub async fn patch_item(
     if b.before.is_some() || b.after.is_some() || b.top.is_some() || b.bottom.is_some() {
         return Err(ApiError::invalid("before", "use POST /api/v1/items/{key}/move to move an item"));
     }
-    let header_version = if_match(&headers)?;
     let (input, _, body_version, reason) = item_input(b);
-    let version = match (header_version, body_version) {
-        (Some(h), Some(v)) if h != v => return Err(ApiError::invalid("version", "differs from If-Match")),
-        (h, v) => h.or(v),
-    };
+    let version = based_on(&headers, body_version)?;
     let o = s.app.update_item(&a, &key, &input, version, reason.as_deref()).await?;
     let w = s.app.workflow(&a).await?;
     Ok(outcome(o, StatusCode::OK, |i| Json(ItemOut::new(&i, &w)).into_response()))
@@ -271,10 +276,7 @@ pub async fn move_item(
     JsonIn(b): JsonIn<MoveIn>,
 ) -> ApiResult<Response> {
     let a = item_access(&s.app, &u.user, &key).await?;
-    let version = match (if_match(&headers)?, b.version) {
-        (Some(h), Some(v)) if h != v => return Err(ApiError::invalid("version", "differs from If-Match")),
-        (h, v) => h.or(v),
-    };
+    let version = based_on(&headers, b.version)?;
     let o = s.app.move_item_at(&a, &key, &move_input(&b), version, b.reason.as_deref()).await?;
     let w = s.app.workflow(&a).await?;
     Ok(outcome(o, StatusCode::OK, |i| Json(ItemOut::new(&i, &w)).into_response()))
@@ -386,37 +388,63 @@ pub async fn add_criterion(
     Ok(outcome(o, StatusCode::CREATED, |i| Json(criteria_of(&i)).into_response()))
 }
 
-/// Changes a criterion's text or checks it; answers the whole list.
+/// Changes a criterion's text or checks it; answers the whole list, with the item's new version
+/// as `ETag`. Send the item's version you read as `If-Match` or `version`: a stale one answers
+/// 409 `stale-version` with the current version.
 #[utoipa::path(patch, path = "/api/v1/items/{key}/criteria/{id}", tag = "items",
-    params(("key" = String, Path, description = "Item key"), ("id" = i64, Path, description = "Criterion id")),
+    params(("key" = String, Path, description = "Item key"), ("id" = i64, Path, description = "Criterion id"),
+        ("If-Match" = Option<String>, Header, description = "The item's version the change is based on")),
     request_body = CriterionPatchIn,
-    responses((status = 200, body = [CriterionOut]), (status = 202, body = ProposalOut),
-        (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = [CriterionOut],
+            headers(("ETag" = String, description = "The item's version after the change"))),
+        (status = 202, body = ProposalOut), (status = 400, body = Problem),
+        (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem),
+        (status = 422, body = Problem)))]
 pub async fn patch_criterion(
     State(s): State<AppState>,
     u: ApiUser,
     Path((key, id)): Path<(String, i64)>,
+    headers: HeaderMap,
     JsonIn(b): JsonIn<CriterionPatchIn>,
 ) -> ApiResult<Response> {
     let a = item_access(&s.app, &u.user, &key).await?;
     if b.text.is_none() && b.checked.is_none() {
         return Err(AppError::invalid("checked", "give text or checked").into());
     }
-    let o = s.app.update_criterion(&a, &key, id, b.text.as_deref(), b.checked, b.reason.as_deref()).await?;
-    Ok(outcome(o, StatusCode::OK, |i| Json(criteria_of(&i)).into_response()))
+    let version = based_on(&headers, b.version)?;
+    let o = s
+        .app
+        .update_criterion(&a, &key, id, b.text.as_deref(), b.checked, version, b.reason.as_deref())
+        .await?;
+    Ok(outcome(o, StatusCode::OK, criteria_response))
 }
 
-/// Removes a criterion; answers the remaining list.
+/// Removes a criterion; answers the remaining list, with the item's new version as `ETag`. An
+/// `If-Match` with a stale version answers 409 `stale-version`.
 #[utoipa::path(delete, path = "/api/v1/items/{key}/criteria/{id}", tag = "items",
-    params(("key" = String, Path, description = "Item key"), ("id" = i64, Path, description = "Criterion id")),
-    responses((status = 200, body = [CriterionOut]), (status = 202, body = ProposalOut),
-        (status = 403, body = Problem), (status = 404, body = Problem)))]
+    params(("key" = String, Path, description = "Item key"), ("id" = i64, Path, description = "Criterion id"),
+        ("If-Match" = Option<String>, Header, description = "The item's version the change is based on")),
+    responses((status = 200, body = [CriterionOut],
+            headers(("ETag" = String, description = "The item's version after the change"))),
+        (status = 202, body = ProposalOut), (status = 400, body = Problem),
+        (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
 pub async fn delete_criterion(
     State(s): State<AppState>,
     u: ApiUser,
     Path((key, id)): Path<(String, i64)>,
+    headers: HeaderMap,
 ) -> ApiResult<Response> {
     let a = item_access(&s.app, &u.user, &key).await?;
-    let o = s.app.delete_criterion(&a, &key, id, None).await?;
-    Ok(outcome(o, StatusCode::OK, |i| Json(criteria_of(&i)).into_response()))
+    let version = based_on(&headers, None)?;
+    let o = s.app.delete_criterion(&a, &key, id, version, None).await?;
+    Ok(outcome(o, StatusCode::OK, criteria_response))
+}
+
+/// The criteria list, with the item's version as `ETag` (for the next change's `If-Match`).
+fn criteria_response(i: keel_domain::item::Item) -> Response {
+    let mut r = Json(criteria_of(&i)).into_response();
+    if let Ok(v) = format!("\"{}\"", i.version).parse() {
+        r.headers_mut().insert(axum::http::header::ETAG, v);
+    }
+    r
 }

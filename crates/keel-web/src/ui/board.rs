@@ -64,6 +64,7 @@ struct CardView {
     title: String,
     kind: &'static str,
     status: String,
+    version: i64,
     estimate: String,
     assignee: String,
     initials: String,
@@ -136,6 +137,7 @@ fn card_view(b: &Board, i: usize) -> CardView {
         title: c.item.title.clone(),
         kind: c.item.kind.as_str(),
         status: c.status.clone(),
+        version: c.item.version,
         estimate: c.item.estimate.map(|p| points(p.value())).unwrap_or_default(),
         initials: initials(&assignee),
         assignee,
@@ -262,6 +264,7 @@ pub(crate) async fn move_card(
             column: form.get("column").to_string(),
             before: None,
             reason: form.opt("reason").filter(|r| !r.trim().is_empty()).map(str::to_string),
+            version: form.get("version").parse::<i64>().ok(),
         };
         match st.app.move_card(&s.user, id, &m).await {
             Ok(Outcome::Done(d)) => {
