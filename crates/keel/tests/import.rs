@@ -145,7 +145,11 @@ async fn a_jira_export_with_its_changelog_gives_the_hand_computed_figures(db: Te
     assert_eq!(by_jira_key(&all, "SHOP-6")["status"], "In Review");
     let gift = by_jira_key(&all, "SHOP-7");
     assert_eq!(gift["status"], "To Do");
-    assert_eq!(gift["labels"], serde_json::json!(["jira:SHOP-7", "gift-cards", "promo"]));
+    // Components become `component:` labels (spaces turned to dashes, as in other labels).
+    assert_eq!(
+        gift["labels"],
+        serde_json::json!(["jira:SHOP-7", "gift-cards", "promo", "component:Checkout", "component:Web-UI"])
+    );
     assert_eq!(by_jira_key(&all, "SHOP-3")["assignee_id"], Value::Null, "an unknown user is not assigned");
     let releases = get(&t, "/api/v1/products/SHOP/releases").await;
     let mut names: Vec<&str> =
@@ -260,6 +264,7 @@ async fn jira_rest_json_with_comments_links_and_agile_sprints(db: TestDb) {
     let token = by_jira_key(&all, "API-2");
     assert_eq!((token["status"].as_str(), token["parent"].as_str()), (Some("Done"), epic["key"].as_str()));
     assert_eq!(token["estimate"], 3.0);
+    assert_eq!(token["labels"], serde_json::json!(["jira:API-2", "component:Auth"]));
     assert_eq!(token["description"], "- OAuth\n- `expiry`");
     let limits = by_jira_key(&all, "API-3");
     // The sprints, with the agile page's dates and goals.
@@ -325,7 +330,13 @@ async fn a_linear_export_with_projects_and_cycles(db: TestDb) {
     assert_eq!((signup["kind"].as_str(), signup["status"].as_str()), (Some("story"), Some("Done")));
     assert_eq!(signup["parent"], epic["key"]);
     assert_eq!(signup["estimate"], 3.0);
-    assert_eq!(signup["labels"], serde_json::json!(["linear:ENG-1", "Frontend", "Growth"]));
+    // Linear's priority becomes a label; "No priority" none.
+    assert_eq!(signup["labels"], serde_json::json!(["linear:ENG-1", "Frontend", "Growth", "priority:high"]));
+    assert_eq!(
+        by_label(&all, "linear:ENG-2")["labels"],
+        serde_json::json!(["linear:ENG-2", "Growth", "priority:medium"])
+    );
+    assert_eq!(by_label(&all, "linear:ENG-4")["labels"], serde_json::json!(["linear:ENG-4"]));
     assert_eq!(signup["description"], "Email **and** password");
     let check = by_label(&all, "linear:ENG-3");
     assert_eq!((check["kind"].as_str(), check["parent"].as_str()), (Some("task"), signup["key"].as_str()));

@@ -175,6 +175,19 @@ impl Columns {
     }
 }
 
+/// Jira components as labels `component:NAME` (Keel has no components; a label keeps them
+/// searchable and filterable), without repeats.
+pub(crate) fn component_labels<'a>(names: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for n in names.into_iter().map(str::trim).filter(|n| !n.is_empty()) {
+        let l = format!("component:{n}");
+        if !out.contains(&l) {
+            out.push(l);
+        }
+    }
+    out
+}
+
 struct Reader<'a> {
     set: &'a mut ImportSet,
     file: &'a str,
@@ -298,6 +311,7 @@ impl Reader<'_> {
             .collect();
         it.fix_versions.dedup();
         it.labels = c.all(row, &["Labels"]).into_iter().map(str::to_string).collect();
+        it.labels.extend(component_labels(c.all(row, &["Component/s", "Components", "Component"])));
         it.assignee = c.get(row, &["Assignee", "Assignee Id"]).map(|x| x.1.to_string());
         it.reporter = c.get(row, &["Reporter", "Reporter Id"]).map(|x| x.1.to_string());
         it.created = self.time(row, &["Created"]);
@@ -342,6 +356,10 @@ impl Reader<'_> {
             .get(row, &["labels"])
             .map(|x| x.1.split([';', ',', ' ']).map(str::to_string).filter(|s| !s.is_empty()).collect())
             .unwrap_or_default();
+        // Component names may hold spaces, so only `;` and `|` separate them here.
+        it.labels.extend(component_labels(
+            c.get(row, &["components", "component"]).map(|x| x.1.split([';', '|'])).into_iter().flatten(),
+        ));
         it.assignee = c.get(row, &["assignee_email", "assignee_id", "assignee"]).map(|x| x.1.to_string());
         it.reporter = c.get(row, &["reporter_email", "reporter_id", "reporter"]).map(|x| x.1.to_string());
         it.created = self.time(row, &["created", "created_date"]);
@@ -592,10 +610,10 @@ mod tests {
         assert_eq!(ts("15/Mar/0"), ts("2000-03-15"));
     }
 
-    const UI: &str = "\u{FEFF}Summary,Issue key,Issue id,Issue Type,Status,Assignee,Reporter,Created,Updated,Resolved,Fix versions,Fix versions,Labels,Labels,Description,Sprint,Sprint,Original Estimate,Custom field (Story Points),Custom field (Epic Link),Parent,Comment\r\n\
-Checkout epic,SHOP-1,10001,Epic,In Progress,ann@ex.test,bob@ex.test,01/Mar/24 09:00 AM,05/Mar/24 10:00 AM,,2.0,,,,\"h2. Goal\r\nPay *fast*\",,,,,,,\r\n\
-Pay by card,SHOP-2,10002,Story,Done,ann@ex.test,bob@ex.test,02/Mar/24 09:00 AM,10/Mar/24 05:30 PM,10/Mar/24 05:30 PM,2.0,2.1,pay,web,As a buyer,Sprint 1,Sprint 2,7200,5,SHOP-1,,\"03/Mar/24 10:00 AM;bob@ex.test;Looks {{ok}}\"\r\n\
-Card form,SHOP-3,10003,Sub-task,To Do,,bob@ex.test,02/Mar/24 10:00 AM,02/Mar/24 10:00 AM,,,,,,,,,,,,10002,,extra\r\n";
+    const UI: &str = "\u{FEFF}Summary,Issue key,Issue id,Issue Type,Status,Assignee,Reporter,Created,Updated,Resolved,Fix versions,Fix versions,Labels,Labels,Description,Sprint,Sprint,Original Estimate,Custom field (Story Points),Custom field (Epic Link),Parent,Comment,Component/s,Component/s\r\n\
+Checkout epic,SHOP-1,10001,Epic,In Progress,ann@ex.test,bob@ex.test,01/Mar/24 09:00 AM,05/Mar/24 10:00 AM,,2.0,,,,\"h2. Goal\r\nPay *fast*\",,,,,,,,,\r\n\
+Pay by card,SHOP-2,10002,Story,Done,ann@ex.test,bob@ex.test,02/Mar/24 09:00 AM,10/Mar/24 05:30 PM,10/Mar/24 05:30 PM,2.0,2.1,pay,web,As a buyer,Sprint 1,Sprint 2,7200,5,SHOP-1,,\"03/Mar/24 10:00 AM;bob@ex.test;Looks {{ok}}\",Web UI,Payments\r\n\
+Card form,SHOP-3,10003,Sub-task,To Do,,bob@ex.test,02/Mar/24 10:00 AM,02/Mar/24 10:00 AM,,,,,,,,,,,,10002,,,,extra\r\n";
 
     #[test]
     fn ui_dialect() {
@@ -609,7 +627,8 @@ Card form,SHOP-3,10003,Sub-task,To Do,,bob@ex.test,02/Mar/24 10:00 AM,02/Mar/24 
         assert_eq!(s.estimate_seconds, Some(7200));
         assert_eq!(s.sprints, ["Sprint 1", "Sprint 2"]);
         assert_eq!(s.fix_versions, ["2.0", "2.1"]);
-        assert_eq!(s.labels, ["pay", "web"]);
+        // Repeated `Component/s` columns become `component:` labels.
+        assert_eq!(s.labels, ["pay", "web", "component:Web UI", "component:Payments"]);
         assert_eq!(s.epic.as_deref(), Some("SHOP-1"));
         assert_eq!(s.resolved, parse_time("2024-03-10 17:30"));
         assert_eq!(s.comments[0].author, "bob@ex.test");
@@ -625,9 +644,9 @@ Card form,SHOP-3,10003,Sub-task,To Do,,bob@ex.test,02/Mar/24 10:00 AM,02/Mar/24 
 
     #[test]
     fn pipeline_dialect_with_history_sprints_and_users() {
-        let issues = "id,key,project_key,issue_type,summary,description,creator_id,reporter_id,assignee_id,status,status_category,created,updated,resolution_date,story_points,sprint,fix_versions,labels,parent_id\n\
-1,DC-1,DC,Story,First,,u1,u1,u2,Done,Done,2024-03-01 09:00,2024-03-05 12:00,2024-03-05 12:00,3,S1,1.0,a;b,\n\
-2,DC-2,DC,Sub-task,Second,,u1,u1,,To Do,To Do,2024-03-02 09:00,2024-03-02 09:00,,,,,,1\n";
+        let issues = "id,key,project_key,issue_type,summary,description,creator_id,reporter_id,assignee_id,status,status_category,created,updated,resolution_date,story_points,sprint,fix_versions,labels,parent_id,components\n\
+1,DC-1,DC,Story,First,,u1,u1,u2,Done,Done,2024-03-01 09:00,2024-03-05 12:00,2024-03-05 12:00,3,S1,1.0,a;b,,Web UI;Payments\n\
+2,DC-2,DC,Sub-task,Second,,u1,u1,,To Do,To Do,2024-03-02 09:00,2024-03-02 09:00,,,,,,1,\n";
         let history = "issue_id,changelog_id,author_id,field,from_string,to_string,changed_at\n\
 1,10,u2,status,To Do,In Progress,2024-03-02 10:00\n\
 1,11,u2,status,In Progress,Done,2024-03-05 12:00\n\
@@ -644,7 +663,7 @@ Card form,SHOP-3,10003,Sub-task,To Do,,bob@ex.test,02/Mar/24 10:00 AM,02/Mar/24 
         assert_eq!(set.items.len(), 2);
         let a = &set.items[0];
         assert_eq!(a.assignee.as_deref(), Some("ann@ex.test"));
-        assert_eq!(a.labels, ["a", "b"]);
+        assert_eq!(a.labels, ["a", "b", "component:Web UI", "component:Payments"]);
         assert_eq!(a.changes.len(), 2);
         assert_eq!(a.changes[0].field, ChangeField::Status);
         assert_eq!(a.changes[1].to.as_deref(), Some("Done"));

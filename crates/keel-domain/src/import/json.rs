@@ -308,6 +308,13 @@ fn read_issue(file: &str, place: &str, issue: &Value, names: &Names, set: &mut I
         .flatten()
         .filter_map(|v| str_of(Some(v)).map(str::to_string))
         .collect();
+    it.labels.extend(super::jira::component_labels(
+        f.get("components")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|v| str_of(v.get("name"))),
+    ));
     it.assignee = person(f.get("assignee"));
     it.reporter = person(f.get("reporter")).or_else(|| person(f.get("creator")));
     let time = |set: &mut ImportSet, name: &str| -> Option<Timestamp> {
@@ -738,6 +745,7 @@ mod tests {
                         {"id": 1, "name": "S 1", "state": "closed", "boardId": 3, "startDate": "2024-03-01T08:00:00.000Z", "endDate": "2024-03-14T17:00:00.000Z", "completeDate": "2024-03-14T18:00:00.000Z", "goal": "Pay"},
                         {"id": 2, "name": "S 2", "state": "active", "boardId": 3}],
                     "fixVersions": [{"name": "2.0"}], "labels": ["pay", "web"],
+                    "components": [{"id": "100", "name": "Web UI"}, {"id": "101", "name": "Payments"}],
                     "assignee": user("ann@ex.test", "Ann"), "reporter": {"accountId": "x", "displayName": "Bob"},
                     "created": "2024-03-02T09:00:00.000+0000", "updated": "2024-03-10T17:30:00.000+0000",
                     "resolutiondate": "2024-03-10T17:30:00.000+0000", "timeoriginalestimate": 7200,
@@ -764,7 +772,7 @@ mod tests {
         assert_eq!(s.epic.as_deref(), Some("SHOP-1"));
         assert_eq!(s.sprints, ["S 1", "S 2"]);
         assert_eq!(s.fix_versions, ["2.0"]);
-        assert_eq!(s.labels, ["pay", "web"]);
+        assert_eq!(s.labels, ["pay", "web", "component:Web UI", "component:Payments"]);
         assert_eq!(s.assignee.as_deref(), Some("ann@ex.test"));
         assert_eq!(s.reporter.as_deref(), Some("Bob"));
         assert_eq!(s.estimate_seconds, Some(7200));

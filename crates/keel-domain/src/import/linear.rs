@@ -35,6 +35,15 @@ fn unguard(v: &str) -> &str {
     }
 }
 
+/// Linear's priority as a label (`Urgent` → `priority:urgent`); "No priority" gives none.
+fn priority_label(v: &str) -> Option<String> {
+    let v = v.trim().to_lowercase();
+    if v.is_empty() || v == "no priority" || v == "none" {
+        return None;
+    }
+    Some(format!("priority:{}", v.split_whitespace().collect::<Vec<_>>().join("-")))
+}
+
 /// A key for a project's epic: `project-` and 8 characters of its id (or name).
 fn project_key(id: Option<&str>, name: &str) -> String {
     let src = id.unwrap_or(name);
@@ -177,6 +186,11 @@ pub fn read_linear(file_name: &str, bytes: &[u8], set: &mut ImportSet) {
             resolved: completed.or(canceled),
             ..Default::default()
         };
+        if let Some(p) = get("Priority").and_then(priority_label) {
+            if !it.labels.contains(&p) {
+                it.labels.push(p);
+            }
+        }
         // The cycle.
         let cycle = get("Cycle Name")
             .map(str::to_string)
@@ -287,7 +301,7 @@ mod tests {
             "{HEAD}\
 ENG-1,Eng,Checkout,\"Pay **fast**\",Done,3,High,9f1c2d3e-aaaa,Payments,bob@ex.test,ann@ex.test,\"pay, web\",4,,2024-03-01T00:00:00.000Z,2024-03-15T00:00:00.000Z,2024-03-01T09:00:00.000Z,2024-03-10T17:30:00.000Z,2024-03-04T10:00:00.000Z,,2024-03-10T17:30:00.000Z,,,,,,,,,\n\
 ENG-2,Eng,'=cmd,,In Review,,Low,9f1c2d3e-aaaa,Payments,bob@ex.test,,,4,,,,2024-03-02T09:00:00.000Z,2024-03-05T09:00:00.000Z,2024-03-05T09:00:00.000Z,,,,,,,,,,,\n\
-ENG-3,Eng,Card form,,Todo,1,,,,bob@ex.test,,,,,,,2024-03-02T10:00:00.000Z,2024-03-02T10:00:00.000Z,,,,,,,ENG-1,,,,,\n\
+ENG-3,Eng,Card form,,Todo,1,No priority,,,bob@ex.test,,,,,,,2024-03-02T10:00:00.000Z,2024-03-02T10:00:00.000Z,,,,,,,ENG-1,,,,,\n\
 ,Eng,No id,,Todo,,,,,,,,,,,,,,,,,,,,,,,,,\n\
 ENG-5,Eng,Bad,,Todo,many,,,,,,,,,,,then,,,,,,,,,,,,,\n"
         );
@@ -304,7 +318,10 @@ ENG-5,Eng,Bad,,Todo,many,,,,,,,,,,,then,,,,,,,,,,,,,\n"
             ("Epic", "Payments", "In Review")
         );
         let a = &set.items[1];
-        assert_eq!((a.points, a.labels.clone()), (Some(3.0), vec!["pay".to_string(), "web".to_string()]));
+        assert_eq!(
+            (a.points, a.labels.clone()),
+            (Some(3.0), vec!["pay".into(), "web".into(), "priority:high".into()])
+        );
         assert_eq!(a.epic.as_deref(), Some("project-9f1c2d3e"));
         assert_eq!(a.sprints, ["Cycle 4"]);
         assert_eq!(a.resolved, parse_time("2024-03-10T17:30:00Z"));
@@ -313,6 +330,9 @@ ENG-5,Eng,Bad,,Todo,many,,,,,,,,,,,then,,,,,,,,,,,,,\n"
             a.changes.iter().map(|c| (c.from.as_deref(), c.to.as_deref())).collect();
         assert_eq!(h, [(None, Some("In Review")), (Some("In Review"), Some("Done"))]);
         assert_eq!(set.items[2].title, "=cmd");
+        assert_eq!(set.items[2].labels, ["priority:low"]);
+        // "No priority" gives no label.
+        assert!(set.items[3].labels.is_empty());
         assert_eq!(set.items[2].changes.len(), 1);
         let sub = &set.items[3];
         assert_eq!(
@@ -321,6 +341,20 @@ ENG-5,Eng,Bad,,Todo,many,,,,,,,,,,,then,,,,,,,,,,,,,\n"
         );
         assert_eq!(set.sprints.len(), 1);
         assert_eq!(set.sprints[0].start, parse_time("2024-03-01"));
+    }
+
+    #[test]
+    fn priorities_become_labels() {
+        for (v, want) in [
+            ("Urgent", Some("priority:urgent")),
+            ("High", Some("priority:high")),
+            ("Medium", Some("priority:medium")),
+            ("Low", Some("priority:low")),
+            ("No priority", None),
+            (" ", None),
+        ] {
+            assert_eq!(priority_label(v).as_deref(), want, "{v}");
+        }
     }
 
     #[test]
