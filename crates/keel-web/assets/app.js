@@ -1,6 +1,7 @@
-// Keel's only script. Pages work without it; it adds drag-and-drop and keyboard reordering of
-// the backlog (through the JSON API), submit-on-change for filters and criteria, "Load more"
-// in place, and a few keyboard shortcuts. No inline code anywhere: the page's
+// Keel's shared script. Pages work without it; it adds drag-and-drop and keyboard reordering of
+// the backlog (through the JSON API), in-place changes (criteria and checks, watching, the
+// inbox, a sprint's items), submit-on-change for filters, "Load more" in place, and a few
+// keyboard shortcuts. No inline code anywhere: the page's
 // Content-Security-Policy forbids it, so behaviour hangs off data-* attributes.
 (function () {
   "use strict";
@@ -314,11 +315,277 @@
     });
   }
 
+  // ---- In-place changes -------------------------------------------------------------------
+  // Frequent changes go through the JSON API without a page load: the page changes at once, and
+  // a refusal (403, 409, 422, a lost connection) puts it back and shows the server's reason.
+  // Each form still posts when the script is absent. While a change is on its way its form is
+  // aria-busy, which live.js respects: a live refresh waits rather than overwrite it.
+  function call(method, url, body) {
+    var headers = { "Accept": "application/json", "X-CSRF-Token": csrf };
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    return fetch(url, {
+      method: method, credentials: "same-origin", headers: headers,
+      body: body === undefined ? undefined : JSON.stringify(body)
+    }).then(function (r) {
+      return r.json().catch(function () { return null; }).then(function (b) {
+        return { status: r.status, body: b, etag: r.headers.get("ETag") };
+      });
+    });
+  }
+
+  // Changes that must reach the server in the order they were made (the ticks of one item,
+  // each of which sends the whole list) wait for each other here.
+  var queue = Promise.resolve();
+
+  // Runs one change: `apply` changes the page and returns the way back; `done(body)` follows a
+  // success. `body` may be a function, read when the request leaves (for queued changes). A
+  // proposal (202) is not the change itself, so the page goes back and says so.
+  function inPlace(busyEl, method, url, body, apply, done, queued, refused) {
+    if (busyEl.getAttribute("aria-busy") === "true") return;
+    var undo = apply();
+    busyEl.setAttribute("aria-busy", "true");
+    var root = document.documentElement;
+    root.dataset.inplacePending = String((parseInt(root.dataset.inplacePending || "0", 10) || 0) + 1);
+    var send = function () { return call(method, url, typeof body === "function" ? body() : body); };
+    var req;
+    if (queued) {
+      req = queue.then(send);
+      queue = req.catch(function () { /* the next change goes anyway */ });
+    } else {
+      req = send();
+    }
+    return req.then(function (r) {
+      if (r.status >= 200 && r.status < 300 && r.status !== 202) {
+        if (done) done(r.body, r);
+        return true;
+      }
+      undo();
+      if (refused) refused(r);
+      if (r.status === 202) {
+        toast("Proposed: waiting for a decision" + (r.body && r.body.summary ? " — " + r.body.summary : ""));
+      } else {
+        toast((r.body && (r.body.detail || r.body.title)) || ("The change was refused (" + r.status + ")."), true);
+      }
+      return false;
+    }, function () {
+      undo();
+      toast("The change could not be sent; check your connection.", true);
+      return false;
+    }).then(function (ok) {
+      busyEl.removeAttribute("aria-busy");
+      root.dataset.inplacePending = String((parseInt(root.dataset.inplacePending, 10) || 1) - 1);
+      root.dataset.inplaceDone = String((parseInt(root.dataset.inplaceDone || "0", 10) || 0) + 1);
+      root.dataset.inplaceLast = ok ? "ok" : "refused";
+      return ok;
+    });
+  }
+
+  // The header's unread count, drawn as the server draws it.
+  function setUnread(n) {
+    var link = document.querySelector(".inbox-link");
+    if (!link) return;
+    var c = document.getElementById("inbox-count");
+    link.classList.toggle("has-unread", n > 0);
+    if (n <= 0) { if (c) c.remove(); return; }
+    if (!c) {
+      c = document.createElement("span");
+      c.className = "inbox-count";
+      c.id = "inbox-count";
+      link.appendChild(c);
+    }
+    c.textContent = String(n);
+    var sr = document.createElement("span");
+    sr.className = "sr";
+    sr.textContent = " unread";
+    c.appendChild(sr);
+  }
+  function unreadNow() {
+    var c = document.getElementById("inbox-count");
+    return c ? (parseInt(c.textContent, 10) || 0) : 0;
+  }
+  function setInboxFigure(n) {
+    var h = document.getElementById("inbox-unread");
+    if (h) { h.dataset.unread = String(n); h.textContent = n + " unread"; }
+    var all = document.getElementById("read-all");
+    if (all) all.disabled = n <= 0;
+  }
+
+  // The item's version the page's next change builds on: every tick form carries it, and the
+  // status select. A change based on an older one is refused (409) and rolled back.
+  function itemVersion() {
+    var i = document.querySelector("input[data-item-version]");
+    var n = i ? parseInt(i.value, 10) : NaN;
+    return isNaN(n) ? undefined : n;
+  }
+  function setItemVersion(v) {
+    if (v === undefined || v === null || v === "") return;
+    v = String(v).replace(/^W\//, "").replace(/"/g, "");
+    Array.prototype.forEach.call(document.querySelectorAll("input[data-item-version]"), function (i) { i.value = v; });
+    var sel = document.getElementById("status-select");
+    if (sel) sel.dataset.version = v;
+  }
+
+  // "1 of 3 checked": recounted from the boxes of one list.
+  function recount(countId, boxes, word) {
+    var el = document.getElementById(countId);
+    if (!el) return;
+    var on = boxes.filter(function (b) { return b.checked; }).length;
+    el.textContent = on + " of " + boxes.length + " " + word;
+  }
+  function listBoxes(box, attr) {
+    var ul = box.closest("ul");
+    return Array.prototype.slice.call(ul ? ul.querySelectorAll("input[" + attr + "]") : [box]);
+  }
+
+  // Criteria, Definition of Done and hand-ticked Definition of Ready checks on the item page.
+  function tick(box) {
+    var page = document.getElementById("item-page");
+    var key = page && page.dataset.liveKey;
+    if (!key) return false;
+    var li = box.closest("li");
+    var form = box.form;
+    var on = box.checked;
+    // One change at a time per box: a second click while the first is on its way is undone.
+    if (form.getAttribute("aria-busy") === "true") { box.checked = !on; return true; }
+    var url, body, attr, countId, word;
+    if (box.dataset.criterion) {
+      attr = "data-criterion"; countId = "ac-count"; word = "checked";
+      url = "/api/v1/items/" + encodeURIComponent(key) + "/criteria/" + encodeURIComponent(box.dataset.criterion);
+      // The version is read when the request leaves: queued ticks build on each other's.
+      body = function () { return { checked: on, version: itemVersion() }; };
+    } else {
+      attr = box.dataset.dod ? "data-dod" : "data-dor";
+      countId = box.dataset.dod ? "dod-count" : null; word = "ticked";
+      var which = box.dataset.dod ? "dod" : "dor";
+      url = "/api/v1/items/" + encodeURIComponent(key) + "/checks";
+      // The whole list as the page shows it when the request leaves.
+      body = function () {
+        var b = {};
+        b[which] = listBoxes(box, attr).filter(function (x) { return x.checked; })
+          .map(function (x) { return Number(x.getAttribute(attr)); });
+        b.version = itemVersion();
+        return b;
+      };
+    }
+    inPlace(form, box.dataset.criterion ? "PATCH" : "PUT", url, body, function () {
+      if (li) li.classList.toggle("checked", on);
+      if (countId) recount(countId, listBoxes(box, attr), word);
+      return function () {
+        box.checked = !on;
+        if (li) li.classList.toggle("checked", !on);
+        if (countId) recount(countId, listBoxes(box, attr), word);
+      };
+    }, function (res, r) {
+      // The criteria answer carries the new version as ETag, the checks answer in the item.
+      setItemVersion(box.dataset.criterion ? r.etag : res && res.version);
+      // The stored state is now the page's: a live refresh may swap this part again.
+      box.defaultChecked = on;
+      // What the server derives from the ticks: whether it may be accepted, and Ready.
+      // (Once, after the last of a quick run of ticks.)
+      if ((parseInt(document.documentElement.dataset.inplacePending, 10) || 0) <= 1) refreshParts(["#acceptance", "#dor-h"]);
+    }, true, function (r) {
+      // Someone changed the item since the page was drawn: show it as it now is (with its
+      // version), so the next tick builds on that.
+      if (r.status === 409 && r.body && r.body.current_version !== undefined) refreshParts(["#item-page"]);
+    });
+    return true;
+  }
+
+  document.addEventListener("submit", function (e) {
+    var form = e.target;
+    var kind = form.getAttribute && form.getAttribute("data-inplace");
+    if (!kind || !window.fetch) return;
+    if (kind === "watch") {
+      e.preventDefault();
+      var btn = form.querySelector("button");
+      var input = form.querySelector('input[name="watching"]');
+      var on = input.value === "1";
+      var draw = function (watching) {
+        input.value = watching ? "0" : "1";
+        btn.setAttribute("aria-pressed", watching ? "true" : "false");
+        btn.textContent = watching ? "Watching · Unwatch" : "Watch";
+        if (watching) btn.title = "You are notified of comments and status changes"; else btn.removeAttribute("title");
+      };
+      inPlace(form, on ? "PUT" : "DELETE", form.dataset.api, undefined, function () {
+        draw(on);
+        return function () { draw(!on); };
+      }, function (b) {
+        if (b && typeof b.watching === "boolean") draw(b.watching);
+        toast(on ? "You are watching this." : "You stopped watching this.");
+      });
+    } else if (kind === "sprint-remove") {
+      e.preventDefault();
+      var row = form.closest("tr");
+      var parent = row.parentNode, next = row.nextSibling;
+      var count = document.getElementById("sp-item-count");
+      inPlace(form, "DELETE", form.dataset.api, undefined, function () {
+        row.remove();
+        if (count) count.textContent = String(parent.querySelectorAll("tr").length);
+        return function () {
+          parent.insertBefore(row, next);
+          if (count) count.textContent = String(parent.querySelectorAll("tr").length);
+          var b = row.querySelector("button");
+          if (b) b.focus();
+        };
+      }, function () {
+        toast((row.dataset.rowKey || "The item") + " is back in the backlog.");
+        refreshParts([".sp-figures", ".sp-charts"]);
+      });
+    } else if (kind === "read" || kind === "read-all") {
+      e.preventDefault();
+      var one = kind === "read";
+      var li = one ? form.closest("li[data-note]") : null;
+      var rows = one ? [li] : Array.prototype.slice.call(document.querySelectorAll("li[data-note].unread"));
+      var before = unreadNow();
+      var figure = document.getElementById("inbox-unread");
+      var shown = figure ? (parseInt(figure.dataset.unread, 10) || 0) : 0;
+      var url = one ? "/api/v1/notifications/" + encodeURIComponent(li.dataset.note) + "/read" : "/api/v1/notifications/read-all";
+      inPlace(form, "POST", url, undefined, function () {
+        var n = one ? Math.max(0, before - 1) : 0;
+        rows.forEach(function (r) { r.classList.remove("unread"); r.classList.add("just-read"); });
+        setUnread(n);
+        setInboxFigure(one ? Math.max(0, shown - 1) : 0);
+        if (one) form.hidden = true;
+        return function () {
+          rows.forEach(function (r) { r.classList.add("unread"); r.classList.remove("just-read"); });
+          setUnread(before);
+          setInboxFigure(shown);
+          if (one) form.hidden = false;
+        };
+      }, function () {
+        if (one) {
+          // The focus was on the button just hidden: keep it in the list.
+          var open = li.querySelector(".inbox-btn");
+          if (open) open.focus();
+        } else {
+          document.querySelectorAll("form[data-inplace=read]").forEach(function (f) { f.hidden = true; });
+        }
+      });
+    }
+  });
+
+  // Fetches the page again and swaps the parts named (figures a change moves on the server).
+  function refreshParts(selectors) {
+    fetch(window.location.href, { credentials: "same-origin", headers: { "Accept": "text/html" } })
+      .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
+      .then(function (html) {
+        var doc = new DOMParser().parseFromString(html, "text/html");
+        selectors.forEach(function (s) {
+          var now = document.querySelector(s), fresh = doc.querySelector(s);
+          if (now && fresh) now.innerHTML = fresh.innerHTML;
+        });
+      }).catch(function () { /* the figures catch up on the next load */ });
+  }
+
   // ---- Forms that submit themselves ------------------------------------------------------
   document.addEventListener("change", function (e) {
     var t = e.target;
     var auto = t.closest && t.closest("form[data-autosubmit]");
-    if (auto && t.type === "checkbox") { auto.requestSubmit ? auto.requestSubmit() : auto.submit(); return; }
+    if (auto && t.type === "checkbox") {
+      if ((t.dataset.criterion || t.dataset.dod || t.dataset.dor) && window.fetch && tick(t)) return;
+      auto.requestSubmit ? auto.requestSubmit() : auto.submit();
+      return;
+    }
     var filters = t.closest && t.closest("form[data-filters]");
     if (filters && t.tagName === "SELECT") filters.requestSubmit ? filters.requestSubmit() : filters.submit();
   });

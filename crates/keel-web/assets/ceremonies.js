@@ -1,7 +1,7 @@
-// Ceremonies: the retrospective board votes in place (through the JSON API) instead of
-// reloading the page. Without this script the vote forms post and come back, so the page works
-// the same; behaviour hangs off data-* attributes, as the Content-Security-Policy forbids inline
-// code.
+// Ceremonies: the retrospective board votes in place (through the JSON API, shown at once and
+// put back if the server refuses) instead of reloading the page. Without this script the vote
+// forms post and come back, so the page works the same; behaviour hangs off data-* attributes,
+// as the Content-Security-Policy forbids inline code.
 (function () {
   "use strict";
   var csrfMeta = document.querySelector('meta[name="csrf-token"]');
@@ -42,14 +42,34 @@
     cards.forEach(function (c) { list.appendChild(c); });
   }
 
+  // Draws a card's vote: the count, the pressed state and the button's label.
+  function draw(card, button, votes, voted) {
+    card.dataset.votes = String(votes);
+    var count = button.querySelector("[data-count]");
+    if (count) count.textContent = String(votes);
+    button.setAttribute("aria-pressed", voted ? "true" : "false");
+    button.classList.toggle("voted", !!voted);
+    button.setAttribute("title", voted ? "Take back your vote" : "Vote for this card");
+  }
+
+  // A vote shows at once; the server's answer settles it, and a refusal puts it back with the
+  // server's reason.
   board.addEventListener("submit", function (ev) {
     var form = ev.target;
     if (!form.matches || !form.matches("form[data-vote]")) return;
     ev.preventDefault();
     var card = form.closest("li[data-card]");
     var button = form.querySelector("button");
-    if (!card || !button || button.disabled) return;
-    button.disabled = true;
+    if (!card || !button || form.getAttribute("aria-busy") === "true") return;
+    var was = { votes: Number(card.dataset.votes) || 0, voted: button.getAttribute("aria-pressed") === "true" };
+    draw(card, button, was.votes + (was.voted ? -1 : 1), !was.voted);
+    resort(card.parentNode);
+    button.focus();
+    form.setAttribute("aria-busy", "true");
+    var rollback = function () {
+      draw(card, button, was.votes, was.voted);
+      resort(card.parentNode);
+    };
     fetch("/api/v1/retro-cards/" + encodeURIComponent(card.dataset.card) + "/vote", {
       method: "POST",
       credentials: "same-origin",
@@ -59,24 +79,22 @@
         return { status: res.status, body: null };
       });
     }).then(function (r) {
-      button.disabled = false;
       if (r.status !== 200 || !r.body) {
-        toast((r.body && (r.body.detail || r.body.title)) || ("The vote failed (" + r.status + ")."), true);
+        rollback();
+        toast((r.body && (r.body.detail || r.body.title)) || ("The vote was refused (" + r.status + ")."), true);
+        board.dataset.refused = String(Number(board.dataset.refused || "0") + 1);
         return;
       }
-      card.dataset.votes = String(r.body.votes);
-      var count = button.querySelector("[data-count]");
-      if (count) count.textContent = String(r.body.votes);
-      button.setAttribute("aria-pressed", r.body.voted ? "true" : "false");
-      button.classList.toggle("voted", !!r.body.voted);
-      var label = r.body.voted ? "Take back your vote" : "Vote for this card";
-      button.setAttribute("title", label);
+      draw(card, button, r.body.votes, r.body.voted);
       board.dataset.votes = String(Number(board.dataset.votes || "0") + 1);
       resort(card.parentNode);
-      button.focus();
     }, function () {
-      button.disabled = false;
+      rollback();
       toast("The vote could not be sent; check your connection.", true);
+      board.dataset.refused = String(Number(board.dataset.refused || "0") + 1);
+    }).then(function () {
+      form.removeAttribute("aria-busy");
+      if (document.activeElement === document.body) button.focus();
     });
   });
 

@@ -153,13 +153,17 @@
   }
 
   if (window.EventSource && document.querySelector("[data-live-inbox]")) {
-    var first = true;
+    var first = true, newest = null;
     var inbox = new EventSource("/api/v1/notifications/stream");
     window.addEventListener("pagehide", function () { inbox.close(); });
-    inbox.addEventListener("inbox", function () {
+    inbox.addEventListener("inbox", function (e) {
+      var d = {};
+      try { d = JSON.parse(e.data) || {}; } catch (err) { /* a bare wake-up */ }
       // The first event is the state the page was drawn with (give or take a moment).
-      if (first) { first = false; body.dataset.inbox = "open"; return; }
-      showNote("New in your inbox");
+      if (first) { first = false; newest = d.newest; body.dataset.inbox = "open"; return; }
+      // Only a newer notification is news; a count that fell is one's own reading.
+      if (d.newest === undefined || d.newest !== newest) showNote("New in your inbox");
+      newest = d.newest;
       schedule(100);
     });
   }
@@ -191,6 +195,10 @@
       return res.json().catch(function () { return {}; }).then(function (p) {
         if (res.status === 200) {
           sel.dataset.version = String(p.version);
+          // The page's other controls (criteria, checks) now build on this version.
+          Array.prototype.forEach.call(document.querySelectorAll("input[data-item-version]"), function (i) {
+            i.value = String(p.version);
+          });
           opts.forEach(function (o) { o.defaultSelected = o.value === p.status; });
           if (pill) {
             pill.textContent = p.status;

@@ -1,6 +1,6 @@
 // The roadmap: drag an initiative between the now / next / later lanes, or along the timeline
 // to move it by whole quarters. A move is a PATCH of the JSON API (/api/v1/initiatives/{id});
-// the Product Owner's becomes a proposal. Without this script each card's small forms do the
+// the Product Owner's becomes a proposal. A lane move happens in place. Without this script each card's small forms do the
 // same, and they are reachable from the keyboard.
 // No inline code: the Content-Security-Policy forbids it, so behaviour hangs off data-* attributes.
 (function () {
@@ -16,11 +16,40 @@
     window.location.assign(url);
   }
 
+  function toast(text, isError) {
+    var t = document.getElementById("toast");
+    if (!t) return;
+    t.textContent = text;
+    t.classList.toggle("error", !!isError);
+    t.hidden = false;
+    clearTimeout(toast.timer);
+    toast.timer = setTimeout(function () { t.hidden = true; }, isError ? 7000 : 5000);
+  }
+
+  // Swaps in the server's drawing of the lanes (counts, each card's buttons and version).
+  function redraw() {
+    return fetch(window.location.href, { credentials: "same-origin", headers: { "Accept": "text/html" } })
+      .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
+      .then(function (html) {
+        var fresh = new DOMParser().parseFromString(html, "text/html").getElementById("roadmap");
+        if (fresh) root.innerHTML = fresh.innerHTML;
+      });
+  }
+
+  // A move between lanes shows at once (the card goes to the end of its new lane) and is put
+  // back when the server refuses it; a shift along the timeline redraws the page.
   function patch(card, body) {
     if (busy) return;
     busy = true;
     body.version = parseInt(card.dataset.version, 10);
     card.classList.add("rm-saving");
+    var undo = null;
+    var lane = body.lane && !body.start ? root.querySelector('[data-lane-drop="' + body.lane + '"]') : null;
+    if (lane) {
+      var parent = card.parentNode, next = card.nextSibling;
+      lane.appendChild(card);
+      undo = function () { parent.insertBefore(card, next); };
+    }
     fetch("/api/v1/initiatives/" + encodeURIComponent(card.dataset.id), {
       method: "PATCH",
       credentials: "same-origin",
@@ -29,22 +58,37 @@
     }).then(function (res) {
       return res.json().catch(function () { return {}; }).then(function (p) {
         if (res.status === 200) {
-          if (p.warnings && p.warnings.length) {
-            reload("error", "Moved, but " + p.title + " " + p.warnings.join("; ") + ".");
-          } else {
-            reload("notice", "Moved " + p.title + ".");
-          }
-        } else if (res.status === 202) {
-          reload("notice", "Proposed: waiting for the Product Manager. Proposal #" + p.id + ": " + p.summary + ".");
+          var warn = p.warnings && p.warnings.length ? "Moved, but " + p.title + " " + p.warnings.join("; ") + "." : "";
+          if (!lane) { reload(warn ? "error" : "notice", warn || "Moved " + p.title + "."); return; }
+          toast(warn || "Moved " + p.title + ".", !!warn);
+          return redraw().catch(function () { /* the card is where it belongs; counts catch up */ });
+        }
+        if (undo) undo();
+        if (res.status === 202) {
+          toast("Proposed: waiting for the Product Manager. Proposal #" + p.id + ": " + p.summary + ".");
         } else {
-          reload("error", (p && (p.detail || p.title)) || "The move failed.");
+          toast((p && (p.detail || p.title)) || "The move failed.", true);
         }
       });
     }).catch(function () {
+      if (undo) undo();
+      toast("The move could not be sent; check your connection.", true);
+    }).then(function () {
       busy = false;
       card.classList.remove("rm-saving");
+      root.dataset.moves = String((parseInt(root.dataset.moves || "0", 10) || 0) + 1);
     });
   }
+
+  // The cards' "Move to" buttons take the same path.
+  root.addEventListener("submit", function (e) {
+    var form = e.target;
+    if (!form.classList || !form.classList.contains("rm-move") || !e.submitter || e.submitter.name !== "lane") return;
+    var card = form.closest("[data-id]");
+    if (!card) return;
+    e.preventDefault();
+    patch(card, { lane: e.submitter.value });
+  });
 
   function pad(n) { return (n < 10 ? "0" : "") + n; }
   function parse(s) { var p = s.split("-"); return new Date(Date.UTC(+p[0], +p[1] - 1, +p[2])); }

@@ -82,12 +82,23 @@
     row.classList.add("flash-row");
   }
 
-  // Moves `row` to `side` (before `before`, if given) through the API.
+  // Moves `row` to `side` (before `before`, if given) through the API. The row moves at once;
+  // a refusal (or a proposal, which is not the move itself) puts it back with the reason.
   function move(row, side, before) {
     if (busy || sideOf(row) === side) return;
     busy = true;
     root.setAttribute("aria-busy", "true");
     var key = row.dataset.key;
+    var from = sideOf(row), parent = row.parentNode, next = row.nextSibling;
+    place(row, side, before);
+    refresh();
+    row.focus();
+    var undo = function () {
+      parent.insertBefore(row, next);
+      setSide(row, from);
+      refresh();
+      row.focus();
+    };
     var req;
     if (side === "sprint") {
       var body = { key: key };
@@ -106,12 +117,8 @@
       });
     }
     return req.then(function (res) {
-      if (res.status === 200) {
-        place(row, side, before);
-        refresh();
-        row.focus();
-        return;
-      }
+      if (res.status === 200) return;
+      undo();
       return res.json().catch(function () { return {}; }).then(function (p) {
         if (res.status === 202) {
           toast("Proposed: waiting for the Product Owner" + (p && p.summary ? " — " + p.summary : ""));
@@ -120,6 +127,7 @@
         }
       });
     }).catch(function () {
+      undo();
       toast("The move could not be sent; check your connection.", true);
     }).then(function () {
       busy = false;

@@ -78,7 +78,9 @@ async fn run(driver: &Driver, db: TestDb, backend: &str) {
     }]});
     b.post("/actions", actions).await;
     b.delete("/actions").await;
-    b.wait_url_contains("notice=").await;
+    // The move happens in place: no page load, the card shows in its new lane at once.
+    b.wait_js("return document.getElementById('roadmap').dataset.moves === '1'").await;
+    b.wait_url_ends("/products/SHOP/roadmap").await;
     let v = api_get(&t, &format!("/api/v1/initiatives/{wallets}")).await;
     assert_eq!(v["lane"], "now", "the server stored the drop");
     b.wait_css(&format!(".rm-lane[data-lane-drop='now'] #initiative-{wallets}")).await;
@@ -88,6 +90,7 @@ async fn run(driver: &Driver, db: TestDb, backend: &str) {
     b.js("arguments[0].focus(); return true", json!([{ ELEMENT: button }])).await;
     b.keys(&[ENTER], &[ENTER]).await;
     b.wait_css(&format!(".rm-lane[data-lane-drop='later'] #initiative-{faster}")).await;
+    b.wait_js("return document.getElementById('roadmap').dataset.moves === '2'").await;
     let v = api_get(&t, &format!("/api/v1/initiatives/{faster}")).await;
     assert_eq!(v["lane"], "later");
     shots.take(&b, "moved").await;

@@ -2,7 +2,7 @@
 //! releases; watching; and the Inbox page of notifications.
 
 use super::form::FormData;
-use super::view::{ago, date_time};
+use super::view::{self, ago, date_time};
 use super::{finish, redirect_with, render, see_other, Flash, Layout};
 use crate::extract::UiSession;
 use crate::AppState;
@@ -27,6 +27,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/inbox", get(inbox))
         .route("/inbox/read-all", post(read_all))
         .route("/inbox/{id}/open", post(open))
+        .route("/inbox/{id}/read", post(read))
 }
 
 struct Row {
@@ -52,6 +53,20 @@ struct Thread {
     rows: Vec<Row>,
     watching: bool,
     handles: String,
+}
+
+impl Thread {
+    /// The JSON API's path of watching the target (the in-place Watch button uses it).
+    fn watch_api(&self) -> String {
+        let seg = match self.kind {
+            "item" => "items",
+            "initiative" => "initiatives",
+            "opportunity" => "opportunities",
+            "release" => "releases",
+            other => other,
+        };
+        format!("/api/v1/{seg}/{}/watch", view::url_encode(&self.reference))
+    }
 }
 
 /// The page of a target without its fragment (flash messages go in its query).
@@ -260,6 +275,19 @@ async fn open(State(st): State<AppState>, s: UiSession, Path(id): Path<i64>, for
         s.check_csrf(form.get("csrf"))?;
         let n = st.app.mark_read(&s.user, RecordId(id)).await?;
         Ok(see_other(&n.data.link))
+    }
+    .await;
+    finish(&st, &s, r).await
+}
+
+/// POST /inbox/{id}/read: marks one notification read and stays on the Inbox (`show=all` keeps
+/// that view).
+async fn read(State(st): State<AppState>, s: UiSession, Path(id): Path<i64>, form: FormData) -> Response {
+    let r = async {
+        s.check_csrf(form.get("csrf"))?;
+        st.app.mark_read(&s.user, RecordId(id)).await?;
+        let back = if form.get("show") == "all" { "/inbox?show=all" } else { "/inbox" };
+        Ok(redirect_with(back, "notice", "Marked read."))
     }
     .await;
     finish(&st, &s, r).await

@@ -674,7 +674,10 @@ pub(crate) async fn toggle_criterion(
         s.check_csrf(form.get("csrf"))?;
         let (a, item) = load(&st, &s, &key).await?;
         let checked = form.get("checked") == "1";
-        let res = st.app.update_criterion(&a, &item.key, id, None, Some(checked), None).await;
+        // The version the page was drawn with: a tick on a page someone changed since is refused
+        // and the page shown again as it now is.
+        let version = form.get("version").parse::<i64>().ok();
+        let res = st.app.update_criterion(&a, &item.key, id, None, Some(checked), version, None).await;
         outcome_back(&st, &item.key, res, "")
     }
     .await;

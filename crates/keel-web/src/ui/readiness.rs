@@ -691,10 +691,11 @@ async fn toggle_check(
             }
             v
         };
+        let version = form.get("version").parse::<i64>().ok();
         let res = if form.get("which") == "dor" {
-            st.app.set_checks(&a, &key, None, Some(&toggle(&item.dor)), None).await
+            st.app.set_checks(&a, &key, None, Some(&toggle(&item.dor)), version).await
         } else {
-            st.app.set_checks(&a, &key, Some(&toggle(&item.dod)), None, None).await
+            st.app.set_checks(&a, &key, Some(&toggle(&item.dod)), None, version).await
         };
         back_to_item(&st, &key, res, "")
     }
