@@ -70,6 +70,14 @@ async fn header_count(b: &Browser) -> Value {
     .await
 }
 
+/// Clicks an element scrolled to the middle of the window (not under the sticky header).
+async fn click_centred(b: &Browser, css: &str) {
+    let el = b.wait_css(css).await;
+    b.js("document.querySelector(arguments[0]).scrollIntoView({block: 'center'}); return true", json!([css]))
+        .await;
+    b.click(&el).await;
+}
+
 /// Waits until every in-place change of the page has had the server's answer.
 async fn settled(b: &Browser, done: u32) {
     b.wait_js(&format!(
@@ -241,18 +249,23 @@ async fn run(driver: &Driver, db: TestDb, backend: &str) {
         json!([]),
     )
     .await;
-    b.click(&b.wait_css("li:not(.checked) input[data-criterion]").await).await;
+    click_centred(&b, "li:not(.checked) input[data-criterion]").await;
     settled(&b, 3).await;
-    assert_eq!(b.js("return document.documentElement.dataset.inplaceLast", json!([])).await, json!("refused"));
-    b.wait_js("var t = document.getElementById('toast'); return !!t && !t.hidden && /changed/i.test(t.textContent)")
-        .await;
+    assert_eq!(
+        b.js("return document.documentElement.dataset.inplaceLast", json!([])).await,
+        json!("refused")
+    );
+    b.wait_js(
+        "var t = document.getElementById('toast'); return !!t && !t.hidden && /changed/i.test(t.textContent)",
+    )
+    .await;
     // The page is drawn again as it now is; the box is back, unticked, and nothing was stored.
     b.wait_js(&format!("return document.querySelector('input[data-item-version]').value === '{now}'")).await;
     assert_eq!(b.text(&b.wait_css("#ac-count").await).await, "1 of 2 checked");
     let crit = api_get(&t, &format!("/api/v1/items/{}/criteria", keys[0])).await;
     assert_eq!(crit.as_array().map(|c| c.iter().filter(|c| c["checked"] == true).count()), Some(1), "{crit}");
     // The same tick again, now on the current version, lands.
-    b.click(&b.wait_css("li:not(.checked) input[data-criterion]").await).await;
+    click_centred(&b, "li:not(.checked) input[data-criterion]").await;
     settled(&b, 4).await;
     assert_eq!(b.js("return document.documentElement.dataset.inplaceLast", json!([])).await, json!("ok"));
     let crit = api_get(&t, &format!("/api/v1/items/{}/criteria", keys[0])).await;
