@@ -693,13 +693,17 @@ impl ItemStore for PgStore {
         position: &Position,
         ctx: &WriteCtx,
     ) -> StoreResult<Item> {
-        let mut c = self.conn().await?;
-        let tx = c.transaction().await.db()?;
-        let mut ev = accept_proposal(&tx, ctx).await?;
-        let created = create_item_tx(&tx, ctx, &mut ev, product, item, position).await?;
-        ev.write(&tx, ctx).await?;
-        tx.commit().await.db()?;
-        Ok(created)
+        let item = &item;
+        crate::db::retrying(|| async move {
+            let mut c = self.conn().await?;
+            let tx = c.transaction().await.db()?;
+            let mut ev = accept_proposal(&tx, ctx).await?;
+            let created = create_item_tx(&tx, ctx, &mut ev, product, item.clone(), position).await?;
+            ev.write(&tx, ctx).await?;
+            tx.commit().await.db()?;
+            Ok(created)
+        })
+        .await
     }
 
     async fn bulk_create_items(
@@ -735,13 +739,16 @@ impl ItemStore for PgStore {
         patch: &ItemPatch,
         ctx: &WriteCtx,
     ) -> StoreResult<Item> {
-        let mut c = self.conn().await?;
-        let tx = c.transaction().await.db()?;
-        let mut ev = accept_proposal(&tx, ctx).await?;
-        let new = update_item_tx(&tx, ctx, &mut ev, id, Some(expected_version), patch.clone()).await?;
-        ev.write(&tx, ctx).await?;
-        tx.commit().await.db()?;
-        Ok(new)
+        crate::db::retrying(|| async move {
+            let mut c = self.conn().await?;
+            let tx = c.transaction().await.db()?;
+            let mut ev = accept_proposal(&tx, ctx).await?;
+            let new = update_item_tx(&tx, ctx, &mut ev, id, Some(expected_version), patch.clone()).await?;
+            ev.write(&tx, ctx).await?;
+            tx.commit().await.db()?;
+            Ok(new)
+        })
+        .await
     }
 
     async fn move_item_checked(
@@ -751,13 +758,16 @@ impl ItemStore for PgStore {
         position: &Position,
         ctx: &WriteCtx,
     ) -> StoreResult<Item> {
-        let mut c = self.conn().await?;
-        let tx = c.transaction().await.db()?;
-        let mut ev = accept_proposal(&tx, ctx).await?;
-        let item = move_item_tx(&tx, ctx, &mut ev, id, expected_version, position).await?;
-        ev.write(&tx, ctx).await?;
-        tx.commit().await.db()?;
-        Ok(item)
+        crate::db::retrying(|| async move {
+            let mut c = self.conn().await?;
+            let tx = c.transaction().await.db()?;
+            let mut ev = accept_proposal(&tx, ctx).await?;
+            let item = move_item_tx(&tx, ctx, &mut ev, id, expected_version, position).await?;
+            ev.write(&tx, ctx).await?;
+            tx.commit().await.db()?;
+            Ok(item)
+        })
+        .await
     }
 
     async fn delete_item(&self, id: ItemId, ctx: &WriteCtx) -> StoreResult<()> {

@@ -338,17 +338,21 @@ impl RecordStore for PgStore {
     }
 
     async fn write_batch(&self, ops: Vec<WriteOp>, ctx: &WriteCtx) -> StoreResult<Vec<Written>> {
-        let mut c = self.conn().await?;
-        let tx = c.transaction().await.db()?;
-        let mut ev = accept_proposal(&tx, ctx).await?;
-        let mut out = Vec::with_capacity(ops.len());
-        for op in ops {
-            let w = apply_op(&tx, ctx, &mut ev, &out, op).await?;
-            out.push(w);
-        }
-        ev.write(&tx, ctx).await?;
-        tx.commit().await.db()?;
-        Ok(out)
+        let ops = &ops;
+        crate::db::retrying(|| async move {
+            let mut c = self.conn().await?;
+            let tx = c.transaction().await.db()?;
+            let mut ev = accept_proposal(&tx, ctx).await?;
+            let mut out = Vec::with_capacity(ops.len());
+            for op in ops.iter().cloned() {
+                let w = apply_op(&tx, ctx, &mut ev, &out, op).await?;
+                out.push(w);
+            }
+            ev.write(&tx, ctx).await?;
+            tx.commit().await.db()?;
+            Ok(out)
+        })
+        .await
     }
 
     async fn product_events_of(

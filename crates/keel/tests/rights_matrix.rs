@@ -1365,6 +1365,9 @@ async fn matrix(make_db: impl AsyncFn() -> Option<TestDb>, compare_db: bool) {
     let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
     let mut total = 0usize;
     let mut n_ops = 0usize;
+    // The positive control: allowed writes must show in the comparison, or a comparison that
+    // saw nothing would prove nothing.
+    let (mut controls, mut controls_seen) = (0usize, 0usize);
     for caller in CALLERS {
         let Some(db) = make_db().await else { return };
         let w = seed(db).await;
@@ -1390,7 +1393,10 @@ async fn matrix(make_db: impl AsyncFn() -> Option<TestDb>, compare_db: bool) {
             let expect = want(c.rule, caller);
             // A go / no-go recommendation is written to the release's decision log by design.
             let recommend = matches!(c.rule, Rule::ActRecommend(_)) && expect == Want::Proposed;
-            let before = (compare_db && !recommend && matches!(expect, Want::Denied | Want::Proposed))
+            let control =
+                compare_db && caller == Caller::Po && expect == Want::Ok && m != Method::GET && controls < 12;
+            let before = ((compare_db && !recommend && matches!(expect, Want::Denied | Want::Proposed))
+                || control)
                 .then(|| dump(&w.t.db.url));
             let r = send(t, token, m, &c.path, c.body.as_ref(), c.csv.as_deref()).await;
             total += 1;
@@ -1414,6 +1420,14 @@ async fn matrix(make_db: impl AsyncFn() -> Option<TestDb>, compare_db: bool) {
                 ));
                 continue;
             }
+            if control {
+                let after = dump(&w.t.db.url);
+                controls += 1;
+                if !diff(before.as_ref().expect("dumped"), &after, &[]).is_empty() {
+                    controls_seen += 1;
+                }
+                continue;
+            }
             if let Some(before) = before {
                 let after = dump(&w.t.db.url);
                 let d = diff(&before, &after, c.also_writes);
@@ -1424,6 +1438,13 @@ async fn matrix(make_db: impl AsyncFn() -> Option<TestDb>, compare_db: bool) {
         }
     }
     println!("rights matrix: {n_ops} operations x {} callers = {total} requests; {counts:?}", CALLERS.len());
+    if compare_db {
+        println!("positive control: {controls_seen} of {controls} allowed writes showed in the comparison");
+        assert!(
+            controls >= 10 && controls_seen * 2 > controls,
+            "the database comparison missed allowed writes: {controls_seen} of {controls} seen"
+        );
+    }
     assert!(missing.is_empty(), "operations without a matrix entry (add them to `case`): {missing:#?}");
     assert!(
         failures.is_empty(),
