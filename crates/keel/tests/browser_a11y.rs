@@ -138,14 +138,42 @@ async fn run(driver: &Driver, db: TestDb, axe: &str, shoot: bool) {
                 std::fs::write(d.join(format!("{name}-laptop-{theme}.png")), png).expect("write screenshot");
             }
         }
-        if let Some(d) = &shots {
+        // On a phone every page fits the width: wide tables and boards scroll inside their own
+        // box, the page itself never sideways (checked once, in the light theme).
+        if shots.is_some() || theme == "light" {
             b.resize(390, 844).await;
             for (name, path) in &pages {
                 b.goto(&t.url(path)).await;
                 b.wait_css("body").await;
                 b.wait_js("return document.readyState === 'complete'").await;
-                let png = b.screenshot().await;
-                std::fs::write(d.join(format!("{name}-phone-{theme}.png")), png).expect("write screenshot");
+                if theme == "light" {
+                    let w = b
+                        .js(
+                            "var e = document.documentElement, cw = e.clientWidth + 1;
+                             var wide = function (y) { var r = y.getBoundingClientRect(); return r.right > cw && r.width > 0; };
+                             var clipped = function (y) {
+                               for (var a = y.parentElement; a && a !== e; a = a.parentElement) {
+                                 if (getComputedStyle(a).overflowX !== 'visible') return true;
+                               }
+                               return false;
+                             };
+                             return [e.scrollWidth, e.clientWidth,
+                               Array.prototype.filter.call(document.querySelectorAll('body *'), function (x) {
+                                 return wide(x) && !wide(x.parentElement) && !clipped(x);
+                               }).slice(0, 3).map(function (x) { return x.tagName + '.' + x.getAttribute('class'); })]",
+                            json!([]),
+                        )
+                        .await;
+                    if w[0].as_u64() > w[1].as_u64() {
+                        problems
+                            .push(format!("{name} is wider than a phone ({} > {} px): {}", w[0], w[1], w[2]));
+                    }
+                }
+                if let Some(d) = &shots {
+                    let png = b.screenshot().await;
+                    std::fs::write(d.join(format!("{name}-phone-{theme}.png")), png)
+                        .expect("write screenshot");
+                }
             }
         }
     }

@@ -658,9 +658,10 @@ async fn sprint_page(
         figures.push(Figure {
             label: "Velocity",
             value: or_dash(f.velocity.average),
+            // The velocity the sprint was planned with: the team's sprints closed before it.
             hint: match f.velocity.sprints {
-                0 => "no closed sprint yet".into(),
-                1 => "over 1 closed sprint".into(),
+                0 => "no earlier closed sprint".into(),
+                1 => "over 1 earlier sprint".into(),
                 n => format!("last {n} sprints, {}–{}", pts(f.velocity.min), pts(f.velocity.max)),
             },
         });
