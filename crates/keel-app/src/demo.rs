@@ -294,10 +294,62 @@ pub async fn seed(app: &App, admin: Option<&User>) -> AppResult<Option<DemoInfo>
     crate::demo_plan::seed(store, &product, &users[2], &users[4..6]).await?;
     crate::demo_pm::seed(app, &product, &users[0]).await?;
     crate::launch::seed_demo(app, &product, &users[0]).await?;
+    talk(app, &product.key.to_string(), &users, admin).await?;
     Ok(Some(DemoInfo {
         product_key: product.key.to_string(),
         items: count,
         members: MEMBERS.iter().map(|(_, e, r)| format!("{e} ({})", r.as_str())).collect(),
         password,
     }))
+}
+
+/// Conversations on the work in progress: (item number, author as an index into [`MEMBERS`],
+/// text). `{me}` is the handle of the person who asked for the demo (or the Product Owner's).
+const TALK: &[(i64, usize, &str)] = &[
+    (
+        8,
+        4,
+        "The layout is in staging behind the `one_page_checkout` flag. @olivia could you look at \
+            the address block on a 375 px screen before we ask for acceptance?",
+    ),
+    (
+        8,
+        2,
+        "Checked on a small phone: delivery options wrap well. One thing: the **Pay** button sits \
+            below the fold once a voucher is applied. @{me} is that acceptable for the first \
+            release, or a blocker?",
+    ),
+    (
+        7,
+        5,
+        "Expired codes now say why they were refused. Still open: a second code on the same \
+            cart. The criteria don't say; @priya should it replace the first?",
+    ),
+    (7, 0, "Replace it, and tell the shopper which code was kept. I'll add that to the criteria."),
+    (
+        6,
+        4,
+        "Suggestions arrive in 120-180 ms on a throttled 4G profile, inside the 300 ms of the \
+            criterion. @{me} ready for your review.",
+    ),
+    (
+        20,
+        5,
+        "First cut of the synonyms screen is up. Merchandisers asked for a CSV upload; \
+             @olivia worth a story of its own?",
+    ),
+    (20, 2, "Yes: I've noted it for refinement. @{me} FYI, this one will slip to the next sprint."),
+];
+
+/// Writes [`TALK`] through the comment use case, so the mentions, the watchers and the inbox
+/// notifications come about as they would for real people.
+async fn talk(app: &App, key: &str, users: &[User], admin: Option<&User>) -> AppResult<()> {
+    use keel_domain::comment::{handle_of, Subject};
+    let me = handle_of(admin.unwrap_or(&users[2]));
+    for (number, author, text) in TALK {
+        let t = app.comment_target(&users[*author], Subject::Item, &format!("{key}-{number}")).await?;
+        let body = text.split_whitespace().collect::<Vec<_>>().join(" ").replace("{me}", &me);
+        app.add_comment(&t, &body).await?;
+    }
+    Ok(())
 }
