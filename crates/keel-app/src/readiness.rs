@@ -525,6 +525,30 @@ impl App {
         Ok(BulkOutcome::Done(out))
     }
 
+    /// What a product is working on now, for the navigation: its active sprints (one per team
+    /// at most) and its next release (the planned one with the earliest target date; one without
+    /// a date comes after dated ones). Two small reads of the records' state index.
+    pub async fn now_links(
+        &self,
+        product: ProductId,
+    ) -> AppResult<(Vec<Stored<Sprint>>, Option<Stored<Release>>)> {
+        let sprints = self
+            .list_records::<Sprint>(
+                RecordFilter::of(ObjectKind::Sprint).product(product).states(&[SprintState::Active.as_str()]),
+            )
+            .await?;
+        let next = self
+            .list_records::<Release>(
+                RecordFilter::of(ObjectKind::Release)
+                    .product(product)
+                    .states(&[ReleaseState::Planned.as_str()]),
+            )
+            .await?
+            .into_iter()
+            .min_by_key(|r| (r.data.target_date.is_none(), r.data.target_date, r.id.0));
+        Ok((sprints, next))
+    }
+
     /// The releases of a product, by id.
     pub async fn releases(&self, access: &ProductAccess) -> AppResult<Vec<Stored<Release>>> {
         self.list_records::<Release>(RecordFilter::of(ObjectKind::Release).product(access.product.id)).await

@@ -124,6 +124,29 @@ async fn run(driver: &Driver, db: TestDb, backend: &str) {
     b.wait_url_contains("/products/SHOP/backlog").await;
     b.wait_css("#backlog tbody tr[data-key]").await;
 
+    // The active sprint and the next release are in the sidebar of every page of the product.
+    let now = b
+        .js(
+            "return Array.prototype.map.call(document.querySelectorAll('.nav-now a'), function (a) {
+               return [a.getAttribute('href'), a.lastChild.textContent.trim()]; })",
+            json!([]),
+        )
+        .await;
+    let now = now.as_array().expect("links").clone();
+    assert_eq!(now.len(), 2, "{now:?}");
+    let sprint = api_get(&t, &format!("/api/v1{}", now[0][0].as_str().unwrap())).await;
+    assert_eq!(
+        (sprint["state"].clone(), sprint["name"].clone()),
+        (json!("active"), now[0][1].clone()),
+        "{sprint}"
+    );
+    let release = api_get(&t, &format!("/api/v1{}", now[1][0].as_str().unwrap())).await;
+    assert_eq!(
+        (release["state"].clone(), release["name"].clone()),
+        (json!("planned"), now[1][1].clone()),
+        "{release}"
+    );
+
     // The palette's script is fetched on its first use, not with the page; the backlog follows
     // live updates, so it loads live.js, which a page without live regions does not.
     let scripts =

@@ -167,6 +167,9 @@ pub(crate) struct Layout {
     pub user_id: i64,
     /// How many unread notifications the user has (shown in the header).
     pub unread: usize,
+    /// The current product's active sprints and next release, one click away in the sidebar:
+    /// (href, label, which section it belongs to).
+    pub now: Vec<(String, String, &'static str)>,
 }
 
 impl Layout {
@@ -209,6 +212,10 @@ impl Layout {
             user_id: s.user.id.0,
             // Like the sidebar, the count must not hide the page when it cannot be read.
             unread: st.app.unread_count(&s.user).await.unwrap_or(0),
+            now: match product {
+                Some(p) => now_links(st, p).await,
+                None => Vec::new(),
+            },
         }
     }
 
@@ -239,6 +246,18 @@ impl Layout {
     pub(crate) fn initials(&self) -> String {
         view::initials(&self.user_name)
     }
+}
+
+/// The sidebar's links to the product's active sprints and next release (none when they cannot
+/// be read: the navigation must not hide the page).
+async fn now_links(st: &AppState, p: &Product) -> Vec<(String, String, &'static str)> {
+    let Ok((sprints, release)) = st.app.now_links(p.id).await else { return Vec::new() };
+    let mut out: Vec<_> =
+        sprints.into_iter().map(|s| (format!("/sprints/{}", s.id.0), s.data.name, "sprints")).collect();
+    if let Some(r) = release {
+        out.push((format!("/releases/{}", r.id.0), r.data.name, "releases"));
+    }
+    out
 }
 
 /// Why a page could not be shown.
