@@ -159,8 +159,11 @@ async fn run(driver: &Driver, db: TestDb, axe: &str, shoot: bool) {
                              };
                              return [e.scrollWidth, e.clientWidth,
                                Array.prototype.filter.call(document.querySelectorAll('body *'), function (x) {
-                                 return wide(x) && !wide(x.parentElement) && !clipped(x);
-                               }).slice(0, 3).map(function (x) { return x.tagName + '.' + x.getAttribute('class'); })]",
+                                 var abs = /absolute|fixed/.test(getComputedStyle(x).position);
+                                 return wide(x) && (abs || (!wide(x.parentElement) && !clipped(x)));
+                               }).slice(0, 3).map(function (x) {
+                                 return x.tagName + '.' + x.getAttribute('class') + ' in ' + x.parentElement.tagName + '.' + x.parentElement.getAttribute('class');
+                               })]",
                             json!([]),
                         )
                         .await;
