@@ -75,6 +75,8 @@ pub struct PgStore {
     /// Where to open the dedicated `LISTEN` connection of live updates and the migrations'
     /// connection (neither bound by the statement timeout).
     config: tokio_postgres::Config,
+    /// How long a connection waits for a server gone silent in the middle of a statement.
+    limit: Duration,
 }
 
 impl PgStore {
@@ -119,7 +121,7 @@ impl PgStore {
             .wait_timeout(Some(WAIT_TIMEOUT.min(limits.client_bound())))
             .build()
             .map_err(StoreError::other)?;
-        let store = PgStore { pool, config };
+        let store = PgStore { pool, config, limit: limits.client_bound() };
         store.migrate().await?;
         Ok(store)
     }
@@ -179,7 +181,7 @@ impl Store for PgStore {
     }
 
     async fn watch_events(&self, sink: EventSink) -> StoreResult<()> {
-        listen::spawn(self.config.clone(), sink);
+        listen::spawn(self.config.clone(), self.limit, sink);
         Ok(())
     }
 }

@@ -165,6 +165,20 @@ impl<S> Watched<S> {
     }
 }
 
+impl<S> Watched<S> {
+    /// Polls the silence clock while the server owes an answer, so that the task is woken when
+    /// it runs out (from whichever of read, write or flush polled last); the error once it has.
+    fn expired(&mut self, cx: &mut Context<'_>) -> Option<io::Error> {
+        if !(self.waiting() && self.armed) || self.timer.as_mut().poll(cx).is_pending() {
+            return None;
+        }
+        Some(io::Error::new(
+            io::ErrorKind::TimedOut,
+            format!("the database sent nothing for {} ms while a statement was open", self.limit.as_millis()),
+        ))
+    }
+}
+
 impl<S: AsyncRead + Unpin> AsyncRead for Watched<S> {
     fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
         let this = self.get_mut();
@@ -176,18 +190,10 @@ impl<S: AsyncRead + Unpin> AsyncRead for Watched<S> {
                 Poll::Ready(Ok(()))
             }
             Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
-            Poll::Pending => {
-                if this.waiting() && this.armed && this.timer.as_mut().poll(cx).is_ready() {
-                    return Poll::Ready(Err(io::Error::new(
-                        io::ErrorKind::TimedOut,
-                        format!(
-                            "the database sent nothing for {} ms while a statement was open",
-                            this.limit.as_millis()
-                        ),
-                    )));
-                }
-                Poll::Pending
-            }
+            Poll::Pending => match this.expired(cx) {
+                Some(e) => Poll::Ready(Err(e)),
+                None => Poll::Pending,
+            },
         }
     }
 }
@@ -195,26 +201,31 @@ impl<S: AsyncRead + Unpin> AsyncRead for Watched<S> {
 impl<S: AsyncWrite + Unpin> AsyncWrite for Watched<S> {
     fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
-        match Pin::new(&mut this.inner).poll_write(cx, buf) {
-            Poll::Ready(Ok(n)) => {
-                this.after_write(&buf[..n]);
-                Poll::Ready(Ok(n))
-            }
-            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
-            Poll::Pending => {
-                this.stuck();
-                Poll::Pending
-            }
+        let r = Pin::new(&mut this.inner).poll_write(cx, buf);
+        match &r {
+            Poll::Ready(Ok(n)) => this.after_write(&buf[..*n]),
+            Poll::Ready(Err(_)) => return r,
+            Poll::Pending => this.stuck(),
+        }
+        // The driver may not read again before the clock runs out: register it now.
+        match this.expired(cx) {
+            Some(e) => Poll::Ready(Err(e)),
+            None => r,
         }
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let this = self.get_mut();
         let r = Pin::new(&mut this.inner).poll_flush(cx);
-        if r.is_pending() {
-            this.stuck();
+        match &r {
+            Poll::Ready(Err(_)) => return r,
+            Poll::Pending => this.stuck(),
+            Poll::Ready(Ok(())) => {}
         }
-        r
+        match this.expired(cx) {
+            Some(e) => Poll::Ready(Err(e)),
+            None => r,
+        }
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -280,7 +291,21 @@ impl AsyncWrite for Socket {
 
 /// Opens a socket to the first host of `config` that accepts one, within its connect timeout.
 async fn open(config: &Config, limit: Duration) -> io::Result<Socket> {
-    let hosts = config.get_hosts();
+    // `hostaddr` names the address of each host (or stands for the hosts when none is named).
+    let addrs = config.get_hostaddrs();
+    let hosts: Vec<Host> = if config.get_hosts().is_empty() {
+        addrs.iter().map(|a| Host::Tcp(a.to_string())).collect()
+    } else {
+        config
+            .get_hosts()
+            .iter()
+            .enumerate()
+            .map(|(i, h)| match (h, addrs.get(i)) {
+                (Host::Tcp(_), Some(a)) => Host::Tcp(a.to_string()),
+                (h, _) => h.clone(),
+            })
+            .collect()
+    };
     let ports = config.get_ports();
     let mut last = io::Error::new(io::ErrorKind::InvalidInput, "no host to connect to");
     for (i, host) in hosts.iter().enumerate() {
@@ -328,13 +353,21 @@ async fn open(config: &Config, limit: Duration) -> io::Result<Socket> {
     Err(last)
 }
 
+/// A watched connection's driver, to be polled (or spawned) for the client to work.
+pub type Driver = tokio_postgres::Connection<Watched<Socket>, tokio_postgres::tls::NoTlsStream>;
+
+/// Opens one watched connection (not driven yet).
+pub async fn open_raw(config: &Config, limit: Duration) -> Result<(Client, Driver), tokio_postgres::Error> {
+    let socket = open(config, limit).await.unwrap_or_else(|e| Socket::Failed(Some(e)));
+    config.connect_raw(Watched::new(socket, limit), NoTls).await
+}
+
 /// Opens one watched connection and spawns its driver.
 pub async fn connect(
     config: &Config,
     limit: Duration,
 ) -> Result<(Client, tokio::task::JoinHandle<()>), tokio_postgres::Error> {
-    let socket = open(config, limit).await.unwrap_or_else(|e| Socket::Failed(Some(e)));
-    let (client, connection) = config.connect_raw(Watched::new(socket, limit), NoTls).await?;
+    let (client, connection) = open_raw(config, limit).await?;
     let task = tokio::spawn(async move {
         if let Err(e) = connection.await {
             tracing::warn!(error = %e, "a database connection closed");
