@@ -671,10 +671,8 @@ async fn pump(
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut buf = vec![0u8; 64 * 1024];
     loop {
-        let n = match from.read(&mut buf).await {
-            Ok(n) => n,
-            Err(_) => 0,
-        };
+        // An error ends the stream like a close.
+        let n: usize = from.read(&mut buf).await.unwrap_or_default();
         if *cut.borrow() {
             if n == 0 {
                 let _ = cut.wait_for(|c| !*c).await;
