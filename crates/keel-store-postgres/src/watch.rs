@@ -93,6 +93,10 @@ pub struct Watched<S> {
     received: Framing,
     /// Exchanges sent whose `ReadyForQuery` has not arrived.
     open: u64,
+    /// Syncs sent since the last Execute: if that Execute starts a `COPY … FROM STDIN`, the
+    /// server is in copy-in mode when they arrive and ignores them (the driver sends one with
+    /// the COPY's Bind and Execute, and answers only the one after CopyDone).
+    syncs_after_execute: u64,
     /// A write could not go out (the send buffer is full): the server is not reading either.
     write_stuck: bool,
     timer: Pin<Box<Sleep>>,
@@ -108,6 +112,7 @@ impl<S> Watched<S> {
             sent: Framing::new(true),
             received: Framing::new(false),
             open: 0,
+            syncs_after_execute: 0,
             write_stuck: false,
             timer: Box::pin(tokio::time::sleep(limit)),
             armed: false,
@@ -127,14 +132,20 @@ impl<S> Watched<S> {
 
     fn after_write(&mut self, bytes: &[u8]) {
         let before = self.waiting();
-        let mut opened = 0;
-        self.sent.feed(bytes, |kind| {
-            // The start-up message (0), a simple query and a Sync each end in ReadyForQuery.
-            if matches!(kind, 0 | b'Q' | b'S') {
-                opened += 1;
+        let (open, since) = (&mut self.open, &mut self.syncs_after_execute);
+        // The start-up message (0), a simple query and a Sync each end in ReadyForQuery.
+        self.sent.feed(bytes, |kind| match kind {
+            0 | b'Q' => {
+                *open += 1;
+                *since = 0;
             }
+            b'E' => *since = 0,
+            b'S' => {
+                *open += 1;
+                *since += 1;
+            }
+            _ => {}
         });
-        self.open += opened;
         self.write_stuck = false;
         if !before && self.waiting() {
             self.restart();
@@ -142,13 +153,17 @@ impl<S> Watched<S> {
     }
 
     fn after_read(&mut self, bytes: &[u8]) {
-        let mut closed = 0;
-        self.received.feed(bytes, |kind| {
-            if kind == b'Z' {
-                closed += 1;
+        let (open, since) = (&mut self.open, &mut self.syncs_after_execute);
+        self.received.feed(bytes, |kind| match kind {
+            b'Z' => *open = open.saturating_sub(1),
+            // CopyInResponse: the Syncs sent since the COPY's Execute reach a server in copy-in
+            // mode, which ignores them.
+            b'G' => {
+                *open = open.saturating_sub(*since);
+                *since = 0;
             }
+            _ => {}
         });
-        self.open = self.open.saturating_sub(closed);
         if self.waiting() {
             self.restart();
         } else {
@@ -428,6 +443,28 @@ mod tests {
             }
             assert_eq!(kinds, vec![0, b'P', b'S', b'Q'], "chunks of {cut}");
         }
+    }
+
+    /// A `COPY … FROM STDIN` as the driver runs it: Bind, Execute and Sync, the server's
+    /// CopyInResponse, the data, CopyDone and Sync, then one ReadyForQuery. The Sync sent with
+    /// the Execute is ignored by the server, so the connection is idle again afterwards.
+    #[tokio::test(start_paused = true)]
+    async fn a_copy_in_leaves_nothing_owed() {
+        let mut w = Watched::new(tokio::io::empty(), Duration::from_secs(1));
+        w.sent.untyped = false;
+        w.after_write(&[msg(b'B', b"\0\0\0\0\0\0\0"), msg(b'E', b"\0\0\0\0\0"), msg(b'S', b"")].concat());
+        assert_eq!(w.open, 1);
+        w.after_read(&[msg(b'2', b""), msg(b'G', b"\x01\0\0")].concat());
+        w.after_write(
+            &[msg(b'd', b"row 1\n"), msg(b'd', b"row 2\n"), msg(b'c', b""), msg(b'S', b"")].concat(),
+        );
+        assert!(w.waiting());
+        w.after_read(&[msg(b'C', b"COPY 2\0"), msg(b'Z', b"T")].concat());
+        assert!(!w.waiting(), "{} open", w.open);
+        // An ordinary exchange afterwards counts as before.
+        w.after_write(&[msg(b'B', b"\0\0\0\0\0\0\0"), msg(b'E', b"\0\0\0\0\0"), msg(b'S', b"")].concat());
+        w.after_read(&[msg(b'2', b""), msg(b'C', b"SELECT 1\0"), msg(b'Z', b"I")].concat());
+        assert!(!w.waiting());
     }
 
     #[tokio::test(start_paused = true)]
