@@ -98,8 +98,11 @@ pub struct SprintVelocityOut {
     pub completed: f64,
     /// Points added after the start.
     pub added: f64,
-    /// Points removed after the start.
+    /// Points removed (or deleted) after the start.
     pub removed: f64,
+    /// Net points by which items in the sprint were re-estimated after the start:
+    /// committed + added − removed + reestimated = completed + the points carried over.
+    pub reestimated: f64,
     /// completed ÷ committed (`null` when nothing was committed).
     pub completion_rate: Option<f64>,
     /// Keys of the committed items.
@@ -128,6 +131,7 @@ impl SprintVelocityOut {
             completed: round4(r.completed),
             added: round4(r.added),
             removed: round4(r.removed),
+            reestimated: round4(r.reestimated),
             completion_rate: r.completion_rate.map(round4),
             committed_items: r.committed_items.clone(),
             completed_items: r.completed_items.clone(),

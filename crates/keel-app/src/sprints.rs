@@ -639,7 +639,13 @@ impl App {
         for p in &team.products {
             let e = self
                 .store
-                .product_events_of(*p, &[ObjectKind::Item], &["sprint", "estimate"], c.at, SCOPE_EVENTS_MAX)
+                .product_events_of(
+                    *p,
+                    &[ObjectKind::Item],
+                    &["sprint", "estimate", "deleted"],
+                    c.at,
+                    SCOPE_EVENTS_MAX,
+                )
                 .await?;
             events.extend(e);
         }

@@ -576,8 +576,13 @@ pub struct SprintResult {
     pub completed: f64,
     /// Points added after the start (each at its estimate when added).
     pub added: f64,
-    /// Points removed after the start (each at its estimate when removed).
+    /// Points removed after the start (each at the estimate it had in the sprint; an item
+    /// deleted while in the sprint counts as removed).
     pub removed: f64,
+    /// Net points by which items in the sprint were re-estimated after the start (negative when
+    /// they shrank), so that committed + added − removed + reestimated = completed + the points
+    /// carried over.
+    pub reestimated: f64,
     /// completed ÷ committed; `None` when nothing was committed.
     pub completion_rate: Option<f64>,
     /// Keys of the committed items.
@@ -586,7 +591,7 @@ pub struct SprintResult {
     pub completed_items: Vec<String>,
     /// Keys of items added after the start (in order; twice if added twice).
     pub added_items: Vec<String>,
-    /// Keys of items removed after the start.
+    /// Keys of items removed (or deleted) after the start.
     pub removed_items: Vec<String>,
     /// Keys of items still in the sprint and not done at its close: carried over.
     pub carried_over: Vec<String>,
@@ -614,19 +619,40 @@ pub fn sprint_result(
             r.committed += h.points_at(t0);
             r.committed_items.push(h.key.clone());
         }
+        // Each moment after the start is taken whole (the events of one transaction share it,
+        // in no particular order): membership and estimate before it, and after it.
         let mut member = in_at_start;
+        let mut points = h.points_at(t0);
         let mut bug = in_at_start && h.kind_at(t0) == ItemKind::Bug;
-        for (at, s) in h.sprint.iter().filter(|(at, _)| *at > t0 && *at <= t1) {
-            let now_in = *s == Some(sprint.id);
-            if now_in && !member {
-                r.added += h.points_at(*at);
-                r.added_items.push(h.key.clone());
-            } else if !now_in && member {
-                r.removed += h.points_at(*at);
-                r.removed_items.push(h.key.clone());
+        let mut moments: Vec<Timestamp> = h
+            .sprint
+            .iter()
+            .map(|(at, _)| *at)
+            .chain(h.points.iter().map(|(at, _)| *at))
+            .chain(h.kind.iter().map(|(at, _)| *at))
+            .chain(h.deleted_at)
+            .filter(|at| *at > t0 && *at <= t1)
+            .collect();
+        moments.sort_unstable();
+        moments.dedup();
+        for at in moments {
+            let now_in = h.sprint_at(at) == Some(sprint.id) && h.exists_at(at);
+            let now_points = h.points_at(at);
+            match (member, now_in) {
+                (false, true) => {
+                    r.added += now_points;
+                    r.added_items.push(h.key.clone());
+                }
+                (true, false) => {
+                    r.removed += points;
+                    r.removed_items.push(h.key.clone());
+                }
+                (true, true) => r.reestimated += now_points - points,
+                (false, false) => {}
             }
             member = now_in;
-            bug |= member && h.kind_at(*at) == ItemKind::Bug;
+            points = now_points;
+            bug |= member && h.kind_at(at) == ItemKind::Bug;
         }
         if h.sprint_at(t1) == Some(sprint.id) && h.exists_at(t1) {
             bug |= h.kind_at(t1) == ItemKind::Bug;

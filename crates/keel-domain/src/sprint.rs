@@ -443,7 +443,8 @@ fn json_points(v: &serde_json::Value) -> f64 {
 /// the item (its old value), else `current` (the item's estimate now; missing counts 0).
 /// Membership is followed from the commitment, so an event that changes nothing for the sprint
 /// (a committed item "added" at the very moment of the start, a removal of an item not in it) is
-/// not counted. Events before the start and of other fields are ignored.
+/// not counted. An item deleted while in the sprint counts as removed, at the estimate its
+/// `deleted` event recorded. Events before the start and of other fields are ignored.
 pub fn scope_change(
     sprint: crate::RecordId,
     commitment: &Commitment,
@@ -470,6 +471,17 @@ pub fn scope_change(
     let mut members: HashSet<ItemId> = commitment.items.iter().map(|(i, _)| *i).collect();
     let mut out = ScopeChange::default();
     for (i, e) in events.iter().enumerate() {
+        if e.field == "deleted" && is_item(e) {
+            let item = ItemId(e.object_id);
+            if members.remove(&item) {
+                out.removed += match e.old.get("estimate") {
+                    Some(v) => json_points(v),
+                    None => estimate_at(i, e.object_id),
+                };
+                out.removed_items.push(item);
+            }
+            continue;
+        }
         if e.field != "sprint" || !is_item(e) {
             continue;
         }
@@ -780,6 +792,17 @@ mod tests {
         ];
         let sc = scope_change(s, &c, &back, &current);
         assert_eq!((sc.added, sc.removed), (16.0, 8.0));
+        // Deleted while in the sprint (at 8, as its deletion recorded): removed; a deletion of an
+        // item not in the sprint counts nothing.
+        let deleted = vec![
+            ev(1, 11, 150, "sprint", Value::Null, json!(7)),
+            ev(2, 11, 160, "deleted", json!({"id": 11, "estimate": 8.0}), Value::Null),
+            ev(3, 14, 170, "deleted", json!({"id": 14, "estimate": 2.0}), Value::Null),
+            ev(4, 13, 180, "deleted", json!({"id": 13, "estimate": 1.0}), Value::Null),
+        ];
+        let sc = scope_change(s, &c, &deleted, &current);
+        assert_eq!((sc.added, sc.removed), (8.0, 10.0));
+        assert_eq!(sc.removed_items, vec![ItemId(11), ItemId(14)]);
         // Nothing after the start: no change.
         let later = Commitment::freeze(Timestamp(1_000), vec![]);
         assert_eq!(scope_change(s, &later, &events, &current), ScopeChange::default());

@@ -70,8 +70,12 @@ pub fn map_pg(e: tokio_postgres::Error) -> StoreError {
         }
         let code = db.code().code();
         // Connection exceptions (class 08), the server shutting down or starting (57P01-57P03),
-        // too many connections, a read-only server (a standby): the database is unavailable.
-        if code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03" | "53300" | "25006") {
+        // too many connections, a read-only server (a standby), a statement cancelled by the
+        // statement timeout (57014), a session ended by the idle-in-transaction or idle-session
+        // timeout (25P03, 57P05): the database is unavailable, and the request may be retried.
+        if code.starts_with("08")
+            || matches!(code, "57P01" | "57P02" | "57P03" | "57P05" | "53300" | "25006" | "57014" | "25P03")
+        {
             return StoreError::Unavailable(format!("{code}: {}", db.message()));
         }
         return StoreError::other(e);

@@ -7,7 +7,7 @@
 use keel_domain::ProductId;
 use keel_store::EventSink;
 use std::time::Duration;
-use tokio_postgres::{AsyncMessage, Config, NoTls};
+use tokio_postgres::{AsyncMessage, Config};
 
 /// How often the listening connection is checked (a dead peer is otherwise never noticed).
 const PING_EVERY: Duration = Duration::from_secs(20);
@@ -15,12 +15,13 @@ const PING_EVERY: Duration = Duration::from_secs(20);
 const FIRST_PAUSE: Duration = Duration::from_millis(500);
 const MAX_PAUSE: Duration = Duration::from_secs(15);
 
-/// Spawns the listening task; it runs for the life of the process.
-pub(crate) fn spawn(config: Config, sink: EventSink) {
+/// Spawns the listening task; it runs for the life of the process. Its connection is watched
+/// like the pool's (`limit`): a ping the server leaves unanswered closes it, and it reconnects.
+pub(crate) fn spawn(config: Config, limit: Duration, sink: EventSink) {
     tokio::spawn(async move {
         let mut pause = FIRST_PAUSE;
         loop {
-            match listen(&config, &sink).await {
+            match listen(&config, limit, &sink).await {
                 Ok(()) => pause = FIRST_PAUSE,
                 Err(e) => {
                     tracing::warn!(error = %e, "live updates: the LISTEN connection failed; reconnecting")
@@ -40,8 +41,8 @@ pub(crate) fn parse(payload: &str) -> Option<(Option<ProductId>, i64)> {
     Some((product, id))
 }
 
-async fn listen(config: &Config, sink: &EventSink) -> Result<(), tokio_postgres::Error> {
-    let (client, mut conn) = config.connect(NoTls).await?;
+async fn listen(config: &Config, limit: Duration, sink: &EventSink) -> Result<(), tokio_postgres::Error> {
+    let (client, mut conn) = crate::watch::open_raw(config, limit).await?;
     let fan = sink.clone();
     // The connection must be polled for the LISTEN to complete, so it is driven first.
     let mut driver = tokio::spawn(async move {

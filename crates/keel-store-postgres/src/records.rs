@@ -125,6 +125,36 @@ async fn update_record_tx<C: GenericClient>(
     Ok(rec)
 }
 
+/// Takes the product row locks a batch's moves and creations will need before any of its item
+/// locks, in id order: single moves and creations lock the product, then the item, and a batch
+/// that changed an item (a board move's new state) before placing it would otherwise hold the
+/// item while waiting for the product, which a concurrent move holds while waiting for the item
+/// (a deadlock, answered 409 "a concurrent change got in the way").
+async fn lock_batch_products<C: GenericClient>(c: &C, ops: &[WriteOp]) -> StoreResult<()> {
+    let mut items: Vec<i64> = Vec::new();
+    let mut products: Vec<i64> = Vec::new();
+    for op in ops {
+        match op {
+            WriteOp::MoveItem { id, .. } => items.push(id.0),
+            WriteOp::MoveItems { ids, .. } => items.extend(ids.iter().map(|i| i.0)),
+            WriteOp::CreateItem { product, .. } => products.push(product.0),
+            _ => {}
+        }
+    }
+    if ops.len() < 2 || (items.is_empty() && products.is_empty()) {
+        return Ok(());
+    }
+    if !items.is_empty() {
+        for r in all(c, "SELECT DISTINCT product_id FROM items WHERE id = ANY($1)", &[&items]).await? {
+            products.push(col(&r, 0)?);
+        }
+    }
+    products.sort_unstable();
+    products.dedup();
+    all(c, "SELECT id FROM products WHERE id = ANY($1) ORDER BY id FOR UPDATE", &[&products]).await?;
+    Ok(())
+}
+
 async fn apply_op<C: GenericClient>(
     c: &C,
     ctx: &WriteCtx,
@@ -343,6 +373,7 @@ impl RecordStore for PgStore {
             let mut c = self.conn().await?;
             let tx = c.transaction().await.db()?;
             let mut ev = accept_proposal(&tx, ctx).await?;
+            lock_batch_products(&tx, ops).await?;
             let mut out = Vec::with_capacity(ops.len());
             for op in ops.iter().cloned() {
                 let w = apply_op(&tx, ctx, &mut ev, &out, op).await?;

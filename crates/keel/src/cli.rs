@@ -36,6 +36,12 @@ struct Global {
     /// PostgreSQL URL; without it Keel uses SQLite [env: DATABASE_URL]
     #[arg(long, global = true, value_name = "URL")]
     database_url: Option<String>,
+    /// PostgreSQL statement timeout, seconds [env: KEEL_STATEMENT_TIMEOUT] [default: 30]
+    #[arg(long, global = true, value_name = "SECS")]
+    statement_timeout: Option<String>,
+    /// PostgreSQL idle-in-transaction session timeout, seconds [env: KEEL_IDLE_IN_TRANSACTION_TIMEOUT] [default: 60]
+    #[arg(long, global = true, value_name = "SECS")]
+    idle_in_transaction_timeout: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -247,6 +253,8 @@ pub fn run() -> Result<ExitCode> {
         bind,
         data_dir: cli.global.data_dir.clone(),
         database_url: cli.global.database_url.clone(),
+        statement_timeout: cli.global.statement_timeout.clone(),
+        idle_in_transaction_timeout: cli.global.idle_in_transaction_timeout.clone(),
     };
     let cfg = Config::load(&overrides)?;
     init_tracing(&cfg.log, cfg.log_format, matches!(cli.command, Command::Serve(_) | Command::Migrate));
@@ -330,10 +338,18 @@ pub(crate) async fn open_store(cfg: &Config) -> Result<(Arc<dyn Store>, Vec<Stri
             )
         }
         Database::Postgres(url) => Arc::new(
-            keel_store_postgres::PgStore::connect(url)
-                .await
-                .map_err(|e| anyhow!("{e}"))
-                .context("while connecting to PostgreSQL")?,
+            keel_store_postgres::PgStore::connect_with(
+                url,
+                keel_store_postgres::PgLimits {
+                    statement_timeout: std::time::Duration::from_secs(cfg.statement_timeout_secs),
+                    idle_in_transaction_timeout: std::time::Duration::from_secs(
+                        cfg.idle_in_transaction_timeout_secs,
+                    ),
+                },
+            )
+            .await
+            .map_err(|e| anyhow!("{e}"))
+            .context("while connecting to PostgreSQL")?,
         ),
     };
     // open/connect already migrated; asking again reports nothing new but proves the table is there.

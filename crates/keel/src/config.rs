@@ -13,6 +13,12 @@ pub const EXAMPLE: &str = include_str!("../keel.example.toml");
 pub const DEFAULT_SESSION_MINUTES: i64 = 14 * 24 * 60;
 /// The longest session lifetime accepted: 90 days.
 const MAX_SESSION_MINUTES: i64 = 90 * 24 * 60;
+/// PostgreSQL's statement timeout by default, seconds.
+pub const DEFAULT_STATEMENT_TIMEOUT_SECS: u64 = 30;
+/// PostgreSQL's idle-in-transaction session timeout by default, seconds.
+pub const DEFAULT_IDLE_IN_TRANSACTION_SECS: u64 = 60;
+/// The longest of either accepted: one hour.
+const MAX_DB_TIMEOUT_SECS: u64 = 3600;
 
 /// The file's shape; every key optional.
 #[derive(Debug, Default, Deserialize)]
@@ -30,6 +36,8 @@ pub struct FileConfig {
     webhook_allow_private: Option<bool>,
     session_lifetime_minutes: Option<i64>,
     webhook_extra_ca: Option<PathBuf>,
+    statement_timeout_secs: Option<u64>,
+    idle_in_transaction_timeout_secs: Option<u64>,
 }
 
 /// Where the data lives.
@@ -67,6 +75,11 @@ pub struct Config {
     /// Certificates (PEM text, read from the file `KEEL_WEBHOOK_EXTRA_CA` names) that https
     /// webhook targets may chain to beside the public roots.
     pub webhook_extra_ca: Option<String>,
+    /// PostgreSQL: the statement timeout in seconds; a connection whose server says nothing for
+    /// this long (plus half a second) in the middle of a statement is given up as unavailable.
+    pub statement_timeout_secs: u64,
+    /// PostgreSQL: the server ends a session idle inside a transaction this long, in seconds.
+    pub idle_in_transaction_timeout_secs: u64,
 }
 
 impl std::fmt::Debug for Config {
@@ -89,6 +102,8 @@ impl std::fmt::Debug for Config {
             .field("webhook_allow_private", &self.webhook_allow_private)
             .field("session_lifetime_minutes", &self.session_lifetime_minutes)
             .field("webhook_extra_ca", &self.webhook_extra_ca.as_ref().map(|_| "<set>"))
+            .field("statement_timeout_secs", &self.statement_timeout_secs)
+            .field("idle_in_transaction_timeout_secs", &self.idle_in_transaction_timeout_secs)
             .finish()
     }
 }
@@ -113,9 +128,13 @@ pub struct Overrides {
     pub data_dir: Option<PathBuf>,
     /// `--database-url`.
     pub database_url: Option<String>,
+    /// `--statement-timeout`, seconds.
+    pub statement_timeout: Option<String>,
+    /// `--idle-in-transaction-timeout`, seconds.
+    pub idle_in_transaction_timeout: Option<String>,
 }
 
-const KNOWN_VARS: [&str; 11] = [
+const KNOWN_VARS: [&str; 14] = [
     "KEEL_LOG_FORMAT",
     "KEEL_METRICS_TOKEN",
     "KEEL_CONFIG",
@@ -127,6 +146,9 @@ const KNOWN_VARS: [&str; 11] = [
     "KEEL_LOG",
     "KEEL_WEBHOOK_ALLOW_PRIVATE",
     "KEEL_SESSION_LIFETIME",
+    "KEEL_WEBHOOK_EXTRA_CA",
+    "KEEL_STATEMENT_TIMEOUT",
+    "KEEL_IDLE_IN_TRANSACTION_TIMEOUT",
 ];
 
 fn env(name: &str) -> Option<String> {
@@ -139,6 +161,25 @@ fn parse_bool(name: &str, v: &str) -> Result<bool> {
         "0" | "false" | "no" | "off" => Ok(false),
         _ => bail!("{name} must be true or false, not {v:?}"),
     }
+}
+
+/// A database time limit in seconds from a flag, `KEEL_*` variable or the file (in that order),
+/// 1 to an hour.
+fn db_timeout(flag: Option<&str>, var: &str, key: &str, file: Option<u64>, default: u64) -> Result<u64> {
+    let (text, from) = match (flag, env(var)) {
+        (Some(f), _) => (f.to_string(), format!("--{}", key.trim_end_matches("_secs").replace('_', "-"))),
+        (None, Some(v)) => (v, var.to_string()),
+        (None, None) => match file {
+            Some(n) if (1..=MAX_DB_TIMEOUT_SECS).contains(&n) => return Ok(n),
+            Some(n) => bail!("{key} must be seconds from 1 to {MAX_DB_TIMEOUT_SECS}, not {n}"),
+            None => return Ok(default),
+        },
+    };
+    text.trim()
+        .parse::<u64>()
+        .ok()
+        .filter(|n| (1..=MAX_DB_TIMEOUT_SECS).contains(n))
+        .with_context(|| format!("{from} must be seconds from 1 to {MAX_DB_TIMEOUT_SECS}, not {text:?}"))
 }
 
 /// `KEEL_*` variables Keel does not know (test-harness ones aside), to warn about typos.
@@ -249,6 +290,20 @@ impl Config {
                 None => DEFAULT_SESSION_MINUTES,
             },
         };
+        let statement_timeout_secs = db_timeout(
+            o.statement_timeout.as_deref(),
+            "KEEL_STATEMENT_TIMEOUT",
+            "statement_timeout_secs",
+            file.statement_timeout_secs,
+            DEFAULT_STATEMENT_TIMEOUT_SECS,
+        )?;
+        let idle_in_transaction_timeout_secs = db_timeout(
+            o.idle_in_transaction_timeout.as_deref(),
+            "KEEL_IDLE_IN_TRANSACTION_TIMEOUT",
+            "idle_in_transaction_timeout_secs",
+            file.idle_in_transaction_timeout_secs,
+            DEFAULT_IDLE_IN_TRANSACTION_SECS,
+        )?;
         Ok(Config {
             bind,
             database,
@@ -261,6 +316,8 @@ impl Config {
             webhook_allow_private,
             session_lifetime_minutes,
             webhook_extra_ca,
+            statement_timeout_secs,
+            idle_in_transaction_timeout_secs,
         })
     }
 }
@@ -299,6 +356,15 @@ mod tests {
         assert!(Config::load(&o).is_err());
         let o = Overrides { database_url: Some("mysql://x".into()), ..Default::default() };
         assert!(Config::load(&o).is_err());
+        let o = Overrides { statement_timeout: Some("5".into()), ..Default::default() };
+        let c = Config::load(&o).unwrap();
+        assert_eq!((c.statement_timeout_secs, c.idle_in_transaction_timeout_secs), (5, 60));
+        let o = Overrides { idle_in_transaction_timeout: Some("soon".into()), ..Default::default() };
+        let e = Config::load(&o).map(|_| ()).unwrap_err().to_string();
+        assert!(
+            e.contains("--idle-in-transaction-timeout must be seconds from 1 to 3600, not \"soon\""),
+            "{e}"
+        );
     }
 
     fn file_error(toml: &str) -> String {
@@ -323,6 +389,12 @@ mod tests {
         assert!(e.contains("bind") && e.contains("\"here\""), "{e}");
         let e = file_error("secure_cookies = \"yes\"\n");
         assert!(e.contains("secure_cookies"), "{e}");
+        let e = file_error("statement_timeout_secs = 0\n");
+        assert!(e.contains("statement_timeout_secs must be seconds from 1 to 3600, not 0"), "{e}");
+        let e = file_error("idle_in_transaction_timeout_secs = 7200\n");
+        assert!(e.contains("idle_in_transaction_timeout_secs") && e.contains("7200"), "{e}");
+        let e = file_error("statement_timeout_secs = \"fast\"\n");
+        assert!(e.contains("statement_timeout_secs"), "{e}");
         let e = file_error("colour = 1\n");
         assert!(e.contains("unknown field `colour`"), "{e}");
     }

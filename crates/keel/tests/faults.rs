@@ -11,6 +11,10 @@
 //! - **Database gone.** A private PostgreSQL server is stopped under load and started again:
 //!   requests fail fast with 503 and a problem body, `/readyz` answers 503, nothing panics, and
 //!   service resumes by itself.
+//! - **Database hangs.** A proxy between the server and PostgreSQL stops carrying bytes without
+//!   closing anything: requests answer 503 within the statement bound, `/readyz` 503 within two
+//!   seconds, and service resumes by itself once bytes flow again. A write blocked by a lock is
+//!   cancelled by PostgreSQL's statement timeout and answered 503.
 //! - **Disk full, read-only data directory** (SQLite, on a small tmpfs: needs root to mount).
 //!
 //! `KEEL_FAULTS_SECS` sets the length of the load phases (default 3 s).
@@ -600,6 +604,348 @@ async fn postgres_stopped_under_load_answers_503_and_recovers() {
         (restarted - down_at).as_secs_f64(),
         (resumed - restarted).as_secs_f64(),
         (resumed - up_at).as_secs_f64(),
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2b. The database hangs: a network that stops carrying bytes without closing anything
+
+/// A TCP proxy in front of PostgreSQL that can be cut: while cut, it reads and drops every byte
+/// in both directions and holds every socket open, new ones too (accepted, never forwarded),
+/// as a network partition does to a client that has nothing to tell it so. Healed, it forwards
+/// again; the sockets accepted while cut are closed then (their start-up went nowhere).
+struct Blackhole {
+    addr: std::net::SocketAddr,
+    cut: tokio::sync::watch::Sender<bool>,
+    dropped: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl Blackhole {
+    async fn start(upstream: std::net::SocketAddr) -> Blackhole {
+        use std::sync::atomic::Ordering::Relaxed;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("proxy bind");
+        let addr = listener.local_addr().expect("proxy addr");
+        let (cut, _) = tokio::sync::watch::channel(false);
+        let dropped = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let (cut_tx, dropped_c) = (cut.clone(), dropped.clone());
+        tokio::spawn(async move {
+            loop {
+                let Ok((client, _)) = listener.accept().await else { return };
+                let mut state = cut_tx.subscribe();
+                let dropped = dropped_c.clone();
+                if *state.borrow() {
+                    // Accepted during the cut: swallow what comes, close it once healed.
+                    tokio::spawn(async move {
+                        let (mut r, _w) = client.into_split();
+                        let mut buf = vec![0u8; 16 * 1024];
+                        tokio::select! {
+                            _ = async {
+                                use tokio::io::AsyncReadExt;
+                                while let Ok(n) = r.read(&mut buf).await {
+                                    if n == 0 { std::future::pending::<()>().await }
+                                    dropped.fetch_add(n as u64, Relaxed);
+                                }
+                            } => {}
+                            _ = state.wait_for(|c| !*c) => {}
+                        }
+                    });
+                    continue;
+                }
+                let Ok(server) = tokio::net::TcpStream::connect(upstream).await else { continue };
+                let (cr, cw) = client.into_split();
+                let (sr, sw) = server.into_split();
+                tokio::spawn(pump(cr, sw, cut_tx.subscribe(), dropped.clone()));
+                tokio::spawn(pump(sr, cw, cut_tx.subscribe(), dropped));
+            }
+        });
+        Blackhole { addr, cut, dropped }
+    }
+
+    fn set_cut(&self, cut: bool) {
+        self.cut.send_replace(cut);
+    }
+}
+
+/// Copies `from` into `to`, dropping what is read while the link is cut; an end of stream
+/// while cut is passed on only once healed.
+async fn pump(
+    mut from: tokio::net::tcp::OwnedReadHalf,
+    mut to: tokio::net::tcp::OwnedWriteHalf,
+    mut cut: tokio::sync::watch::Receiver<bool>,
+    dropped: Arc<std::sync::atomic::AtomicU64>,
+) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        // An error ends the stream like a close.
+        let n: usize = from.read(&mut buf).await.unwrap_or_default();
+        if *cut.borrow() {
+            if n == 0 {
+                let _ = cut.wait_for(|c| !*c).await;
+                break;
+            }
+            dropped.fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
+            continue;
+        }
+        if n == 0 || to.write_all(&buf[..n]).await.is_err() {
+            break;
+        }
+    }
+    let _ = to.shutdown().await;
+}
+
+/// `url` with its host and port replaced by `addr`.
+fn via(url: &str, addr: std::net::SocketAddr) -> (String, String) {
+    let start = url.find("://").map_or(0, |i| i + 3);
+    let start = url[start..].find('@').map_or(start, |i| start + i + 1);
+    let end = url[start..].find(['/', '?']).map_or(url.len(), |i| start + i);
+    let upstream = url[start..end].to_string();
+    (format!("{}{addr}{}", &url[..start], &url[end..]), upstream)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_that_hangs_answers_503_within_the_bound_and_recovers() {
+    let Some(db) = TestDb::postgres().await else { return };
+    let (_, upstream) = via(&db.url, "127.0.0.1:1".parse().unwrap());
+    let upstream = tokio::net::lookup_host(&upstream).await.expect("resolve").next().expect("address");
+    let proxy = Blackhole::start(upstream).await;
+    let (url, _) = via(&db.url, proxy.addr);
+    // A one-second statement timeout: a connection gives up 1.5 s into a silence.
+    let server = Server::start(&url, &[("KEEL_STATEMENT_TIMEOUT", "1")]).await;
+    let bound = Duration::from_millis(1500);
+    let tok = token(&db.url, ADMIN_EMAIL);
+    let c = client();
+    let (st, _) = call(
+        &c,
+        &tok,
+        reqwest::Method::POST,
+        server.url("/api/v1/products"),
+        Some(json!({"key": "HANG", "name": "Hang"})),
+    )
+    .await;
+    assert_eq!(st, StatusCode::CREATED);
+    let (st, v) = call(
+        &c,
+        &tok,
+        reqwest::Method::POST,
+        server.url("/api/v1/products/HANG/items"),
+        Some(json!({"title": "Still here"})),
+    )
+    .await;
+    assert_eq!(st, StatusCode::CREATED, "{v}");
+    let key = v["key"].as_str().unwrap().to_string();
+
+    let t0 = Instant::now();
+    let answers: Arc<Mutex<Vec<Answer>>> = Arc::default();
+    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut tasks = Vec::new();
+    for n in 0..4u64 {
+        let (answers, done, tok, base, key) =
+            (answers.clone(), done.clone(), tok.clone(), server.base.clone(), key.clone());
+        tasks.push(tokio::spawn(async move {
+            // Without the bound these would wait for ever; the client gives up at 8 s, which
+            // fails the test.
+            let c = Client::builder().timeout(Duration::from_secs(8)).build().unwrap();
+            let mut i = 0u64;
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                i += 1;
+                let req = match (n + i) % 3 {
+                    0 => c.get(format!("{base}/api/v1/items/{key}")),
+                    1 => c
+                        .patch(format!("{base}/api/v1/items/{key}"))
+                        .json(&json!({"title": format!("c{n} {i}")})),
+                    _ => c.get(format!("{base}/api/v1/products/HANG/backlog")),
+                };
+                let at = t0.elapsed();
+                let res = req.bearer_auth(&tok).send().await.unwrap_or_else(|e| panic!("no answer: {e}"));
+                let status = res.status().as_u16();
+                let retry_after = res.headers().contains_key("retry-after");
+                let ctype =
+                    res.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+                let body: Value = res.json().await.unwrap_or(Value::Null);
+                let problem = (ctype == "application/problem+json")
+                    .then(|| body["type"].as_str().unwrap_or("").to_string());
+                answers.lock().unwrap().push(Answer {
+                    at,
+                    took: t0.elapsed() - at,
+                    status,
+                    problem,
+                    retry_after,
+                });
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }));
+    }
+    let phase = Duration::from_secs_f64(load_secs() / 2.0);
+    tokio::time::sleep(phase).await;
+    let cut_at = t0.elapsed();
+    proxy.set_cut(true);
+    // Past the caches (two seconds) and a bound or two, everything needs the database.
+    tokio::time::sleep(Duration::from_millis(3500).max(phase)).await;
+    let r0 = Instant::now();
+    let ready = c.get(server.url("/readyz")).send().await.expect("readyz");
+    let ready_took = r0.elapsed();
+    let ready_status = ready.status();
+    let health = c.get(server.url("/healthz")).send().await.expect("healthz").status();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let healed_at = t0.elapsed();
+    proxy.set_cut(false);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let resumed = loop {
+        let r = c
+            .get(server.url(&format!("/api/v1/items/{key}")))
+            .bearer_auth(&tok)
+            .send()
+            .await
+            .expect("answer");
+        if r.status() == StatusCode::OK {
+            break t0.elapsed();
+        }
+        assert!(Instant::now() < deadline, "service did not resume within 30 s: {}", r.status());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    tokio::time::sleep(phase).await;
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    for t in tasks {
+        t.await.expect("load task");
+    }
+    let ready_after = c.get(server.url("/readyz")).send().await.expect("readyz").status();
+    let mut server = server;
+    server.assert_alive_without_panic();
+
+    assert_eq!(ready_status, StatusCode::SERVICE_UNAVAILABLE, "/readyz while the database hangs");
+    assert!(ready_took < Duration::from_millis(2200), "/readyz took {ready_took:?}");
+    assert_eq!(health, StatusCode::OK, "/healthz while the database hangs: the process is up");
+    assert_eq!(ready_after, StatusCode::OK);
+    let answers = answers.lock().unwrap().clone();
+    let (mut n503, mut max503, mut max_all) = (0, Duration::ZERO, Duration::ZERO);
+    for a in &answers {
+        assert!(matches!(a.status, 200 | 409 | 503), "only 200, 409 or 503 while the database hangs: {a:?}");
+        // The bound, plus a second for a request that had a statement in flight when the link
+        // was cut after others had gone through, and the machine's own delays.
+        assert!(a.took < bound + Duration::from_secs(1), "an answer took too long: {a:?}");
+        max_all = max_all.max(a.took);
+        if a.status == 503 {
+            assert_eq!(a.problem.as_deref(), Some("https://keel.dev/problems/unavailable"), "{a:?}");
+            assert!(a.retry_after, "503 without Retry-After: {a:?}");
+            assert!(a.at + a.took >= cut_at, "503 before the link was cut: {a:?}");
+            n503 += 1;
+            max503 = max503.max(a.took);
+        }
+        // Sent past the caches after the cut, answered before the heal.
+        if a.at > cut_at + Duration::from_millis(2100) && a.at + a.took < healed_at {
+            assert_eq!(a.status, 503, "{a:?}");
+        }
+        if a.at > resumed + Duration::from_millis(200) {
+            assert!(matches!(a.status, 200 | 409), "after resuming: {a:?}");
+        }
+    }
+    assert!(n503 > 0, "no 503 while the database hung");
+    let ok_after = answers.iter().filter(|a| a.at > resumed && a.status == 200).count();
+    assert!(ok_after > 0, "no answer after resuming");
+    println!(
+        "database hangs: {} requests, {n503} answered 503 (max {:.0} ms; slowest answer of all {:.0} ms), \
+         /readyz 503 in {:.0} ms, cut for {:.2} s, {} bytes dropped; service resumed {:.2} s after the heal; \
+         {ok_after} answered 200 since",
+        answers.len(),
+        max503.as_secs_f64() * 1000.0,
+        max_all.as_secs_f64() * 1000.0,
+        ready_took.as_secs_f64() * 1000.0,
+        (healed_at - cut_at).as_secs_f64(),
+        proxy.dropped.load(std::sync::atomic::Ordering::Relaxed),
+        (resumed - healed_at).as_secs_f64(),
+    );
+}
+
+/// The statement timeout is PostgreSQL's own too: an edit waiting on a row another session
+/// holds is cancelled by the server after a second and answered 503, and goes through once the
+/// lock is gone. Neither that nor an import's COPY makes a connection be given up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_statement_timeout_cancels_a_blocked_write_with_503() {
+    let Some(db) = TestDb::postgres().await else { return };
+    let server = Server::start(&db.url, &[("KEEL_STATEMENT_TIMEOUT", "1")]).await;
+    let tok = token(&db.url, ADMIN_EMAIL);
+    let c = client();
+    let (st, _) = call(
+        &c,
+        &tok,
+        reqwest::Method::POST,
+        server.url("/api/v1/products"),
+        Some(json!({"key": "LOCK", "name": "Lock"})),
+    )
+    .await;
+    assert_eq!(st, StatusCode::CREATED);
+    let (st, v) = call(
+        &c,
+        &tok,
+        reqwest::Method::POST,
+        server.url("/api/v1/products/LOCK/items"),
+        Some(json!({"title": "Locked"})),
+    )
+    .await;
+    assert_eq!(st, StatusCode::CREATED, "{v}");
+    let key = v["key"].as_str().unwrap().to_string();
+    // An import writes with COPY, whose exchange differs from the others (a Sync the server
+    // ignores): the connection must not be taken for one the server owes an answer.
+    let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/csv/");
+    let csv = std::fs::read(format!("{fixtures}items.csv")).unwrap();
+    let columns = std::fs::read_to_string(format!("{fixtures}columns.toml")).unwrap();
+    use base64::Engine as _;
+    let (st, v) = call(
+        &c,
+        &tok,
+        reqwest::Method::POST,
+        server.url("/api/v1/products/LOCK/import"),
+        Some(json!({"format": "csv", "dry_run": false, "columns": columns,
+            "files": [{"name": "items.csv", "content_base64": base64::engine::general_purpose::STANDARD.encode(csv)}]})),
+    )
+    .await;
+    assert_eq!((st, v["written"].as_bool()), (StatusCode::OK, Some(true)), "{v}");
+    let (mut holder, conn) = tokio_postgres::connect(&db.url, tokio_postgres::NoTls).await.expect("connect");
+    tokio::spawn(conn);
+    let tx = holder.transaction().await.expect("begin");
+    tx.execute("SELECT 1 FROM items FOR UPDATE", &[]).await.expect("lock");
+    let t = Instant::now();
+    let res = c
+        .patch(server.url(&format!("/api/v1/items/{key}")))
+        .bearer_auth(&tok)
+        .json(&json!({"title": "Blocked"}))
+        .send()
+        .await
+        .expect("answer");
+    let took = t.elapsed();
+    assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(res.headers().contains_key("retry-after"));
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["type"], "https://keel.dev/problems/unavailable", "{body}");
+    assert!(took >= Duration::from_millis(900) && took < Duration::from_millis(2500), "{took:?}");
+    // Reads go on meanwhile, and the server is ready.
+    let (st, v) =
+        call(&c, &tok, reqwest::Method::GET, server.url(&format!("/api/v1/items/{key}")), None).await;
+    assert_eq!((st, v["title"].as_str()), (StatusCode::OK, Some("Locked")));
+    assert_eq!(c.get(server.url("/readyz")).send().await.unwrap().status(), StatusCode::OK);
+    tx.rollback().await.expect("rollback");
+    let (st, v) = call(
+        &c,
+        &tok,
+        reqwest::Method::PATCH,
+        server.url(&format!("/api/v1/items/{key}")),
+        Some(json!({"title": "Free"})),
+    )
+    .await;
+    assert_eq!((st, v["title"].as_str()), (StatusCode::OK, Some("Free")), "{v}");
+    // Idle for longer than the bound (1.5 s): no connection was given up, as a cancelled
+    // statement leaves its connection usable and a COPY leaves nothing owed.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let (st, _) =
+        call(&c, &tok, reqwest::Method::GET, server.url("/api/v1/products/LOCK/backlog"), None).await;
+    assert_eq!(st, StatusCode::OK);
+    assert!(!server.log().contains("a database connection closed"), "{}", server.log());
+    let mut server = server;
+    server.assert_alive_without_panic();
+    println!(
+        "statement timeout: a write blocked by a lock answered 503 after {:.0} ms",
+        took.as_secs_f64() * 1000.0
     );
 }
 

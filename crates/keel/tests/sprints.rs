@@ -379,6 +379,12 @@ async fn start_freezes_the_commitment_and_tracks_scope_change(db: TestDb) {
     let (_, items) = get(&t, &t.admin_token, &format!("/api/v1/sprints/{s1}/items")).await;
     let keys: Vec<&str> = items.as_array().unwrap().iter().map(|i| i["key"].as_str().unwrap()).collect();
     assert_eq!(keys, vec![a.as_str(), b.as_str(), d.as_str()]);
+    // Deleting an item of the running sprint takes it out of the scope as a removal, at the
+    // estimate it had (B, 13).
+    ok(&t, &t.admin_token, Method::DELETE, &format!("/api/v1/items/{b}"), None).await;
+    let (_, v) = get(&t, &t.admin_token, &format!("/api/v1/sprints/{s1}")).await;
+    assert_eq!(v["figures"]["removed"], json!(15.0), "{v}");
+    assert_eq!(v["figures"]["planned"], json!(13.0), "{v}");
 }
 
 async fn close_sends_items_to_the_backlog_top_and_the_next_sprint(db: TestDb) {

@@ -213,6 +213,8 @@ fn a_sprint_with_scope_change_moves_between_sprints_and_a_reopened_bug() {
     assert_eq!(r.carried_over, ["K-2"]);
     assert_eq!(r.bugs, ["K-5"]);
     assert!(close(r.completion_rate.unwrap(), 7.0 / 17.0));
+    // C's re-estimate (2 → 3) while in the sprint: 17 + 2 − 8 + 1 = 7 done + 5 carried over.
+    assert_eq!(r.reestimated, 1.0);
 
     // The next sprint, started d5 09:00, still running at d6 12:00: D and B committed.
     let s11 = SprintWindow {
@@ -226,6 +228,41 @@ fn a_sprint_with_scope_change_moves_between_sprints_and_a_reopened_bug() {
     let r = sprint_result(&s11, &sprint_items(), &wf(), Tz::UTC, t(6, 12));
     assert_eq!((r.committed, r.committed_items.clone()), (13.0, vec!["K-2".to_string(), "K-4".to_string()]));
     assert_eq!((r.completed, r.carried_over.clone()), (0.0, vec!["K-2".to_string(), "K-4".to_string()]));
+}
+
+/// Found by the scope property: an item deleted while in a running sprint left the scope
+/// without counting as removed, so committed + added − removed no longer matched what was left;
+/// and a re-estimate in the same transaction as a removal counted the removal at the new
+/// estimate, which the sprint never held.
+#[test]
+fn deletions_and_reestimates_keep_the_scope_balanced() {
+    let s = sprint10();
+    // F (5) committed, deleted on day 2. G (3) committed, re-estimated to 8 and moved to the next
+    // sprint in one transaction on day 1. H (2) committed, re-estimated to 4 on day 1, done.
+    let mut f = item(6, ItemKind::Story, t(-5, 9), &[]);
+    f.sprint.push((t(-1, 10), Some(10)));
+    f.points[0].1 = Some(5.0);
+    f.deleted_at = Some(t(2, 9));
+    let mut g = item(7, ItemKind::Story, t(-5, 9), &[]);
+    g.sprint.extend([(t(-1, 10), Some(10)), (t(1, 9), Some(11))]);
+    g.points = vec![(t(-5, 9), Some(3.0)), (t(1, 9), Some(8.0))];
+    let mut h = item(8, ItemKind::Story, t(-5, 9), &[(t(3, 9), 4)]);
+    h.sprint.push((t(-1, 10), Some(10)));
+    h.points = vec![(t(-5, 9), Some(2.0)), (t(1, 12), Some(4.0))];
+    let items = [f, g, h];
+    let r = sprint_result(&s, &items, &wf(), Tz::UTC, t(20, 0));
+    assert_eq!((r.committed, r.committed_items.len()), (10.0, 3));
+    assert_eq!(r.removed_items, ["K-6", "K-7"]);
+    assert_eq!(r.removed, 8.0);
+    assert_eq!(r.reestimated, 2.0);
+    assert_eq!((r.completed, r.completed_items.clone()), (4.0, vec!["K-8".to_string()]));
+    assert!(r.carried_over.is_empty());
+    assert!(close(r.committed + r.added - r.removed + r.reestimated, r.completed));
+    // Read while running, before the deletion: F and H are still there, not done.
+    let r = sprint_result(&SprintWindow { closed_at: None, ..s }, &items, &wf(), Tz::UTC, t(1, 20));
+    assert_eq!((r.removed, r.reestimated), (3.0, 2.0));
+    assert_eq!(r.carried_over, ["K-6", "K-8"]);
+    assert!(close(r.committed + r.added - r.removed + r.reestimated, 5.0 + 4.0));
 }
 
 #[test]
