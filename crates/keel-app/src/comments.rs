@@ -138,7 +138,7 @@ impl App {
                 let s = Stored::<Release>::from_record(r)?;
                 (format!("Release {}", s.data.name), format!("/releases/{id}"))
             }
-            Subject::Item => return Err(AppError::NotFound),
+            Subject::Item | Subject::Proposal => return Err(AppError::NotFound),
         };
         Ok(Target {
             subject,
