@@ -113,7 +113,6 @@ impl App {
         }
         let product = r.product_id.ok_or(AppError::NotFound)?;
         let access = self.access_by_id(user, product).await?;
-        let key = access.product.key.as_str().to_string();
         let created_by = r.created_by;
         let mut public_only_hidden = false;
         let (label, link) = match subject {
@@ -128,11 +127,11 @@ impl App {
             }
             Subject::Opportunity => {
                 let s = Stored::<Opportunity>::from_record(r)?;
-                (s.data.title, format!("/products/{key}/opportunities#opp-{id}"))
+                (s.data.title, format!("/opportunities/{id}"))
             }
             Subject::Feedback => {
                 let s = Stored::<Feedback>::from_record(r)?;
-                (excerpt(&s.data.text, 60), format!("/products/{key}/feedback#fb-{id}"))
+                (excerpt(&s.data.text, 60), format!("/feedback/{id}"))
             }
             Subject::Release => {
                 let s = Stored::<Release>::from_record(r)?;
