@@ -264,7 +264,7 @@ impl App {
             link: t.link.clone(),
             text,
         };
-        Ok(WriteOp::CreateRecord(new_record(Some(access.product.id), Some(to.0), "unread", None, &n)?))
+        Ok(WriteOp::CreateRecord(keel_store::notification_record(access.product.id, &n)?))
     }
 
     /// Posts a comment: mentioned members and the other watchers are notified in the same

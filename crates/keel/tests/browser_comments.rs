@@ -113,7 +113,7 @@ async fn post_json(t: &keel_testkit::TestApp, path: &str, body: Value) -> Value 
 async fn discovery(driver: &Driver, db: TestDb, backend: &str) {
     let t = keel_testkit::spawn_app(db).await;
     let shop = t.product("SHOP").await;
-    t.member(&shop, "dev@keel.test", &[Role::Team]).await;
+    let (_, dev_token) = t.member(&shop, "dev@keel.test", &[Role::Team]).await;
     let (_, po_token) = t.member(&shop, "olivia@keel.test", &[Role::Po]).await;
     let shots = Shots::new(&format!("discovery-comments-{backend}"));
     let opp =
@@ -177,6 +177,37 @@ async fn discovery(driver: &Driver, db: TestDb, backend: &str) {
     po.wait_url_ends(&format!("/feedback/{fb}")).await;
     let body = po.text(&po.wait_css(".comment-body").await).await;
     assert!(body.contains("Asked @olivia about phone numbers"), "{body}");
+
+    // A proposal waits in the PO's inbox and opens on its row of the proposals page, where the
+    // PO accepts it; the proposer's inbox then holds the decision.
+    for title in ["One", "Two"] {
+        post_json(&t, "/api/v1/products/SHOP/items", json!({"title": title})).await;
+    }
+    let r = reqwest::Client::new()
+        .post(t.url("/api/v1/items/SHOP-2/move"))
+        .bearer_auth(&dev_token)
+        .json(&json!({"top": true, "reason": "customers first"}))
+        .send()
+        .await
+        .expect("move");
+    assert_eq!(r.status(), reqwest::StatusCode::ACCEPTED);
+    let id = r.json::<Value>().await.expect("json")["id"].as_i64().expect("a proposal");
+    po.goto(&t.url("/inbox")).await;
+    let row = po.text(&po.wait_css("#inbox-list .inbox-row.unread").await).await;
+    assert!(
+        row.contains("asks for your decision") && row.contains("dev proposes: Move SHOP-2 to the top"),
+        "{row}"
+    );
+    let count = po.text(&po.wait_css("#inbox-count").await).await;
+    assert!(count.starts_with('2'), "the opportunity's mention and the proposal: {count}");
+    po.click(&po.wait_css("#inbox-list .inbox-btn").await).await;
+    po.wait_url_contains(&format!("/products/SHOP/proposals#proposal-{id}")).await;
+    shots.take(&po, "proposal").await;
+    po.click(&po.wait_css(&format!("#proposal-{id} .decide button[type=submit]")).await).await;
+    po.wait_url_contains("notice=").await;
+    dev.goto(&t.url("/inbox")).await;
+    let row = dev.text(&dev.wait_css("#inbox-list .inbox-row.unread").await).await;
+    assert!(row.contains("olivia accepted your proposal: Move SHOP-2 to the top"), "{row}");
     dev.close().await;
     po.close().await;
 }

@@ -243,14 +243,9 @@ async fn run(driver: &Driver, db: TestDb, backend: &str) {
     .await;
     b.click(&b.wait_css("li:not(.checked) input[data-criterion]").await).await;
     settled(&b, 3).await;
-    assert_eq!(
-        b.js("return document.documentElement.dataset.inplaceLast", json!([])).await,
-        json!("refused")
-    );
-    b.wait_js(
-        "var t = document.getElementById('toast'); return !!t && !t.hidden && /changed/i.test(t.textContent)",
-    )
-    .await;
+    assert_eq!(b.js("return document.documentElement.dataset.inplaceLast", json!([])).await, json!("refused"));
+    b.wait_js("var t = document.getElementById('toast'); return !!t && !t.hidden && /changed/i.test(t.textContent)")
+        .await;
     // The page is drawn again as it now is; the box is back, unticked, and nothing was stored.
     b.wait_js(&format!("return document.querySelector('input[data-item-version]').value === '{now}'")).await;
     assert_eq!(b.text(&b.wait_css("#ac-count").await).await, "1 of 2 checked");
