@@ -65,7 +65,8 @@ pub struct NotificationOut {
     pub actor_id: Option<i64>,
     /// Their name.
     pub actor: String,
-    /// The kind of object it is about.
+    /// The kind of object it is about: `item`, `initiative`, `opportunity`, `feedback`, `release`,
+    /// or `proposal` (for `proposal` and `decision`).
     pub subject: String,
     /// The object's id.
     pub object_id: i64,

@@ -113,7 +113,6 @@ impl App {
         }
         let product = r.product_id.ok_or(AppError::NotFound)?;
         let access = self.access_by_id(user, product).await?;
-        let key = access.product.key.as_str().to_string();
         let created_by = r.created_by;
         let mut public_only_hidden = false;
         let (label, link) = match subject {
@@ -128,17 +127,17 @@ impl App {
             }
             Subject::Opportunity => {
                 let s = Stored::<Opportunity>::from_record(r)?;
-                (s.data.title, format!("/products/{key}/opportunities#opp-{id}"))
+                (s.data.title, format!("/opportunities/{id}"))
             }
             Subject::Feedback => {
                 let s = Stored::<Feedback>::from_record(r)?;
-                (excerpt(&s.data.text, 60), format!("/products/{key}/feedback#fb-{id}"))
+                (excerpt(&s.data.text, 60), format!("/feedback/{id}"))
             }
             Subject::Release => {
                 let s = Stored::<Release>::from_record(r)?;
                 (format!("Release {}", s.data.name), format!("/releases/{id}"))
             }
-            Subject::Item => return Err(AppError::NotFound),
+            Subject::Item | Subject::Proposal => return Err(AppError::NotFound),
         };
         Ok(Target {
             subject,
@@ -265,7 +264,7 @@ impl App {
             link: t.link.clone(),
             text,
         };
-        Ok(WriteOp::CreateRecord(new_record(Some(access.product.id), Some(to.0), "unread", None, &n)?))
+        Ok(WriteOp::CreateRecord(keel_store::notification_record(access.product.id, &n)?))
     }
 
     /// Posts a comment: mentioned members and the other watchers are notified in the same

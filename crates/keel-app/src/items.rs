@@ -867,7 +867,35 @@ impl App {
         Ok(self.store.count_items(access.product.id, filter).await?)
     }
 
-    /// Stores a proposal for `change`.
+    /// The active members, other than the caller, who may decide a proposal of `change`: they
+    /// hold `allow` for every action it needs (judged as accepting would judge it).
+    pub(crate) async fn deciders_of(
+        &self,
+        access: &ProductAccess,
+        action: Action,
+        change: &Change,
+    ) -> AppResult<Vec<UserId>> {
+        let needs = match self.actions_of_change(access, change).await {
+            Ok(a) if !a.is_empty() => a,
+            Ok(_) | Err(AppError::NotFound) => vec![action],
+            Err(e) => return Err(e),
+        };
+        Ok(self
+            .store
+            .members(access.product.id)
+            .await?
+            .into_iter()
+            .filter(|(u, roles)| {
+                u.is_active
+                    && u.id != access.user.id
+                    && needs.iter().all(|a| self.rights.decide(*roles, u.is_admin, *a) == Decision::Allow)
+            })
+            .map(|(u, _)| u.id)
+            .collect())
+    }
+
+    /// Stores a proposal for `change`; the members who may decide it are notified in the same
+    /// transaction.
     pub(crate) async fn propose<T>(
         &self,
         access: &ProductAccess,
@@ -877,7 +905,8 @@ impl App {
         reason: Option<&str>,
     ) -> AppResult<Outcome<T>> {
         let reason = parse_reason(reason)?;
-        let p = NewProposal { product_id: access.product.id, action, change, reason, summary };
+        let notify = self.deciders_of(access, action, &change).await?;
+        let p = NewProposal { product_id: access.product.id, action, change, reason, summary, notify };
         Ok(Outcome::Proposed(Box::new(self.store.create_proposal(p, &self.ctx(&access.user)).await?)))
     }
 

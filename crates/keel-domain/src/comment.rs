@@ -2,8 +2,9 @@
 //! inbox. Pure rules: who is mentioned, who watches, who hears of a change.
 
 use crate::event::ObjectKind;
+use crate::proposal::{Proposal, ProposalState};
 use crate::user::User;
-use crate::UserId;
+use crate::{ProposalId, UserId};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
@@ -24,10 +25,12 @@ pub enum Subject {
     Feedback,
     /// A release.
     Release,
+    /// A proposal (notified about, never commented on: not in [`Subject::ALL`]).
+    Proposal,
 }
 
 impl Subject {
-    /// Every subject kind.
+    /// Every kind people comment on and watch.
     pub const ALL: [Subject; 5] =
         [Subject::Item, Subject::Initiative, Subject::Opportunity, Subject::Feedback, Subject::Release];
 
@@ -44,10 +47,11 @@ impl Subject {
             Subject::Opportunity => ObjectKind::Opportunity,
             Subject::Feedback => ObjectKind::Feedback,
             Subject::Release => ObjectKind::Release,
+            Subject::Proposal => ObjectKind::Proposal,
         }
     }
 
-    /// From its name.
+    /// From its name (only the kinds people comment on).
     pub fn parse(s: &str) -> Option<Self> {
         Subject::ALL.into_iter().find(|k| k.as_str() == s)
     }
@@ -263,6 +267,66 @@ pub fn excerpt(body: &str, max: usize) -> String {
     s
 }
 
+/// The page where a proposal is decided: its row on the product's proposals page.
+pub fn proposal_link(product_key: &str, id: ProposalId) -> String {
+    format!("/products/{product_key}/proposals#proposal-{}", id.0)
+}
+
+/// The notification telling `to` that the pending proposal `p` waits for their decision.
+pub fn proposal_notification(
+    p: &Proposal,
+    to: UserId,
+    proposer_name: &str,
+    product_key: &str,
+) -> Notification {
+    Notification {
+        user: to,
+        reason: Reason::Proposal,
+        actor: Some(p.proposed_by),
+        actor_name: proposer_name.to_string(),
+        subject: Subject::Proposal,
+        object_id: p.id.0,
+        label: p.summary.clone(),
+        link: proposal_link(product_key, p.id),
+        text: excerpt(&format!("{proposer_name} proposes: {}", p.summary), 280),
+    }
+}
+
+/// The notification telling the proposer of the decided proposal `p` what became of it; `None`
+/// while it is pending, and when the proposer decided it themself.
+pub fn decision_notification(p: &Proposal, decider_name: &str, product_key: &str) -> Option<Notification> {
+    if p.state == ProposalState::Pending || p.decided_by == Some(p.proposed_by) {
+        return None;
+    }
+    let reason = p.decision_reason.as_deref().map(str::trim).filter(|r| !r.is_empty());
+    let text = match (p.state, reason) {
+        (ProposalState::Accepted, None) => format!("{decider_name} accepted your proposal: {}", p.summary),
+        (ProposalState::Accepted, Some(r)) => {
+            format!("{decider_name} accepted your proposal: {} ({r})", p.summary)
+        }
+        (ProposalState::Declined, None) => format!("{decider_name} rejected your proposal: {}", p.summary),
+        (ProposalState::Declined, Some(r)) => {
+            format!("{decider_name} rejected your proposal: {} (reason: {r})", p.summary)
+        }
+        (_, r) => format!(
+            "Your proposal went stale: {} ({})",
+            p.summary,
+            r.unwrap_or("it can no longer be applied")
+        ),
+    };
+    Some(Notification {
+        user: p.proposed_by,
+        reason: Reason::Decision,
+        actor: p.decided_by,
+        actor_name: decider_name.to_string(),
+        subject: Subject::Proposal,
+        object_id: p.id.0,
+        label: p.summary.clone(),
+        link: proposal_link(product_key, p.id),
+        text: excerpt(&text, 280),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -333,5 +397,62 @@ mod tests {
             assert_eq!(Subject::parse(s.as_str()), Some(s));
         }
         assert_eq!(Subject::parse("sprint"), None);
+        assert_eq!(Subject::parse("proposal"), None, "nobody comments on a proposal");
+    }
+
+    fn proposal(state: ProposalState, decided_by: Option<i64>, reason: Option<&str>) -> Proposal {
+        Proposal {
+            id: ProposalId(7),
+            product_id: crate::ProductId(1),
+            action: crate::rights::Action::Reorder,
+            change: crate::proposal::Change::DeleteItem { item_id: crate::ItemId(3) },
+            proposed_by: UserId(2),
+            reason: String::new(),
+            created_at: Timestamp(0),
+            state,
+            decided_by: decided_by.map(UserId),
+            decided_at: None,
+            decision_reason: reason.map(str::to_string),
+            summary: "Delete SHOP-3".into(),
+        }
+    }
+
+    #[test]
+    fn a_proposal_notifies_its_decider_with_a_link_to_the_decision() {
+        let p = proposal(ProposalState::Pending, None, None);
+        let n = proposal_notification(&p, UserId(5), "Tess", "SHOP");
+        assert_eq!(
+            (n.user, n.reason, n.subject, n.object_id),
+            (UserId(5), Reason::Proposal, Subject::Proposal, 7)
+        );
+        assert_eq!(n.actor, Some(UserId(2)));
+        assert_eq!(n.text, "Tess proposes: Delete SHOP-3");
+        assert_eq!(n.link, "/products/SHOP/proposals#proposal-7");
+    }
+
+    #[test]
+    fn a_decision_tells_the_proposer_but_not_a_self_decider() {
+        assert!(decision_notification(&proposal(ProposalState::Pending, None, None), "Pam", "SHOP").is_none());
+        assert!(
+            decision_notification(&proposal(ProposalState::Accepted, Some(2), None), "T", "SHOP").is_none()
+        );
+        let n =
+            decision_notification(&proposal(ProposalState::Accepted, Some(9), None), "Pam", "SHOP").unwrap();
+        assert_eq!((n.user, n.reason, n.actor), (UserId(2), Reason::Decision, Some(UserId(9))));
+        assert_eq!(n.text, "Pam accepted your proposal: Delete SHOP-3");
+        let n = decision_notification(
+            &proposal(ProposalState::Declined, Some(9), Some("not now")),
+            "Pam",
+            "SHOP",
+        )
+        .unwrap();
+        assert_eq!(n.text, "Pam rejected your proposal: Delete SHOP-3 (reason: not now)");
+        let n = decision_notification(
+            &proposal(ProposalState::Stale, Some(9), Some("could not be applied: gone")),
+            "Pam",
+            "SHOP",
+        )
+        .unwrap();
+        assert_eq!(n.text, "Your proposal went stale: Delete SHOP-3 (could not be applied: gone)");
     }
 }

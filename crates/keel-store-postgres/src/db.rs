@@ -268,8 +268,9 @@ pub async fn lock_feed<C: GenericClient>(c: &C, product: ProductId) -> StoreResu
 
 /// Marks the proposal a write carries out (if any) as accepted by the writer, in the write's
 /// transaction, and returns the write's event list holding that acceptance; the caller adds its
-/// own events and appends them all just before committing. A proposal that is no longer
-/// pending makes the whole write fail with [`StoreError::Conflict`].
+/// own events and appends them all just before committing. The proposer's `decision`
+/// notification is written here too. A proposal that is no longer pending makes the whole
+/// write fail with [`StoreError::Conflict`].
 pub async fn accept_proposal<C: GenericClient>(c: &C, ctx: &WriteCtx) -> StoreResult<Events> {
     let mut ev = Events::new();
     let Some(ProposalId(id)) = ctx.proposal else { return Ok(ev) };
@@ -295,5 +296,6 @@ pub async fn accept_proposal<C: GenericClient>(c: &C, ctx: &WriteCtx) -> StoreRe
         &Value::from("pending"),
         &Value::from("accepted"),
     );
+    crate::proposals::notify_decision(c, ctx, &mut ev, ProposalId(id)).await?;
     Ok(ev)
 }

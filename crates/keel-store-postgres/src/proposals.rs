@@ -1,14 +1,61 @@
 //! Proposals and the history of events.
 
-use crate::db::{accept_proposal, all, col, one, opt, DbResult};
+use crate::db::{accept_proposal, all, col, one, opt, DbResult, Events};
+use crate::records::create_record_tx;
 use crate::rows::{self, EVENT_COLS, PROPOSAL_COLS};
 use crate::PgStore;
 use async_trait::async_trait;
+use deadpool_postgres::GenericClient;
+use keel_domain::comment::{decision_notification, proposal_notification};
 use keel_domain::event::{Event, ObjectKind};
 use keel_domain::proposal::{Proposal, ProposalState};
-use keel_domain::{ItemId, ProductId, ProposalId};
-use keel_store::{HistoryStore, NewProposal, Page, ProposalStore, StoreError, StoreResult, WriteCtx};
+use keel_domain::{ItemId, ProductId, ProposalId, UserId};
+use keel_store::{
+    notification_record, HistoryStore, NewProposal, Page, ProposalStore, StoreError, StoreResult, WriteCtx,
+};
 use serde_json::{json, Value};
+
+/// A product's key and a user's name (empty when there is none), as notifications show them.
+async fn key_and_name<C: GenericClient>(
+    c: &C,
+    product: ProductId,
+    user: Option<UserId>,
+) -> StoreResult<(String, String)> {
+    let row = one(
+        c,
+        "SELECT p.key, COALESCE((SELECT u.name FROM users u WHERE u.id = $2), '') FROM products p WHERE p.id = $1",
+        &[&product.0, &user.map(|u| u.0)],
+    )
+    .await?;
+    Ok((col(&row, 0)?, col(&row, 1)?))
+}
+
+/// Writes the `decision` notification of the proposal `id` just decided, in the deciding
+/// transaction: to its proposer while they are an active member, unless they decided it.
+pub(crate) async fn notify_decision<C: GenericClient>(
+    c: &C,
+    ctx: &WriteCtx,
+    ev: &mut Events,
+    id: ProposalId,
+) -> StoreResult<()> {
+    let row = one(c, &format!("SELECT {PROPOSAL_COLS} FROM proposals r WHERE r.id = $1"), &[&id.0]).await?;
+    let p = rows::proposal(&row)?;
+    let member = one(
+        c,
+        "SELECT EXISTS(SELECT 1 FROM memberships m JOIN users u ON u.id = m.user_id
+                       WHERE m.product_id = $1 AND m.user_id = $2 AND u.is_active)",
+        &[&p.product_id.0, &p.proposed_by.0],
+    )
+    .await?;
+    if !col::<bool>(&member, 0)? {
+        return Ok(());
+    }
+    let (key, name) = key_and_name(c, p.product_id, p.decided_by).await?;
+    if let Some(n) = decision_notification(&p, &name, &key) {
+        create_record_tx(c, ctx, ev, notification_record(p.product_id, &n)?).await?;
+    }
+    Ok(())
+}
 
 #[async_trait]
 impl ProposalStore for PgStore {
@@ -59,6 +106,13 @@ impl ProposalStore for PgStore {
             &Value::Null,
             &json!(created),
         );
+        if !proposal.notify.is_empty() {
+            let (key, name) = key_and_name(&tx, created.product_id, Some(by)).await?;
+            for to in proposal.notify.iter().filter(|u| **u != by) {
+                let n = proposal_notification(&created, *to, &name, &key);
+                create_record_tx(&tx, ctx, &mut ev, notification_record(created.product_id, &n)?).await?;
+            }
+        }
         ev.write(&tx, ctx).await?;
         tx.commit().await.db()?;
         Ok(created)
@@ -138,6 +192,7 @@ impl ProposalStore for PgStore {
             &json!("pending"),
             &json!(state),
         );
+        notify_decision(&tx, ctx, &mut ev, id).await?;
         ev.write(&tx, ctx).await?;
         tx.commit().await.db()?;
         Ok(closed)

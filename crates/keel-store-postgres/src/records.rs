@@ -50,7 +50,7 @@ async fn load_record<C: GenericClient>(c: &C, id: RecordId, lock: bool) -> Store
     record(&opt(c, &sql, &[&id.0]).await?.ok_or(StoreError::NotFound)?)
 }
 
-async fn create_record_tx<C: GenericClient>(
+pub(crate) async fn create_record_tx<C: GenericClient>(
     c: &C,
     ctx: &WriteCtx,
     ev: &mut Events,

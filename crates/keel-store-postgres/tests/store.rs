@@ -233,6 +233,7 @@ async fn edits_search_links_and_proposals() {
                 change: Change::DeleteItem { item_id: story.id },
                 reason: "dup".into(),
                 summary: "Delete SHOP-2".into(),
+                notify: Vec::new(),
             },
             &c,
         )

@@ -370,7 +370,8 @@ pub(crate) fn event(
 
 /// Carries out the proposal half of a write: when `ctx` names a proposal, marks it accepted (by
 /// the actor, at the write's time) in the write's own transaction, or refuses with a conflict
-/// when it is no longer pending. Every write method calls this first.
+/// when it is no longer pending; writes its proposer's `decision` notification. Every write
+/// method calls this first.
 pub(crate) fn accept_proposal(c: &Connection, ctx: &WriteCtx) -> Res<()> {
     let Some(id) = ctx.proposal else { return Ok(()) };
     let product: Option<i64> = c
@@ -398,7 +399,8 @@ pub(crate) fn accept_proposal(c: &Connection, ctx: &WriteCtx) -> Res<()> {
         "state",
         &Value::from("pending"),
         &Value::from("accepted"),
-    )
+    )?;
+    proposals::notify_decision(c, ctx, id)
 }
 
 /// The columns [`event_row`] reads, in order.

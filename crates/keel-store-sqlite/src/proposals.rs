@@ -1,12 +1,16 @@
 //! Proposals waiting for a decider, and reading the history of events.
 
+use crate::records::create_record_tx;
 use crate::{accept_proposal, conv, event, event_cols, event_row, Res, SqliteStore};
 use async_trait::async_trait;
+use keel_domain::comment::{decision_notification, proposal_notification};
 use keel_domain::event::{Event, ObjectKind};
 use keel_domain::proposal::{Proposal, ProposalState};
 use keel_domain::rights::Action;
 use keel_domain::{ItemId, ProductId, ProposalId, Timestamp, UserId};
-use keel_store::{HistoryStore, NewProposal, Page, ProposalStore, StoreError, StoreResult, WriteCtx};
+use keel_store::{
+    notification_record, HistoryStore, NewProposal, Page, ProposalStore, StoreError, StoreResult, WriteCtx,
+};
 use rusqlite::{params, Connection, Row};
 use serde_json::{json, Value};
 
@@ -43,6 +47,34 @@ fn proposal_row(r: &Row<'_>) -> rusqlite::Result<Proposal> {
 fn load_proposal(c: &Connection, id: ProposalId) -> Res<Proposal> {
     Ok(c.prepare_cached(concat!("SELECT ", proposal_cols!(), " FROM proposals WHERE id = ?1"))?
         .query_row([id.0], proposal_row)?)
+}
+
+/// A product's key and a user's name (empty when there is none), as notifications show them.
+fn key_and_name(c: &Connection, product: ProductId, user: Option<UserId>) -> Res<(String, String)> {
+    Ok(c.prepare_cached(
+        "SELECT p.key, COALESCE((SELECT u.name FROM users u WHERE u.id = ?2), '') FROM products p WHERE p.id = ?1",
+    )?
+    .query_row(params![product.0, user.map(|u| u.0)], |r| Ok((r.get(0)?, r.get(1)?)))?)
+}
+
+/// Writes the `decision` notification of the proposal `id` just decided, in the deciding
+/// transaction: to its proposer while they are an active member, unless they decided it.
+pub(crate) fn notify_decision(c: &Connection, ctx: &WriteCtx, id: ProposalId) -> Res<()> {
+    let p = load_proposal(c, id)?;
+    let member: bool = c
+        .prepare_cached(
+            "SELECT EXISTS(SELECT 1 FROM memberships m JOIN users u ON u.id = m.user_id
+                           WHERE m.product_id = ?1 AND m.user_id = ?2 AND u.is_active)",
+        )?
+        .query_row(params![p.product_id.0, p.proposed_by.0], |r| r.get(0))?;
+    if !member {
+        return Ok(());
+    }
+    let (key, name) = key_and_name(c, p.product_id, p.decided_by)?;
+    if let Some(n) = decision_notification(&p, &name, &key) {
+        create_record_tx(c, ctx, notification_record(p.product_id, &n)?)?;
+    }
+    Ok(())
 }
 
 #[async_trait]
@@ -89,6 +121,13 @@ impl ProposalStore for SqliteStore {
                 summary: proposal.summary,
             };
             event(tx, &ctx, Some(p.product_id), (ObjectKind::Proposal, id), "created", &Value::Null, &json!(p))?;
+            if !proposal.notify.is_empty() {
+                let (key, name) = key_and_name(tx, p.product_id, Some(proposer))?;
+                for to in proposal.notify.iter().filter(|u| **u != proposer) {
+                    let n = proposal_notification(&p, *to, &name, &key);
+                    create_record_tx(tx, &ctx, notification_record(p.product_id, &n)?)?;
+                }
+            }
             Ok(p)
         })
         .await
@@ -160,6 +199,7 @@ impl ProposalStore for SqliteStore {
                 &json!(ProposalState::Pending),
                 &json!(state),
             )?;
+            notify_decision(tx, &ctx, id)?;
             Ok(p)
         })
         .await

@@ -44,7 +44,7 @@ fn load_record(c: &Connection, id: RecordId) -> Res<Record> {
         .query_row([id.0], record_row)?)
 }
 
-fn create_record_tx(c: &Connection, ctx: &WriteCtx, r: NewRecord) -> Res<Record> {
+pub(crate) fn create_record_tx(c: &Connection, ctx: &WriteCtx, r: NewRecord) -> Res<Record> {
     check_record_data(&r.data)?;
     let id: i64 = c
         .prepare_cached(

@@ -12,6 +12,7 @@ pub mod webhooks;
 
 use async_trait::async_trait;
 use keel_domain::board::StateSpec;
+use keel_domain::comment::Notification;
 use keel_domain::event::{Event, ObjectKind};
 use keel_domain::item::{Item, ItemKind, ItemLink, ItemPatch, LinkKind, NewItem};
 use keel_domain::metrics::{FlowRow, ItemHistory, WipRow};
@@ -82,7 +83,10 @@ pub struct WriteCtx {
     pub at: Timestamp,
     /// When the write carries out an accepted proposal: the store marks that proposal
     /// `accepted` (by `actor`, at `at`) in the same transaction, refusing with
-    /// [`StoreError::Conflict`] when it is no longer pending, and tags the events with it.
+    /// [`StoreError::Conflict`] when it is no longer pending, tags the events with it, and
+    /// writes its proposer's `decision` notification (see
+    /// [`keel_domain::comment::decision_notification`]) unless they decided it themself or are
+    /// no longer an active member of the product.
     pub proposal: Option<ProposalId>,
 }
 
@@ -179,6 +183,22 @@ pub struct NewProposal {
     pub reason: String,
     /// One-line summary.
     pub summary: String,
+    /// The members who may decide it: each gets a `proposal` notification (see
+    /// [`keel_domain::comment::proposal_notification`]) in the proposal's own transaction.
+    pub notify: Vec<UserId>,
+}
+
+/// The record holding notification `n` about product `product`: a `notification` record whose
+/// parent is the recipient and whose state is `unread`.
+pub fn notification_record(product: ProductId, n: &Notification) -> StoreResult<NewRecord> {
+    Ok(NewRecord {
+        kind: ObjectKind::Notification,
+        product_id: Some(product),
+        parent_id: Some(n.user.0),
+        state: "unread".into(),
+        unique_key: None,
+        data: serde_json::to_value(n).map_err(StoreError::other)?,
+    })
 }
 
 /// One past event to load with an item through the bulk path (imports, generated datasets).
@@ -673,7 +693,8 @@ pub struct Blocker {
 /// Proposals waiting for a decider.
 #[async_trait]
 pub trait ProposalStore {
-    /// Stores a pending proposal; appends a `created` event on the proposal.
+    /// Stores a pending proposal; appends a `created` event on the proposal and writes the
+    /// `proposal` notifications of [`NewProposal::notify`], all in one transaction.
     async fn create_proposal(&self, proposal: NewProposal, ctx: &WriteCtx) -> StoreResult<Proposal>;
     /// A proposal by id.
     async fn proposal(&self, id: ProposalId) -> StoreResult<Proposal>;
@@ -687,7 +708,8 @@ pub trait ProposalStore {
         page: &Page,
     ) -> StoreResult<Vec<Proposal>>;
     /// Closes a pending proposal without applying it (`Declined` or `Stale`), with a reason;
-    /// [`StoreError::Conflict`] when it is no longer pending.
+    /// [`StoreError::Conflict`] when it is no longer pending. Its proposer's `decision`
+    /// notification is written in the same transaction, as for an accepted one.
     async fn close_proposal(
         &self,
         id: ProposalId,

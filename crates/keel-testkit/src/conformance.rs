@@ -920,6 +920,7 @@ fn proposal_of(p: ProductId, item: ItemId, title: &str) -> NewProposal {
         },
         reason: "clearer".into(),
         summary: format!("Rename to {title}"),
+        notify: Vec::new(),
     }
 }
 
@@ -939,6 +940,7 @@ pub async fn proposals_lifecycle(store: Arc<dyn Store>) {
         change: Change::MoveItem { item_id: a.id, position: Position::Top },
         reason: "urgent".into(),
         summary: "Move SHOP-1 to the top".into(),
+        notify: Vec::new(),
     };
     let p3 = store.create_proposal(mv, &ctx).await.unwrap();
     assert_eq!(
@@ -1027,6 +1029,117 @@ pub async fn proposals_accept_through_write(store: Arc<dyn Store>) {
     let ctx2 = WriteCtx { proposal: Some(p2.id), ..ctx };
     assert!(matches!(store.delete_item(b.id, &ctx2).await, Err(StoreError::Conflict(_))));
     assert!(store.item(b.id).await.is_ok());
+}
+
+/// The notifications of `user`, oldest first, as (reason, object id, text, link, actor).
+async fn notices_of(store: &Arc<dyn Store>, user: UserId) -> Vec<(String, i64, String, String, Option<i64>)> {
+    let f = keel_store::RecordFilter::of(ObjectKind::Notification).parent(user.0);
+    let list = store.records(&f, &Page::first(100)).await.unwrap();
+    list.into_iter()
+        .map(|r| {
+            assert_eq!(r.state, "unread");
+            let d = &r.data;
+            (
+                d["reason"].as_str().unwrap_or_default().to_string(),
+                d["object_id"].as_i64().unwrap_or_default(),
+                d["text"].as_str().unwrap_or_default().to_string(),
+                d["link"].as_str().unwrap_or_default().to_string(),
+                d["actor"].as_i64(),
+            )
+        })
+        .collect()
+}
+
+/// A proposal's deciders are notified in its own transaction, and its proposer in the
+/// transaction that accepts or declines it: never the actor, never a former member, and a
+/// refused write leaves no notification behind.
+pub async fn proposals_notify_in_the_same_transaction(store: Arc<dyn Store>) {
+    let pm = mk_user(&store, "pm@example.com", "Pam").await;
+    let team = mk_user(&store, "team@example.com", "Tess").await;
+    let gone = mk_user(&store, "gone@example.com", "Gus").await;
+    let p = mk_product(&store, "SHOP").await;
+    store.set_member(p.id, pm.id, Roles::of(&[Role::Pm]), &sys()).await.unwrap();
+    store.set_member(p.id, team.id, Roles::of(&[Role::Team]), &sys()).await.unwrap();
+    let a = mk_item(&store, p.id, "a").await;
+    let b = mk_item(&store, p.id, "b").await;
+    let notify = |mut np: NewProposal, to: Vec<UserId>| {
+        np.notify = to;
+        np
+    };
+    // The proposer is never told of their own proposal, even when listed.
+    let p1 = store
+        .create_proposal(
+            notify(proposal_of(p.id, a.id, "A1"), vec![pm.id, team.id]),
+            &at(Some(team.id), 10_000),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        notices_of(&store, pm.id).await,
+        vec![(
+            "proposal".into(),
+            p1.id.0,
+            "Tess proposes: Rename to A1".into(),
+            format!("/products/SHOP/proposals#proposal-{}", p1.id.0),
+            Some(team.id.0)
+        )]
+    );
+    assert!(notices_of(&store, team.id).await.is_empty());
+    let created = store.history(ObjectKind::Proposal, p1.id.0, None, 10).await.unwrap();
+    assert_eq!(created.len(), 1);
+
+    // Accepting through a write: the proposer hears of it in that write's transaction.
+    let ctx = WriteCtx { actor: Some(pm.id), at: Timestamp(20_000), proposal: Some(p1.id) };
+    let patch = ItemPatch { title: Some("A1".into()), ..Default::default() };
+    store.update_item(a.id, 1, &patch, &ctx).await.unwrap();
+    let link1 = format!("/products/SHOP/proposals#proposal-{}", p1.id.0);
+    let accepted = (
+        "decision".to_string(),
+        p1.id.0,
+        "Pam accepted your proposal: Rename to A1".to_string(),
+        link1,
+        Some(pm.id.0),
+    );
+    assert_eq!(notices_of(&store, team.id).await, vec![accepted.clone()]);
+
+    // A refused write (the proposal is decided already) writes no notification at all.
+    let before = (notices_of(&store, pm.id).await.len(), notices_of(&store, team.id).await.len());
+    let again = ItemPatch { title: Some("A2".into()), ..Default::default() };
+    assert!(matches!(store.update_item(a.id, 2, &again, &ctx).await, Err(StoreError::Conflict(_))));
+    let refused = store
+        .create_proposal(
+            notify(proposal_of(p.id, b.id, "B0"), vec![pm.id]),
+            &WriteCtx { actor: Some(team.id), ..ctx },
+        )
+        .await;
+    assert!(matches!(refused, Err(StoreError::Conflict(_))));
+    assert_eq!((notices_of(&store, pm.id).await.len(), notices_of(&store, team.id).await.len()), before);
+
+    // Declining: the proposer reads who and why.
+    let p2 = store
+        .create_proposal(notify(proposal_of(p.id, b.id, "B1"), vec![pm.id]), &at(Some(team.id), 30_000))
+        .await
+        .unwrap();
+    store.close_proposal(p2.id, ProposalState::Declined, "not now", &at(Some(pm.id), 31_000)).await.unwrap();
+    let t = notices_of(&store, team.id).await;
+    assert_eq!(t.len(), 2);
+    assert_eq!(t[1].0, "decision");
+    assert_eq!(t[1].1, p2.id.0);
+    assert_eq!(t[1].2, "Pam rejected your proposal: Rename to B1 (reason: not now)");
+    assert_eq!(notices_of(&store, pm.id).await.len(), 2);
+
+    // Deciding one's own proposal tells nobody; nor does deciding a non-member's proposal.
+    let own = store.create_proposal(proposal_of(p.id, b.id, "B2"), &at(Some(pm.id), 40_000)).await.unwrap();
+    store
+        .close_proposal(own.id, ProposalState::Stale, "could not be applied", &at(Some(pm.id), 41_000))
+        .await
+        .unwrap();
+    let stranger =
+        store.create_proposal(proposal_of(p.id, b.id, "B3"), &at(Some(gone.id), 42_000)).await.unwrap();
+    store.close_proposal(stranger.id, ProposalState::Declined, "no", &at(Some(pm.id), 43_000)).await.unwrap();
+    assert!(notices_of(&store, gone.id).await.is_empty());
+    assert_eq!(notices_of(&store, pm.id).await.len(), 2);
+    assert_eq!(notices_of(&store, team.id).await.len(), 2);
 }
 
 // ---- history -------------------------------------------------------------------------------

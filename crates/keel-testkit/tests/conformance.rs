@@ -29,6 +29,7 @@ keel_testkit::store_tests!(
     links_lifecycle,
     proposals_lifecycle,
     proposals_accept_through_write,
+    proposals_notify_in_the_same_transaction,
     history_order_and_atomicity,
     bulk_create_items,
     bulk_writes_keep_trigger_effects,

@@ -111,11 +111,43 @@ async fn run(driver: &Driver, db: TestDb, axe: &str, shoot: bool) {
     sign_in(&b, ADMIN_EMAIL, ADMIN_PASSWORD).await;
     b.wait_url_contains("/products/SHOP").await;
 
+    // The demo has opportunities but no feedback yet: one piece, linked to the first opportunity.
+    let c = reqwest::Client::new();
+    let opps: Value = c
+        .get(t.url("/api/v1/products/SHOP/opportunities"))
+        .bearer_auth(&t.admin_token)
+        .send()
+        .await
+        .expect("opportunities")
+        .json()
+        .await
+        .expect("json");
+    let opp = opps["opportunities"][0]["id"].as_i64().expect("a demo opportunity");
+    let r = c
+        .post(t.url("/api/v1/products/SHOP/feedback"))
+        .bearer_auth(&t.admin_token)
+        .json(&json!({"text": "Checkout asks for my address twice.", "person": "Dana", "company": "Acme",
+                      "revenue": 1200, "opportunities": [opp]}))
+        .send()
+        .await
+        .expect("feedback");
+    assert!(r.status().is_success(), "{}", r.text().await.unwrap_or_default());
+
     let pages = main_pages(&b, &t.base, "SHOP").await;
     // Every kind of object page was found in the demo (it has no stakeholders yet).
-    for want in
-        ["item", "sprint", "sprint-plan", "sprint-review", "team", "goal", "kpi", "initiative", "release"]
-    {
+    for want in [
+        "item",
+        "sprint",
+        "sprint-plan",
+        "sprint-review",
+        "team",
+        "goal",
+        "kpi",
+        "initiative",
+        "release",
+        "opportunity",
+        "feedback-entry",
+    ] {
         assert!(pages.iter().any(|(n, _)| n == want), "no {want} page in {pages:?}");
     }
     let shots = std::env::var_os("KEEL_SCREENSHOTS").filter(|_| shoot).map(PathBuf::from);

@@ -37,6 +37,7 @@ api_tests!(
     assignment_and_status_changes_notify_watchers,
     non_members_never_notified_nor_reading,
     xss_inert_and_bad_input_refused,
+    proposals_notify_deciders_and_decisions_the_proposer,
 );
 
 async fn call(
@@ -390,4 +391,74 @@ async fn xss_inert_and_bad_input_refused(db: TestDb) {
     assert_eq!(get(&t, tok, "/api/v1/notifications?unread=maybe").await.0, StatusCode::BAD_REQUEST);
     // Nothing half-written: only the one valid comment exists.
     assert_eq!(get(&t, tok, &path).await.1.as_array().unwrap().len(), 1);
+}
+
+/// The notifications of `reason` in an inbox, as (text, link, subject).
+fn of_reason(v: &Value, reason: &str) -> Vec<(String, String, String)> {
+    v["notifications"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["reason"] == reason)
+        .map(|n| {
+            let s = |k: &str| n[k].as_str().unwrap_or_default().to_string();
+            (s("text"), s("link"), s("subject"))
+        })
+        .collect()
+}
+
+async fn proposals_notify_deciders_and_decisions_the_proposer(db: TestDb) {
+    let t = spawn_app(db).await;
+    let shop = t.product("SHOP").await;
+    let other = t.product("OTHER").await;
+    let (_, team) = t.member(&shop, "team@keel.test", &[Role::Team]).await;
+    let (_, po) = t.member(&shop, "po@keel.test", &[Role::Po]).await;
+    let (_, pm) = t.member(&shop, "pm@keel.test", &[Role::Pm]).await;
+    let (_, outsider) = t.member(&other, "out@keel.test", &[Role::Po]).await;
+    for title in ["One", "Two", "Three"] {
+        item(&t, &po, json!({"title": title})).await;
+    }
+    // The team proposes a reorder: the PO (who decides reorders) is told, linking to the decision.
+    let (s, p) =
+        post(&t, &team, "/api/v1/items/SHOP-3/move", json!({"before": "SHOP-1", "reason": "blocks release"}))
+            .await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{p}");
+    let id = p["id"].as_i64().unwrap();
+    let link = format!("/products/SHOP/proposals#proposal-{id}");
+    let v = inbox(&t, &po, true).await;
+    assert_eq!(
+        of_reason(&v, "proposal"),
+        vec![("team proposes: Move SHOP-3 before SHOP-1".into(), link.clone(), "proposal".into())]
+    );
+    assert_eq!(v["unread"], 1);
+    let n = &v["notifications"][0];
+    assert_eq!((n["actor"].as_str(), n["product"].as_str()), (Some("team"), Some("SHOP")));
+    // Not the proposer, not a member who may not decide it, not a member of another product.
+    assert_eq!(inbox(&t, &team, false).await["notifications"], json!([]));
+    assert_eq!(inbox(&t, &pm, false).await["notifications"], json!([]));
+    assert_eq!(inbox(&t, &outsider, false).await["notifications"], json!([]));
+
+    // The PO accepts: the proposer hears of it; the decider does not hear of their own decision.
+    let (s, v) = post(&t, &po, &format!("/api/v1/proposals/{id}/accept"), json!({})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(
+        of_reason(&inbox(&t, &team, true).await, "decision"),
+        vec![("po accepted your proposal: Move SHOP-3 before SHOP-1".into(), link, "proposal".into())]
+    );
+    assert!(of_reason(&inbox(&t, &po, false).await, "decision").is_empty());
+
+    // A title change the team proposes, declined with a reason.
+    let (s, p) =
+        call(&t, &team, Method::PATCH, "/api/v1/items/SHOP-1", Some(json!({"title": "Renamed"}))).await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{p}");
+    let id = p["id"].as_i64().unwrap();
+    assert_eq!(of_reason(&inbox(&t, &po, true).await, "proposal").len(), 2);
+    let (s, v) =
+        post(&t, &po, &format!("/api/v1/proposals/{id}/decline"), json!({"reason": "Keep it"})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let decisions = of_reason(&inbox(&t, &team, true).await, "decision");
+    assert_eq!(decisions.len(), 2);
+    assert_eq!(decisions[0].0, "po rejected your proposal: Change title of SHOP-1 (reason: Keep it)");
+    assert!(inbox(&t, &outsider, false).await["notifications"].as_array().unwrap().is_empty());
+    assert!(inbox(&t, &pm, false).await["notifications"].as_array().unwrap().is_empty());
 }

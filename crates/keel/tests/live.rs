@@ -276,6 +276,30 @@ async fn the_inbox_stream_follows_notifications(db: TestDb) {
     .await;
     let (e, _) = s.until("with one unread", |e| e.data["unread"] == 1).await;
     assert!(e.data["newest"].as_i64().unwrap() > 0);
+
+    // A proposal reaches the open inbox of the member who decides it, and the decision the
+    // proposer's.
+    let (_, po) = t.member(&shop, "po@keel.test", &[Role::Po]).await;
+    let second = item(&t, &t.admin_token, "SHOP", "Filters").await;
+    let mut decider = Stream::open(&t.base, "/api/v1/notifications/stream", &po, None).await;
+    let e = decider.next(PATIENCE).await.expect("the state at once");
+    assert_eq!(e.data["unread"], json!(0));
+    let mut proposer = Stream::open(&t.base, "/api/v1/notifications/stream", &dev, None).await;
+    let e = proposer.next(PATIENCE).await.expect("the state at once");
+    assert_eq!(e.data["unread"], json!(0));
+    let p = send(
+        &t,
+        &dev,
+        reqwest::Method::POST,
+        &format!("/api/v1/items/{second}/move"),
+        json!({"before": key, "reason": "users ask"}),
+    )
+    .await;
+    assert_eq!(p["state"], "pending", "{p}");
+    decider.until("the proposal", |e| e.data["unread"] == 1).await;
+    let id = p["id"].as_i64().unwrap();
+    send(&t, &po, reqwest::Method::POST, &format!("/api/v1/proposals/{id}/accept"), json!({})).await;
+    proposer.until("the decision", |e| e.data["unread"] == 1).await;
 }
 
 /// Starts `keel serve` on `url` (a `sqlite:` file or a `postgres://` URL) at a free loopback

@@ -1313,13 +1313,17 @@ fn diff(
         let old = before.get(t).cloned().unwrap_or_default();
         let added: Vec<_> = rows.iter().filter(|r| !old.contains(r)).collect();
         let removed: Vec<_> = old.iter().filter(|r| !rows.contains(r)).collect();
-        // A proposal's own event is part of storing it.
+        // A proposal's own event, and the notifications telling its deciders (with their
+        // events), are part of storing it.
         let added: Vec<_> = added
             .into_iter()
             .filter(|r| {
                 let proposal_event = t == "events" && r.contains("proposal");
+                let proposal_notice = t == "records"
+                    && r.contains(r#"Text("notification")"#)
+                    && r.contains(r#"\"reason\":\"proposal\""#);
                 let allowed = also.iter().any(|a| r.contains(a));
-                !proposal_event && !allowed
+                !proposal_event && !proposal_notice && !allowed
             })
             .collect();
         let removed: Vec<_> = removed.into_iter().filter(|r| !also.iter().any(|a| r.contains(a))).collect();

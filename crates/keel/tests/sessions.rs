@@ -225,6 +225,20 @@ async fn csrf_guards_every_form_and_cookie_api_write_but_not_bearer_calls() {
         .await
         .unwrap();
     let key = item["key"].as_str().expect("created with a bearer token and no CSRF token").to_string();
+    let bearer_post = |path: &'static str, body: Value| {
+        let r = c.post(t.url(path)).bearer_auth(&t.admin_token).json(&body).send();
+        async move { r.await.unwrap().json::<Value>().await.unwrap() }
+    };
+    let opp = bearer_post("/api/v1/products/SEC/opportunities", json!({"title": "Slow search"})).await["id"]
+        .as_i64()
+        .expect("an opportunity");
+    let fb = bearer_post(
+        "/api/v1/products/SEC/feedback",
+        json!({"text": "Search is slow", "opportunities": [opp]}),
+    )
+    .await["id"]
+        .as_i64()
+        .expect("feedback");
     let (cookie, csrf) = sign_in(&t.base, ADMIN_EMAIL, ADMIN_PASSWORD, None).await;
     let ck = format!("keel_session={cookie}");
     // Cookie-authenticated API writes: without the token, with a wrong one, with the right one.
@@ -269,7 +283,12 @@ async fn csrf_guards_every_form_and_cookie_api_write_but_not_bearer_calls() {
     // Every form of every main page: carries the token, and posting it without one is refused.
     let mut pages: Vec<String> =
         support::pages::FIXED.iter().map(|(_, path)| path.replace("{p}", "SEC")).collect();
-    pages.extend([format!("/items/{key}"), format!("/items/{key}/edit")]);
+    pages.extend([
+        format!("/items/{key}"),
+        format!("/items/{key}/edit"),
+        format!("/opportunities/{opp}"),
+        format!("/feedback/{fb}"),
+    ]);
     let mut actions = std::collections::BTreeSet::new();
     let mut forms = 0;
     for path in &pages {

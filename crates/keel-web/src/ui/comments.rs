@@ -222,8 +222,8 @@ fn reason_label(r: Reason) -> &'static str {
         Reason::Comment => "commented",
         Reason::Assigned => "assigned you",
         Reason::Status => "changed the status",
-        Reason::Proposal => "proposed a change",
-        Reason::Decision => "decided on your proposal",
+        Reason::Proposal => "asks for your decision",
+        Reason::Decision => "decided",
     }
 }
 

@@ -2,7 +2,8 @@
 //!
 //! `/products/{key}/opportunities` lists the product's opportunities ranked by its framework
 //! (or another one, `?framework=`), with each score's parts, and forms to add, score, promote
-//! and delete them.
+//! and delete them. `/opportunities/{id}` and `/feedback/{id}` are the pages of one opportunity
+//! and one piece of feedback: their fields, what they are linked to, and their comments.
 
 use super::form::FormData;
 use super::{finish, message, proposed_notice, redirect_with, render, Flash, Layout, UiResult};
@@ -16,6 +17,7 @@ use axum::Router;
 use keel_app::discovery::{FeedbackFilter, OpportunityInput};
 use keel_app::records::Stored;
 use keel_app::{AppError, Outcome};
+use keel_domain::comment::Subject;
 use keel_domain::discovery::{
     num, Feedback, Framework, Ice, Kano, Moscow, Opportunity, Rice, Scores, Source, ValueEffort, Wsjf,
     RICE_IMPACTS,
@@ -32,10 +34,10 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/products/{key}/opportunities", get(page).post(create))
         .route("/products/{key}/ranking", post(set_ranking))
-        .route("/opportunities/{id}", post(update))
+        .route("/opportunities/{id}", get(opportunity_page).post(update))
         .route("/products/{key}/feedback", get(inbox).post(feedback_create))
         .route("/products/{key}/feedback/import", post(feedback_import))
-        .route("/feedback/{id}", post(feedback_update))
+        .route("/feedback/{id}", get(feedback_page).post(feedback_update))
         .route("/products/{key}/widget", post(widget_update))
 }
 
@@ -668,9 +670,10 @@ async fn feedback_update(
     let r: UiResult = async {
         s.check_csrf(form.get("csrf"))?;
         let (a, f) = st.app.feedback_access(&s.user, id).await?;
+        let own_page = format!("/feedback/{id}");
         let back = match form
             .opt("back")
-            .filter(|b| b.starts_with(&format!("/products/{}/feedback", a.product.key)))
+            .filter(|b| b.starts_with(&format!("/products/{}/feedback", a.product.key)) || *b == own_page)
         {
             Some(b) => b.to_string(),
             None => format!("/products/{}/feedback", a.product.key),
@@ -733,6 +736,176 @@ async fn widget_update(
             Err(e @ (AppError::Internal(_) | AppError::NotFound)) => Err(e.into()),
             Err(e) => Ok(redirect_with(&back, "error", &message(&e))),
         }
+    }
+    .await;
+    finish(&st, &s, r).await
+}
+
+/// A piece of feedback linked to the opportunity, as its page lists it.
+struct LinkedFeedback {
+    id: i64,
+    text: String,
+    who: String,
+    revenue: String,
+    when: String,
+}
+
+#[derive(Template)]
+#[template(path = "discovery_opportunity.html")]
+struct OpportunityPage {
+    l: Layout,
+    key: String,
+    id: i64,
+    title: String,
+    description_html: String,
+    promoted: bool,
+    epic: Option<(String, String)>,
+    rank: usize,
+    of: usize,
+    framework_label: &'static str,
+    score: String,
+    parts: Vec<(&'static str, String)>,
+    demand_count: usize,
+    demand_revenue: String,
+    feedback: Vec<LinkedFeedback>,
+    created: String,
+    updated: String,
+    comments_panel: String,
+}
+
+/// GET /opportunities/{id}: one opportunity, its score, the feedback behind it, the epic it led
+/// to, and its comments.
+async fn opportunity_page(
+    State(st): State<AppState>,
+    s: UiSession,
+    Path(id): Path<i64>,
+    Query(flash): Query<Flash>,
+) -> Response {
+    let r = async {
+        let (a, o): (_, Stored<Opportunity>) = st.app.opportunity_access(&s.user, id).await?;
+        let (f, ranked) = st.app.opportunities(&a, None).await?;
+        let of = ranked.len();
+        let me = ranked.into_iter().find(|r| r.opportunity.id == o.id).ok_or(AppError::NotFound)?;
+        let epic = match o.data.epic {
+            Some(e) => st.app.store().item(e).await.ok().map(|i| (i.key, i.title)),
+            None => None,
+        };
+        let filter = FeedbackFilter { opportunity: Some(o.id), ..Default::default() };
+        let feedback = st
+            .app
+            .feedback_list(&a, &filter)
+            .await?
+            .into_iter()
+            .map(|f| LinkedFeedback {
+                id: f.id.0,
+                text: excerpt(&f.data.text),
+                who: [f.data.person.as_str(), f.data.company.as_str()]
+                    .into_iter()
+                    .filter(|x| !x.is_empty())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                revenue: if f.data.revenue > 0.0 { num(f.data.revenue) } else { String::new() },
+                when: super::view::ago(f.created_at),
+            })
+            .collect();
+        let target = st.app.comment_target(&s.user, Subject::Opportunity, &id.to_string()).await?;
+        let comments_panel = super::comments::thread(&st, &s, &target, &id.to_string()).await?;
+        let title = o.data.title.clone();
+        let l = Layout::new(&st, &s, title.clone(), "opportunities", Some(&a.product))
+            .await
+            .crumb(format!("/products/{}/backlog", a.product.key), a.product.name.clone())
+            .crumb(format!("/products/{}/opportunities", a.product.key), "Opportunities")
+            .flash(&flash);
+        render(&OpportunityPage {
+            l,
+            key: a.product.key.to_string(),
+            id,
+            title,
+            description_html: crate::markdown::render(&o.data.description),
+            promoted: o.state == "promoted" || o.data.epic.is_some(),
+            epic,
+            rank: me.rank,
+            of,
+            framework_label: f.label(),
+            score: me.score.map(num).unwrap_or_default(),
+            parts: me.parts.clone(),
+            demand_count: me.demand.count,
+            demand_revenue: num(me.demand.revenue),
+            feedback,
+            created: super::view::date_time(o.created_at),
+            updated: super::view::date_time(o.updated_at),
+            comments_panel,
+        })
+    }
+    .await;
+    finish(&st, &s, r).await
+}
+
+#[derive(Template)]
+#[template(path = "discovery_feedback_entry.html")]
+struct FeedbackPage {
+    l: Layout,
+    key: String,
+    id: i64,
+    text: String,
+    person: String,
+    email: String,
+    company: String,
+    segment: String,
+    revenue: String,
+    source: &'static str,
+    page_url: String,
+    created: String,
+    linked: Vec<(i64, String)>,
+    unlinked: Vec<(i64, String)>,
+    may_link: bool,
+    comments_panel: String,
+}
+
+/// GET /feedback/{id}: one piece of feedback, who gave it, the opportunities it is linked to,
+/// and its comments.
+async fn feedback_page(
+    State(st): State<AppState>,
+    s: UiSession,
+    Path(id): Path<i64>,
+    Query(flash): Query<Flash>,
+) -> Response {
+    let r = async {
+        let (a, f): (_, Stored<Feedback>) = st.app.feedback_access(&s.user, id).await?;
+        let opps: Vec<(i64, String)> = st
+            .app
+            .list_records::<Opportunity>(RecordFilter::of(ObjectKind::Opportunity).product(a.product.id))
+            .await?
+            .into_iter()
+            .map(|o| (o.id.0, o.data.title))
+            .collect();
+        let (linked, unlinked): (Vec<_>, Vec<_>) =
+            opps.into_iter().partition(|o| f.data.opportunities.contains(&RecordId(o.0)));
+        let target = st.app.comment_target(&s.user, Subject::Feedback, &id.to_string()).await?;
+        let comments_panel = super::comments::thread(&st, &s, &target, &id.to_string()).await?;
+        let l = Layout::new(&st, &s, format!("Feedback #{id}"), "feedback", Some(&a.product))
+            .await
+            .crumb(format!("/products/{}/backlog", a.product.key), a.product.name.clone())
+            .crumb(format!("/products/{}/feedback", a.product.key), "Feedback")
+            .flash(&flash);
+        render(&FeedbackPage {
+            l,
+            key: a.product.key.to_string(),
+            id,
+            text: f.data.text.clone(),
+            person: f.data.person.clone(),
+            email: f.data.email.clone(),
+            company: f.data.company.clone(),
+            segment: f.data.segment.clone(),
+            revenue: if f.data.revenue > 0.0 { num(f.data.revenue) } else { String::new() },
+            source: f.data.source.as_str(),
+            page_url: f.data.page_url.clone(),
+            created: super::view::date_time(f.created_at),
+            linked,
+            unlinked,
+            may_link: st.app.decide(&a, Action::ScoreOpportunity) != Decision::Deny,
+            comments_panel,
+        })
     }
     .await;
     finish(&st, &s, r).await

@@ -56,6 +56,8 @@ pub const LINKED: &[(&str, &str, &str)] = &[
     ("initiative", "/products/{p}/roadmap", r"^/products/[A-Z]+/roadmap/initiatives/\d+$"),
     ("release", "/products/{p}/releases", r"^/releases/\d+$"),
     ("stakeholder", "/products/{p}/stakeholders", r"^/stakeholders/\d+$"),
+    ("opportunity", "/products/{p}/opportunities", r"^/opportunities/\d+$"),
+    ("feedback-entry", "/products/{p}/feedback", r"^/feedback/\d+$"),
 ];
 
 /// The (name, path) of every main page of product `p`, following links in the browser; a
