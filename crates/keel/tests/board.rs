@@ -831,6 +831,10 @@ async fn moves_and_criteria_refuse_a_stale_version(db: TestDb) {
     let (s, _, v) =
         call_if_match(&t, Method::DELETE, &format!("/api/v1/items/{b}/criteria/2"), "1", None).await;
     assert_stale(s, &v, cur);
+    // An If-Match that is no version is a problem naming it (as the OpenAPI document says).
+    let (s, _, v) =
+        call_if_match(&t, Method::DELETE, &format!("/api/v1/items/{b}/criteria/2"), "null", None).await;
+    assert_eq!((s, v["field"].clone()), (StatusCode::UNPROCESSABLE_ENTITY, json!("If-Match")), "{v}");
     let (_, v) = get(&t, &t.admin_token, &format!("/api/v1/items/{b}")).await;
     assert_eq!(v["criteria"].as_array().unwrap().len(), 2);
     assert!(v["criteria"].as_array().unwrap().iter().all(|c| c["checked"] == false), "{v}");

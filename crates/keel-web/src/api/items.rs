@@ -427,7 +427,8 @@ pub async fn patch_criterion(
     responses((status = 200, body = [CriterionOut],
             headers(("ETag" = String, description = "The item's version after the change"))),
         (status = 202, body = ProposalOut), (status = 400, body = Problem),
-        (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
+        (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem),
+        (status = 422, body = Problem)))]
 pub async fn delete_criterion(
     State(s): State<AppState>,
     u: ApiUser,
