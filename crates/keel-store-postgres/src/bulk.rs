@@ -5,7 +5,7 @@
 //! workflow) before any row is written; ids come from the items' identity sequence in one
 //! round trip so labels and events can name their items inside the same `COPY` streams.
 
-use crate::db::{accept_proposal, all, col, one, opt, DbResult};
+use crate::db::{accept_proposal, all, col, exec, one, opt, DbResult};
 use crate::items::{criteria_json, dedup_labels, labels_json, numbered};
 use crate::products::load_workflow;
 use crate::rows::{self, ITEM_SELECT};
@@ -145,7 +145,10 @@ pub async fn create(
     };
 
     // Each item is built and streamed at once, so the server indexes the rows already sent
-    // while the next ones are encoded; what the later streams need is kept.
+    // while the next ones are encoded; what the later streams need is kept. Their text is
+    // indexed after the commit (migration 0012): the items are listed for the indexer.
+    tx.batch_execute("SET LOCAL keel.bulk_search = 'on'").await.db()?;
+    exec(&tx, "INSERT INTO search_pending (item_id) SELECT unnest($1::bigint[])", &[&ids]).await?;
     let sink = tx
         .copy_in(
             "COPY items (id, product_id, number, kind, parent_id, title, description, as_a, i_want, so_that,
@@ -237,6 +240,7 @@ pub async fn create(
         built.push((item, b.history, created));
     }
     writer.finish().await.db()?;
+    tx.batch_execute("SET LOCAL keel.bulk_search = 'off'").await.db()?;
 
     let mut labelled: Vec<[&(dyn ToSql + Sync); 3]> = Vec::new();
     for (i, _, _) in &built {

@@ -223,9 +223,16 @@ struct Filter {
     order: Vec<bool>,
 }
 
+/// Whether any item waits for the search indexer: searches then also read those items' text,
+/// and otherwise only the index.
+async fn search_pending<C: GenericClient>(c: &C) -> StoreResult<bool> {
+    Ok(opt(c, "SELECT 1 FROM search_pending LIMIT 1", &[]).await?.is_some())
+}
+
 impl Filter {
     /// Builds the conditions; `None` when the filter can match nothing (a query without words).
-    fn new(product: ProductId, f: &ItemFilter) -> Option<Filter> {
+    /// `pending`: some items wait for the search indexer ([`search_pending`]).
+    fn new(product: ProductId, f: &ItemFilter, pending: bool) -> Option<Filter> {
         let mut w = Filter {
             sql: "i.product_id = $1".into(),
             ints: vec![product.0],
@@ -272,7 +279,19 @@ impl Filter {
         }
         if let Some(q) = &f.q {
             let tsq = ts_query(q)?;
-            w.text("i.search @@ to_tsquery('simple', ", tsq);
+            w.text(
+                "(i.id IN (SELECT s.item_id FROM item_search s WHERE s.search @@ to_tsquery('simple', ",
+                tsq,
+            );
+            w.sql.push_str("))");
+            if pending {
+                // Items a bulk write left for the indexer have no vector yet: computed from their text.
+                let n = w.order.len();
+                w.sql.push_str(&format!(
+                    " OR i.id IN (SELECT p.item_id FROM search_pending p JOIN items x ON x.id = p.item_id
+                                  WHERE to_tsvector('simple', x.title || ' ' || x.description) @@ to_tsquery('simple', ${n}))"
+                ));
+            }
             w.sql.push(')');
         }
         Some(w)
@@ -803,6 +822,8 @@ impl ItemStore for PgStore {
         }
         exec(&tx, "DELETE FROM item_labels WHERE item_id = $1", &[&id.0]).await?;
         exec(&tx, "DELETE FROM items WHERE id = $1", &[&id.0]).await?;
+        // Off the search indexer's list, if a bulk write put it there (as SQLite's trigger does).
+        exec(&tx, "DELETE FROM search_pending WHERE item_id = $1", &[&id.0]).await?;
         ev.push(Some(product), ObjectKind::Item, id.0, "deleted", &json!(item), &Value::Null);
         ev.write(&tx, ctx).await?;
         tx.commit().await.db()?;
@@ -815,7 +836,9 @@ impl ItemStore for PgStore {
         filter: &ItemFilter,
         page: &Page,
     ) -> StoreResult<Vec<Item>> {
-        let Some(mut w) = Filter::new(product, filter) else { return Ok(Vec::new()) };
+        let c = self.conn().await?;
+        let pending = filter.q.is_some() && search_pending(&c).await?;
+        let Some(mut w) = Filter::new(product, filter, pending) else { return Ok(Vec::new()) };
         if let Some(after) = &page.after {
             w.text("i.rank > ", after.clone());
         }
@@ -823,15 +846,15 @@ impl ItemStore for PgStore {
         let sql = format!("{ITEM_SELECT} WHERE {} ORDER BY i.rank LIMIT ${}", w.sql, w.next());
         let mut params = w.params();
         params.push(&limit);
-        let c = self.conn().await?;
         let rows = all(&c, &sql, &params).await?;
         rows.iter().map(rows::item).collect()
     }
 
     async fn count_items(&self, product: ProductId, filter: &ItemFilter) -> StoreResult<i64> {
-        let Some(w) = Filter::new(product, filter) else { return Ok(0) };
-        let sql = format!("SELECT count(*) FROM items i WHERE {}", w.sql);
         let c = self.conn().await?;
+        let pending = filter.q.is_some() && search_pending(&c).await?;
+        let Some(w) = Filter::new(product, filter, pending) else { return Ok(0) };
+        let sql = format!("SELECT count(*) FROM items i WHERE {}", w.sql);
         let row = one(&c, &sql, &w.params()).await?;
         col(&row, 0)
     }

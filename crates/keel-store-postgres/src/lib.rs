@@ -161,6 +161,31 @@ impl Store for PgStore {
         Ok(())
     }
 
+    async fn index_search(&self, max: u64) -> StoreResult<u64> {
+        let c = self.conn().await?;
+        // SKIP LOCKED: indexers in several processes take different items.
+        let n = db::exec(
+            &c,
+            "WITH batch AS (
+                DELETE FROM search_pending WHERE item_id IN (
+                    SELECT item_id FROM search_pending ORDER BY item_id LIMIT $1 FOR UPDATE SKIP LOCKED)
+                RETURNING item_id)
+             INSERT INTO item_search (item_id, search)
+             SELECT i.id, to_tsvector('simple', i.title || ' ' || i.description)
+             FROM batch JOIN items i ON i.id = batch.item_id
+             ON CONFLICT (item_id) DO UPDATE SET search = EXCLUDED.search",
+            &[&(max as i64)],
+        )
+        .await?;
+        Ok(n)
+    }
+
+    async fn search_backlog(&self) -> StoreResult<u64> {
+        let c = self.conn().await?;
+        let row = db::one(&c, "SELECT count(*) FROM search_pending", &[]).await?;
+        Ok(db::col::<i64>(&row, 0)? as u64)
+    }
+
     async fn ping(&self) -> StoreResult<()> {
         let c = self.conn().await?;
         db::one(&c, "SELECT 1", &[]).await?;

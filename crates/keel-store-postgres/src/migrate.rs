@@ -21,6 +21,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ("0009_wip_since.sql", include_str!("../migrations/0009_wip_since.sql")),
     ("0010_statement_triggers.sql", include_str!("../migrations/0010_statement_triggers.sql")),
     ("0011_bulk_flow.sql", include_str!("../migrations/0011_bulk_flow.sql")),
+    ("0012_search_after_commit.sql", include_str!("../migrations/0012_search_after_commit.sql")),
 ];
 
 /// Advisory lock key for migrations ("keel" in ASCII, so it is recognisable in `pg_locks`).

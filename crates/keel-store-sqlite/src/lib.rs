@@ -18,6 +18,7 @@ mod metrics;
 mod products;
 mod proposals;
 mod records;
+mod search;
 mod transfer;
 mod users;
 mod webhooks;
@@ -44,6 +45,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ("0009_wip_since.sql", include_str!("../migrations/0009_wip_since.sql")),
     ("0010_statement_triggers.sql", include_str!("../migrations/0010_statement_triggers.sql")),
     ("0011_bulk_flow.sql", include_str!("../migrations/0011_bulk_flow.sql")),
+    ("0012_search_after_commit.sql", include_str!("../migrations/0012_search_after_commit.sql")),
 ];
 
 /// Reader connections opened up front.
@@ -198,6 +200,7 @@ fn open_conn(path: &Path, reader: bool) -> Res<Connection> {
     } else {
         conn.execute_batch(items::WRITER_CACHE)?;
     }
+    search::register(&conn)?;
     // Filters build a bounded number of distinct statements; keep all of them prepared.
     conn.set_prepared_statement_cache_capacity(128);
     Ok(conn)
@@ -444,6 +447,36 @@ impl Store for SqliteStore {
         // Nothing to do: SQLite plans from the schema here (no ANALYZE statistics are kept), and
         // the queries that need a particular index name it, so a bulk load cannot mislead it.
         Ok(())
+    }
+
+    async fn index_search(&self, max: u64) -> StoreResult<u64> {
+        self.write(move |tx| {
+            let Some(hi) = tx
+                .prepare_cached("SELECT item_id FROM search_pending ORDER BY item_id LIMIT 1 OFFSET ?1")?
+                .query_row([max.saturating_sub(1) as i64], |r| r.get::<_, i64>(0))
+                .optional()?
+                .or(tx
+                    .prepare_cached("SELECT max(item_id) FROM search_pending")?
+                    .query_row([], |r| r.get(0))?)
+            else {
+                return Ok(0);
+            };
+            tx.prepare_cached(
+                "INSERT INTO items_fts (rowid, title, description)
+                 SELECT i.id, i.title, i.description FROM search_pending s JOIN items i ON i.id = s.item_id
+                 WHERE s.item_id <= ?1 ORDER BY s.item_id",
+            )?
+            .execute([hi])?;
+            Ok(tx.prepare_cached("DELETE FROM search_pending WHERE item_id <= ?1")?.execute([hi])? as u64)
+        })
+        .await
+    }
+
+    async fn search_backlog(&self) -> StoreResult<u64> {
+        self.read(|c| {
+            Ok(c.prepare_cached("SELECT count(*) FROM search_pending")?
+                .query_row([], |r| r.get::<_, i64>(0))? as u64)
+        })
     }
 
     async fn ping(&self) -> StoreResult<()> {

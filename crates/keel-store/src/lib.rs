@@ -847,6 +847,12 @@ pub trait Store:
     /// Refreshes the query planner's statistics after a bulk load (imports, generated datasets),
     /// so that the first queries after it do not plan on a picture of an empty table.
     async fn refresh_statistics(&self) -> StoreResult<()>;
+    /// Adds up to `max` of the items that bulk writes left for later to the full-text index, in
+    /// a transaction of its own, oldest first; answers how many (0: none waits). Until an item is
+    /// indexed, searches find it by reading its text. Safe to run in several processes at once.
+    async fn index_search(&self, max: u64) -> StoreResult<u64>;
+    /// How many items wait for the full-text index.
+    async fn search_backlog(&self) -> StoreResult<u64>;
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
     /// Starts telling `sink` about events committed from now on, by this process and by any

@@ -1406,3 +1406,83 @@ pub async fn bulk_create_items(store: Arc<dyn Store>) {
     assert_eq!(store.count_items(p.id, &ItemFilter::default()).await.unwrap(), 1_003);
     assert_eq!(mk_item(&store, p.id, "last").await.number, 1_004);
 }
+
+/// Bulk writes leave their items' text for the search indexer (after the commit); until it gets
+/// there searches find them by their text, with the index's rules (words, the last a prefix,
+/// case and diacritics folded); edits and deletions in between are seen; the indexer drains
+/// the list in batches and searches answer the same after it.
+pub async fn search_after_commit(store: Arc<dyn Store>) {
+    let p = mk_product(&store, "SHOP").await;
+    let plain = mk_item(&store, p.id, "plain cafe").await;
+    assert_eq!(store.search_backlog().await.unwrap(), 0, "items written one by one are indexed at once");
+    let texts = [("alpha cafe", "first"), ("beta", "second words"), ("gamma", "delta epsilon")];
+    let items: Vec<BulkItem> = texts
+        .iter()
+        .map(|(t, d)| {
+            let mut n = new_item(ItemKind::Story, t);
+            n.description = d.to_string();
+            BulkItem { item: n, created_at: Timestamp(1_000), created_by: None, history: vec![] }
+        })
+        .collect();
+    store.bulk_create_items(p.id, items, &sys()).await.unwrap();
+    let listed = all(&store, p.id, &ItemFilter::default()).await;
+    let (alpha, beta, gamma) = (listed[1].clone(), listed[2].clone(), listed[3].clone());
+    assert_eq!(store.search_backlog().await.unwrap(), 3);
+    let found = |q: &'static str| {
+        let store = store.clone();
+        async move {
+            let f = ItemFilter { q: Some(q.into()), ..Default::default() };
+            let mut t: Vec<String> = all(&store, p.id, &f).await.into_iter().map(|i| i.title).collect();
+            assert_eq!(store.count_items(p.id, &f).await.unwrap(), t.len() as i64, "count of {q:?}");
+            t.sort();
+            t
+        }
+    };
+    let check = |stage: &'static str| async move {
+        assert_eq!(found("CAFE").await, ["alpha cafe", "plain cafe"], "{stage}");
+        assert_eq!(found("alp").await, ["alpha cafe"], "{stage}: the last word is a prefix");
+        assert_eq!(found("alp first").await, Vec::<String>::new(), "{stage}: only the last word");
+        assert_eq!(found("epsilon gamma").await, ["gamma"], "{stage}: title and description");
+        assert_eq!(found("elta").await, Vec::<String>::new(), "{stage}: words, not substrings");
+    };
+    check("before indexing").await;
+    // An edit and a deletion while listed.
+    let patch = ItemPatch { title: Some("beta zeta".into()), ..Default::default() };
+    store.update_item(beta.id, beta.version, &patch, &sys()).await.unwrap();
+    assert_eq!(found("zeta").await, ["beta zeta"]);
+    assert_eq!(found("second").await, ["beta zeta"]);
+    let doomed = mk_item(&store, p.id, "doomed").await;
+    store.delete_item(doomed.id, &sys()).await.unwrap();
+    assert_eq!(store.search_backlog().await.unwrap(), 3);
+    // The indexer, a batch at a time, then nothing left.
+    assert_eq!(store.index_search(2).await.unwrap(), 2);
+    assert_eq!(store.search_backlog().await.unwrap(), 1);
+    check("half indexed").await;
+    assert_eq!(store.index_search(100).await.unwrap(), 1);
+    assert_eq!(store.index_search(100).await.unwrap(), 0);
+    assert_eq!(store.search_backlog().await.unwrap(), 0);
+    check("indexed").await;
+    assert_eq!(found("zeta").await, ["beta zeta"], "the indexer read the edited text");
+    // Indexed items follow their edits through the index as before.
+    let beta = store.item(beta.id).await.unwrap();
+    let patch = ItemPatch { title: Some("beta omega".into()), ..Default::default() };
+    store.update_item(beta.id, beta.version, &patch, &sys()).await.unwrap();
+    assert_eq!(found("zeta").await, Vec::<String>::new());
+    assert_eq!(found("omega").await, ["beta omega"]);
+    // A listed item that is deleted leaves the list with it.
+    let more = vec![BulkItem {
+        item: new_item(ItemKind::Story, "short lived"),
+        created_at: Timestamp(2_000),
+        created_by: None,
+        history: vec![],
+    }];
+    store.bulk_create_items(p.id, more, &sys()).await.unwrap();
+    let short = all(&store, p.id, &ItemFilter::default()).await.pop().unwrap();
+    assert_eq!(store.search_backlog().await.unwrap(), 1);
+    store.delete_item(short.id, &sys()).await.unwrap();
+    assert_eq!(store.search_backlog().await.unwrap(), 0);
+    assert_eq!(found("lived").await, Vec::<String>::new());
+    store.delete_item(gamma.id, &sys()).await.unwrap();
+    assert_eq!(found("gamma").await, Vec::<String>::new());
+    let _ = (alpha, plain);
+}

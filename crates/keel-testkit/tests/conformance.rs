@@ -33,6 +33,7 @@ keel_testkit::store_tests!(
     history_order_and_atomicity,
     bulk_create_items,
     bulk_writes_keep_trigger_effects,
+    search_after_commit,
     records_create_read_list,
     records_unique_keys,
     records_update_guard_delete,

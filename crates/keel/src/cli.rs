@@ -448,11 +448,14 @@ async fn serve(cfg: Config, demo: bool) -> Result<()> {
     });
     // Sends the webhook outbox; with several processes on one PostgreSQL each claims its own rows.
     let webhooks = tokio::spawn(app.clone().run_webhook_worker());
+    // Indexes the text of what bulk writes (imports) left for after their commit.
+    let indexer = tokio::spawn(app.clone().run_search_indexer());
     let web =
         keel_web::WebConfig { secure_cookies: cfg.secure_cookies, metrics_token: cfg.metrics_token.clone() };
     keel_web::serve(listener, app, web, shutdown_signal()).await.context("while serving")?;
     purger.abort();
     webhooks.abort();
+    indexer.abort();
     tracing::info!("Keel stopped");
     Ok(())
 }

@@ -186,6 +186,9 @@ pub(crate) async fn run(cfg: &Config, c: ImportCmd) -> Result<()> {
     }
     let secs = t0.elapsed().as_secs_f64();
     print_report(&rep, dry_run, secs);
+    if rep.written {
+        index_search(&app).await?;
+    }
     if strict && !rep.written && !dry_run && rep.has_problems() {
         bail!("strict: nothing was written ({} problem(s) above)", problem_count(&rep));
     }
@@ -237,4 +240,24 @@ fn print_report(r: &ImportReport, dry_run: bool, secs: f64) {
             println!("  … and {} more", r.problems.len() - SHOWN);
         }
     }
+}
+
+/// Builds the search index of what the import wrote (committed and searchable already, by
+/// reading the text; the index makes searches fast). A server running meanwhile shares the work.
+async fn index_search(app: &App) -> anyhow::Result<()> {
+    let t = Instant::now();
+    let mut last = Instant::now();
+    let mut progress = |done: u64, total: u64| {
+        if last.elapsed().as_millis() >= 500 {
+            eprint!("\rsearch index: {done}/{total} items   ");
+            let _ = std::io::stderr().flush();
+            last = Instant::now();
+        }
+    };
+    let n = app.index_search(&mut progress).await.map_err(app_err)?;
+    if n > 0 {
+        eprint!("\r");
+        println!("search index: {n} items in {:.1} s", t.elapsed().as_secs_f64());
+    }
+    Ok(())
 }
