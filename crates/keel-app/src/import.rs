@@ -586,28 +586,11 @@ impl App {
         access: &ProductAccess,
         prefix: &str,
     ) -> AppResult<HashMap<String, ItemId>> {
-        let mut out = HashMap::new();
-        let pid = access.product.id;
-        if self.store.count_items(pid, &ItemFilter::default()).await? == 0 {
-            return Ok(out);
-        }
-        let mut page = Page::first(1000);
-        loop {
-            let got = self.store.list_items(pid, &ItemFilter::default(), &page).await?;
-            let Some(last) = got.last() else { break };
-            page.after = Some(last.rank.as_str().to_string());
-            for i in &got {
-                for l in &i.labels {
-                    if let Some(k) = l.strip_prefix(prefix) {
-                        out.insert(k.to_string(), i.id);
-                    }
-                }
-            }
-            if got.len() < 1000 {
-                break;
-            }
-        }
-        Ok(out)
+        let labels = self.store.labels_with_prefix(access.product.id, prefix).await?;
+        Ok(labels
+            .into_iter()
+            .filter_map(|(l, id)| l.strip_prefix(prefix).map(|k| (k.to_string(), id)))
+            .collect())
     }
 
     async fn item_by_source_key(

@@ -740,6 +740,22 @@ impl ItemStore for PgStore {
         load_item(&c, id, false).await?.ok_or(StoreError::NotFound)
     }
 
+    async fn labels_with_prefix(
+        &self,
+        product: ProductId,
+        prefix: &str,
+    ) -> StoreResult<Vec<(String, ItemId)>> {
+        let c = self.conn().await?;
+        // `starts_with`, not a range: under a linguistic collation a range would not be a prefix.
+        let rows = all(
+            &c,
+            "SELECT label, item_id FROM item_labels WHERE product_id = $1 AND starts_with(label, $2) ORDER BY label",
+            &[&product.0, &prefix],
+        )
+        .await?;
+        rows.iter().map(|r| Ok((col(r, 0)?, ItemId(col(r, 1)?)))).collect()
+    }
+
     async fn item_by_number(&self, product: ProductId, number: i64) -> StoreResult<Item> {
         let c = self.conn().await?;
         let row = one(

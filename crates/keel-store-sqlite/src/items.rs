@@ -987,6 +987,31 @@ impl ItemStore for SqliteStore {
         self.read_blocking(move |c| load_item(c, id)).await
     }
 
+    async fn labels_with_prefix(
+        &self,
+        product: ProductId,
+        prefix: &str,
+    ) -> StoreResult<Vec<(String, ItemId)>> {
+        let prefix = prefix.to_string();
+        // Labels compare byte-wise here: the prefix's range in the (product, label) index, up to
+        // the prefix with its last character raised by one.
+        let mut end: Vec<char> = prefix.chars().collect();
+        let bump = end.pop().and_then(|c| char::from_u32(c as u32 + 1));
+        let end = bump.map(|b| end.into_iter().chain([b]).collect::<String>());
+        self.read_blocking(move |c| {
+            let mut st = c.prepare_cached(
+                "SELECT label, item_id FROM item_labels
+                 WHERE product_id = ?1 AND label >= ?2 AND (?3 IS NULL OR label < ?3)
+                   AND substr(label, 1, length(?2)) = ?2
+                 ORDER BY label",
+            )?;
+            let rows =
+                st.query_map(params![product.0, prefix, end], |r| Ok((r.get(0)?, ItemId(r.get(1)?))))?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+        .await
+    }
+
     async fn item_by_number(&self, product: ProductId, number: i64) -> StoreResult<Item> {
         self.read_blocking(move |c| {
             Ok(c.prepare_cached(concat!(item_select!(), " WHERE i.product_id = ?1 AND i.number = ?2"))?

@@ -624,6 +624,13 @@ pub trait ItemStore {
     async fn item(&self, id: ItemId) -> StoreResult<Item>;
     /// An item by product and number.
     async fn item_by_number(&self, product: ProductId, number: i64) -> StoreResult<Item>;
+    /// The labels of `product`'s items that start with `prefix`, with their items (an import's
+    /// source keys, such as `jira:SHOP-1`), read from the label index alone.
+    async fn labels_with_prefix(
+        &self,
+        product: ProductId,
+        prefix: &str,
+    ) -> StoreResult<Vec<(String, ItemId)>>;
     /// Applies `patch` when the item's version is still `expected_version` (else
     /// [`StoreError::StaleVersion`]); re-checks parent and kind against the hierarchy and
     /// children; bumps the version; appends one event per changed field.

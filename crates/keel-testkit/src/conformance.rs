@@ -1486,3 +1486,30 @@ pub async fn search_after_commit(store: Arc<dyn Store>) {
     assert_eq!(found("gamma").await, Vec::<String>::new());
     let _ = (alpha, plain);
 }
+
+/// An import's source keys, read back from the label index: only the prefix's labels, with
+/// their items, in label order; none from another product.
+pub async fn labels_with_prefix(store: Arc<dyn Store>) {
+    let p = mk_product(&store, "SHOP").await;
+    let other = mk_product(&store, "BLOG").await;
+    let mut made = Vec::new();
+    for (title, labels) in [
+        ("a", vec!["jira:SHOP-2", "ui"]),
+        ("b", vec!["jira:SHOP-10", "component:api"]),
+        ("c", vec!["jiraz", "jira;x"]),
+        ("d", vec![]),
+    ] {
+        let mut n = new_item(ItemKind::Story, title);
+        n.labels = labels.into_iter().map(String::from).collect();
+        made.push(store.create_item(p.id, n, &Position::Bottom, &sys()).await.unwrap());
+    }
+    let mut n = new_item(ItemKind::Story, "elsewhere");
+    n.labels = vec!["jira:BLOG-1".into()];
+    store.create_item(other.id, n, &Position::Bottom, &sys()).await.unwrap();
+    assert_eq!(
+        store.labels_with_prefix(p.id, "jira:").await.unwrap(),
+        [("jira:SHOP-10".to_string(), made[1].id), ("jira:SHOP-2".to_string(), made[0].id)]
+    );
+    assert_eq!(store.labels_with_prefix(p.id, "linear:").await.unwrap(), []);
+    assert_eq!(store.labels_with_prefix(other.id, "jira:").await.unwrap().len(), 1);
+}

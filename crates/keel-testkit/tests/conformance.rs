@@ -34,6 +34,7 @@ keel_testkit::store_tests!(
     bulk_create_items,
     bulk_writes_keep_trigger_effects,
     search_after_commit,
+    labels_with_prefix,
     records_create_read_list,
     records_unique_keys,
     records_update_guard_delete,

@@ -143,7 +143,15 @@ pub fn read_files(files: &[(String, Vec<u8>)]) -> ImportSet {
 /// Column lookup by lower-cased name; repeated names keep every position.
 struct Columns {
     by_name: HashMap<String, Vec<usize>>,
+    /// Names already looked up, by where their text lives (the readers ask by the same literals
+    /// for every row, a million times in a large export): (address, length, the name lower-cased,
+    /// its positions). The text is compared too, so a reused address cannot mislead it.
+    seen: std::cell::RefCell<Vec<SeenName>>,
 }
+
+/// A name [`Columns`] has looked up: its text's address and length, the name lower-cased, and
+/// its columns' positions.
+type SeenName = (usize, usize, String, std::rc::Rc<[usize]>);
 
 impl Columns {
     fn new(header: &[String]) -> Self {
@@ -151,16 +159,28 @@ impl Columns {
         for (i, h) in header.iter().enumerate() {
             by_name.entry(h.trim().to_lowercase()).or_default().push(i);
         }
-        Self { by_name }
+        Self { by_name, seen: Default::default() }
+    }
+    /// The positions of the columns named `n` (any case).
+    fn positions(&self, n: &str) -> std::rc::Rc<[usize]> {
+        let key = (n.as_ptr() as usize, n.len());
+        let mut seen = self.seen.borrow_mut();
+        if let Some(e) = seen.iter().find(|e| (e.0, e.1) == key && e.2.eq_ignore_ascii_case(n)) {
+            return e.3.clone();
+        }
+        let lower = n.to_lowercase();
+        let at: std::rc::Rc<[usize]> = self.by_name.get(&lower).map(|v| v.as_slice()).unwrap_or(&[]).into();
+        if lower.is_ascii() {
+            seen.push((key.0, key.1, lower, at.clone()));
+        }
+        at
     }
     /// The first non-empty cell among columns named any of `names`, with the name matched.
     fn get<'a, 'n>(&self, row: &'a Record, names: &[&'n str]) -> Option<(&'n str, &'a str)> {
         for n in names {
-            if let Some(idx) = self.by_name.get(&n.to_lowercase()) {
-                for i in idx {
-                    if let Some(v) = row.cells.get(*i).map(|s| s.trim()).filter(|s| !s.is_empty()) {
-                        return Some((n, v));
-                    }
+            for i in self.positions(n).iter() {
+                if let Some(v) = row.cells.get(*i).map(|s| s.trim()).filter(|s| !s.is_empty()) {
+                    return Some((n, v));
                 }
             }
         }
@@ -168,8 +188,7 @@ impl Columns {
     }
     /// Every non-empty cell of the columns named any of `names`, in column order.
     fn all<'a>(&self, row: &'a Record, names: &[&str]) -> Vec<&'a str> {
-        let mut idx: Vec<usize> =
-            names.iter().filter_map(|n| self.by_name.get(&n.to_lowercase())).flatten().copied().collect();
+        let mut idx: Vec<usize> = names.iter().flat_map(|n| self.positions(n).to_vec()).collect();
         idx.sort_unstable();
         idx.iter().filter_map(|i| row.cells.get(*i).map(|s| s.trim()).filter(|s| !s.is_empty())).collect()
     }

@@ -125,72 +125,83 @@ fn block_line(t: &str) -> String {
 
 /// Inline markup: `*bold*`, `_italic_`, `{{mono}}`, `-strike-`, `[text|url]`, `[url]`.
 fn inline(s: &str) -> String {
-    let c: Vec<char> = s.chars().collect();
+    // Works on bytes: every construct starts and ends with an ASCII character, so the plain
+    // runs between them are copied whole (most of a description) and slicing stays on
+    // character boundaries.
+    let b = s.as_bytes();
     let mut out = String::with_capacity(s.len() + 8);
-    let mut i = 0;
-    while i < c.len() {
-        let ch = c[i];
+    let (mut i, mut plain) = (0, 0);
+    while i < b.len() {
+        let ch = b[i];
+        if !matches!(ch, b'{' | b'[' | b'*' | b'_' | b'-' | b'+') {
+            i += 1;
+            continue;
+        }
         // {{monospace}}
-        if ch == '{' && c.get(i + 1) == Some(&'{') {
-            if let Some(end) = find(&c, i + 2, &['}', '}']) {
+        if ch == b'{' && b.get(i + 1) == Some(&b'{') {
+            if let Some(end) = s[i + 2..].find("}}").map(|p| p + i + 2) {
+                out.push_str(&s[plain..i]);
                 out.push('`');
-                out.extend(&c[i + 2..end]);
+                out.push_str(&s[i + 2..end]);
                 out.push('`');
                 i = end + 2;
+                plain = i;
                 continue;
             }
         }
         // [text|url] and [url]
-        if ch == '[' {
-            if let Some(end) = c[i + 1..].iter().position(|x| *x == ']').map(|p| p + i + 1) {
-                let inner: String = c[i + 1..end].iter().collect();
-                if let Some((text, url)) = inner.split_once('|') {
-                    if looks_like_url(url) {
-                        out.push_str(&format!("[{}]({})", text.trim(), url.trim()));
-                        i = end + 1;
-                        continue;
-                    }
-                } else if looks_like_url(&inner) {
-                    out.push_str(&format!("<{}>", inner.trim()));
+        if ch == b'[' {
+            if let Some(end) = s[i + 1..].find(']').map(|p| p + i + 1) {
+                let inner = &s[i + 1..end];
+                let link = if let Some((text, url)) = inner.split_once('|') {
+                    looks_like_url(url).then(|| format!("[{}]({})", text.trim(), url.trim()))
+                } else if looks_like_url(inner) {
+                    Some(format!("<{}>", inner.trim()))
+                } else {
+                    inner.strip_prefix('~').map(|user| format!("@{user}"))
+                };
+                if let Some(link) = link {
+                    out.push_str(&s[plain..i]);
+                    out.push_str(&link);
                     i = end + 1;
-                    continue;
-                } else if let Some(user) = inner.strip_prefix('~') {
-                    out.push('@');
-                    out.push_str(user);
-                    i = end + 1;
+                    plain = i;
                     continue;
                 }
             }
         }
         // Emphasis pairs, only at word boundaries so `a*b*c` and snake_case stay as written.
-        if matches!(ch, '*' | '_' | '-' | '+')
-            && (i == 0 || !c[i - 1].is_alphanumeric())
-            && c.get(i + 1).is_some_and(|n| !n.is_whitespace())
+        let before = s[..i].chars().next_back();
+        let next = s[i + 1..].chars().next();
+        if matches!(ch, b'*' | b'_' | b'-' | b'+')
+            && before.is_none_or(|c| !c.is_alphanumeric())
+            && next.is_some_and(|n| !n.is_whitespace())
         {
-            if let Some(end) = (i + 2..c.len()).find(|&j| {
-                c[j] == ch && !c[j - 1].is_whitespace() && c.get(j + 1).is_none_or(|n| !n.is_alphanumeric())
-            }) {
+            let from = i + 1 + next.map_or(1, char::len_utf8);
+            let end = (from..b.len()).find(|&j| {
+                b[j] == ch
+                    && s[..j].chars().next_back().is_some_and(|p| !p.is_whitespace())
+                    && s[j + 1..].chars().next().is_none_or(|n| !n.is_alphanumeric())
+            });
+            if let Some(end) = end {
                 let (open, close) = match ch {
-                    '*' => ("**", "**"),
-                    '_' => ("*", "*"),
-                    '-' => ("~~", "~~"),
+                    b'*' => ("**", "**"),
+                    b'_' => ("*", "*"),
+                    b'-' => ("~~", "~~"),
                     _ => ("<ins>", "</ins>"),
                 };
+                out.push_str(&s[plain..i]);
                 out.push_str(open);
-                out.push_str(&inline(&c[i + 1..end].iter().collect::<String>()));
+                out.push_str(&inline(&s[i + 1..end]));
                 out.push_str(close);
                 i = end + 1;
+                plain = i;
                 continue;
             }
         }
-        out.push(ch);
         i += 1;
     }
+    out.push_str(&s[plain..]);
     out
-}
-
-fn find(c: &[char], from: usize, pat: &[char; 2]) -> Option<usize> {
-    (from..c.len().saturating_sub(1)).find(|&j| c[j] == pat[0] && c[j + 1] == pat[1])
 }
 
 fn looks_like_url(s: &str) -> bool {
@@ -221,5 +232,9 @@ mod tests {
         assert_eq!(md("line one\r\nline two"), "line one\nline two");
         assert_eq!(md("snake_case_name and 2*3*4"), "snake_case_name and 2*3*4");
         assert_eq!(md("ping [~jdoe]"), "ping @jdoe");
+        // Around characters of more than one byte.
+        assert_eq!(md("é*x* *é* _ü_ ü-b-"), "é*x* **é** *ü* ü-b-");
+        assert_eq!(md("[~jdoé] {{ñ}} *a *b* c*"), "@jdoé `ñ` **a *b** c*");
+        assert_eq!(md("a - b -- c {{open [x|y] * end"), "a - b -- c {{open [x|y] * end");
     }
 }
