@@ -198,6 +198,7 @@ impl VelocityOut {
             "completed",
             "added",
             "removed",
+            "reestimated",
             "completion_rate",
             "carried_over",
         ]);
@@ -211,6 +212,7 @@ impl VelocityOut {
                 num(s.completed),
                 num(s.added),
                 num(s.removed),
+                num(s.reestimated),
                 opt(s.completion_rate),
                 s.carried_over.join(" "),
             ]);

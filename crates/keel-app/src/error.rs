@@ -62,6 +62,7 @@ impl From<StoreError> for AppError {
         match e {
             StoreError::NotFound => AppError::NotFound,
             StoreError::Conflict(m) => AppError::Conflict(m),
+            StoreError::Contention => AppError::Conflict(StoreError::Contention.to_string()),
             StoreError::StaleVersion { current } => AppError::StaleVersion { current },
             StoreError::Invalid(v) => AppError::Invalid(v),
             other => AppError::Internal(other),

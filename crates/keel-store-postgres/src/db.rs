@@ -14,11 +14,6 @@ use tokio_postgres::Row;
 /// One query parameter.
 pub type Param<'a> = &'a (dyn ToSql + Sync);
 
-/// Maps a driver error: unique violations are conflicts the caller can report, a missing
-/// referenced row means the object named does not exist, everything else is a storage failure.
-/// What a transaction cancelled by PostgreSQL for a deadlock or a serialization failure says.
-const CONTENTION: &str = "a concurrent change got in the way; try again";
-
 /// Runs a write transaction again when PostgreSQL cancelled it for a deadlock or a serialization
 /// failure (two writers locking the same rows in opposite orders, say two cards moved before
 /// each other): nothing of it was written, so trying again is safe, and the version checks inside
@@ -31,7 +26,7 @@ where
     let mut attempt = 0u64;
     loop {
         match f().await {
-            Err(StoreError::Conflict(m)) if m == CONTENTION && attempt < 4 => {
+            Err(StoreError::Contention) if attempt < 4 => {
                 attempt += 1;
                 // A short pause, spread a little so the two writers do not meet again at once.
                 let spread = std::time::SystemTime::now()
@@ -44,6 +39,9 @@ where
     }
 }
 
+/// Maps a driver error: unique violations are conflicts the caller can report, a missing
+/// referenced row means the object named does not exist, a cancelled transaction is contention,
+/// everything else is a storage failure.
 pub fn map_pg(e: tokio_postgres::Error) -> StoreError {
     if let Some(db) = e.as_db_error() {
         if *db.code() == SqlState::UNIQUE_VIOLATION {
@@ -63,7 +61,7 @@ pub fn map_pg(e: tokio_postgres::Error) -> StoreError {
         // simply be tried again.
         if *db.code() == SqlState::T_R_DEADLOCK_DETECTED || *db.code() == SqlState::T_R_SERIALIZATION_FAILURE
         {
-            return StoreError::Conflict(CONTENTION.to_string());
+            return StoreError::Contention;
         }
         if *db.code() == SqlState::DISK_FULL {
             return StoreError::StorageFull(db.message().to_string());

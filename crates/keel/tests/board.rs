@@ -866,6 +866,16 @@ async fn moves_and_criteria_refuse_a_stale_version(db: TestDb) {
     assert!(s == StatusCode::SEE_OTHER && loc.contains("error="), "{s} {loc}");
     let (_, v) = get(&t, &t.admin_token, &format!("/api/v1/items/{b}")).await;
     assert_eq!((v["criteria"][0]["checked"].clone(), v["version"].as_i64()), (json!(true), Some(cur)));
+    // A version that is no number is refused by name, not taken for "no version".
+    let (s, loc) = form(
+        &c,
+        &t,
+        &format!("/items/{b}/criteria/1"),
+        &[("csrf", csrf.as_str()), ("checked", "0"), ("version", "3x")],
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{loc}");
+    assert_eq!(version_of(&t, &b).await, cur);
     let now = cur.to_string();
     let (s, loc) = form(
         &c,

@@ -58,7 +58,7 @@ async fn run(driver: &Driver, db: TestDb, backend: &str) {
     b.wait_css(&format!("#opp-{big}")).await;
     // Ranked by RICE: the scored one first, 1500 with its parts; the title's markup is text.
     let first = b.text(&b.wait_css("#opportunities tbody tr:first-child .dc-score-val").await).await;
-    assert_eq!(first, "1500");
+    assert_eq!(first, "1,500");
     let parts = b.text(&b.wait_css(&format!("#opp-{big} .dc-parts")).await).await;
     assert!(parts.contains("impact 3") && parts.contains("confidence 100 %"), "{parts}");
     assert_eq!(b.js("return window.pwned === undefined", json!([])).await, json!(true));
@@ -79,7 +79,7 @@ async fn run(driver: &Driver, db: TestDb, backend: &str) {
     b.click(&b.wait_css(&format!("#opp-{small} .dc-score button[type='submit']")).await).await;
     b.wait_url_contains("notice=").await;
     let first = b.text(&b.wait_css("#opportunities tbody tr:first-child .dc-score-val").await).await;
-    assert_eq!(first, "4000");
+    assert_eq!(first, "4,000");
     let o = api_get(&t, &format!("/api/v1/opportunities/{small}")).await;
     assert_eq!((o["score"].clone(), o["rank"].clone()), (json!(4000.0), json!(1)), "{o}");
 

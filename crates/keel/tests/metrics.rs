@@ -205,9 +205,10 @@ async fn a_sprint_through_the_api(db: TestDb) {
     let lines = csv(&t, &format!("/api/v1/teams/{team}/velocity?format=csv")).await;
     assert_eq!(
         lines[0],
-        "sprint_id,sprint,start,end,committed,completed,added,removed,completion_rate,carried_over"
+        "sprint_id,sprint,start,end,committed,completed,added,removed,reestimated,completion_rate,carried_over"
     );
-    assert_eq!(lines[1], format!("{s1},S1,{today},{},17,7,2,8,0.4118,{b}", today.plus_days(4)));
+    // C went up a point after it was added: 17 + 2 − 8 + 1 = 12 = 7 completed + B's 5 carried.
+    assert_eq!(lines[1], format!("{s1},S1,{today},{},17,7,2,8,1,0.4118,{b}", today.plus_days(4)));
     let lines = csv(&t, &format!("/api/v1/sprints/{s1}/burndown?format=csv")).await;
     assert_eq!((lines.len(), lines[1].as_str()), (6, format!("{today},5,7,12,2,8,17").as_str()));
 

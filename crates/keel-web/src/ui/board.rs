@@ -264,7 +264,7 @@ pub(crate) async fn move_card(
             column: form.get("column").to_string(),
             before: None,
             reason: form.opt("reason").filter(|r| !r.trim().is_empty()).map(str::to_string),
-            version: form.get("version").parse::<i64>().ok(),
+            version: form.version()?,
         };
         match st.app.move_card(&s.user, id, &m).await {
             Ok(Outcome::Done(d)) => {
@@ -400,7 +400,7 @@ pub(crate) async fn settings_save(
                 cols.push(ColumnInput { name, states, wip });
             }
         }
-        let version = form.get("version").parse::<i64>().ok();
+        let version = form.version()?;
         match st.app.set_board_config(&s.user, id, &cols, version).await {
             Ok(_) => Ok(redirect_with(&format!("/teams/{id}/board"), "notice", "Board layout saved.")),
             Err(e @ (AppError::Internal(_) | AppError::NotFound)) => Err(e.into()),
@@ -518,7 +518,7 @@ pub(crate) async fn workflow_save(
         }
         rows.sort_by(|x, y| x.0.total_cmp(&y.0).then(x.1.cmp(&y.1)));
         let states: Vec<StateInput> = rows.into_iter().map(|r| r.2).collect();
-        let version = form.get("version").parse::<i64>().ok();
+        let version = form.version()?;
         match st.app.replace_workflow(&a, &states, &remap, version).await {
             Ok(_) => Ok(redirect_with(&back, "notice", "Workflow saved.")),
             Err(e @ (AppError::Internal(_) | AppError::NotFound)) => Err(e.into()),

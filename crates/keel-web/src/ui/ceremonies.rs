@@ -299,7 +299,7 @@ async fn review_save(
         let id = id_of(&id)?;
         let back = format!("/sprints/{}/review", id.0);
         let publish = form.get("publish") == "1";
-        let version = form.get("version").parse::<i64>().ok().filter(|v| *v > 0);
+        let version = form.version()?.filter(|v| *v > 0);
         match st.app.save_review(&s.user, id, form.get("summary"), publish, version).await {
             Ok(_) if publish => Ok(redirect_with(&back, "notice", "Published to stakeholders.")),
             Ok(_) => Ok(redirect_with(&back, "notice", "Draft saved.")),

@@ -152,7 +152,7 @@ async fn edit(State(st): State<AppState>, s: UiSession, Path(id): Path<i64>, for
     let r = async {
         s.check_csrf(form.get("csrf"))?;
         let (_, t) = st.app.comment_by_id(&s.user, RecordId(id)).await?;
-        let version = form.get("version").parse().ok();
+        let version = form.version()?;
         Ok(match st.app.edit_comment(&s.user, RecordId(id), form.get("body"), version).await {
             Ok(_) => see_other(&format!("{}#comment-{id}", back(&t))),
             Err(e @ (AppError::Invalid(_) | AppError::StaleVersion { .. } | AppError::Conflict(_))) => {

@@ -170,14 +170,14 @@ async fn page(
                 rank: r.rank,
                 title: o.data.title.clone(),
                 description_html: crate::markdown::render(&o.data.description),
-                score: r.score.map(num).unwrap_or_default(),
+                score: r.score.map(score_text).unwrap_or_default(),
                 parts: r.parts.clone(),
                 promoted: o.state == "promoted" || o.data.epic.is_some(),
                 epic,
                 version: o.version,
                 form: ScoreForm::of(&o.data.scores),
                 demand_count: r.demand.count,
-                demand_revenue: num(r.demand.revenue),
+                demand_revenue: score_text(r.demand.revenue),
             });
         }
         let initiatives = st
@@ -218,6 +218,30 @@ async fn page(
 }
 
 /// A number field of the score form: empty is `None`.
+/// A score or a revenue weight as people read one: whole above 100 with thousands grouped
+/// ("2,133"), one decimal above 10, two below ("0.45").
+fn score_text(v: f64) -> String {
+    if !v.is_finite() {
+        return String::new();
+    }
+    if v.abs() < 100.0 {
+        let r = if v.abs() >= 10.0 { (v * 10.0).round() / 10.0 } else { v };
+        return num(r);
+    }
+    let digits = format!("{:.0}", v.abs());
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 1);
+    if v < 0.0 {
+        out.push('-');
+    }
+    for (i, d) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(d);
+    }
+    out
+}
+
 fn number(form: &FormData, name: &str, field: &str) -> Result<Option<f64>, AppError> {
     let v = form.get(name).trim();
     if v.is_empty() {
@@ -366,7 +390,7 @@ async fn update(State(st): State<AppState>, s: UiSession, Path(id): Path<i64>, f
         let (a, o): (_, Stored<Opportunity>) = st.app.opportunity_access(&s.user, id).await?;
         let list = format!("/products/{}/opportunities", a.product.key);
         let back = list.clone();
-        let version = form.get("version").parse::<i64>().ok();
+        let version = form.version()?;
         let result: Result<String, AppError> = match form.get("op") {
             "score" => match scores_of(&form) {
                 Ok(scores) => {
@@ -827,10 +851,10 @@ async fn opportunity_page(
             rank: me.rank,
             of,
             framework_label: f.label(),
-            score: me.score.map(num).unwrap_or_default(),
+            score: me.score.map(score_text).unwrap_or_default(),
             parts: me.parts.clone(),
             demand_count: me.demand.count,
-            demand_revenue: num(me.demand.revenue),
+            demand_revenue: score_text(me.demand.revenue),
             feedback,
             created: super::view::date_time(o.created_at),
             updated: super::view::date_time(o.updated_at),
@@ -909,4 +933,20 @@ async fn feedback_page(
     }
     .await;
     finish(&st, &s, r).await
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn scores_read_as_people_write_them() {
+        use super::score_text as t;
+        assert_eq!(
+            (t(2133.333), t(1_234_567.0), t(-4500.0)),
+            ("2,133".into(), "1,234,567".into(), "-4,500".into())
+        );
+        assert_eq!(
+            (t(42.26), t(4.5678), t(0.0), t(100.0)),
+            ("42.3".into(), "4.57".into(), "0".into(), "100".into())
+        );
+    }
 }

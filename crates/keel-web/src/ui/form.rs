@@ -18,6 +18,18 @@ impl FormData {
         self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
     }
 
+    /// The `version` a form was drawn at (the object's, for its edit to be refused with 409 when
+    /// someone changed it since): absent or empty is none, anything else must be a whole number.
+    pub(crate) fn version(&self) -> Result<Option<i64>, keel_app::AppError> {
+        match self.get("version").trim() {
+            "" => Ok(None),
+            v => v
+                .parse::<i64>()
+                .map(Some)
+                .map_err(|_| keel_app::AppError::invalid("version", "must be a whole number")),
+        }
+    }
+
     /// Every value of `name` (checkbox groups).
     pub(crate) fn all(&self, name: &str) -> Vec<&str> {
         self.0.iter().filter(|(k, _)| k == name).map(|(_, v)| v.as_str()).collect()

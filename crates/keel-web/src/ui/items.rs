@@ -603,7 +603,7 @@ pub(crate) async fn edit_submit(
         s.check_csrf(form.get("csrf"))?;
         let (a, item) = load(&st, &s, &key).await?;
         let values = Values::from_form(&form);
-        let version = form.get("version").parse::<i64>().ok();
+        let version = form.version()?;
         let reason = Some(values.reason.as_str()).filter(|r| !r.trim().is_empty());
         let result = match values.input_for(&item) {
             Ok(input) => st.app.update_item(&a, &key, &input, version, reason).await,
@@ -676,7 +676,7 @@ pub(crate) async fn toggle_criterion(
         let checked = form.get("checked") == "1";
         // The version the page was drawn with: a tick on a page someone changed since is refused
         // and the page shown again as it now is.
-        let version = form.get("version").parse::<i64>().ok();
+        let version = form.version()?;
         let res = st.app.update_criterion(&a, &item.key, id, None, Some(checked), version, None).await;
         outcome_back(&st, &item.key, res, "")
     }

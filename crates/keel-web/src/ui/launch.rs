@@ -182,8 +182,8 @@ fn owner_field(form: &FormData) -> Result<Option<Option<i64>>, AppError> {
     }
 }
 
-fn version(form: &FormData) -> Option<i64> {
-    form.get("version").parse::<i64>().ok()
+fn version(form: &FormData) -> Result<Option<i64>, AppError> {
+    form.version()
 }
 
 /// POST /releases/{id}/launch/items: title, owner, due, note.
@@ -199,7 +199,7 @@ async fn add_item(State(st): State<AppState>, s: UiSession, Path(id): Path<i64>,
                 done: None,
                 note: Some(form.get("note").replace("\r\n", "\n")),
             };
-            st.app.add_launch_item(&a, &rel, &input, version(&form)).await.map(|_| "Item added.".to_string())
+            st.app.add_launch_item(&a, &rel, &input, version(&form)?).await.map(|_| "Item added.".to_string())
         }
         .await;
         answer(&back(id), res)
@@ -241,13 +241,13 @@ async fn item_update(
                         note: form.opt("note").map(|n| n.replace("\r\n", "\n")),
                     };
                     st.app
-                        .edit_launch_item(&a, &rel, n, &input, version(&form))
+                        .edit_launch_item(&a, &rel, n, &input, version(&form)?)
                         .await
                         .map(|_| "Saved.".to_string())
                 }
                 "remove" => st
                     .app
-                    .remove_launch_item(&a, &rel, n, version(&form))
+                    .remove_launch_item(&a, &rel, n, version(&form)?)
                     .await
                     .map(|_| "Item removed.".to_string()),
                 _ => Err(AppError::invalid("op", "unknown action")),
@@ -401,7 +401,7 @@ async fn template_save(
                     due_offset_days: offset,
                 });
             }
-            st.app.save_launch_template(&a, LaunchTemplate { items }, version(&form)).await.map(|_| {
+            st.app.save_launch_template(&a, LaunchTemplate { items }, version(&form)?).await.map(|_| {
                 "Template saved. New checklists follow it; existing ones keep their items.".to_string()
             })
         }
@@ -502,11 +502,14 @@ async fn save_prd(
         "save" => {
             let set: BTreeMap<String, String> =
                 [(section.clone(), form.get("markdown").replace("\r\n", "\n"))].into_iter().collect();
-            st.app.save_prd(a, &subject, &set, &[], version(form)).await.map(|_| "Section saved.".to_string())
+            st.app
+                .save_prd(a, &subject, &set, &[], version(form)?)
+                .await
+                .map(|_| "Section saved.".to_string())
         }
         "reset" => st
             .app
-            .save_prd(a, &subject, &BTreeMap::new(), std::slice::from_ref(&section), version(form))
+            .save_prd(a, &subject, &BTreeMap::new(), std::slice::from_ref(&section), version(form)?)
             .await
             .map(|_| "Section reset to the generated text.".to_string()),
         _ => Err(AppError::invalid("op", "unknown action")),

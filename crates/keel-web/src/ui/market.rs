@@ -165,7 +165,7 @@ async fn competitors_update(
             )),
             _ => Err(AppError::Invalid(keel_domain::ValidationError::new("op", "is not a known change"))),
         };
-        let version = form.get("version").parse::<i64>().ok();
+        let version = form.version()?;
         let res = match parsed {
             Ok((c, done)) => st.app.change_matrix(&a, c, version).await.map(|_| done),
             Err(e) => Err(e),
@@ -405,7 +405,7 @@ async fn stakeholder_update(
             }
             _ => match stakeholder_form(&form) {
                 Ok(i) => {
-                    let v = form.get("version").parse::<i64>().ok();
+                    let v = form.version()?;
                     st.app.update_stakeholder(&s.user, RecordId(id), &i, v).await.map(|_| "Saved.")
                 }
                 Err(e) => Err(e),
@@ -495,7 +495,7 @@ async fn updates_post(
         let a = st.app.access(&s.user, &key).await?;
         let back = format!("/products/{}/stakeholder-updates", a.product.key);
         let id = RecordId(form.get("id").parse::<i64>().unwrap_or(0));
-        let version = form.get("version").parse::<i64>().ok();
+        let version = form.version()?;
         let body = opt(&form, "body");
         let res = match form.get("op") {
             "compose" => st

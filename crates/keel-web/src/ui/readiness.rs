@@ -145,7 +145,7 @@ async fn definitions_update(
         s.check_csrf(form.get("csrf"))?;
         let a = st.app.access(&s.user, &key).await?;
         let back = format!("/products/{}/settings/definitions", a.product.key);
-        let version = form.get("version").parse::<i64>().ok();
+        let version = form.version()?;
         let op = form.get("op");
         let id = form.get("id").parse::<i64>().unwrap_or(0);
         let res = if form.get("which") == "dod" {
@@ -574,7 +574,7 @@ async fn release_update(
         s.check_csrf(form.get("csrf"))?;
         let (a, rel) = st.app.release_access(&s.user, id).await?;
         let back = format!("/releases/{id}");
-        let version = form.get("version").parse::<i64>().ok();
+        let version = form.version()?;
         let res: Result<(String, String), AppError> = match form.get("op") {
             "edit" => {
                 let input = ReleaseInput {
@@ -691,7 +691,7 @@ async fn toggle_check(
             }
             v
         };
-        let version = form.get("version").parse::<i64>().ok();
+        let version = form.version()?;
         let res = if form.get("which") == "dor" {
             st.app.set_checks(&a, &key, None, Some(&toggle(&item.dor)), version).await
         } else {

@@ -150,14 +150,15 @@ async fn page(
                     v.sprints.iter().map(|(_, r)| f(r)).collect()
                 };
                 let mut c = Chart::grouped_bars("velocity", format!("Velocity · {}", v.team.data.name))
-                    .desc("Points committed at each sprint's start, completed, and added or removed after the start, for the last closed sprints")
+                    .desc("Points committed at each sprint's start, completed, added or removed after the start, and the change of estimates of the items in it, for the last closed sprints")
                     .x_label("Sprint")
                     .y_label("Points")
                     .categories(names)
                     .series(Series::new("Committed", col(|r| r.committed)))
                     .series(Series::new("Completed", col(|r| r.completed)))
                     .series(Series::new("Added", col(|r| r.added)))
-                    .series(Series::new("Removed", col(|r| r.removed)));
+                    .series(Series::new("Removed", col(|r| r.removed)))
+                    .series(Series::new("Re-estimated", col(|r| r.reestimated)));
                 if let Some(avg) = v.summary.average {
                     c = c.hline("Average completed", avg);
                 }

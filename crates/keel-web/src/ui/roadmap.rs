@@ -385,7 +385,7 @@ async fn move_initiative(
             input.start = Some(Some(shift_quarters(start, n).to_string()));
             input.end = Some(Some(shift_quarters_end(end, n).to_string()));
         }
-        let version = form.get("version").parse::<i64>().ok();
+        let version = form.version()?;
         match st.app.update_initiative(&a, &cur, &input, version, None).await {
             Ok(Outcome::Done(new)) => {
                 let warnings = st.app.initiative_warnings(&new.data).await?;
@@ -663,7 +663,7 @@ async fn edit_save(
             Ok(i) => i,
             Err(e) => return Ok(redirect_with(&back, "error", &message(&e))),
         };
-        let version = form.get("version").parse::<i64>().ok();
+        let version = form.version()?;
         match st.app.update_initiative(&a, &cur, &input, version, opt(&form, "reason").as_deref()).await {
             Ok(Outcome::Done(new)) => {
                 let w = st.app.initiative_warnings(&new.data).await?;

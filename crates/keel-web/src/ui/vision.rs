@@ -143,7 +143,7 @@ async fn save(State(st): State<AppState>, s: UiSession, Path(key): Path<String>,
             product: form.get("product").to_string(),
             business_goals: form.get("business_goals").to_string(),
         };
-        let version = form.get("version").parse::<i64>().ok();
+        let version = form.version()?;
         let reason = form.opt("reason").filter(|r| !r.trim().is_empty());
         match st.app.save_vision(&a, fields, version, reason).await {
             Ok(Outcome::Done(v)) => {
@@ -766,7 +766,7 @@ async fn kpi_edit(
                     target: Some(d.target),
                     due: Some(d.due.map(|x| x.to_string()).unwrap_or_default()),
                 };
-                let version = form.get("version").parse::<i64>().ok();
+                let version = form.version()?;
                 st.app.update_kpi(&a, &k, patch, version).await
             }
             Err(e) => Err(e.into()),
@@ -1105,7 +1105,7 @@ async fn goal_edit(
                         Some(form.get("description")),
                         Some(form.get("due")),
                         Some(owner),
-                        form.get("version").parse::<i64>().ok(),
+                        form.version()?,
                     )
                     .await
             }
