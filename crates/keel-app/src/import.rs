@@ -489,6 +489,8 @@ impl App {
                 }
             }
         }
+        // Comments go in chunks, one transaction each, every comment with its own author and time.
+        let mut pending: Vec<(Vec<WriteOp>, WriteCtx)> = Vec::new();
         for src in &set.items {
             let Some(target) = items.get(&src.key) else { continue };
             for (n, c) in src.comments.iter().enumerate() {
@@ -518,14 +520,9 @@ impl App {
                     &comment,
                 )?);
                 let ctx = WriteCtx { actor: Some(author.unwrap_or(importer.id)), at, proposal: None };
-                match self.store.write_batch(vec![op], &ctx).await {
-                    Ok(_) => {}
-                    // Written meanwhile by another run.
-                    Err(keel_store::StoreError::Conflict(_)) => {
-                        rep.comments_created -= 1;
-                        rep.comments_skipped += 1;
-                    }
-                    Err(e) => return Err(e.into()),
+                pending.push((vec![op], ctx));
+                if pending.len() >= COMMENT_CHUNK {
+                    self.write_comments(std::mem::take(&mut pending), rep).await?;
                 }
             }
             for l in &src.links {
@@ -575,6 +572,34 @@ impl App {
                     Err(keel_store::StoreError::Conflict(_)) => rep.links_skipped += 1,
                     Err(e) => return Err(e.into()),
                 }
+            }
+        }
+        self.write_comments(pending, rep).await
+    }
+
+    /// Writes a chunk of imported comments in one transaction; when another run wrote one of
+    /// them meanwhile (its unique key is taken), writes them one by one, skipping those.
+    async fn write_comments(
+        &self,
+        chunk: Vec<(Vec<WriteOp>, WriteCtx)>,
+        rep: &mut ImportReport,
+    ) -> AppResult<()> {
+        if chunk.is_empty() {
+            return Ok(());
+        }
+        match self.store.write_batches(chunk.clone()).await {
+            Ok(_) => return Ok(()),
+            Err(keel_store::StoreError::Conflict(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
+        for (ops, ctx) in chunk {
+            match self.store.write_batch(ops, &ctx).await {
+                Ok(_) => {}
+                Err(keel_store::StoreError::Conflict(_)) => {
+                    rep.comments_created -= 1;
+                    rep.comments_skipped += 1;
+                }
+                Err(e) => return Err(e.into()),
             }
         }
         Ok(())
@@ -1163,6 +1188,9 @@ impl App {
         self.import_jira(user, product_key, &set, &opts, &mut |_, _| {}).await
     }
 }
+
+/// Imported comments written per transaction.
+const COMMENT_CHUNK: usize = 500;
 
 /// Items the search indexer adds per transaction: small enough that other writers wait at most
 /// tens of milliseconds for it, large enough that the index grows in few segments.

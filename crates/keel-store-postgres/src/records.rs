@@ -386,6 +386,35 @@ impl RecordStore for PgStore {
         .await
     }
 
+    async fn write_batches(&self, batches: Vec<(Vec<WriteOp>, WriteCtx)>) -> StoreResult<Vec<Vec<Written>>> {
+        if batches.iter().any(|(_, c)| c.proposal.is_some()) {
+            return Err(StoreError::invalid("proposal", "batches written together cannot accept a proposal"));
+        }
+        let batches = &batches;
+        let every: Vec<WriteOp> = batches.iter().flat_map(|(ops, _)| ops.iter().cloned()).collect();
+        let every = &every;
+        crate::db::retrying(|| async move {
+            let mut c = self.conn().await?;
+            let tx = c.transaction().await.db()?;
+            // The same lock order as single batches: every product concerned first, by id.
+            lock_batch_products(&tx, every).await?;
+            let mut all = Vec::with_capacity(batches.len());
+            for (ops, ctx) in batches {
+                let mut ev = accept_proposal(&tx, ctx).await?;
+                let mut out = Vec::with_capacity(ops.len());
+                for op in ops.iter().cloned() {
+                    let w = apply_op(&tx, ctx, &mut ev, &out, op).await?;
+                    out.push(w);
+                }
+                ev.write(&tx, ctx).await?;
+                all.push(out);
+            }
+            tx.commit().await.db()?;
+            Ok(all)
+        })
+        .await
+    }
+
     async fn product_events_of(
         &self,
         product: ProductId,

@@ -240,6 +240,25 @@ impl RecordStore for SqliteStore {
         .await
     }
 
+    async fn write_batches(&self, batches: Vec<(Vec<WriteOp>, WriteCtx)>) -> StoreResult<Vec<Vec<Written>>> {
+        if batches.iter().any(|(_, c)| c.proposal.is_some()) {
+            return Err(StoreError::invalid("proposal", "batches written together cannot accept a proposal"));
+        }
+        self.write(move |tx| {
+            let mut all = Vec::with_capacity(batches.len());
+            for (ops, ctx) in batches {
+                let mut out = Vec::with_capacity(ops.len());
+                for op in ops {
+                    let w = apply_op(tx, &ctx, &out, op)?;
+                    out.push(w);
+                }
+                all.push(out);
+            }
+            Ok(all)
+        })
+        .await
+    }
+
     async fn product_events_of(
         &self,
         product: ProductId,

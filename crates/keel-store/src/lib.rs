@@ -465,6 +465,10 @@ pub trait RecordStore {
     /// none (the first failure is returned, as its own operation would return it). When `ctx`
     /// names a proposal, it is marked accepted in the same transaction.
     async fn write_batch(&self, ops: Vec<WriteOp>, ctx: &WriteCtx) -> StoreResult<Vec<Written>>;
+    /// Several batches in one transaction, each recorded with its own actor and time (an
+    /// import's comments, each by its author at its original time): all land, or none. A batch
+    /// may not name a proposal.
+    async fn write_batches(&self, batches: Vec<(Vec<WriteOp>, WriteCtx)>) -> StoreResult<Vec<Vec<Written>>>;
     /// Events of a product whose object is one of `objects` and field one of `fields`, in
     /// commit order, at or after `since` (for stand-ups, scope change and decision logs).
     async fn product_events_of(

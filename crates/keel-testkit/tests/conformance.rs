@@ -39,6 +39,7 @@ keel_testkit::store_tests!(
     records_unique_keys,
     records_update_guard_delete,
     batches_are_atomic_and_refer_back,
+    several_batches_one_transaction,
     board_moves_and_criteria_check_versions,
     items_sprints_releases_acceptance,
     open_blockers_and_field_events,

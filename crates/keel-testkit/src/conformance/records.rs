@@ -463,3 +463,41 @@ pub async fn board_moves_and_criteria_check_versions(store: Arc<dyn Store>) {
         assert!(now == v + 1 || now == v + 2, "round {round}: {v} -> {now}");
     }
 }
+
+/// Several batches in one transaction, each with its own actor and time (an import's comments):
+/// all land with their own authorship, or none does; a proposal cannot ride along.
+pub async fn several_batches_one_transaction(store: Arc<dyn Store>) {
+    let p = mk_product(&store, "SHOP").await;
+    let ann = mk_user(&store, "ann@example.com", "Ann").await;
+    let bob = mk_user(&store, "bob@example.com", "Bob").await;
+    let keyed = |key: &str| {
+        let mut r = rec(ObjectKind::RetroCard, Some(p.id), Some(1), "went_well", json!({"text": key}));
+        r.unique_key = Some(key.into());
+        WriteOp::CreateRecord(r)
+    };
+    let ctx = |who: &keel_domain::user::User, ms: i64| keel_store::WriteCtx {
+        actor: Some(who.id),
+        at: Timestamp(ms),
+        proposal: None,
+    };
+    let w = store
+        .write_batches(vec![(vec![keyed("k1")], ctx(&ann, 5_000)), (vec![keyed("k2")], ctx(&bob, 6_000))])
+        .await
+        .unwrap();
+    assert_eq!(w.len(), 2);
+    let k1 = store.record_by_key(ObjectKind::RetroCard, "k1").await.unwrap();
+    let k2 = store.record_by_key(ObjectKind::RetroCard, "k2").await.unwrap();
+    assert_eq!((k1.created_by, k1.created_at), (Some(ann.id), Timestamp(5_000)));
+    assert_eq!((k2.created_by, k2.created_at), (Some(bob.id), Timestamp(6_000)));
+    // The second batch's key is taken: the first does not land either.
+    let r = store
+        .write_batches(vec![(vec![keyed("k3")], ctx(&ann, 7_000)), (vec![keyed("k1")], ctx(&bob, 7_000))])
+        .await;
+    assert!(matches!(r, Err(StoreError::Conflict(_))), "{r:?}");
+    assert!(matches!(store.record_by_key(ObjectKind::RetroCard, "k3").await, Err(StoreError::NotFound)));
+    let with_proposal =
+        keel_store::WriteCtx { proposal: Some(keel_domain::ProposalId(1)), ..ctx(&ann, 8_000) };
+    let r = store.write_batches(vec![(vec![keyed("k4")], with_proposal)]).await;
+    assert!(matches!(r, Err(StoreError::Invalid(_))), "{r:?}");
+    assert!(store.write_batches(Vec::new()).await.unwrap().is_empty());
+}
