@@ -107,7 +107,7 @@ fn load_texts(dir: &Path) -> Result<Vec<(String, String)>> {
 }
 
 /// Writes the three files into `dir`; returns (issues, history rows).
-pub fn run(dir: &Path, rows: u64, seed: u64, texts: Option<&Path>) -> Result<(u64, u64)> {
+pub fn run(dir: &Path, rows: u64, seed: u64, texts: Option<&Path>, comments: u64) -> Result<(u64, u64)> {
     std::fs::create_dir_all(dir).with_context(|| format!("while creating {}", dir.display()))?;
     let texts = match texts {
         Some(t) if t.exists() => load_texts(t)?,
@@ -135,7 +135,12 @@ pub fn run(dir: &Path, rows: u64, seed: u64, texts: Option<&Path>) -> Result<(u6
     let mut w = BufWriter::with_capacity(1 << 20, std::fs::File::create(dir.join("issues.csv"))?);
     let mut h = BufWriter::with_capacity(1 << 20, std::fs::File::create(dir.join("history.csv"))?);
     w.write_all(b"\xEF\xBB\xBF")?;
-    w.write_all(b"Summary,Issue key,Issue id,Issue Type,Status,Priority,Assignee,Reporter,Created,Updated,Resolved,Fix versions,Fix versions,Labels,Labels,Description,Sprint,Sprint,Original Estimate,Custom field (Story Points),Custom field (Epic Link),Parent\r\n")?;
+    w.write_all(b"Summary,Issue key,Issue id,Issue Type,Status,Priority,Assignee,Reporter,Created,Updated,Resolved,Fix versions,Fix versions,Labels,Labels,Description,Sprint,Sprint,Original Estimate,Custom field (Story Points),Custom field (Epic Link),Parent")?;
+    // With no comments asked for, the file is as it always was (no draws from the generator).
+    for _ in 0..2 * comments {
+        w.write_all(b",Comment")?;
+    }
+    w.write_all(b"\r\n")?;
     writeln!(h, "issue_key,author_id,field,from_string,to_string,changed_at")?;
     let span = 730 * DAY_S;
     let statuses = ["To Do", "In Progress", "In Review", "Done"];
@@ -223,7 +228,7 @@ pub fn run(dir: &Path, rows: u64, seed: u64, texts: Option<&Path>) -> Result<(u6
         let release = if st == 3 { format!("{}.{}", 1 + n * 4 / rows.max(1), n % 10) } else { String::new() };
         write!(
             w,
-            "{},SHOP-{n},{},{kind},{},Major,,,{},{},{},{},,{},,{},{},,{},{},{},{}\r\n",
+            "{},SHOP-{n},{},{kind},{},Major,,,{},{},{},{},,{},,{},{},,{},{},{},{}",
             quote(&title),
             100_000 + n,
             statuses[st],
@@ -239,6 +244,22 @@ pub fn run(dir: &Path, rows: u64, seed: u64, texts: Option<&Path>) -> Result<(u6
             epic,
             parent,
         )?;
+        if comments > 0 {
+            let k = r.below(2 * comments + 1);
+            for j in 0..2 * comments {
+                w.write_all(b",")?;
+                if j < k {
+                    let mut text = String::new();
+                    for _ in 0..8 {
+                        text.push_str(WORDS[r.below(WORDS.len() as u64) as usize]);
+                        text.push(' ');
+                    }
+                    let at = (created + (j as i64 + 1) * 3600).min(BASE_S - 60);
+                    w.write_all(quote(&format!("{};u1;{}", ui_date(at), text.trim())).as_bytes())?;
+                }
+            }
+        }
+        w.write_all(b"\r\n")?;
         match kind {
             "Epic" => last_epic = n,
             "Story" => last_story = n,
@@ -258,7 +279,7 @@ mod tests {
     #[test]
     fn the_generated_export_reads_back_without_problems() {
         let dir = std::env::temp_dir().join(format!("keel-jira-csv-{}", std::process::id()));
-        let (n, hist) = run(&dir, 2_000, 7, None).unwrap();
+        let (n, hist) = run(&dir, 2_000, 7, None, 0).unwrap();
         let files: Vec<(String, Vec<u8>)> = ["issues.csv", "history.csv", "sprints.csv"]
             .iter()
             .map(|f| (f.to_string(), std::fs::read(dir.join(f)).unwrap()))
@@ -270,6 +291,20 @@ mod tests {
         assert_eq!(set.sprints.len(), SPRINTS as usize);
         assert!(set.items.iter().any(|i| i.kind == "Sub-task" && i.parent.is_some()));
         assert_eq!(ui_date(1_715_441_160), "11/May/24 03:26 PM");
+        assert!(set.items.iter().all(|i| i.comments.is_empty()));
+        let _ = std::fs::remove_dir_all(&dir);
+        // With comments: 0 to 4 an issue, each dated and by its author.
+        let dir = std::env::temp_dir().join(format!("keel-jira-csv-c-{}", std::process::id()));
+        run(&dir, 500, 7, None, 2).unwrap();
+        let files: Vec<(String, Vec<u8>)> = ["issues.csv", "history.csv", "sprints.csv"]
+            .iter()
+            .map(|f| (f.to_string(), std::fs::read(dir.join(f)).unwrap()))
+            .collect();
+        let set = jira::read_files(&files);
+        assert!(set.problems.is_empty(), "{:?}", &set.problems[..set.problems.len().min(5)]);
+        let counts: Vec<usize> = set.items.iter().map(|i| i.comments.len()).collect();
+        assert!(counts.iter().all(|c| *c <= 4) && counts.iter().sum::<usize>() > 500, "{counts:?}");
+        assert!(set.items.iter().flat_map(|i| &i.comments).all(|c| c.at.is_some() && c.author == "u1"));
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -204,6 +204,9 @@ enum Command {
         /// Folder of Deep-SE story-point CSVs (issuekey,title,description,storypoint) for real texts
         #[arg(long, value_name = "DIR")]
         texts: Option<PathBuf>,
+        /// Comments per issue on average (0 to twice this many, in repeated `Comment` columns)
+        #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=50))]
+        comments: u64,
     },
 }
 
@@ -215,9 +218,9 @@ fn main() -> Result<()> {
             return forecast::bench((*runs).max(1), *remaining, *trials, *like_reference)
         }
         Command::Backtest { folder, compare } => return forecast::backtest(folder, *compare),
-        Command::JiraCsv { rows, output, seed, texts } => {
+        Command::JiraCsv { rows, output, seed, texts, comments } => {
             let t0 = std::time::Instant::now();
-            let (n, h) = jira_csv::run(output, *rows, *seed, texts.as_deref())?;
+            let (n, h) = jira_csv::run(output, *rows, *seed, texts.as_deref(), *comments)?;
             println!(
                 "wrote {n} issues and {h} changelog rows to {} in {:.1} s",
                 output.display(),
