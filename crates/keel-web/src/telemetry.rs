@@ -175,6 +175,16 @@ pub async fn metrics(State(s): State<AppState>, req: Request) -> Response {
         }
         Err(e) => tracing::warn!(error = %e, "metrics: could not count the webhook outbox"),
     }
+    match store.search_backlog().await {
+        Ok(n) => {
+            let _ = writeln!(
+                o,
+                "# HELP keel_search_index_pending Items written in bulk whose text waits for the search index.\n\
+                 # TYPE keel_search_index_pending gauge\nkeel_search_index_pending {n}"
+            );
+        }
+        Err(e) => tracing::warn!(error = %e, "metrics: could not count the search backlog"),
+    }
     if let Some(rss) = resident_bytes() {
         let _ = writeln!(
             o,

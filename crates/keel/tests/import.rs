@@ -126,6 +126,9 @@ async fn a_jira_export_with_its_changelog_gives_the_hand_computed_figures(db: Te
     let text = out(&o);
     assert!(o.status.success(), "{text}");
     assert!(text.contains("created 7 items") && text.contains("2 sprints, 2 releases"), "{text}");
+    // The command indexes what it wrote before it exits.
+    assert!(text.contains("search index: 7 items in"), "{text}");
+    assert_eq!(t.app.store().search_backlog().await.unwrap(), 0);
     let all = items(&t).await;
     assert_eq!(all.len(), 7);
     let epic = by_jira_key(&all, "SHOP-1");
@@ -481,7 +484,25 @@ async fn the_upload_endpoint_reports_then_imports(db: TestDb) {
     assert_eq!(res.status(), 200);
     let r: Value = res.json().await.unwrap();
     assert_eq!((r["written"].as_bool(), r["items_created"].as_u64()), (Some(true), Some(5)), "{r}");
-    assert_eq!(items(&t).await.len(), 5);
+    let all = items(&t).await;
+    assert_eq!(all.len(), 5);
+    // Written in bulk: searchable at once by their text, indexed after (by `keel serve`'s
+    // indexer; here by hand), and found the same way then.
+    let title = all[0]["title"].as_str().unwrap();
+    let word = title.split(|c: char| !c.is_alphanumeric()).rfind(|w| !w.is_empty()).unwrap().to_string();
+    let found = |q: String| {
+        let t = &t;
+        async move {
+            let v = get(t, &format!("/api/v1/products/SHOP/items?q={q}")).await;
+            v["items"].as_array().unwrap().iter().map(|i| i["key"].clone()).collect::<Vec<_>>()
+        }
+    };
+    let before = found(word.clone()).await;
+    assert!(before.contains(&all[0]["key"]), "{word}: {before:?}");
+    assert_eq!(t.app.store().search_backlog().await.unwrap(), 5);
+    assert_eq!(t.app.index_search(&mut |_, _| {}).await.unwrap(), 5);
+    assert_eq!(t.app.store().search_backlog().await.unwrap(), 0);
+    assert_eq!(found(word).await, before);
 }
 
 async fn strict_with_one_bad_row_writes_nothing(db: TestDb) {

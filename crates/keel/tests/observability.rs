@@ -102,6 +102,7 @@ async fn metrics_count_routes_pool_outbox_and_process(db: TestDb) {
     assert!(buckets.windows(2).all(|w| w[0] <= w[1]), "{buckets:?}");
     assert!(get(&format!("keel_http_request_duration_seconds_sum{{{l}}}")) > 0.0);
     assert_eq!(get("keel_webhook_outbox_pending"), 3.0);
+    assert_eq!(get("keel_search_index_pending"), 0.0, "items made one by one are indexed at once");
     assert!(get("keel_db_connections_max") >= 1.0);
     assert!(get(r#"keel_db_connections{state="idle"}"#) >= 0.0);
     assert!(series(&m, r#"keel_db_connections{state="in_use"}"#).is_some());
