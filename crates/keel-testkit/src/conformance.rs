@@ -1512,4 +1512,12 @@ pub async fn labels_with_prefix(store: Arc<dyn Store>) {
     );
     assert_eq!(store.labels_with_prefix(p.id, "linear:").await.unwrap(), []);
     assert_eq!(store.labels_with_prefix(other.id, "jira:").await.unwrap().len(), 1);
+    // A deleted item's labels go with it.
+    store.delete_item(made[1].id, &sys()).await.unwrap();
+    assert_eq!(
+        store.labels_with_prefix(p.id, "jira:").await.unwrap(),
+        [("jira:SHOP-2".to_string(), made[0].id)]
+    );
+    let by_label = ItemFilter { label: Some("component:api".into()), ..Default::default() };
+    assert_eq!(store.count_items(p.id, &by_label).await.unwrap(), 0);
 }
