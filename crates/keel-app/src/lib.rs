@@ -32,6 +32,7 @@ pub mod proposals;
 pub mod readiness;
 pub mod records;
 pub mod roadmap;
+pub mod search;
 pub mod sprints;
 pub mod users;
 pub mod vision;

@@ -228,18 +228,7 @@ fn score_text(v: f64) -> String {
         let r = if v.abs() >= 10.0 { (v * 10.0).round() / 10.0 } else { v };
         return num(r);
     }
-    let digits = format!("{:.0}", v.abs());
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 1);
-    if v < 0.0 {
-        out.push('-');
-    }
-    for (i, d) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(d);
-    }
-    out
+    super::view::grouped(v)
 }
 
 fn number(form: &FormData, name: &str, field: &str) -> Result<Option<f64>, AppError> {

@@ -3,6 +3,7 @@
 //! API) or by each card's small forms, which work without the script and from the keyboard.
 
 use super::form::FormData;
+use super::view::grouped as money;
 use super::{finish, message, proposed_notice, redirect_with, render, Flash, Layout, UiResult};
 use crate::api::roadmap::public_only;
 use crate::extract::UiSession;
@@ -64,19 +65,6 @@ fn status_label(s: InitiativeStatus) -> &'static str {
         InitiativeStatus::Done => "Done",
         InitiativeStatus::Dropped => "Dropped",
     }
-}
-
-fn money(v: f64) -> String {
-    let whole = v.round() as i64;
-    let s = whole.abs().to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 fn card(v: &InitiativeView, quarters: &[Quarter], public: bool) -> Card {

@@ -105,6 +105,22 @@ pub(crate) fn ago(t: Timestamp) -> String {
 }
 
 /// An estimate in points without a needless ".0".
+/// A number rounded to a whole one, its thousands grouped: "1,234,567", "-4,500".
+pub(crate) fn grouped(v: f64) -> String {
+    let digits = format!("{:.0}", v.abs());
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 1);
+    if v.round() < 0.0 {
+        out.push('-');
+    }
+    for (i, d) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(d);
+    }
+    out
+}
+
 pub(crate) fn points(v: f64) -> String {
     if v.fract() == 0.0 {
         format!("{v:.0}")
