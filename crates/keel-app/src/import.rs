@@ -23,7 +23,7 @@ use crate::{App, AppError, AppResult};
 use keel_domain::comment::{Comment, Subject, MAX_BODY};
 use keel_domain::event::ObjectKind;
 use keel_domain::import::{
-    ChangeField, ImportSet, Problem, Severity, SourceComment, SourceItem, SourceLinkKind,
+    ChangeField, FastMap, FastSet, ImportSet, Problem, Severity, SourceComment, SourceItem, SourceLinkKind,
 };
 use keel_domain::item::LinkKind;
 use keel_domain::item::{
@@ -275,8 +275,8 @@ impl App {
         // Only this index is kept; each chunk is mapped again when it is written, so a large
         // import never holds every mapped item at once.
         let mut by_level: [Vec<(usize, Option<String>)>; 3] = Default::default();
-        let keys_in_set: HashSet<&str> = fresh.iter().map(|i| i.key.as_str()).collect();
-        let kind_of: HashMap<&str, &str> =
+        let keys_in_set: FastSet<&str> = fresh.iter().map(|i| i.key.as_str()).collect();
+        let kind_of: FastMap<&str, &str> =
             set.items.iter().map(|i| (i.key.as_str(), i.kind.as_str())).collect();
         let initial = wf.initial().map(|s| s.id);
         for (n, src) in fresh.iter().enumerate() {
@@ -321,7 +321,7 @@ impl App {
         rep.sprints_created = plan.new_sprints.len();
         rep.releases_created = plan.new_releases.len();
         // Comments and links: counted now (on the items that exist or would), written after the items.
-        let mut would_exist: HashMap<String, Option<ItemId>> =
+        let mut would_exist: FastMap<String, Option<ItemId>> =
             existing.iter().map(|(k, v)| (k.clone(), Some(*v))).collect();
         for (n, _) in by_level.iter().flatten() {
             would_exist.entry(fresh[*n].key.clone()).or_insert(None);
@@ -333,12 +333,12 @@ impl App {
         // Write: sprints and releases first, then items level by level.
         let ctx = self.ctx(user);
         let ids = self.write_records(&access, &plan, &ctx).await?;
-        let mut known: HashMap<String, ItemId> = existing;
+        let mut known: FastMap<String, ItemId> = existing;
         let total = rep.items_created;
         let mut written = 0u64;
         // Keys that later levels need as parents.
         let mut next_number: Option<i64> = None;
-        let needed: HashSet<&str> = by_level.iter().flatten().filter_map(|(_, p)| p.as_deref()).collect();
+        let needed: FastSet<&str> = by_level.iter().flatten().filter_map(|(_, p)| p.as_deref()).collect();
         for level in &by_level {
             // Parents imported by an earlier run and not seen yet: by their label.
             for p in level.iter().filter_map(|(_, p)| p.as_ref()) {
@@ -443,7 +443,7 @@ impl App {
                 }
             }
         }
-        let now_there: HashMap<String, Option<ItemId>> =
+        let now_there: FastMap<String, Option<ItemId>> =
             self.imported_keys(&access, prefix).await?.into_iter().map(|(k, v)| (k, Some(v))).collect();
         self.import_extras(&access, set, &people, user, prefix, &now_there, true, &mut rep).await?;
         self.store.refresh_statistics().await?;
@@ -465,7 +465,7 @@ impl App {
         people: &HashMap<String, UserId>,
         importer: &User,
         prefix: &str,
-        items: &HashMap<String, Option<ItemId>>,
+        items: &FastMap<String, Option<ItemId>>,
         write: bool,
         rep: &mut ImportReport,
     ) -> AppResult<()> {
@@ -610,7 +610,7 @@ impl App {
         &self,
         access: &ProductAccess,
         prefix: &str,
-    ) -> AppResult<HashMap<String, ItemId>> {
+    ) -> AppResult<FastMap<String, ItemId>> {
         let labels = self.store.labels_with_prefix(access.product.id, prefix).await?;
         Ok(labels
             .into_iter()

@@ -59,7 +59,7 @@ pub fn file_kind(header: &[String]) -> Option<FileKind> {
 /// [`ImportSet::finish`] after the last file. History rows may come before or after their items.
 pub fn read_file(set: &mut ImportSet, file: &str, bytes: &[u8]) {
     match csv::decode(bytes) {
-        Ok(text) => read_records(set, file, csv::records(text)),
+        Ok(text) => read_records(set, file, csv::RecordReader::new(text.as_bytes())),
         Err(e) => set.problems.push(file_error(file, e)),
     }
 }
@@ -81,20 +81,24 @@ fn file_error(file: &str, e: csv::CsvError) -> Problem {
 
 /// Reads records into `set`; a file that cannot be read to its end (truncated, not UTF-8)
 /// leaves nothing in the set but the one problem that says why.
-fn read_records(
-    set: &mut ImportSet,
-    file: &str,
-    mut records: impl Iterator<Item = Result<Record, csv::CsvError>>,
-) {
-    let before = (set.items.len(), set.sprints.len(), set.users.len(), set.problems.len());
-    let header = match records.next() {
-        None => {
-            return set.problems.push(file_error(file, csv::CsvError { line: 0, message: "is empty".into() }))
+fn read_records(set: &mut ImportSet, file: &str, mut records: csv::RecordReader<impl std::io::BufRead>) {
+    // The header, and the records that came in the same read (a file whose lines end in a
+    // bare CR is one read).
+    let (header, rest) = loop {
+        match records.next_raw().map(|r| r.and_then(|r| r.split())) {
+            None => {
+                return set
+                    .problems
+                    .push(file_error(file, csv::CsvError { line: 0, message: "is empty".into() }))
+            }
+            Some(Err(e)) => return set.problems.push(file_error(file, e)),
+            Some(Ok(mut rows)) if !rows.is_empty() => {
+                let rest = rows.split_off(1);
+                break (rows.remove(0), rest);
+            }
+            Some(Ok(_)) => {}
         }
-        Some(Err(e)) => return set.problems.push(file_error(file, e)),
-        Some(Ok(h)) => h,
     };
-    let cols = Columns::new(&header.cells);
     let Some(kind) = file_kind(&header.cells) else {
         return set.problems.push(file_error(
             file,
@@ -106,28 +110,102 @@ fn read_records(
             },
         ));
     };
-    let mut r = Reader { set, file, cols: &cols, width: header.cells.len() };
-    for row in records {
-        let row = match row {
-            Ok(row) => row,
-            Err(e) => {
-                let set = &mut *r.set;
-                set.items.truncate(before.0);
-                set.sprints.truncate(before.1);
-                set.users.truncate(before.2);
-                set.problems.truncate(before.3);
-                return set.problems.push(file_error(file, e));
+    let width = header.cells.len();
+    // Rows are read here and handed out in batches, alternately, to two workers that turn
+    // them into items (markup, dates, numbers: most of the reading's time); their outputs are
+    // joined in batch order, so the set is exactly what one pass in file order gives.
+    let outcome = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..READ_WORKERS)
+            .map(|_| {
+                let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<csv::RawRecord>>(4);
+                let header = &header.cells;
+                let handle = s.spawn(move || {
+                    let cols = Columns::new(header);
+                    let mut parts: Vec<Result<ImportSet, csv::CsvError>> = Vec::new();
+                    for batch in rx {
+                        if parts.last().is_some_and(|p| p.is_err()) {
+                            continue; // the file stops at that error: nothing after it counts
+                        }
+                        let mut part = ImportSet::default();
+                        let mut r = Reader { set: &mut part, file, cols: &cols, width };
+                        let mut failed = None;
+                        for raw in &batch {
+                            match raw.split() {
+                                Ok(rows) => rows.iter().for_each(|row| r.row(kind, row)),
+                                Err(e) => {
+                                    failed = Some(e);
+                                    break;
+                                }
+                            }
+                        }
+                        parts.push(failed.map_or(Ok(part), Err));
+                    }
+                    parts
+                });
+                (tx, handle)
+            })
+            .collect();
+        let mut failed = None;
+        let mut batch = Vec::with_capacity(READ_BATCH);
+        let mut turn = 0;
+        while let Some(raw) = records.next_raw() {
+            match raw {
+                Ok(raw) => batch.push(raw),
+                Err(e) => {
+                    failed = Some(e);
+                    break;
+                }
             }
-        };
-        match kind {
-            FileKind::UiIssues => r.ui_issue(&row),
-            FileKind::PipelineIssues => r.pipeline_issue(&row),
-            FileKind::History => r.history(&row),
-            FileKind::Sprints => r.sprint(&row),
-            FileKind::Users => r.user(&row),
+            if batch.len() == READ_BATCH {
+                let full = std::mem::replace(&mut batch, Vec::with_capacity(READ_BATCH));
+                // A worker ends only when its channel closes, so the send cannot fail.
+                let _ = workers[turn % READ_WORKERS].0.send(full);
+                turn += 1;
+            }
         }
+        if !batch.is_empty() {
+            let _ = workers[turn % READ_WORKERS].0.send(batch);
+        }
+        let mut first = ImportSet::default();
+        let cols = Columns::new(&header.cells);
+        let mut r = Reader { set: &mut first, file, cols: &cols, width };
+        rest.iter().for_each(|row| r.row(kind, row));
+        let mut outputs: Vec<_> = workers
+            .into_iter()
+            .map(|(tx, handle)| {
+                drop(tx);
+                handle.join().unwrap_or_else(|p| std::panic::resume_unwind(p)).into_iter()
+            })
+            .collect();
+        // Batch order is file order: the first error met in it is the one a single pass stops at.
+        let mut parts = vec![first];
+        'join: loop {
+            for out in &mut outputs {
+                match out.next() {
+                    Some(p) => parts.push(p?),
+                    None => break 'join,
+                }
+            }
+        }
+        failed.map_or(Ok(parts), Err)
+    });
+    match outcome {
+        Ok(parts) => {
+            for p in parts {
+                set.items.extend(p.items);
+                set.sprints.extend(p.sprints);
+                set.users.extend(p.users);
+                set.problems.extend(p.problems);
+            }
+        }
+        // Nothing of this file is kept (the workers' output is dropped), only why it stopped.
+        Err(e) => set.problems.push(file_error(file, e)),
     }
 }
+
+/// Workers that turn rows into items, and the rows each is handed at a time.
+const READ_WORKERS: usize = 2;
+const READ_BATCH: usize = 256;
 
 /// Reads every file, then attaches history rows to their items and checks the set.
 pub fn read_files(files: &[(String, Vec<u8>)]) -> ImportSet {
@@ -215,6 +293,16 @@ struct Reader<'a> {
 }
 
 impl Reader<'_> {
+    fn row(&mut self, kind: FileKind, row: &Record) {
+        match kind {
+            FileKind::UiIssues => self.ui_issue(row),
+            FileKind::PipelineIssues => self.pipeline_issue(row),
+            FileKind::History => self.history(row),
+            FileKind::Sprints => self.sprint(row),
+            FileKind::Users => self.user(row),
+        }
+    }
+
     fn push(&mut self, severity: Severity, line: usize, field: &str, message: String) {
         self.set.problems.push(Problem {
             severity,
@@ -466,29 +554,46 @@ impl Reader<'_> {
 /// Moves the changelog rows read from history files onto their items (by key or id), oldest
 /// first; rows whose issue is not in the set are reported.
 pub fn attach_history(set: &mut ImportSet) {
-    let (parked, items): (Vec<SourceItem>, Vec<SourceItem>) =
-        std::mem::take(&mut set.items).into_iter().partition(|i| i.key.starts_with('\u{0}'));
-    set.items = items;
-    let mut index: HashMap<String, usize> = HashMap::new();
-    for (k, it) in set.items.iter().enumerate() {
-        index.entry(it.key.clone()).or_insert(k);
-        if let Some(id) = &it.id {
-            index.entry(id.clone()).or_insert(k);
+    let parked = |i: &SourceItem| i.key.starts_with('\u{0}');
+    // Where each parked row's changes go (found by key or id, without copying either), then
+    // the moves; the parked rows are dropped in place.
+    let moves: Vec<(usize, Option<usize>)> = {
+        let mut index: super::FastMap<&str, usize> = Default::default();
+        for (k, it) in set.items.iter().enumerate().filter(|(_, i)| !parked(i)) {
+            index.entry(it.key.as_str()).or_insert(k);
+            if let Some(id) = &it.id {
+                index.entry(id.as_str()).or_insert(k);
+            }
+        }
+        set.items
+            .iter()
+            .enumerate()
+            .filter(|(_, i)| parked(i))
+            .map(|(k, p)| (k, index.get(&p.key[1..]).copied()))
+            .collect()
+    };
+    for (from, to) in moves {
+        match to {
+            Some(to) => {
+                let changes = std::mem::take(&mut set.items[from].changes);
+                set.items[to].changes.extend(changes);
+            }
+            None => {
+                let p = &set.items[from];
+                set.problems.push(Problem {
+                    severity: Severity::Warning,
+                    file: p.file.clone(),
+                    line: p.line,
+                    field: "issue_id".into(),
+                    message: format!(
+                        "{} is not an issue of the imported files; the change is left out",
+                        &p.key[1..]
+                    ),
+                });
+            }
         }
     }
-    for p in parked {
-        let issue = &p.key[1..];
-        match index.get(issue) {
-            Some(&k) => set.items[k].changes.extend(p.changes),
-            None => set.problems.push(Problem {
-                severity: Severity::Warning,
-                file: p.file,
-                line: p.line,
-                field: "issue_id".into(),
-                message: format!("{issue} is not an issue of the imported files; the change is left out"),
-            }),
-        }
-    }
+    set.items.retain(|i| !parked(i));
     for it in &mut set.items {
         it.changes.sort_by_key(|c| c.at);
     }
@@ -693,6 +798,43 @@ Card form,SHOP-3,10003,Sub-task,To Do,,bob@ex.test,02/Mar/24 10:00 AM,02/Mar/24 
         // The change of issue 99 has no item.
         assert_eq!(set.problems.len(), 1, "{:?}", set.problems);
         assert_eq!((set.problems[0].file.as_str(), set.problems[0].line), ("history.csv", 5));
+    }
+
+    #[test]
+    fn many_rows_keep_file_order_and_a_late_error_drops_the_file() {
+        // Enough rows for several batches on each worker, a quoted cell over two lines and a
+        // warning per row, so any reordering of batches would show.
+        let n = READ_BATCH * READ_WORKERS * 3 + 17;
+        let mut csv = String::from("Summary,Issue key,Issue Type,Status,Created\n");
+        for i in 1..=n {
+            csv.push_str(&format!("\"Row {i}\nsecond line\",X-{i},Story,To Do,not a date {i}\n"));
+        }
+        let set = read_files(&[("big.csv".into(), csv.clone().into_bytes())]);
+        assert_eq!(set.items.len(), n);
+        for (i, it) in set.items.iter().enumerate() {
+            assert_eq!(it.key, format!("X-{}", i + 1));
+            assert_eq!(it.line, 2 + 2 * i, "{}", it.key);
+        }
+        let dates: Vec<usize> =
+            set.problems.iter().filter(|p| p.field == "Created").map(|p| p.line).collect();
+        assert_eq!(dates, (0..n).map(|i| 2 + 2 * i).collect::<Vec<_>>());
+        // Not UTF-8 near the end: the file is read up to there, then nothing of it is kept.
+        let mut bad = csv.into_bytes();
+        let at = bad.len() - 30;
+        bad[at] = 0xff;
+        let set = read_files(&[("big.csv".into(), bad)]);
+        assert!(set.items.is_empty());
+        assert_eq!(set.problems.len(), 1, "{:?}", set.problems);
+        assert!(set.problems[0].message.contains("UTF-8"), "{:?}", set.problems);
+        assert_eq!(set.problems[0].line, 1 + 2 * n);
+    }
+
+    #[test]
+    fn a_file_with_bare_cr_line_ends_is_read() {
+        let csv = "Summary,Issue key,Issue Type,Status\rFirst,X-1,Story,To Do\rSecond,X-2,Bug,To Do\r";
+        let set = read_files(&[("cr.csv".into(), csv.as_bytes().to_vec())]);
+        let keys: Vec<&str> = set.items.iter().map(|i| i.key.as_str()).collect();
+        assert_eq!(keys, ["X-1", "X-2"], "{:?}", set.problems);
     }
 
     #[test]

@@ -15,6 +15,13 @@ pub mod markup;
 use crate::Timestamp;
 use std::collections::{HashMap, HashSet};
 
+/// A map keyed by what an import file holds (issue keys, ids, names), with a fast hash seeded
+/// for each process: a million-row import looks keys up several million times, and the
+/// standard hash was a quarter of reading it.
+pub type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+/// A set like [`FastMap`].
+pub type FastSet<K> = HashSet<K, foldhash::fast::RandomState>;
+
 /// How bad a problem is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Severity {
@@ -229,7 +236,7 @@ impl ImportSet {
     pub fn finish(&mut self) {
         // Users.
         if !self.users.is_empty() {
-            let by_id: HashMap<&str, &str> = self
+            let by_id: FastMap<&str, &str> = self
                 .users
                 .iter()
                 .filter(|u| !u.email.is_empty())
@@ -256,45 +263,54 @@ impl ImportSet {
             }
         }
         // Duplicate keys.
-        let mut seen: HashMap<String, usize> = HashMap::new();
-        let mut keep = Vec::with_capacity(self.items.len());
-        for it in &self.items {
-            if let Some(first) = seen.get(&it.key) {
-                self.problems.push(Problem {
-                    severity: Severity::Error,
-                    file: it.file.clone(),
-                    line: it.line,
-                    field: "key".into(),
-                    message: format!(
-                        "{} appears twice (first on line {first}); this row is left out",
-                        it.key
-                    ),
-                });
-                keep.push(false);
-            } else {
-                seen.insert(it.key.clone(), it.line);
-                keep.push(true);
-            }
-        }
+        let keep: Vec<bool> = {
+            let mut seen: FastMap<&str, usize> = FastMap::default();
+            let problems = &mut self.problems;
+            self.items
+                .iter()
+                .map(|it| match seen.get(it.key.as_str()) {
+                    Some(first) => {
+                        problems.push(Problem {
+                            severity: Severity::Error,
+                            file: it.file.clone(),
+                            line: it.line,
+                            field: "key".into(),
+                            message: format!(
+                                "{} appears twice (first on line {first}); this row is left out",
+                                it.key
+                            ),
+                        });
+                        false
+                    }
+                    None => {
+                        seen.insert(it.key.as_str(), it.line);
+                        true
+                    }
+                })
+                .collect()
+        };
         let mut k = 0;
         self.items.retain(|_| {
             k += 1;
             keep[k - 1]
         });
         // Parents by id → by key.
-        let by_id: HashMap<String, String> =
-            self.items.iter().filter_map(|i| Some((i.id.clone()?, i.key.clone()))).collect();
-        for it in &mut self.items {
-            if let Some(p) = it.parent.clone() {
-                if let Some(key) = by_id.get(&p) {
-                    it.parent = Some(key.clone());
-                }
-            }
+        let by_key: Vec<(usize, String)> = {
+            let by_id: FastMap<&str, &str> =
+                self.items.iter().filter_map(|i| Some((i.id.as_deref()?, i.key.as_str()))).collect();
+            self.items
+                .iter()
+                .enumerate()
+                .filter_map(|(n, it)| Some((n, by_id.get(it.parent.as_deref()?)?.to_string())))
+                .collect()
+        };
+        for (n, key) in by_key {
+            self.items[n].parent = Some(key);
         }
         // Circular chains.
-        let index: HashMap<String, usize> =
-            self.items.iter().enumerate().map(|(i, it)| (it.key.clone(), i)).collect();
-        let mut in_cycle: HashSet<usize> = HashSet::new();
+        let index: FastMap<&str, usize> =
+            self.items.iter().enumerate().map(|(i, it)| (it.key.as_str(), i)).collect();
+        let mut in_cycle: FastSet<usize> = FastSet::default();
         for start in 0..self.items.len() {
             let mut path = vec![start];
             let mut cur = start;
@@ -310,6 +326,7 @@ impl ImportSet {
                 cur = next;
             }
         }
+        drop(index);
         let mut cyc: Vec<usize> = in_cycle.into_iter().collect();
         cyc.sort_unstable();
         for i in cyc {
