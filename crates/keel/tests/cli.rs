@@ -165,3 +165,101 @@ fn serve_creates_the_configured_admin_and_answers() {
     let _ = std::fs::remove_dir_all(&d);
     result.unwrap();
 }
+
+/// `keel serve` builds the search index of what an upload imported: the upload's items are
+/// listed for the indexer (the bulk path does not tokenize in its transaction), and the
+/// serving process's own indexer drains the list, as `/metrics` shows.
+#[test]
+fn serve_indexes_an_uploaded_import_in_the_background() {
+    use base64::Engine as _;
+    let d = data_dir("indexer");
+    ok(&keel(&d, &["user", "add", "--email", "ann@example.com", "--name", "Ann", "--admin"]));
+    ok(&keel(&d, &["product", "add", "--key", "SHOP", "--name", "Shop"]));
+    ok(&keel(&d, &["member", "set", "--product", "SHOP", "--email", "ann@example.com", "--roles", "pm,po"]));
+    let token = ok(&keel(&d, &["token", "create", "--email", "ann@example.com", "--name", "test"]))
+        .trim()
+        .to_string();
+    let mut child = Killed(
+        Command::new(env!("CARGO_BIN_EXE_keel"))
+            .args(["serve", "--bind", "127.0.0.1:0"])
+            .arg("--data-dir")
+            .arg(&d)
+            .env_remove("DATABASE_URL")
+            .env_remove("KEEL_CONFIG")
+            .env("KEEL_LOG", "info")
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let stderr = child.0.stderr.take().unwrap();
+    let mut lines = BufReader::new(stderr).lines().map_while(Result::ok);
+    let addr = lines
+        .by_ref()
+        .find_map(|l| {
+            l.split("serving http://").nth(1).and_then(|r| r.split_whitespace().next()).map(str::to_string)
+        })
+        .expect("serving line");
+    // Keep reading the log so the server never blocks on a full pipe.
+    std::thread::spawn(move || lines.for_each(drop));
+    let fixture = |n: &str| {
+        let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/jira").join(n);
+        base64::engine::general_purpose::STANDARD.encode(std::fs::read(p).unwrap())
+    };
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let result = rt.block_on(async {
+        let c = reqwest::Client::new();
+        let url = |p: &str| format!("http://{addr}{p}");
+        let files: Vec<serde_json::Value> = ["issues.csv", "history.csv", "sprints.csv"]
+            .iter()
+            .map(|n| serde_json::json!({"name": n, "content_base64": fixture(n)}))
+            .collect();
+        let r = c
+            .post(url("/api/v1/products/SHOP/import"))
+            .bearer_auth(&token)
+            .json(&serde_json::json!({"format": "jira", "files": files}))
+            .send()
+            .await?;
+        assert_eq!(r.status(), 200);
+        let report: serde_json::Value = r.json().await?;
+        assert!(report["items_created"].as_u64().unwrap_or(0) >= 5, "{report}");
+        // The indexer looks every 2 s when idle; the list is empty well within 20.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            let m = c.get(url("/metrics")).send().await?.text().await?;
+            let pending = m
+                .lines()
+                .find_map(|l| l.strip_prefix("keel_search_index_pending "))
+                .and_then(|v| v.trim().parse::<f64>().ok())
+                .expect("the gauge is on /metrics");
+            if pending == 0.0 {
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "{pending} items still wait for the indexer");
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+        // And the index finds them: a word from an imported description.
+        let hits: serde_json::Value = c
+            .get(url("/api/v1/search?q=leaving&product=SHOP"))
+            .bearer_auth(&token)
+            .send()
+            .await?
+            .json()
+            .await?;
+        assert!(hits.to_string().contains("Checkout"), "{hits}");
+        Ok::<_, reqwest::Error>(())
+    });
+    drop(child);
+    let _ = std::fs::remove_dir_all(&d);
+    result.unwrap();
+}
+
+/// A child process killed when dropped, also when a failed assertion unwinds: a server left
+/// running would hold the test's output open.
+struct Killed(std::process::Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}

@@ -460,6 +460,55 @@ struct Answer {
     retry_after: bool,
 }
 
+/// Answers that a [`load`] collects, the flag that stops it, and its clients.
+type Load = (Arc<Mutex<Vec<Answer>>>, Arc<std::sync::atomic::AtomicBool>, Vec<tokio::task::JoinHandle<()>>);
+
+/// Four clients that read and edit `key` and read `product`'s backlog, every 10 ms each, until
+/// told to stop; each answer is kept (when asked, how long it took, status, problem type,
+/// Retry-After). A client gives up on an answer after 8 s, which panics its task.
+fn load(t0: Instant, tok: &str, base: &str, key: &str, product: &str) -> Load {
+    let answers: Arc<Mutex<Vec<Answer>>> = Arc::default();
+    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut tasks = Vec::new();
+    for n in 0..4u64 {
+        let (answers, done) = (answers.clone(), done.clone());
+        let (tok, base, key, product) =
+            (tok.to_string(), base.to_string(), key.to_string(), product.to_string());
+        tasks.push(tokio::spawn(async move {
+            let c = Client::builder().timeout(Duration::from_secs(8)).build().unwrap();
+            let mut i = 0u64;
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                i += 1;
+                let req = match (n + i) % 3 {
+                    0 => c.get(format!("{base}/api/v1/items/{key}")),
+                    1 => c
+                        .patch(format!("{base}/api/v1/items/{key}"))
+                        .json(&json!({"title": format!("c{n} {i}")})),
+                    _ => c.get(format!("{base}/api/v1/products/{product}/backlog")),
+                };
+                let at = t0.elapsed();
+                let res = req.bearer_auth(&tok).send().await.unwrap_or_else(|e| panic!("no answer: {e}"));
+                let status = res.status().as_u16();
+                let retry_after = res.headers().contains_key("retry-after");
+                let ctype =
+                    res.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+                let body: Value = res.json().await.unwrap_or(Value::Null);
+                let problem = (ctype == "application/problem+json")
+                    .then(|| body["type"].as_str().unwrap_or("").to_string());
+                answers.lock().unwrap().push(Answer {
+                    at,
+                    took: t0.elapsed() - at,
+                    status,
+                    problem,
+                    retry_after,
+                });
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }));
+    }
+    (answers, done, tasks)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_stopped_under_load_answers_503_and_recovers() {
     let Some(pg) = PrivatePg::start() else { return };
@@ -488,45 +537,8 @@ async fn postgres_stopped_under_load_answers_503_and_recovers() {
     let key = v["key"].as_str().unwrap().to_string();
 
     let t0 = Instant::now();
-    let answers: Arc<Mutex<Vec<Answer>>> = Arc::default();
-    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let mut tasks = Vec::new();
-    for n in 0..4u64 {
-        let (answers, done, tok, base, key) =
-            (answers.clone(), done.clone(), tok.clone(), server.base.clone(), key.clone());
-        tasks.push(tokio::spawn(async move {
-            // A short client timeout: an answer that does not come within it fails the test.
-            let c = Client::builder().timeout(Duration::from_secs(8)).build().unwrap();
-            let mut i = 0u64;
-            while !done.load(std::sync::atomic::Ordering::Relaxed) {
-                i += 1;
-                let req = match (n + i) % 3 {
-                    0 => c.get(format!("{base}/api/v1/items/{key}")),
-                    1 => c
-                        .patch(format!("{base}/api/v1/items/{key}"))
-                        .json(&json!({"title": format!("c{n} {i}")})),
-                    _ => c.get(format!("{base}/api/v1/products/GONE/backlog")),
-                };
-                let at = t0.elapsed();
-                let res = req.bearer_auth(&tok).send().await.unwrap_or_else(|e| panic!("no answer: {e}"));
-                let status = res.status().as_u16();
-                let retry_after = res.headers().contains_key("retry-after");
-                let ctype =
-                    res.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
-                let body: Value = res.json().await.unwrap_or(Value::Null);
-                let problem = (ctype == "application/problem+json")
-                    .then(|| body["type"].as_str().unwrap_or("").to_string());
-                answers.lock().unwrap().push(Answer {
-                    at,
-                    took: t0.elapsed() - at,
-                    status,
-                    problem,
-                    retry_after,
-                });
-                tokio::time::sleep(Duration::from_millis(10)).await;
-            }
-        }));
-    }
+    // A short client timeout: an answer that does not come within it fails the test.
+    let (answers, done, tasks) = load(t0, &tok, &server.base, &key, "GONE");
     let phase = Duration::from_secs_f64(load_secs() / 2.0);
     tokio::time::sleep(phase).await;
     let down_at = t0.elapsed();
@@ -736,46 +748,9 @@ async fn postgres_that_hangs_answers_503_within_the_bound_and_recovers() {
     let key = v["key"].as_str().unwrap().to_string();
 
     let t0 = Instant::now();
-    let answers: Arc<Mutex<Vec<Answer>>> = Arc::default();
-    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let mut tasks = Vec::new();
-    for n in 0..4u64 {
-        let (answers, done, tok, base, key) =
-            (answers.clone(), done.clone(), tok.clone(), server.base.clone(), key.clone());
-        tasks.push(tokio::spawn(async move {
-            // Without the bound these would wait for ever; the client gives up at 8 s, which
-            // fails the test.
-            let c = Client::builder().timeout(Duration::from_secs(8)).build().unwrap();
-            let mut i = 0u64;
-            while !done.load(std::sync::atomic::Ordering::Relaxed) {
-                i += 1;
-                let req = match (n + i) % 3 {
-                    0 => c.get(format!("{base}/api/v1/items/{key}")),
-                    1 => c
-                        .patch(format!("{base}/api/v1/items/{key}"))
-                        .json(&json!({"title": format!("c{n} {i}")})),
-                    _ => c.get(format!("{base}/api/v1/products/HANG/backlog")),
-                };
-                let at = t0.elapsed();
-                let res = req.bearer_auth(&tok).send().await.unwrap_or_else(|e| panic!("no answer: {e}"));
-                let status = res.status().as_u16();
-                let retry_after = res.headers().contains_key("retry-after");
-                let ctype =
-                    res.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
-                let body: Value = res.json().await.unwrap_or(Value::Null);
-                let problem = (ctype == "application/problem+json")
-                    .then(|| body["type"].as_str().unwrap_or("").to_string());
-                answers.lock().unwrap().push(Answer {
-                    at,
-                    took: t0.elapsed() - at,
-                    status,
-                    problem,
-                    retry_after,
-                });
-                tokio::time::sleep(Duration::from_millis(10)).await;
-            }
-        }));
-    }
+    // Without the bound these would wait for ever; the client gives up at 8 s, which fails the
+    // test.
+    let (answers, done, tasks) = load(t0, &tok, &server.base, &key, "HANG");
     let phase = Duration::from_secs_f64(load_secs() / 2.0);
     tokio::time::sleep(phase).await;
     let cut_at = t0.elapsed();
