@@ -276,15 +276,20 @@ mod tests {
     use super::*;
     use keel_domain::import::jira;
 
-    #[test]
-    fn the_generated_export_reads_back_without_problems() {
-        let dir = std::env::temp_dir().join(format!("keel-jira-csv-{}", std::process::id()));
-        let (n, hist) = run(&dir, 2_000, 7, None, 0).unwrap();
+    /// The three files of an export in `dir`, read as `keel import jira` reads them.
+    fn read_back(dir: &std::path::Path) -> keel_domain::import::ImportSet {
         let files: Vec<(String, Vec<u8>)> = ["issues.csv", "history.csv", "sprints.csv"]
             .iter()
             .map(|f| (f.to_string(), std::fs::read(dir.join(f)).unwrap()))
             .collect();
-        let set = jira::read_files(&files);
+        jira::read_files(&files)
+    }
+
+    #[test]
+    fn the_generated_export_reads_back_without_problems() {
+        let dir = std::env::temp_dir().join(format!("keel-jira-csv-{}", std::process::id()));
+        let (n, hist) = run(&dir, 2_000, 7, None, 0).unwrap();
+        let set = read_back(&dir);
         assert!(set.problems.is_empty(), "{:?}", &set.problems[..set.problems.len().min(5)]);
         assert_eq!(set.items.len() as u64, n);
         assert_eq!(set.items.iter().map(|i| i.changes.len() as u64).sum::<u64>(), hist);
@@ -296,11 +301,7 @@ mod tests {
         // With comments: 0 to 4 an issue, each dated and by its author.
         let dir = std::env::temp_dir().join(format!("keel-jira-csv-c-{}", std::process::id()));
         run(&dir, 500, 7, None, 2).unwrap();
-        let files: Vec<(String, Vec<u8>)> = ["issues.csv", "history.csv", "sprints.csv"]
-            .iter()
-            .map(|f| (f.to_string(), std::fs::read(dir.join(f)).unwrap()))
-            .collect();
-        let set = jira::read_files(&files);
+        let set = read_back(&dir);
         assert!(set.problems.is_empty(), "{:?}", &set.problems[..set.problems.len().min(5)]);
         let counts: Vec<usize> = set.items.iter().map(|i| i.comments.len()).collect();
         assert!(counts.iter().all(|c| *c <= 4) && counts.iter().sum::<usize>() > 500, "{counts:?}");

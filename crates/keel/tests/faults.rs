@@ -460,6 +460,29 @@ struct Answer {
     retry_after: bool,
 }
 
+/// Makes the product `key` with one item in it, through the API; the item's key.
+async fn product_with_item(c: &Client, tok: &str, base: &str, key: &str, name: &str) -> String {
+    let (st, _) = call(
+        c,
+        tok,
+        reqwest::Method::POST,
+        format!("{base}/api/v1/products"),
+        Some(json!({"key": key, "name": name})),
+    )
+    .await;
+    assert_eq!(st, StatusCode::CREATED);
+    let (st, v) = call(
+        c,
+        tok,
+        reqwest::Method::POST,
+        format!("{base}/api/v1/products/{key}/items"),
+        Some(json!({"title": "Still here"})),
+    )
+    .await;
+    assert_eq!(st, StatusCode::CREATED, "{v}");
+    v["key"].as_str().unwrap().to_string()
+}
+
 /// Answers that a [`load`] collects, the flag that stops it, and its clients.
 type Load = (Arc<Mutex<Vec<Answer>>>, Arc<std::sync::atomic::AtomicBool>, Vec<tokio::task::JoinHandle<()>>);
 
@@ -516,25 +539,7 @@ async fn postgres_stopped_under_load_answers_503_and_recovers() {
     let server = Server::start(&url, &[]).await;
     let tok = token(&url, ADMIN_EMAIL);
     let c = client();
-    let (st, _) = call(
-        &c,
-        &tok,
-        reqwest::Method::POST,
-        server.url("/api/v1/products"),
-        Some(json!({"key": "GONE", "name": "Gone"})),
-    )
-    .await;
-    assert_eq!(st, StatusCode::CREATED);
-    let (st, v) = call(
-        &c,
-        &tok,
-        reqwest::Method::POST,
-        server.url("/api/v1/products/GONE/items"),
-        Some(json!({"title": "Still here"})),
-    )
-    .await;
-    assert_eq!(st, StatusCode::CREATED, "{v}");
-    let key = v["key"].as_str().unwrap().to_string();
+    let key = product_with_item(&c, &tok, &server.base, "GONE", "Gone").await;
 
     let t0 = Instant::now();
     // A short client timeout: an answer that does not come within it fails the test.
@@ -727,25 +732,7 @@ async fn postgres_that_hangs_answers_503_within_the_bound_and_recovers() {
     let bound = Duration::from_millis(1500);
     let tok = token(&db.url, ADMIN_EMAIL);
     let c = client();
-    let (st, _) = call(
-        &c,
-        &tok,
-        reqwest::Method::POST,
-        server.url("/api/v1/products"),
-        Some(json!({"key": "HANG", "name": "Hang"})),
-    )
-    .await;
-    assert_eq!(st, StatusCode::CREATED);
-    let (st, v) = call(
-        &c,
-        &tok,
-        reqwest::Method::POST,
-        server.url("/api/v1/products/HANG/items"),
-        Some(json!({"title": "Still here"})),
-    )
-    .await;
-    assert_eq!(st, StatusCode::CREATED, "{v}");
-    let key = v["key"].as_str().unwrap().to_string();
+    let key = product_with_item(&c, &tok, &server.base, "HANG", "Hang").await;
 
     let t0 = Instant::now();
     // Without the bound these would wait for ever; the client gives up at 8 s, which fails the
